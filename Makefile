@@ -1,0 +1,88 @@
+# nfchain build. `make` builds the library, the programs and the tests;
+# `make SAN=1` builds the same into build/asan with AddressSanitizer and
+# UBSan; `make test` runs the whole suite (see tests/run); `make fuzz`
+# builds and runs the libFuzzer targets (clang).
+#
+#   make [CC=clang] [SAN=1] [all|test|fuzz|bench|clean]
+
+CC      ?= cc
+SAN     ?= 0
+ifeq ($(SAN),1)
+O       ?= build/asan
+OPT     ?= -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	   -fno-sanitize-recover=undefined
+else
+O       ?= build/release
+OPT     ?= -O2
+endif
+
+CFLAGS  ?= $(OPT) -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
+	   -Isrc/lib -MMD -MP
+LDFLAGS += $(filter -fsanitize=%,$(OPT))
+LDLIBS  += -lpcap -ljson-c -lm
+
+LIB_SRC  := $(wildcard src/lib/*.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(O)/%.o)
+LIB      := $(O)/libnf.a
+
+PROGS    := nfswitch nf-gen nfchain
+BINS     := $(addprefix $(O)/bin/,$(PROGS))
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNITS    := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
+TOOL_SRC := $(wildcard tests/tools/*.c)
+TOOLS    := $(TOOL_SRC:tests/tools/%.c=$(O)/tests/%)
+
+all: $(BINS) $(UNITS) $(TOOLS)
+
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+# One folder per program: every .c in src/PROG/ links into PROG.
+define prog_rule
+$(1)_OBJ := $$(patsubst %.c,$(O)/%.o,$$(wildcard src/$(1)/*.c))
+$(O)/bin/$(1): $$($(1)_OBJ) $(LIB)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
+
+$(O)/tests/%: $(O)/tests/unit/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/tests/%: $(O)/tests/tools/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Tests: the README's test command is scripts/test (installs packages,
+# builds both flavours, runs this).
+test: all
+	tests/run
+
+# libFuzzer targets (clang only). FUZZ_TIME seconds per target.
+FUZZ_TIME ?= 60
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZERS   := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard src/lib/*.h)
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -g -O1 -Isrc/lib -fsanitize=fuzzer,address,undefined \
+		-o $@ $< $(LIB_SRC) -lpcap -ljson-c -lm
+fuzz-build: $(FUZZERS)
+fuzz: fuzz-build
+	tests/fuzz/run $(FUZZ_TIME)
+
+bench: all
+	bench/run
+
+clean:
+	rm -rf build
+
+.PHONY: all test fuzz fuzz-build bench clean
+-include $(shell find build -name '*.d' 2>/dev/null)

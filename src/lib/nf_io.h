@@ -1,0 +1,202 @@
+/* nf_io.h - nfchain packet I/O: ports opened from a spec string, packets
+ * received and transmitted in batches, read and written in place.
+ *
+ * This is the POSIX-level fast packet I/O API of the architecture (netmap in
+ * the thesis). A program calls nf_io_init() once, opens ports with
+ * nf_port_open(), then runs a loop of nf_rx_burst() / nf_tx_burst() and,
+ * between bursts, nf_io_service() for the control plane (memif handshakes,
+ * reconnects, faults).
+ *
+ * Port specs (see docs/DESIGN.md and nfswitch(8) for every option):
+ *   memif:PATH[,id=N][,role=client|server][,rsize=LOG2][,bsize=BYTES]
+ *        [,secret=S][,mac=..]   shared-memory packet interface (memif 2.0)
+ *   afpacket:IFNAME[,frames=N]  Linux AF_PACKET, TPACKET_V3 mmap rings
+ *   pcap:[IN][,OUT]             read frames from IN, append frames to OUT
+ *
+ * Threading: every call on a port, and nf_io_service(), must come from one
+ * thread (the one that owns the loop). No call takes a lock. None allocates
+ * memory or makes a system call per packet: a memif transmit makes at most
+ * one write() per burst, and only when the peer asked for interrupts; an
+ * AF_PACKET transmit makes one sendto() per burst.
+ *
+ * Buffers. Every packet handed out by nf_rx_burst() is *borrowed*: it stays
+ * valid, readable and writable in place, until the next nf_rx_burst() or
+ * nf_rx_release() on the same port. Packets received on a memif client port
+ * (and a pcap port) live in the process's own buffer pool; such a packet can
+ * be transmitted on another pool-backed port of the same process without a
+ * copy (the netmap buffer swap): nf_tx_burst() exchanges the buffer with the
+ * free buffer of the transmit slot. All other transmits copy once, into the
+ * memory of the transmitting port.
+ *
+ * Errors: calls return 0 (or a count) on success and a negative errno on
+ * failure; when a call fails, nf_last_error() holds one sentence saying what
+ * and why (for example "unknown port type 'foo' in 'foo:bar'").
+ */
+#ifndef NF_IO_H
+#define NF_IO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NF_BURST_MAX	256	/* largest burst any call accepts */
+#define NF_FRAME_MAX	9216	/* largest frame, bytes without FCS */
+#define NF_FRAME_MIN	14	/* an Ethernet header */
+#define NF_BUF_NONE	UINT32_MAX
+
+/* One packet of a burst. 32 bytes; arrays of them are the burst. */
+struct nf_pkt {
+	uint8_t  *data;	/* first byte of the Ethernet frame */
+	uint32_t  len;	/* frame length in bytes, FCS not included */
+	uint32_t  buf;	/* pool buffer index, or NF_BUF_NONE (not swappable) */
+	uint32_t *slot;	/* rx ring entry holding @buf; NULL if not swappable */
+	uint16_t  port;	/* index of the receiving port (nf_port_index()) */
+	uint16_t  flags;
+	uint32_t  user;	/* free for the application */
+};
+
+/* Drop reasons counted by every port: one X-macro list gives the enum and
+ * the names (VPP style). */
+#define NF_PORT_DROPS(_)						\
+	_(TX_FULL,     "tx-ring-full",  "transmit ring had no free slot")	\
+	_(TX_DOWN,     "tx-link-down",  "port not connected")		\
+	_(TX_TOO_BIG,  "tx-too-big",    "frame larger than the port can carry") \
+	_(TX_BAD_DESC, "tx-bad-desc",   "peer offered a buffer outside its memory") \
+	_(RX_BAD_DESC, "rx-bad-desc",   "peer descriptor outside its memory") \
+	_(RX_TOO_BIG,  "rx-too-big",    "received frame larger than NF_FRAME_MAX") \
+	_(RX_RUNT,     "rx-runt",       "received frame shorter than 14 bytes") \
+	_(RX_ERR,      "rx-error",      "the kernel reported a receive error")
+
+enum nf_drop {
+#define NF_DROP_ENUM(e, name, descr) NF_DROP_##e,
+	NF_PORT_DROPS(NF_DROP_ENUM)
+#undef NF_DROP_ENUM
+	NF_DROP_MAX
+};
+
+/* Why a connection ended (memif); counted per port. */
+#define NF_PORT_DISCS(_)						\
+	_(PEER_CLOSED,  "peer-closed",  "peer closed the control socket")	\
+	_(PEER_DISC,    "peer-disconnect", "peer sent DISCONNECT")	\
+	_(BAD_MSG,      "bad-message",  "malformed or unexpected control message") \
+	_(BAD_REGION,   "bad-region",   "unusable memory region")	\
+	_(BAD_RING,     "bad-ring",     "ring outside its region or bad cookie") \
+	_(BAD_DESC,     "bad-descriptor", "descriptor outside the peer's memory") \
+	_(BAD_INDEX,    "bad-ring-index", "ring head or tail moved impossibly") \
+	_(STALLED,      "stalled",      "peer stopped draining its ring")	\
+	_(TIMEOUT,      "handshake-timeout", "handshake did not finish in time") \
+	_(LOCAL,        "local",        "closed by this side")
+
+enum nf_disc {
+#define NF_DISC_ENUM(e, name, descr) NF_DISC_##e,
+	NF_PORT_DISCS(NF_DISC_ENUM)
+#undef NF_DISC_ENUM
+	NF_DISC_MAX
+};
+
+struct nf_port_stats {
+	uint64_t rx_pkts, rx_bytes;
+	uint64_t tx_pkts, tx_bytes;
+	uint64_t drops[NF_DROP_MAX];
+	uint64_t connects;
+	uint64_t discs[NF_DISC_MAX];
+	uint64_t rx_wakeups;	/* interrupt-mode wakeups */
+};
+
+struct nf_port;
+
+/* Process-wide settings, given once to nf_io_init(). Zero means default. */
+struct nf_io_params {
+	uint32_t pool_bufs;	/* buffers in the process pool: 16384 */
+	uint32_t buf_size;	/* bytes per pool buffer: 2048 (256..65536) */
+	uint32_t stall_ms;	/* disconnect a memif peer whose ring stays full
+				 * this long: 5000; UINT32_MAX disables */
+	uint32_t handshake_ms;	/* memif handshake deadline: 3000 */
+};
+
+/* Initialise the library for this process. Returns 0, -EALREADY,
+ * -EINVAL (a parameter out of range) or -errno of a failed system call. */
+int nf_io_init(const struct nf_io_params *prm);
+/* Close every port still open and release the pool. */
+void nf_io_fini(void);
+
+/* A file descriptor (epoll) that becomes readable when control-plane work
+ * waits: add it to the application's poll set, or call nf_io_service()
+ * now and then (every millisecond or so) when busy-polling. */
+int nf_io_fd(void);
+/* Do the pending control-plane work without blocking: accept memif peers,
+ * run handshakes, reconnect clients, tear down faulty connections. Must be
+ * called between bursts (no borrowed rx packet outstanding). Returns the
+ * number of events handled, or -errno. */
+int nf_io_service(void);
+
+/* Link state callback: called from nf_io_service() when a port goes up or
+ * down. */
+typedef void (*nf_link_cb)(struct nf_port *p, bool up, void *arg);
+
+struct nf_port_conf {
+	const char *name;	/* label in counters; default: the spec */
+	int default_server;	/* memif role when the spec has none:
+				 * 0 client, 1 server */
+	nf_link_cb on_link;
+	void *arg;
+};
+
+/* Open a port from @spec. Returns 0 and *pp, or -EINVAL (bad spec; the
+ * sentence names the offending part), -ENOENT (no such interface or file),
+ * -EADDRINUSE (memif socket path and id already open in this process),
+ * -ENOBUFS (pool too small), -EPERM, or another -errno. A memif port opens
+ * immediately and connects in the background (nf_port_is_up()). */
+int nf_port_open(const char *spec, const struct nf_port_conf *conf,
+		 struct nf_port **pp);
+/* Close the port: disconnect, unmap, free. NULL is ignored. */
+void nf_port_close(struct nf_port *p);
+
+const char *nf_port_name(const struct nf_port *p);
+const char *nf_port_type(const struct nf_port *p);	/* "memif", ... */
+uint16_t nf_port_index(const struct nf_port *p);
+bool nf_port_is_up(const struct nf_port *p);
+const struct nf_port_stats *nf_port_stats(const struct nf_port *p);
+/* One line of port-specific state for humans ("server id=0 peer=dpdk"). */
+void nf_port_describe(const struct nf_port *p, char *buf, size_t n);
+/* Name of a drop or disconnect reason ("tx-ring-full"). */
+const char *nf_drop_name(enum nf_drop d);
+const char *nf_disc_name(enum nf_disc d);
+/* True once a pcap input is exhausted (always false for other types). */
+bool nf_port_rx_eof(const struct nf_port *p);
+
+/* Receive up to @n (<= NF_BURST_MAX) packets. First returns the slots of the
+ * previous burst to the port (as nf_rx_release()). Returns the count; 0 when
+ * nothing waits or the port is down. Never blocks. */
+uint16_t nf_rx_burst(struct nf_port *p, struct nf_pkt *pkts, uint16_t n);
+/* Give back the slots of the last burst now. Packets of that burst must not
+ * be used afterwards. */
+void nf_rx_release(struct nf_port *p);
+
+/* Transmit @n packets. Every packet is either sent or counted as a drop on
+ * this port (reason in the stats); the call returns how many were sent.
+ * A packet whose ->slot is set and whose buffer belongs to this process's
+ * pool is sent by buffer swap when the port is pool-backed (memif client):
+ * afterwards ->slot is NULL and ->data points into the transmit ring, which
+ * the caller must no longer touch. To send one packet on several ports,
+ * clear ->slot for all but the last transmit. */
+uint16_t nf_tx_burst(struct nf_port *p, struct nf_pkt *pkts, uint16_t n);
+
+/* Build in place: get up to @n free transmit buffers. Each pkts[i].data
+ * points to writable memory of pkts[i].len bytes (the buffer's capacity).
+ * Write the frame, set pkts[i].len to its length, then publish the first
+ * @k with nf_tx_put(). Buffers not put are kept for the next nf_tx_get(). */
+uint16_t nf_tx_get(struct nf_port *p, struct nf_pkt *pkts, uint16_t n);
+void nf_tx_put(struct nf_port *p, struct nf_pkt *pkts, uint16_t k);
+
+/* Interrupt mode. nf_port_rx_fd() is a descriptor that polls readable when
+ * packets arrive (-1 when the port has none: then it is always ready).
+ * Before sleeping, call nf_rx_intr_enable(): it asks the peer for
+ * interrupts and returns 1 if packets are already waiting (do not sleep),
+ * 0 if the port is armed. After waking, nf_rx_intr_disable() drains the
+ * descriptor and goes back to polling mode (no interrupts while busy). */
+int nf_port_rx_fd(const struct nf_port *p);
+int nf_rx_intr_enable(struct nf_port *p);
+void nf_rx_intr_disable(struct nf_port *p);
+
+#endif

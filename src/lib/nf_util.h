@@ -1,0 +1,55 @@
+/* nf_util.h - small helpers shared by every nfchain module.
+ *
+ * Strict number parsing (OpenBSD strtonum style: range-checked, no trailing
+ * garbage), a per-thread "last error" sentence for callers that print one
+ * clear line, and the monotonic clock.
+ */
+#ifndef NF_UTIL_H
+#define NF_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define NF_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define nf_likely(x)   __builtin_expect(!!(x), 1)
+#define nf_unlikely(x) __builtin_expect(!!(x), 0)
+#define NF_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define NF_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* Parse an unsigned decimal (or 0x hex) number into *out.
+ * Accepts the suffixes k, M, G (x1000) when @si is non-zero.
+ * Returns 0, or -EINVAL (not a number, trailing characters, empty)
+ * or -ERANGE (outside [min, max]); *out is unchanged on failure. */
+int nf_parse_u64(const char *s, uint64_t min, uint64_t max, int si,
+		 uint64_t *out);
+
+/* Parse a duration: "10" (seconds), "250ms", "2s", "1m". Into nanoseconds.
+ * Returns 0, -EINVAL or -ERANGE (above @max_ns). */
+int nf_parse_duration(const char *s, uint64_t max_ns, uint64_t *out_ns);
+
+/* Parse "aa:bb:cc:dd:ee:ff" into 6 bytes. Returns 0 or -EINVAL. */
+int nf_parse_mac(const char *s, uint8_t mac[6]);
+
+/* Record a one-sentence description of the last failure of this thread.
+ * Library calls that return -errno set it so that main() can print
+ * "nfswitch: <sentence>" instead of a bare strerror(). */
+void nf_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The last sentence, or "" when none was recorded. */
+const char *nf_last_error(void);
+/* Forget the last sentence. */
+void nf_clear_error(void);
+
+/* Monotonic time in nanoseconds (vDSO, no system call). */
+static inline uint64_t nf_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Copy a NUL-terminated string into dst of size n, always terminating.
+ * Returns the length of src (truncation when >= n). */
+size_t nf_strlcpy(char *dst, const char *src, size_t n);
+
+#endif

@@ -1,0 +1,56 @@
+# tests/lib.sh - helpers for the shell integration tests (sourced).
+#
+# Each test script prints "ok - what" / "not ok - what" lines, like the C
+# unit tests; tests/run counts them. Scripts get:
+#   BIN      directory of the programs under test (release or asan build)
+#   TOOLS    directory of the test tools (tests/tools/*.c, built)
+#   T        a private scratch directory, removed at exit
+# and must clean up every namespace and process they start (use `cleanup`).
+
+set -u
+BIN=${BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build/release/bin}
+TOOLS=${TOOLS:-$(dirname "$BIN")/tests}
+T=$(mktemp -d /tmp/nfchain-test.XXXXXX)
+NS_PREFIX="nft$$"
+_cleanups=()
+_failed=0
+
+# Register a command run at exit (last registered runs first).
+cleanup() { _cleanups+=("$*"); }
+_run_cleanups() {
+	local i
+	for ((i=${#_cleanups[@]}-1; i>=0; i--)); do
+		eval "${_cleanups[$i]}" >/dev/null 2>&1 || true
+	done
+	rm -rf "$T"
+}
+trap _run_cleanups EXIT
+trap 'exit 130' INT TERM
+
+ok()     { echo "ok - $*"; }
+not_ok() { echo "not ok - $*"; _failed=1; }
+# check "description" command...: ok if the command succeeds.
+check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
+# check_eq "description" expected actual
+check_eq() {
+	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (expected '$2', got '$3')"; fi
+}
+
+# Start a background process, remember it for cleanup; prints its pid.
+spawn() { "$@" & local pid=$!; cleanup "kill $pid; wait $pid"; echo $pid; }
+
+# Wait until a file (socket) exists, up to $2 seconds (default 5).
+wait_for() {
+	local i n=$(( ${2:-5} * 20 ))
+	for ((i=0; i<n; i++)); do [ -e "$1" ] && return 0; sleep 0.05; done
+	return 1
+}
+
+# A network namespace removed at exit. Prints its name.
+netns() { local ns="${NS_PREFIX}$1"; ip netns add "$ns"; cleanup "ip netns del $ns"; echo "$ns"; }
+
+# JSON field from nf-gen --json output: jget FILE field (top-level key path a.b)
+jget() { python3 -c 'import json,sys
+d=json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("."): d=d[k]
+print(d)' "$1" "$2"; }
