@@ -206,6 +206,42 @@ void nf_port_set_up(struct nf_port *p, bool up)
 		p->on_link(p, up, p->cb_arg);
 }
 
+/* Parse @spec and find its type. Returns 0 or -EINVAL (sentence set). */
+static int spec_lookup(const char *spec, struct nf_spec *sp,
+		       const struct nf_port_ops **ops)
+{
+	unsigned i;
+	int ret;
+
+	ret = nf_spec_parse(spec, sp);
+	if (ret < 0)
+		return ret;
+	for (i = 0; i < NF_ARRAY_SIZE(port_types); i++) {
+		if (strcmp(port_types[i]->type, sp->type) == 0) {
+			*ops = port_types[i];
+			return 0;
+		}
+	}
+	nf_set_error("unknown port type '%s' in '%s' (known: memif, "
+		     "afpacket, pcap)", sp->type, spec);
+	return -EINVAL;
+}
+
+int nf_port_check(const char *spec)
+{
+	const struct nf_port_ops *ops = NULL;
+	struct nf_spec *sp = malloc(sizeof(*sp));
+	int ret;
+
+	if (sp == NULL)
+		return -ENOMEM;
+	ret = spec_lookup(spec, sp, &ops);
+	if (ret == 0 && ops->check != NULL)
+		ret = ops->check(sp);
+	free(sp);
+	return ret;
+}
+
 int nf_port_open(const char *spec, const struct nf_port_conf *conf,
 		 struct nf_port **pp)
 {
@@ -222,18 +258,9 @@ int nf_port_open(const char *spec, const struct nf_port_conf *conf,
 	sp = malloc(sizeof(*sp));
 	if (sp == NULL)
 		return -ENOMEM;
-	ret = nf_spec_parse(spec, sp);
+	ret = spec_lookup(spec, sp, &ops);
 	if (ret < 0)
 		goto fail;
-	for (i = 0; i < NF_ARRAY_SIZE(port_types); i++)
-		if (strcmp(port_types[i]->type, sp->type) == 0)
-			ops = port_types[i];
-	if (ops == NULL) {
-		nf_set_error("unknown port type '%s' in '%s' (known: memif, "
-			     "afpacket, pcap)", sp->type, spec);
-		ret = -EINVAL;
-		goto fail;
-	}
 	p = aligned_alloc(64, (sizeof(*p) + ops->priv_size + 63) & ~(size_t)63);
 	if (p == NULL) {
 		ret = -ENOMEM;

@@ -149,6 +149,9 @@ struct nf_port_conf {
  * immediately and connects in the background (nf_port_is_up()). */
 int nf_port_open(const char *spec, const struct nf_port_conf *conf,
 		 struct nf_port **pp);
+/* Check @spec as nf_port_open() would, without opening anything (for
+ * "--check" modes). Returns 0 or -EINVAL with a sentence. */
+int nf_port_check(const char *spec);
 /* Close the port: disconnect, unmap, free. NULL is ignored. */
 void nf_port_close(struct nf_port *p);
 

@@ -155,7 +155,7 @@ static const struct nf_opt mif_opts[] = {
 	  offsetof(struct mif_cfg, role), "client or server" },
 	{ "rsize", NF_OPT_U64, MIF_LOG2_MIN, MIF_LOG2_MAX, NULL,
 	  offsetof(struct mif_cfg, log2), "log2 of the ring size (10)" },
-	{ "bsize", NF_OPT_U64, 0, 0, NULL,
+	{ "bsize", NF_OPT_U64, 256, 65536, NULL,
 	  offsetof(struct mif_cfg, bsize), "buffer size: the pool's" },
 	{ "secret", NF_OPT_STR, 0, NF_MEMIF_SECRET_SZ + 1, NULL,
 	  offsetof(struct mif_cfg, secret), "shared secret" },
@@ -1809,6 +1809,46 @@ static void mif_close(struct nf_port *p)
 	free(m->gather);
 }
 
+static int mif_parse(const struct nf_spec *sp, int def_server,
+		     uint32_t buf_size, struct mif_cfg *cfg)
+{
+	int ret;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->role = def_server ? 1 : 0;
+	cfg->log2 = 10;
+	cfg->bsize = buf_size;
+	if (sp->npos != 1 || sp->pos[0][0] == '\0') {
+		nf_set_error("memif port needs exactly one socket path "
+			     "(memif:PATH[,id=N,role=client|server,...])");
+		return -EINVAL;
+	}
+	if (strlen(sp->pos[0]) >= sizeof(cfg->path)) {
+		nf_set_error("memif socket path longer than %zu characters",
+			     sizeof(cfg->path) - 1);
+		return -EINVAL;
+	}
+	strcpy(cfg->path, sp->pos[0]);
+	ret = nf_spec_apply(sp, mif_opts, NF_ARRAY_SIZE(mif_opts), cfg);
+	if (ret < 0)
+		return ret;
+	if (cfg->bsize != buf_size) {
+		nf_set_error("bsize=%" PRIu64 ": memif buffers are the pool's "
+			     "buffers, %u bytes in this program", cfg->bsize,
+			     buf_size);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int mif_check(const struct nf_spec *sp)
+{
+	struct mif_cfg cfg;
+	const struct nf_io_params *prm = nf_io_params();
+
+	return mif_parse(sp, 1, prm->buf_size ? prm->buf_size : 2048, &cfg);
+}
+
 static int mif_open(struct nf_port *p, const struct nf_spec *sp, int def_server)
 {
 	struct mif_port *m = MIF(p);
@@ -1824,29 +1864,9 @@ static int mif_open(struct nf_port *p, const struct nf_spec *sp, int def_server)
 	for (i = 0; i < MIF_MAX_REGIONS; i++)
 		m->reg_fd[i] = -1;
 	m->rx.fd = m->tx.fd = -1;
-	m->cfg.role = def_server ? 1 : 0;
-	m->cfg.log2 = 10;
-	m->cfg.bsize = pl->buf_size;
-	if (sp->npos != 1 || sp->pos[0][0] == '\0') {
-		nf_set_error("memif port needs exactly one socket path "
-			     "(memif:PATH[,id=N,role=client|server,...])");
-		return -EINVAL;
-	}
-	if (strlen(sp->pos[0]) >= sizeof(m->cfg.path)) {
-		nf_set_error("memif socket path longer than %zu characters",
-			     sizeof(m->cfg.path) - 1);
-		return -EINVAL;
-	}
-	strcpy(m->cfg.path, sp->pos[0]);
-	ret = nf_spec_apply(sp, mif_opts, NF_ARRAY_SIZE(mif_opts), &m->cfg);
+	ret = mif_parse(sp, def_server, pl->buf_size, &m->cfg);
 	if (ret < 0)
 		return ret;
-	if (m->cfg.bsize != pl->buf_size) {
-		nf_set_error("bsize=%" PRIu64 ": memif buffers are the pool's "
-			     "buffers, %u bytes in this program", m->cfg.bsize,
-			     pl->buf_size);
-		return -EINVAL;
-	}
 	m->server = m->cfg.role == 1;
 	m->bsize = pl->buf_size;
 	m->gather = malloc((size_t)MIF_GATHER_PKTS * NF_FRAME_MAX);
@@ -1926,6 +1946,7 @@ fail:
 const struct nf_port_ops nf_memif_ops = {
 	.type = "memif",
 	.priv_size = sizeof(struct mif_port),
+	.check = mif_check,
 	.open = mif_open,
 	.close = mif_close,
 	.rx_burst = mif_rx_burst,

@@ -17,6 +17,8 @@
 struct nf_port_ops {
 	const char *type;
 	size_t priv_size;
+	/* Validate a parsed spec without side effects (NULL: syntax only). */
+	int (*check)(const struct nf_spec *sp);
 	/* Open from a parsed spec; undo everything itself on failure. */
 	int (*open)(struct nf_port *p, const struct nf_spec *sp, int def_server);
 	void (*close)(struct nf_port *p);

@@ -1,1 +1,230 @@
-int main(void){return 0;}
+/* main.c - nfchain, the command-line front end.
+ *
+ *   nfchain switch [--ctl PATH] [--json] ports|stats|fdb
+ *   nfchain switch [--ctl PATH] add-port SPEC [NAME] | del-port PORT |
+ *                  flush-fdb [PORT]
+ *
+ * Talks to a running nfswitch over its control socket (nf_ctl) and prints
+ * tables for humans, or the raw JSON with --json.
+ */
+#include "nf_ctl.h"
+#include "nf_util.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEF_CTL "/run/nfchain/nfswitch.ctl"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: nfchain COMMAND ...\n"
+"\n"
+"Commands:\n"
+"  switch [--ctl PATH] [--json] ports        ports, state and counters\n"
+"  switch [--ctl PATH] [--json] stats        totals, MAC table, ports\n"
+"  switch [--ctl PATH] [--json] fdb          learned MAC addresses\n"
+"  switch [--ctl PATH] add-port SPEC [NAME]  open a port at runtime\n"
+"  switch [--ctl PATH] del-port PORT         close a port (name or index)\n"
+"  switch [--ctl PATH] flush-fdb [PORT]      forget learned addresses\n"
+"\n"
+"--ctl defaults to " DEF_CTL ". Exit status: 0 ok, 1 the switch refused\n"
+"or is unreachable, 2 usage error.\n");
+}
+
+static void die_usage(const char *msg, const char *arg)
+{
+	fprintf(stderr, "nfchain: %s%s%s (see nfchain --help)\n", msg,
+		arg ? " " : "", arg ? arg : "");
+	exit(2);
+}
+
+static uint64_t jget_u64(struct json_object *o, const char *k)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) ? (uint64_t)json_object_get_int64(v) : 0;
+}
+
+static const char *jget_str(struct json_object *o, const char *k)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) ? json_object_get_string(v) : "";
+}
+
+static void print_ports(struct json_object *reply)
+{
+	struct json_object *ports;
+	size_t i, n;
+
+	if (!json_object_object_get_ex(reply, "ports", &ports))
+		return;
+	n = json_object_array_length(ports);
+	printf("%-4s %-28s %-8s %-5s %14s %14s %10s  %s\n", "idx", "name", "type",
+	       "state", "rx_packets", "tx_packets", "drops", "detail");
+	for (i = 0; i < n; i++) {
+		struct json_object *p = json_object_array_get_idx(ports, i), *d, *x;
+		uint64_t drops = 0;
+		char dropstr[512] = "";
+		size_t used = 0;
+
+		if (json_object_object_get_ex(p, "drops", &d)) {
+			json_object_object_foreach(d, k, v) {
+				uint64_t c = (uint64_t)json_object_get_int64(v);
+
+				if (c == 0)
+					continue;
+				drops += c;
+				if (used < sizeof(dropstr))
+					used += (size_t)snprintf(dropstr + used,
+						sizeof(dropstr) - used, " %s=%" PRIu64, k, c);
+			}
+		}
+		if (json_object_object_get_ex(p, "disconnects", &x)) {
+			json_object_object_foreach(x, k, v) {
+				uint64_t c = (uint64_t)json_object_get_int64(v);
+
+				if (c != 0 && used < sizeof(dropstr))
+					used += (size_t)snprintf(dropstr + used,
+						sizeof(dropstr) - used, " disc:%s=%" PRIu64, k, c);
+			}
+		}
+		printf("%-4" PRIu64 " %-28.28s %-8s %-5s %14" PRIu64 " %14" PRIu64
+		       " %10" PRIu64 "  %s%s\n", jget_u64(p, "index"),
+		       jget_str(p, "name"), jget_str(p, "type"),
+		       json_object_get_boolean(json_object_object_get(p, "up")) ? "up" : "down",
+		       jget_u64(p, "rx_packets"), jget_u64(p, "tx_packets"), drops,
+		       jget_str(p, "detail"), dropstr);
+	}
+}
+
+static void print_fdb(struct json_object *reply)
+{
+	struct json_object *fdb;
+	size_t i, n;
+
+	if (!json_object_object_get_ex(reply, "fdb", &fdb))
+		return;
+	n = json_object_array_length(fdb);
+	printf("%-17s %-5s %-28s %s\n", "mac", "vlan", "port", "age_s");
+	for (i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(fdb, i);
+
+		printf("%-17s %-5" PRIu64 " %-28s %" PRIu64 "\n", jget_str(e, "mac"),
+		       jget_u64(e, "vlan"), jget_str(e, "port"), jget_u64(e, "age_s"));
+	}
+	printf("%zu entries\n", n);
+}
+
+static int cmd_switch(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "ctl", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const struct { const char *cli, *req; int min, max; } cmds[] = {
+		{ "ports", "ports", 0, 0 }, { "stats", "stats", 0, 0 },
+		{ "fdb", "fdb", 0, 0 }, { "add-port", "port-add", 1, 2 },
+		{ "del-port", "port-del", 1, 1 }, { "flush-fdb", "fdb-flush", 0, 1 },
+	};
+	const char *ctl = DEF_CTL;
+	struct json_object *reply;
+	char line[4096], *out = NULL;
+	int json = 0, c, ret, i, k = -1;
+	size_t used;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+c:jh", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': ctl = optarg; break;
+		case 'j': json = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: die_usage("bad option for 'switch'", NULL);
+		}
+	}
+	if (optind >= argc)
+		die_usage("'switch' needs a subcommand: ports, stats, fdb, add-port, "
+			  "del-port or flush-fdb", NULL);
+	for (i = 0; i < (int)NF_ARRAY_SIZE(cmds); i++)
+		if (strcmp(argv[optind], cmds[i].cli) == 0)
+			k = i;
+	if (k < 0)
+		die_usage("unknown switch subcommand", argv[optind]);
+	if (argc - optind - 1 < cmds[k].min || argc - optind - 1 > cmds[k].max)
+		die_usage("wrong number of arguments for", argv[optind]);
+	used = (size_t)snprintf(line, sizeof(line), "%s", cmds[k].req);
+	for (i = optind + 1; i < argc; i++) {
+		if (strpbrk(argv[i], " \t\n") != NULL)
+			die_usage("arguments cannot contain spaces:", argv[i]);
+		used += (size_t)snprintf(line + used, sizeof(line) - used, " %s", argv[i]);
+		if (used >= sizeof(line))
+			die_usage("arguments too long", NULL);
+	}
+	ret = nf_ctl_request(ctl, line, 5000, &out);
+	if (ret < 0) {
+		fprintf(stderr, "nfchain: cannot reach nfswitch at %s: %s\n", ctl,
+			ret == -ETIMEDOUT ? "no answer within 5 s" : strerror(-ret));
+		return 1;
+	}
+	reply = json_tokener_parse(out);
+	if (reply == NULL) {
+		fprintf(stderr, "nfchain: unreadable reply from %s\n", ctl);
+		free(out);
+		return 1;
+	}
+	if (!json_object_get_boolean(json_object_object_get(reply, "ok"))) {
+		fprintf(stderr, "nfchain: %s\n", jget_str(reply, "error"));
+		ret = 1;
+	} else if (json) {
+		fputs(out, stdout);
+		ret = 0;
+	} else {
+		if (strcmp(cmds[k].req, "stats") == 0) {
+			struct json_object *f = json_object_object_get(reply, "fdb");
+
+			printf("uptime %.1f s, mode %s, burst %" PRIu64 ", MAC table %"
+			       PRIu64 "/%" PRIu64 " (learned %" PRIu64 ", moved %" PRIu64
+			       ", aged %" PRIu64 ", full %" PRIu64 ")\n",
+			       json_object_get_double(json_object_object_get(reply, "uptime_s")),
+			       jget_str(reply, "mode"), jget_u64(reply, "burst"),
+			       jget_u64(f, "entries"), jget_u64(f, "capacity"),
+			       jget_u64(f, "learned"), jget_u64(f, "moved"),
+			       jget_u64(f, "aged"), jget_u64(f, "full"));
+			print_ports(reply);
+		} else if (strcmp(cmds[k].req, "ports") == 0) {
+			print_ports(reply);
+		} else if (strcmp(cmds[k].req, "fdb") == 0) {
+			print_fdb(reply);
+		} else if (strcmp(cmds[k].req, "port-add") == 0) {
+			printf("added port %" PRIu64 " (%s)\n", jget_u64(reply, "index"),
+			       jget_str(reply, "name"));
+		} else if (strcmp(cmds[k].req, "fdb-flush") == 0) {
+			printf("flushed %" PRIu64 " entries\n", jget_u64(reply, "flushed"));
+		}
+		ret = 0;
+	}
+	json_object_put(reply);
+	free(out);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		die_usage("missing command", NULL);
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "switch") == 0)
+		return cmd_switch(argc - 1, argv + 1);
+	die_usage("unknown command", argv[1]);
+	return 2;
+}
