@@ -238,8 +238,8 @@ static int msg_recv(int fd, struct nf_memif_msg *m, int *afd)
 	r = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (r < 0)
 		return (errno == EAGAIN || errno == EINTR) ? 0 : -EPIPE;
-	if (r == 0)
-		return -EPIPE;
+	/* Collect descriptors before anything else: even a zero-length
+	 * message (which also reads as 0) can carry some. */
 	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
 			size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
@@ -257,6 +257,8 @@ static int msg_recv(int fd, struct nf_memif_msg *m, int *afd)
 			}
 		}
 	}
+	if (r == 0 && nfds == 0)
+		return -EPIPE;		/* orderly close */
 	if (r != (ssize_t)sizeof(*m) || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
 	    nfds > 1) {
 		if (*afd >= 0)
