@@ -1056,14 +1056,8 @@ static uint16_t srv_tx_burst(struct nf_port *p, struct nf_pkt *pkts, uint16_t n)
 			fault(m, NF_DISC_BAD_DESC);
 			goto out;
 		}
-		if (nf_likely(len + 31 <= d.length)) {
+		if (nf_likely(len <= d.length)) {
 			nf_copy_frame(b, pkts[i].data, len);
-			dp->length = len;
-			dp->flags = 0;
-			pos++;
-			nfree--;
-		} else if (len <= d.length) {
-			memcpy(b, pkts[i].data, len);
 			dp->length = len;
 			dp->flags = 0;
 			pos++;
@@ -1529,12 +1523,9 @@ static uint16_t cli_tx_burst(struct nf_port *p, struct nf_pkt *pkts, uint16_t n)
 				*pkts[i].slot = mine;
 				pkts[i].slot = NULL;
 				pkts[i].data = nf_pool_addr(pl, pkts[i].buf);
-			} else if (len + 31 <= bsize) {
+			} else {
 				nf_copy_frame(nf_pool_addr(pl, m->shadow_tx[s]),
 					      pkts[i].data, len);
-			} else {
-				memcpy(nf_pool_addr(pl, m->shadow_tx[s]),
-				       pkts[i].data, len);
 			}
 			d->flags = 0;
 			d->region = 1;

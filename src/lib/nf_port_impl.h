@@ -78,17 +78,24 @@ extern const struct nf_port_ops nf_memif_ops;
 extern const struct nf_port_ops nf_afpacket_ops;
 extern const struct nf_port_ops nf_pcap_ops;
 
-/* Copy a frame of @len bytes in 32-byte steps: it reads and writes up to
- * 31 bytes past @len, so both buffers must have that slack (callers check
- * it and fall back to memcpy near the end of a region). */
+/* Copy a frame of @len bytes with 32-byte moves, never touching a byte
+ * outside [0, len) of either buffer: the last move overlaps the previous
+ * one instead of rounding up (a frame may end exactly at the end of a
+ * peer's region). Short frames (< 32 bytes) use memcpy. */
 static inline void nf_copy_frame(uint8_t *dst, const uint8_t *src, uint32_t len)
 {
 	uint32_t i;
 
-	for (i = 0; i < len; i += 32) {
+	if (len < 32) {
+		__builtin_memcpy(dst, src, len);
+		return;
+	}
+	for (i = 0; i + 32 < len; i += 32) {
 		__builtin_memcpy(dst + i, src + i, 16);
 		__builtin_memcpy(dst + i + 16, src + i + 16, 16);
 	}
+	__builtin_memcpy(dst + len - 32, src + len - 32, 16);
+	__builtin_memcpy(dst + len - 16, src + len - 16, 16);
 }
 
 #endif

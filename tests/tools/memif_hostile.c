@@ -260,19 +260,21 @@ static void post(struct peer *p, unsigned n,
 
 	for (i = 0; i < n; i++) {
 		struct nf_memif_desc *d = &p->c2s->desc[(uint16_t)(head + i) & (RSIZE - 1)];
-		uint8_t *f = p->base + d->offset;
+		uint8_t *f;
 
 		d->region = 0;
 		d->offset = (uint32_t)(BUF_OFF + ((head + i) & (RSIZE - 1)) * BSIZE);
 		d->length = 60;
 		d->flags = 0;
+		if (mut)
+			mut(d, i);
+		if (d->region != 0 || (uint64_t)d->offset + 14 > REGION_BYTES)
+			continue;
 		f = p->base + d->offset;
 		memset(f, 0xff, 6);			/* broadcast */
 		memcpy(f + 6, "\x02\x66\x66\x66\x66\x66", 6);
 		f[12] = 0x88;
 		f[13] = 0xb5;
-		if (mut)
-			mut(d, i);
 	}
 	__atomic_store_n(&p->c2s->head, (uint16_t)(head + n), __ATOMIC_RELEASE);
 }
@@ -534,6 +536,26 @@ static void mut_region(struct nf_memif_desc *d, unsigned i)
 		d->region = 3;
 }
 
+static void mut_at_end(struct nf_memif_desc *d, unsigned i)
+{
+	(void)i;
+	d->offset = (uint32_t)REGION_BYTES - 60;	/* legal, last 60 bytes */
+}
+
+/* A legal frame that ends exactly at the end of the region: the server
+ * must forward it without reading a byte past the mapping, and stay
+ * connected. */
+static void c_desc_at_end(const char *name)
+{
+	struct peer p;
+
+	if (peer_connect(&p) < 0) { result(name, 0, "handshake"); peer_close(&p); return; }
+	post(&p, 8, mut_at_end);
+	result(name, !expect_end(&p, 1000), "8 frames ending at the last byte "
+	       "of the region -> %s", p.reason[0] ? p.reason : "still connected");
+	peer_close(&p);
+}
+
 static void mem_case(const char *name, const char *what,
 		     void (*mut)(struct nf_memif_desc *, unsigned))
 {
@@ -672,6 +694,7 @@ static const struct { const char *name; void (*fn)(const char *); } cases[] = {
 	{ "silent-client", c_silent },
 	{ "many-connections", c_many_conns },
 	{ "control-flood", c_flood_ctl },
+	{ "desc-at-region-end", c_desc_at_end },
 	{ "desc-offset-outside", c_desc_offset },
 	{ "desc-length-huge", c_desc_length },
 	{ "desc-bad-region", c_desc_region },
