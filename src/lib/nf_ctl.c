@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 struct ctl_conn {
 	int fd;
 	size_t inlen;
+	bool toolong;		/* the buffer filled without a newline */
 	char in[CTL_LINE_MAX];
 	char *out;		/* reply being written */
 	size_t outlen, outoff;
@@ -38,8 +40,16 @@ struct nf_ctl {
 
 static void conn_close(struct nf_ctl *c, struct ctl_conn *k)
 {
+	char sink[512];
+	int i;
+
 	if (k->fd < 0)
 		return;
+	/* Read what the client still sent (an over-long request): closing
+	 * with unread data would reset the connection before it reads our
+	 * answer. */
+	for (i = 0; i < 64 && recv(k->fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
+		;
 	epoll_ctl(c->epfd, EPOLL_CTL_DEL, k->fd, NULL);
 	close(k->fd);
 	free(k->out);
@@ -151,7 +161,10 @@ static void conn_answer(struct nf_ctl *c, struct ctl_conn *k)
 		argv[argc++] = tok;
 	argv[argc] = NULL;
 	nf_clear_error();
-	if (argc == 0) {
+	if (k->toolong) {
+		nf_set_error("request longer than %zu bytes", sizeof(k->in) - 1);
+		ret = -E2BIG;
+	} else if (argc == 0) {
 		nf_set_error("empty request");
 		ret = -EINVAL;
 	} else {
@@ -234,6 +247,8 @@ int nf_ctl_service(struct nf_ctl *c)
 			if (nl != NULL || k->inlen == sizeof(k->in) - 1) {
 				if (nl != NULL)
 					*nl = '\0';
+				else
+					k->toolong = true;
 				conn_answer(c, k);
 				served++;
 				break;

@@ -36,7 +36,7 @@ static void usage(FILE *f)
 "or is unreachable, 2 usage error.\n");
 }
 
-static void die_usage(const char *msg, const char *arg)
+static void __attribute__((noreturn)) die_usage(const char *msg, const char *arg)
 {
 	fprintf(stderr, "nfchain: %s%s%s (see nfchain --help)\n", msg,
 		arg ? " " : "", arg ? arg : "");
@@ -141,12 +141,14 @@ static int cmd_switch(int argc, char **argv)
 	size_t used;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+c:jh", lopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:c:jh", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': ctl = optarg; break;
 		case 'j': json = 1; break;
 		case 'h': usage(stdout); return 0;
-		default: die_usage("bad option for 'switch'", NULL);
+		case ':': die_usage("this option needs a value:", argv[optind - 1]);
+		default: die_usage("unknown option for 'switch':", argv[optind - 1]);
 		}
 	}
 	if (optind >= argc)

@@ -307,11 +307,12 @@ int main(int argc, char **argv)
 	unsigned nspecs = 0, i;
 	uint64_t fdb_size = 65536, fdb_age = 300, stats_s = 0, last_svc = 0;
 	uint64_t last_stats;
-	int cpu = -1, check = 0, c, ret, efd = -1;
+	int cpu = -1, check = 0, c, ret, efd = -1, usage_err = 0;
 	struct sigaction sa = { .sa_handler = on_signal };
 
 	sw->burst = 32;
-	while ((c = getopt_long(argc, argv, "p:c:b:m:s:nqh", lopts, NULL)) != -1) {
+	opterr = 0;	/* our own one-sentence messages */
+	while ((c = getopt_long(argc, argv, ":p:c:b:m:s:nqh", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (nspecs == SW_PORTS_MAX)
@@ -337,7 +338,8 @@ int main(int argc, char **argv)
 		case 'n': check = 1; break;
 		case 'q': verbose = 0; break;
 		case 'h': usage(stdout); return 0;
-		default: die_usage("unknown option");
+		case ':': die_usage("option '%s' needs a value", argv[optind - 1]);
+		default: die_usage("unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
@@ -388,7 +390,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "nfswitch: cannot add port '%s': %s\n",
 				specs[i], nf_last_error()[0] ? nf_last_error() :
 				strerror(-ret));
-			ret = (ret == -EINVAL) ? -2 : ret;
+			usage_err = ret == -EINVAL;
 			goto out;
 		}
 	}
@@ -436,5 +438,5 @@ out:
 	nf_ctl_close(sw->ctl);
 	nf_fdb_free(&sw->fdb);
 	nf_io_fini();
-	return ret == -2 ? 2 : ret < 0 ? 1 : 0;
+	return usage_err ? 2 : ret < 0 ? 1 : 0;
 }
