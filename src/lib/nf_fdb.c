@@ -74,7 +74,30 @@ int nf_fdb_del(struct nf_fdb *f, uint64_t key)
 	}
 }
 
-uint32_t nf_fdb_flush(struct nf_fdb *f, int port)
+int nf_fdb_add_static(struct nf_fdb *f, uint64_t key, uint16_t port)
+{
+	uint32_t i = nf_fdb_hash(f, key);
+
+	for (;;) {
+		struct nf_fdb_entry *e = &f->tab[i];
+
+		if (e->key == key || e->key == NF_FDB_EMPTY) {
+			if (e->key == NF_FDB_EMPTY) {
+				if (f->count >= f->max)
+					return -ENOSPC;
+				f->count++;
+			}
+			e->key = key;
+			e->port = port;
+			e->flags = NF_FDB_STATIC;
+			e->seen = 0;
+			return 0;
+		}
+		i = (i + 1) & f->mask;
+	}
+}
+
+uint32_t nf_fdb_flush(struct nf_fdb *f, int port, bool statics)
 {
 	uint32_t i, n = 0;
 
@@ -82,7 +105,8 @@ uint32_t nf_fdb_flush(struct nf_fdb *f, int port)
 	for (i = 0; i <= f->mask; ) {
 		struct nf_fdb_entry *e = &f->tab[i];
 
-		if (e->key != NF_FDB_EMPTY && (port < 0 || e->port == port)) {
+		if (e->key != NF_FDB_EMPTY && (port < 0 || e->port == port) &&
+		    (statics || !(e->flags & NF_FDB_STATIC))) {
 			remove_at(f, i);
 			n++;
 			continue;
@@ -100,7 +124,8 @@ uint32_t nf_fdb_age(struct nf_fdb *f, uint32_t now, uint32_t slots)
 		uint32_t i = f->age_pos;
 		struct nf_fdb_entry *e = &f->tab[i];
 
-		if (e->key != NF_FDB_EMPTY && now - e->seen > f->age_s) {
+		if (e->key != NF_FDB_EMPTY && !(e->flags & NF_FDB_STATIC) &&
+		    now - e->seen > f->age_s) {
 			remove_at(f, i);
 			f->aged++;
 			n++;

@@ -10,10 +10,13 @@
 #ifndef NF_FDB_H
 #define NF_FDB_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
 #define NF_FDB_EMPTY UINT64_MAX
+#define NF_FDB_STATIC 1		/* entry flag: configured, never learned over,
+				 * aged or flushed with its port's link */
 
 struct nf_fdb_entry {
 	uint64_t key;		/* vlan << 48 | mac, NF_FDB_EMPTY when free */
@@ -82,6 +85,8 @@ static inline void nf_fdb_learn(struct nf_fdb *f, uint64_t key, uint16_t port,
 		struct nf_fdb_entry *e = &f->tab[i];
 
 		if (e->key == key) {
+			if (__builtin_expect(e->flags & NF_FDB_STATIC, 0))
+				return;
 			if (e->port != port) {
 				e->port = port;
 				f->moved++;
@@ -107,10 +112,13 @@ static inline void nf_fdb_learn(struct nf_fdb *f, uint64_t key, uint16_t port,
 	}
 }
 
+/* Add or replace a static entry. Returns 0 or -ENOSPC (table full). */
+int nf_fdb_add_static(struct nf_fdb *f, uint64_t key, uint16_t port);
 /* Remove @key. Returns 0 or -ENOENT. */
 int nf_fdb_del(struct nf_fdb *f, uint64_t key);
-/* Remove every entry of @port (-1: all). Returns how many. */
-uint32_t nf_fdb_flush(struct nf_fdb *f, int port);
+/* Remove the entries of @port (-1: of every port); static ones too when
+ * @statics. Returns how many. */
+uint32_t nf_fdb_flush(struct nf_fdb *f, int port, bool statics);
 /* Age out entries older than age_s, looking at up to @slots slots from
  * where the previous call stopped. Returns how many were removed. */
 uint32_t nf_fdb_age(struct nf_fdb *f, uint32_t now, uint32_t slots);

@@ -118,9 +118,12 @@ struct mif_port {
 	uint64_t stall_since;
 	uint64_t now;			/* coarse clock from the tick */
 
-	/* Negotiated/received layout. */
+	/* Negotiated/received layout. rb/rs mirror reg[] for the data path,
+	 * with size 0 for regions that do not exist (see W0_SLOW_MASK). */
 	uint16_t nregions;
 	struct mif_region reg[MIF_MAX_REGIONS];
+	uint8_t *rb[MIF_MAX_REGIONS];
+	uint64_t rs[MIF_MAX_REGIONS];
 	int reg_fd[MIF_MAX_REGIONS];
 	bool has_c2s, has_s2c;
 	struct nf_memif_add_ring ring_msg[2];	/* [0] C2S, [1] S2C */
@@ -305,6 +308,8 @@ static void release_layout(struct mif_port *m)
 			m->ring_fd[i] = -1;
 	}
 	m->nregions = 0;
+	memset(m->rb, 0, sizeof(m->rb));
+	memset(m->rs, 0, sizeof(m->rs));
 	m->has_c2s = m->has_s2c = false;
 	memset(&m->rx, 0, sizeof(m->rx));
 	memset(&m->tx, 0, sizeof(m->tx));
@@ -408,6 +413,8 @@ static const char *srv_add_region(struct mif_port *m,
 		return "region cannot be mapped";
 	m->reg[m->nregions].base = base;
 	m->reg[m->nregions].size = ar->size;
+	m->rb[m->nregions] = base;
+	m->rs[m->nregions] = ar->size;
 	m->reg_fd[m->nregions] = fd;
 	m->nregions++;
 	return NULL;
@@ -878,11 +885,39 @@ static int gather_chain(struct mif_port *m, struct mif_q *q, uint16_t pos,
 	return n;
 }
 
+/* Descriptor fields, each read exactly once from the peer's memory. */
+#define DESC_LOAD(dp, field) __atomic_load_n(&(dp)->field, __ATOMIC_RELAXED)
+
+/* The data path indexes m->rb/m->rs with a region index it has checked
+ * to be < 8 (in the same read it uses): regions 0..7 that do not exist
+ * have size 0 there, so the bounds check refuses them. */
+_Static_assert(MIF_MAX_REGIONS == 8, "the data path masks regions with 7");
+/* flags | region << 16: a chained buffer, or a region index >= 8. */
+#define RX_SLOW_MASK	(NF_MEMIF_DESC_FLAG_NEXT | 0xfff8u << 16)
+
+/* pk->len = len, pk->buf = NF_BUF_NONE: one 8-byte store. */
+static inline void pkt_set_len_nobuf(struct nf_pkt *pk, uint32_t len)
+{
+	const uint64_t v = len | (uint64_t)NF_BUF_NONE << 32;
+
+	_Static_assert(offsetof(struct nf_pkt, buf) == offsetof(struct nf_pkt, len) + 4,
+		       "len and buf adjacent");
+	memcpy(&pk->len, &v, 8);
+}
+
+/* Receive on the server side (the C2S ring, in the client's memory).
+ * The fast loop walks contiguous runs of slots (no masking per slot),
+ * reads each descriptor once as one word plus its offset, checks it with
+ * one combined test and writes the packet from a per-burst template.
+ * Anything unusual (chained buffer, bad descriptor, runt, giant) leaves
+ * the fast loop and is handled one descriptor at a time. */
 static uint16_t srv_rx_burst(struct nf_port *p, struct nf_pkt *pkts, uint16_t n)
 {
 	struct mif_port *m = MIF(p);
 	struct mif_q *q = &m->rx;
-	uint16_t head, avail, pos, i = 0, idx = p->index;
+	const struct nf_memif_desc *desc;
+	uint32_t head, avail, pos, size, nreg, i = 0;
+	struct nf_pkt tmpl;
 	uint64_t bytes = 0;
 
 	if (q->held)
@@ -896,18 +931,53 @@ static uint16_t srv_rx_burst(struct nf_port *p, struct nf_pkt *pkts, uint16_t n)
 		fault(m, NF_DISC_BAD_INDEX);
 		return 0;
 	}
+	if (avail == 0)
+		return 0;
+	desc = q->ring->desc;
+	size = q->size;
+	nreg = m->nregions;
+	memset(&tmpl, 0, sizeof(tmpl));
+	tmpl.buf = NF_BUF_NONE;
+	tmpl.port = p->index;
 	m->ngather = 0;
 	while (i < n && avail > 0) {
-		struct nf_memif_desc d;
-		uint8_t *b;
+		const uint32_t s0 = pos & q->mask;
+		const uint32_t run = NF_MIN(NF_MIN(size - s0, avail), n - i);
+		const struct nf_memif_desc *dp = desc + s0, *end = dp + run;
+		struct nf_pkt *pk = pkts + i;
+		const uint32_t port_flags = p->index;	/* .port, .flags = 0 */
+		uint32_t fr = 0, off = 0, len = 0, reg = 0;
 
-		memcpy(&d, &q->ring->desc[pos & q->mask], sizeof(d));
-		if (nf_unlikely(d.flags & NF_MEMIF_DESC_FLAG_NEXT)) {
+		for (; dp < end; dp++, pk++) {
+			/* One read of flags and region: the index used below is
+			 * the value tested here, whatever the peer writes. */
+			fr = DESC_LOAD(dp, flags_region);
+			len = DESC_LOAD(dp, length);
+			off = DESC_LOAD(dp, offset);
+			reg = fr >> 16;
+			if (nf_unlikely((fr & RX_SLOW_MASK) ||
+					(uint64_t)off + len > m->rs[reg] ||
+					len - NF_FRAME_MIN > NF_FRAME_MAX - NF_FRAME_MIN))
+				break;
+			pk->data = m->rb[reg] + off;
+			pkt_set_len_nobuf(pk, len);
+			pk->slot = NULL;
+			memcpy(&pk->port, &port_flags, 4);
+			bytes += len;
+		}
+		i = (uint32_t)(pk - pkts);
+		pos += (uint32_t)(dp - (desc + s0));
+		avail -= (uint32_t)(dp - (desc + s0));
+		if (dp == end)
+			continue;
+
+		/* Slow path: the descriptor at dp. */
+		if (fr & NF_MEMIF_DESC_FLAG_NEXT) {
 			int k;
 
 			if (m->ngather == MIF_GATHER_PKTS || m->gather == NULL)
 				break;
-			k = gather_chain(m, q, pos, avail, &pkts[i]);
+			k = gather_chain(m, q, (uint16_t)pos, (uint16_t)avail, &pkts[i]);
 			if (k == 0)
 				break;
 			if (k < 0) {
@@ -915,41 +985,34 @@ static uint16_t srv_rx_burst(struct nf_port *p, struct nf_pkt *pkts, uint16_t n)
 				fault(m, NF_DISC_BAD_DESC);
 				break;
 			}
-			pos = (uint16_t)(pos + k);
-			avail = (uint16_t)(avail - k);
+			pos += (uint32_t)k;
+			avail -= (uint32_t)k;
 			if (pkts[i].data == NULL) {
 				p->st.drops[NF_DROP_RX_TOO_BIG]++;
 				continue;
 			}
-		} else {
-			b = srv_buf(m, d.region, d.offset, d.length);
-			pos++;
-			avail--;
-			if (nf_unlikely(b == NULL)) {
-				p->st.drops[NF_DROP_RX_BAD_DESC]++;
-				fault(m, NF_DISC_BAD_DESC);
-				break;
-			}
-			if (nf_unlikely(d.length < NF_FRAME_MIN ||
-					d.length > NF_FRAME_MAX)) {
-				p->st.drops[d.length < NF_FRAME_MIN ?
-					    NF_DROP_RX_RUNT : NF_DROP_RX_TOO_BIG]++;
-				continue;
-			}
-			pkts[i].data = b;
-			pkts[i].len = d.length;
+			len = pkts[i].len;
+			pkts[i] = tmpl;
+			pkts[i].data = m->gather + (size_t)(m->ngather - 1) * NF_FRAME_MAX;
+			pkts[i].len = len;
+			bytes += len;
+			i++;
+			continue;
 		}
-		pkts[i].buf = NF_BUF_NONE;
-		pkts[i].slot = NULL;
-		pkts[i].port = idx;
-		pkts[i].flags = 0;
-		bytes += pkts[i].len;
-		i++;
+		if (reg >= nreg || (uint64_t)off + len > m->rs[reg]) {
+			p->st.drops[NF_DROP_RX_BAD_DESC]++;
+			fault(m, NF_DISC_BAD_DESC);
+			break;
+		}
+		/* A runt or a giant: consume and count. */
+		p->st.drops[len < NF_FRAME_MIN ? NF_DROP_RX_RUNT : NF_DROP_RX_TOO_BIG]++;
+		pos++;
+		avail--;
 	}
 	q->held = (uint16_t)(pos - q->pos);
 	p->st.rx_pkts += i;
 	p->st.rx_bytes += bytes;
-	return i;
+	return (uint16_t)i;
 }
 
 static void srv_rx_release(struct nf_port *p)
@@ -1028,11 +1091,16 @@ static int srv_tx_chain(struct mif_port *m, uint16_t pos, uint16_t nfree,
 	return k;
 }
 
+/* Transmit on the server side: copy each frame into the buffer the
+ * client offered on its S2C ring. Same shape as srv_rx_burst: contiguous
+ * runs, one load of the descriptor word, one combined check, one copy,
+ * one store of the descriptor word (flags 0, region kept, length). */
 static uint16_t srv_tx_burst(struct nf_port *p, struct nf_pkt *pkts, uint16_t n)
 {
 	struct mif_port *m = MIF(p);
 	struct mif_q *q = &m->tx;
-	uint16_t i, nfree, pos, sent = 0;
+	struct nf_memif_desc *desc;
+	uint32_t i = 0, nfree, pos, size, nreg, sent = 0;
 	uint64_t bytes = 0;
 
 	if (nf_unlikely(m->state != MIF_UP || m->fault)) {
@@ -1041,62 +1109,78 @@ static uint16_t srv_tx_burst(struct nf_port *p, struct nf_pkt *pkts, uint16_t n)
 	}
 	nfree = srv_tx_free(m);
 	pos = q->pos;
-	for (i = 0; i < n; i++) {
-		struct nf_memif_desc d, *dp;
-		uint32_t len = pkts[i].len;
-		uint8_t *b;
+	desc = q->ring->desc;
+	size = q->size;
+	nreg = m->nregions;
+	while (i < n && nfree > 0) {
+		const uint32_t s0 = pos & q->mask;
+		const uint32_t run = NF_MIN(NF_MIN(size - s0, nfree), (uint32_t)n - i);
+		struct nf_memif_desc *dp = desc + s0, *end = dp + run;
+		uint32_t off = 0, cap = 0, reg = 0, len = 0, done;
+		const struct nf_pkt *pk = pkts + i;
 
-		if (nf_unlikely(nfree == 0))
-			break;
-		dp = &q->ring->desc[pos & q->mask];
-		memcpy(&d, dp, sizeof(d));
-		b = srv_buf(m, d.region, d.offset, d.length);
-		if (nf_unlikely(b == NULL)) {
+		for (; dp < end; dp++, pk++) {
+			reg = DESC_LOAD(dp, region);	/* read once, tested, used */
+			cap = DESC_LOAD(dp, length);
+			off = DESC_LOAD(dp, offset);
+			len = pk->len;
+			/* len - 1 >= cap: also refuses an empty frame. */
+			if (nf_unlikely(reg > 7 || (uint64_t)off + cap > m->rs[reg] ||
+					len - 1 >= cap))
+				break;
+			nf_copy_frame(m->rb[reg] + off, pk->data, len);
+			__atomic_store_n(&dp->length, len, __ATOMIC_RELAXED);
+			__atomic_store_n(&dp->flags, 0, __ATOMIC_RELAXED);
+			bytes += len;
+		}
+		i = (uint32_t)(pk - pkts);
+		done = (uint32_t)(dp - (desc + s0));
+		pos += done;
+		nfree -= done;
+		sent += done;
+		if (dp == end)
+			continue;
+
+		/* Slow path: the frame pkts[i] at slot dp. */
+		if (reg >= nreg || (uint64_t)off + cap > m->rs[reg]) {
 			p->st.drops[NF_DROP_TX_BAD_DESC] += n - i;
 			fault(m, NF_DISC_BAD_DESC);
-			goto out;
-		}
-		if (nf_likely(len <= d.length)) {
-			nf_copy_frame(b, pkts[i].data, len);
-			dp->length = len;
-			dp->flags = 0;
-			pos++;
-			nfree--;
+			i = n;		/* all counted */
+			break;
 		} else {
 			int k = len > NF_FRAME_MAX ? 0 :
-				srv_tx_chain(m, pos, nfree, pkts[i].data, len);
+				srv_tx_chain(m, (uint16_t)pos, (uint16_t)nfree,
+					     pkts[i].data, len);
 
 			if (k < 0) {
 				p->st.drops[NF_DROP_TX_BAD_DESC] += n - i;
 				fault(m, NF_DISC_BAD_DESC);
-				goto out;
+				i = n;
+				break;
 			}
 			if (k == 0) {
 				p->st.drops[len > NF_FRAME_MAX ? NF_DROP_TX_TOO_BIG :
 					    NF_DROP_TX_FULL]++;
-				continue;
+			} else {
+				pos += (uint32_t)k;
+				nfree -= (uint32_t)k;
+				bytes += len;
+				sent++;
 			}
-			pos = (uint16_t)(pos + k);
-			nfree = (uint16_t)(nfree - k);
+			i++;
 		}
-		bytes += len;
-		sent++;
 	}
 	if (i < n)
 		note_full(p, m, (uint16_t)(n - i));
-	else
-		m->stall_since = 0;
-out:
-	if (pos != q->pos) {
-		q->pos = pos;
-		__atomic_store_n(&q->ring->tail, pos, __ATOMIC_RELEASE);
+	if ((uint16_t)pos != q->pos) {
+		q->pos = (uint16_t)pos;
+		__atomic_store_n(&q->ring->tail, q->pos, __ATOMIC_RELEASE);
 		kick(q);
 		m->stall_since = 0;
 		p->st.tx_pkts += sent;
 		p->st.tx_bytes += bytes;
-		return sent;
 	}
-	return 0;
+	return (uint16_t)sent;
 }
 
 static uint16_t srv_tx_get(struct nf_port *p, struct nf_pkt *pkts, uint16_t n)

@@ -21,6 +21,10 @@
 
 #include <stdint.h>
 
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "nf_memif_desc.w0 assumes a little-endian host"
+#endif
+
 #define NF_MEMIF_COOKIE		0x3E31F20u
 #define NF_MEMIF_VERSION	0x0200u	/* 2.0 */
 #define NF_MEMIF_NAME_SZ	32
@@ -101,12 +105,26 @@ struct nf_memif_msg {
 } __attribute__((packed, aligned(8)));
 
 struct nf_memif_desc {
-	uint16_t flags;
-	uint16_t region;
-	uint32_t length;
+	union {
+		struct {
+			uint16_t flags;
+			uint16_t region;
+			uint32_t length;
+		};
+		/* The same 8 bytes as one word, to read (and write) a
+		 * descriptor's flags, region and length in one access:
+		 * flags | region << 16 | length << 32 (little-endian hosts;
+		 * memif is host-local). */
+		uint64_t w0;
+		/* flags | region << 16: both tested with one mask. */
+		uint32_t flags_region;
+	};
 	uint32_t offset;
 	uint32_t metadata;
 };
+
+#define NF_MEMIF_W0(flags, region, length) \
+	((uint64_t)(flags) | (uint64_t)(region) << 16 | (uint64_t)(length) << 32)
 
 struct nf_memif_ring {
 	uint32_t cookie;

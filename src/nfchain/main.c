@@ -31,6 +31,8 @@ static void usage(FILE *f)
 "  switch [--ctl PATH] add-port SPEC [NAME]  open a port at runtime\n"
 "  switch [--ctl PATH] del-port PORT         close a port (name or index)\n"
 "  switch [--ctl PATH] flush-fdb [PORT]      forget learned addresses\n"
+"  switch [--ctl PATH] add-mac MAC PORT [VLAN]  static MAC table entry\n"
+"  switch [--ctl PATH] del-mac MAC [VLAN]    remove a MAC table entry\n"
 "\n"
 "--ctl defaults to " DEF_CTL ". Exit status: 0 ok, 1 the switch refused\n"
 "or is unreachable, 2 usage error.\n");
@@ -115,8 +117,12 @@ static void print_fdb(struct json_object *reply)
 	for (i = 0; i < n; i++) {
 		struct json_object *e = json_object_array_get_idx(fdb, i);
 
-		printf("%-17s %-5" PRIu64 " %-28s %" PRIu64 "\n", jget_str(e, "mac"),
-		       jget_u64(e, "vlan"), jget_str(e, "port"), jget_u64(e, "age_s"));
+		if (json_object_get_boolean(json_object_object_get(e, "static")))
+			printf("%-17s %-5" PRIu64 " %-28s static\n", jget_str(e, "mac"),
+			       jget_u64(e, "vlan"), jget_str(e, "port"));
+		else
+			printf("%-17s %-5" PRIu64 " %-28s %" PRIu64 "\n", jget_str(e, "mac"),
+			       jget_u64(e, "vlan"), jget_str(e, "port"), jget_u64(e, "age_s"));
 	}
 	printf("%zu entries\n", n);
 }
@@ -133,6 +139,7 @@ static int cmd_switch(int argc, char **argv)
 		{ "ports", "ports", 0, 0 }, { "stats", "stats", 0, 0 },
 		{ "fdb", "fdb", 0, 0 }, { "add-port", "port-add", 1, 2 },
 		{ "del-port", "port-del", 1, 1 }, { "flush-fdb", "fdb-flush", 0, 1 },
+		{ "add-mac", "fdb-add", 2, 3 }, { "del-mac", "fdb-del", 1, 2 },
 	};
 	const char *ctl = DEF_CTL;
 	struct json_object *reply;
@@ -153,7 +160,7 @@ static int cmd_switch(int argc, char **argv)
 	}
 	if (optind >= argc)
 		die_usage("'switch' needs a subcommand: ports, stats, fdb, add-port, "
-			  "del-port or flush-fdb", NULL);
+			  "del-port, flush-fdb, add-mac or del-mac", NULL);
 	for (i = 0; i < (int)NF_ARRAY_SIZE(cmds); i++)
 		if (strcmp(argv[optind], cmds[i].cli) == 0)
 			k = i;

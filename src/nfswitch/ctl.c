@@ -6,11 +6,14 @@
  *   port-add SPEC [NAME]       open a port at runtime
  *   port-del NAME|INDEX        close a port at runtime
  *   fdb-flush [NAME|INDEX]     forget learned MACs (of one port)
+ *   fdb-add MAC PORT [VLAN]    static entry: never aged, never moved
+ *   fdb-del MAC [VLAN]         remove one entry (learned or static)
  */
 #include "sw.h"
 #include "nf_util.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -74,6 +77,9 @@ static int cmd_stats(struct sw *sw, struct json_object *reply)
 	json_object_object_add(reply, "burst", json_object_new_int((int)sw->burst));
 	json_object_object_add(reply, "loops", u64(sw->loops));
 	json_object_object_add(reply, "idle_sleeps", u64(sw->idle_sleeps));
+	json_object_object_add(reply, "bursts", u64(sw->bursts));
+	json_object_object_add(reply, "avg_burst", json_object_new_double(
+		sw->bursts ? (double)sw->burst_pkts / (double)sw->bursts : 0.0));
 	json_object_object_add(f, "entries", u64(sw->fdb.count));
 	json_object_object_add(f, "capacity", u64(sw->fdb.max));
 	json_object_object_add(f, "age_s", u64(sw->fdb.age_s));
@@ -107,7 +113,10 @@ static int cmd_fdb(struct sw *sw, struct json_object *reply)
 		json_object_object_add(o, "vlan", json_object_new_int((int)(e->key >> 48)));
 		json_object_object_add(o, "port", json_object_new_string(
 			sw->ports[e->port].p ? nf_port_name(sw->ports[e->port].p) : "?"));
-		json_object_object_add(o, "age_s", u64(sw->now_s - e->seen));
+		json_object_object_add(o, "static", json_object_new_boolean(
+			e->flags & NF_FDB_STATIC));
+		json_object_object_add(o, "age_s", u64(e->flags & NF_FDB_STATIC ? 0 :
+						      sw->now_s - e->seen));
 		json_object_array_add(a, o);
 	}
 	json_object_object_add(reply, "fdb", a);
@@ -150,11 +159,54 @@ int sw_ctl_handler(int argc, char **argv, struct json_object *reply, void *arg)
 			}
 			port = nf_port_index(sp->p);
 		}
-		n = nf_fdb_flush(&sw->fdb, port);
+		n = nf_fdb_flush(&sw->fdb, port, false);
 		json_object_object_add(reply, "flushed", json_object_new_int((int)n));
 		return 0;
 	}
+	if ((strcmp(cmd, "fdb-add") == 0 && (argc == 3 || argc == 4)) ||
+	    (strcmp(cmd, "fdb-del") == 0 && (argc == 2 || argc == 3))) {
+		bool add = cmd[4] == 'a';
+		const char *vs = argc == (add ? 4 : 3) ? argv[argc - 1] : "0";
+		uint8_t mac[6];
+		uint64_t vlan;
+		uint64_t key;
+
+		if (nf_parse_mac(argv[1], mac) < 0) {
+			nf_set_error("'%s' is not a MAC address (aa:bb:cc:dd:ee:ff)", argv[1]);
+			return -EINVAL;
+		}
+		if (nf_parse_u64(vs, 0, 4095, 0, &vlan) < 0) {
+			nf_set_error("VLAN '%s' is not 0..4095", vs);
+			return -EINVAL;
+		}
+		key = nf_fdb_key(nf_mac48(mac), (uint16_t)vlan);
+		if (!add) {
+			if (nf_fdb_del(&sw->fdb, key) < 0) {
+				nf_set_error("no entry for %s on VLAN %s", argv[1], vs);
+				return -ENOENT;
+			}
+			return 0;
+		}
+		{
+			struct sw_port *sp = sw_port_find(sw, argv[2]);
+
+			if (sp == NULL) {
+				nf_set_error("no port '%s'", argv[2]);
+				return -ENOENT;
+			}
+			if (mac[0] & 1) {
+				nf_set_error("%s is a multicast address", argv[1]);
+				return -EINVAL;
+			}
+			if (nf_fdb_add_static(&sw->fdb, key, nf_port_index(sp->p)) < 0) {
+				nf_set_error("MAC table full");
+				return -ENOSPC;
+			}
+		}
+		return 0;
+	}
 	nf_set_error("unknown request '%s' or wrong arguments (known: ports, stats, "
-		     "fdb, port-add SPEC [NAME], port-del PORT, fdb-flush [PORT])", cmd);
+		     "fdb, port-add SPEC [NAME], port-del PORT, fdb-flush [PORT], "
+		     "fdb-add MAC PORT [VLAN], fdb-del MAC [VLAN])", cmd);
 	return -EINVAL;
 }

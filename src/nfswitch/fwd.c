@@ -15,6 +15,7 @@
 #include "sw.h"
 #include "nf_util.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #define OUT_FLOOD	0xffff
@@ -24,14 +25,6 @@
 static struct nf_pkt rx[NF_BURST_MAX];
 static struct nf_pkt grp[NF_BURST_MAX];
 static uint16_t outp[NF_BURST_MAX];
-
-static inline uint64_t load_be48(const uint8_t *p)
-{
-	uint64_t x;
-
-	memcpy(&x, p, 8);	/* frames are >= 14 bytes: 8 bytes readable */
-	return __builtin_bswap64(x) >> 16;
-}
 
 static void flood(struct sw *sw, uint16_t in, struct nf_pkt *pk, uint16_t n)
 {
@@ -52,60 +45,84 @@ static void flood(struct sw *sw, uint16_t in, struct nf_pkt *pk, uint16_t n)
 		sw->ports[in].drops[SW_DROP_NO_PORT] += n;
 }
 
+/* Where frame @e goes: a port index, OUT_FLOOD or OUT_DROP. The first
+ * 16 bytes of the previous frame that was forwarded (destination, source,
+ * EtherType or 802.1Q tag) and its decision are cached in *c: a burst of
+ * one flow costs one 16-byte compare per frame. A miss learns the source
+ * and looks the destination up. Drops are never cached (each is counted). */
+struct fwd_cache {
+	uint64_t h0, h1;	/* bytes 0..7 and 8..15 of the frame */
+	uint16_t out;
+	bool valid;
+};
+
+static inline __attribute__((always_inline)) uint16_t
+classify(struct sw *sw, struct sw_port *in, uint16_t inidx, const uint8_t *e,
+	 uint32_t len, struct fwd_cache *c)
+{
+	uint64_t h0 = 0, h1 = 0, dmac, smac, key;
+	uint16_t vlan = 0, tpid;
+	int out;
+
+	if (nf_likely(len >= 16)) {	/* a frame is >= 14 bytes: check */
+		memcpy(&h0, e, 8);
+		memcpy(&h1, e + 8, 8);
+		if (nf_likely(h0 == c->h0 && h1 == c->h1 && c->valid))
+			return c->out;
+	}
+	memcpy(&dmac, e, 8);
+	dmac = __builtin_bswap64(dmac) >> 16;
+	memcpy(&smac, e + 4, 8);
+	smac = __builtin_bswap64(smac) & 0xffffffffffffull;
+	memcpy(&tpid, e + 12, 2);
+	if (tpid == 0x0081 && len >= 18)		/* 0x8100, big-endian */
+		vlan = (uint16_t)((e[14] & 0x0f) << 8 | e[15]);
+	if (nf_unlikely(smac & (1ull << 40))) {
+		in->drops[SW_DROP_SRC_MCAST]++;
+		return OUT_DROP;
+	}
+	nf_fdb_learn(&sw->fdb, nf_fdb_key(smac, vlan), inidx, sw->now_s);
+	key = nf_fdb_key(dmac, vlan);
+	out = (dmac & (1ull << 40)) ? -1 : nf_fdb_lookup(&sw->fdb, key);
+	if (nf_unlikely(out == inidx)) {
+		in->drops[SW_DROP_SAME_PORT]++;
+		return OUT_DROP;
+	}
+	c->h0 = h0;
+	c->h1 = h1;
+	c->out = out < 0 ? OUT_FLOOD : (uint16_t)out;
+	/* 16 bytes may run past a 14- or 15-byte frame: never cache those. */
+	c->valid = len >= 16;
+	return c->out;
+}
+
 unsigned sw_forward(struct sw *sw, struct sw_port *in)
 {
 	struct nf_port *ip = in->p;
 	const uint16_t inidx = nf_port_index(ip);
-	const uint32_t now = sw->now_s;
-	uint64_t last_skey = UINT64_MAX, last_dkey = UINT64_MAX;
-	uint16_t n, i, first;
-	int last_out = -1;
-	bool one_out = true;
+	struct fwd_cache c = { 0, 0, 0, false };
+	uint16_t n, i, first, o0;
+	uint32_t diff = 0;
 
 	n = nf_rx_burst(ip, rx, (uint16_t)sw->burst);
 	if (n == 0)
 		return 0;
-	for (i = 0; i < n; i++) {
-		const uint8_t *e = rx[i].data;
-		uint64_t dmac = load_be48(e), smac, skey, dkey;
-		uint16_t vlan = 0, o;
+	sw->bursts++;
+	sw->burst_pkts += n;
+	o0 = outp[0] = classify(sw, in, inidx, rx[0].data, rx[0].len, &c);
+	for (i = 1; i < n; i++) {
+		uint16_t o = classify(sw, in, inidx, rx[i].data, rx[i].len, &c);
 
-		memcpy(&smac, e + 4, 8);
-		smac = __builtin_bswap64(smac) & 0xffffffffffffull;
-		if (nf_unlikely(e[12] == 0x81 && e[13] == 0x00 && rx[i].len >= 18))
-			vlan = (uint16_t)((e[14] & 0x0f) << 8 | e[15]);
-		skey = nf_fdb_key(smac, vlan);
-		if (nf_unlikely(skey != last_skey)) {
-			if (nf_unlikely(smac & (1ull << 40))) {
-				in->drops[SW_DROP_SRC_MCAST]++;
-				outp[i] = OUT_DROP;
-				one_out = false;
-				continue;
-			}
-			nf_fdb_learn(&sw->fdb, skey, inidx, now);
-			last_skey = skey;
-		}
-		dkey = nf_fdb_key(dmac, vlan);
-		if (nf_unlikely(dkey != last_dkey)) {
-			last_dkey = dkey;
-			last_out = (dmac & (1ull << 40)) ? -1 :
-				nf_fdb_lookup(&sw->fdb, dkey);
-		}
-		if (last_out < 0) {
-			o = OUT_FLOOD;
-		} else if (nf_unlikely(last_out == inidx)) {
-			in->drops[SW_DROP_SAME_PORT]++;
-			o = OUT_DROP;
-		} else {
-			o = (uint16_t)last_out;
-		}
 		outp[i] = o;
-		if (nf_unlikely(o != outp[0]))
-			one_out = false;
+		diff |= (uint32_t)(o ^ o0);
 	}
 
-	if (nf_likely(one_out && outp[0] < SW_PORTS_MAX)) {
-		nf_tx_burst(sw->ports[outp[0]].p, rx, n);
+	if (nf_likely(diff == 0)) {
+		/* The whole burst goes one way (the common case). */
+		if (o0 < SW_PORTS_MAX)
+			nf_tx_burst(sw->ports[o0].p, rx, n);
+		else if (o0 == OUT_FLOOD)
+			flood(sw, inidx, rx, n);
 	} else {
 		/* Several destinations: one group per output port, in the
 		 * order of first appearance, keeping frame order per port. */

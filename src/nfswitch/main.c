@@ -62,7 +62,7 @@ static void on_link(struct nf_port *p, bool up, void *arg)
 	nf_port_describe(p, d, sizeof(d));
 	logmsg("port %s %s (%s)", nf_port_name(p), up ? "up" : "down", d);
 	if (!up)
-		nf_fdb_flush(&sw->fdb, nf_port_index(p));
+		nf_fdb_flush(&sw->fdb, nf_port_index(p), false);
 	sw->changed = true;
 }
 
@@ -141,7 +141,7 @@ int sw_port_del(struct sw *sw, const char *key)
 	idx = nf_port_index(sp->p);
 	logmsg("port %s removed", nf_port_name(sp->p));
 	nf_port_close(sp->p);
-	nf_fdb_flush(&sw->fdb, idx);
+	nf_fdb_flush(&sw->fdb, idx, true);
 	memset(sp, 0, sizeof(*sp));
 	rebuild_active(sw);
 	return 0;
@@ -183,8 +183,9 @@ static void usage(FILE *f)
 "  -h, --help             this text\n"
 "\n"
 "Runtime control: nfchain switch [--ctl PATH] ports|fdb|stats|\n"
-"add-port SPEC [NAME]|del-port NAME|flush-fdb [PORT]. Exit status: 0 after\n"
-"SIGINT/SIGTERM, 1 on a runtime error, 2 on a usage error.\n");
+"add-port SPEC [NAME]|del-port NAME|flush-fdb [PORT]|add-mac MAC PORT [VLAN]|\n"
+"del-mac MAC [VLAN]. Exit status: 0 after SIGINT/SIGTERM, 1 on a runtime\n"
+"error, 2 on a usage error.\n");
 }
 
 static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));

@@ -32,8 +32,8 @@ testpmd() {
 }
 # testpmd's RX or TX packet count: the largest its statistics printed
 # (the memif PMD resets its counters when the peer disconnects, so the
-# final "Forward statistics" of a server read 0; nf-gen drains for 2 s
-# before it leaves, which leaves time for a periodic print).
+# final "Forward statistics" of a server read 0; nf-gen --hold keeps the
+# connection 2.5 s after the last frame, which leaves time for a print).
 tp_count() { grep -oP "$2-packets: +\K[0-9]+" "$1" | sort -n | tail -1; }
 stop_testpmd() { kill -INT "$1"; for i in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done; }
 
@@ -83,8 +83,8 @@ TP=$(testpmd nft2 "role=server,id=0,socket=$T/tp.sock,rsize=12" "$T/tp2.log")
 wait_for "$T/tp.sock" 10 || not_ok "testpmd creates its server socket"
 wait_testpmd "$T/tp2.log" || not_ok "testpmd (server) starts forwarding"
 "$BIN/nf-gen" --tx "memif:$T/tp.sock,rsize=12" --rx "memif:$T/tp.sock,rsize=12" \
-	--count "$N" --rate "$RATE" --drain 2s --wait 10s --json --expect-zero-loss \
-	>"$T/gen2.json" 2>"$T/gen2.err"
+	--count "$N" --rate "$RATE" --drain 2s --hold 2500ms --wait 10s --json \
+	--expect-zero-loss >"$T/gen2.json" 2>"$T/gen2.err"
 rc=$?
 check_eq "nf-gen (client) <-> testpmd (server, macswap) exits 0 (zero loss)" 0 "$rc"
 check_eq "nf-gen received $N frames from testpmd" "$N" "$(jget "$T/gen2.json" rx.packets)"

@@ -1,0 +1,154 @@
+/* sink.c - nf-gen receive path: classify, sequence tracking, latency.
+ *
+ * Per frame: one bounds check, the EtherType, the IP version/protocol and
+ * the magic at a fixed offset (42 for IPv4, 62 for IPv6); then two 8-byte
+ * loads (sequence number, timestamp). Latency is the burst's receive time
+ * (one clock read per non-empty burst) minus the timestamp; the burst's
+ * latencies go to the histogram in one nf_hist_record_burst() call.
+ *
+ * Sequence tracking keeps next = highest seen + 1 and a sliding bitmap of
+ * the last SINK_WIN_BITS sequence numbers:
+ *   seq >= next            in order (or after a gap: the gap's bits are
+ *                          cleared, the frames may still come late)
+ *   seq <  next, bit set   duplicated
+ *   seq <  next, bit clear reordered (late); its bit is set
+ *   next - seq > window    reordered (too old to tell a duplicate)
+ * The in-order case is one compare, one OR into the bitmap, one add.
+ * Counters live in locals for the burst.
+ *
+ * Cost: about 40 instructions per 60-byte frame in the loop (objdump:
+ * classification 10, loads and byte swaps 6, latency 4, sequence 12,
+ * counters) and 8 more in nf_hist_record_burst(), plus the memif client's
+ * rx_burst/release. Measured throughput is in main.c.
+ */
+#include "gen.h"
+#include "nf_util.h"
+
+#include <arpa/inet.h>
+#include <endian.h>
+#include <string.h>
+
+#define WIN_MASK	(SINK_WIN_BITS - 1)
+
+void gen_sink_init(struct gen_sink *s, struct nf_port *port, uint16_t burst)
+{
+	memset(s, 0, sizeof(*s));
+	s->port = port;
+	s->burst = burst;
+	nf_hist_init(&s->lat);
+}
+
+/* Payload offset of one of our frames, 0 for anything else. */
+static inline unsigned pay_off(const uint8_t *d, uint32_t len)
+{
+	uint16_t et, magic;
+	unsigned off;
+
+	memcpy(&et, d + 12, 2);		/* len >= 14: nf_rx_burst drops runts */
+	if (nf_likely(et == htons(0x0800))) {
+		if (len < GEN_SIZE_MIN4 || d[14] != 0x45 || d[23] != 17)
+			return 0;
+		off = GEN_OFF_PAY4;
+	} else if (et == htons(0x86dd)) {
+		if (len < GEN_SIZE_MIN6 || (d[14] >> 4) != 6 || d[20] != 17)
+			return 0;
+		off = GEN_OFF_PAY6;
+	} else {
+		return 0;
+	}
+	memcpy(&magic, d + off, 2);
+	return magic == htons(GEN_MAGIC) ? off : 0;
+}
+
+static inline bool win_test(const uint64_t *w, uint64_t seq)
+{
+	return w[(seq >> 6) & (WIN_MASK >> 6)] >> (seq & 63) & 1;
+}
+
+static inline void win_set(uint64_t *w, uint64_t seq)
+{
+	w[(seq >> 6) & (WIN_MASK >> 6)] |= 1ull << (seq & 63);
+}
+
+/* Forget [from, to): a gap that opened; those frames may still arrive. */
+static void win_clear(uint64_t *w, uint64_t from, uint64_t to)
+{
+	if (to - from >= SINK_WIN_BITS) {
+		memset(w, 0, SINK_WIN_BITS / 8);
+		return;
+	}
+	for (; from < to; from++)
+		w[(from >> 6) & (WIN_MASK >> 6)] &= ~(1ull << (from & 63));
+}
+
+unsigned gen_sink_poll(struct gen_sink *s, uint64_t *nowp)
+{
+	struct nf_pkt pk[NF_BURST_MAX];
+	uint64_t lat[NF_BURST_MAX];
+	uint64_t now, next, pkts = 0, bytes = 0, other = 0, reord = 0, dup = 0;
+	uint64_t old = 0, future = 0;
+	unsigned k, i, nl = 0;
+
+	k = nf_rx_burst(s->port, pk, s->burst);
+	if (k == 0)
+		return 0;
+	now = nf_now_ns();
+	*nowp = now;
+	next = s->next;
+	for (i = 0; i < k; i++) {
+		const uint8_t *d = pk[i].data;
+		uint64_t seq, ts, delta;
+		unsigned off;
+
+		if (i + 2 < k)
+			__builtin_prefetch(pk[i + 2].data + 32);
+		off = pay_off(d, pk[i].len);
+		if (nf_unlikely(off == 0)) {
+			other++;
+			continue;
+		}
+		memcpy(&seq, d + off + 2, 8);
+		memcpy(&ts, d + off + 10, 8);
+		seq = be64toh(seq);
+		ts = be64toh(ts);
+		pkts++;
+		bytes += pk[i].len;
+		delta = now - ts;
+		if (nf_likely((int64_t)delta >= 0))
+			lat[nl++] = delta;
+		else
+			future++;	/* another host's clock */
+		if (nf_likely(seq >= next)) {
+			if (nf_unlikely(seq != next))
+				win_clear(s->win, next, seq);
+			win_set(s->win, seq);
+			next = seq + 1;
+		} else if (next - seq > SINK_WIN_BITS) {
+			reord++;
+			old++;
+		} else if (win_test(s->win, seq)) {
+			dup++;
+		} else {
+			reord++;
+			win_set(s->win, seq);
+		}
+	}
+	nf_rx_release(s->port);
+	nf_hist_record_burst(&s->lat, lat, nl);
+	if (pkts) {
+		if (s->pkts == 0) {
+			s->first_ns = now;
+			s->first_burst = pkts;
+		}
+		s->last_ns = now;
+	}
+	s->next = next;
+	s->pkts += pkts;
+	s->bytes += bytes;
+	s->other += other;
+	s->reordered += reord;
+	s->duplicated += dup;
+	s->too_old += old;
+	s->future += future;
+	return k;
+}
