@@ -194,7 +194,7 @@ static inline void block_done(struct afp_port *a)
 static uint16_t afp_rx_burst(struct nf_port *p, struct nf_pkt *pkts, uint16_t n)
 {
 	struct afp_port *a = AFP(p);
-	uint16_t i = 0, idx = p->index;
+	uint16_t i = 0, idx = p->fp.index;
 	uint64_t bytes = 0;
 	bool stats_read = false;
 
@@ -392,7 +392,7 @@ static uint16_t afp_tx_get(struct nf_port *p, struct nf_pkt *pkts, uint16_t n)
 		pkts[i].len = NF_MIN(a->tx_cap, a->tx_max + AFP_VLAN_HLEN);
 		pkts[i].buf = NF_BUF_NONE;
 		pkts[i].slot = NULL;
-		pkts[i].port = p->index;
+		pkts[i].port = p->fp.index;
 		pkts[i].flags = 0;
 		if (++pos == a->tx_frames)
 			pos = 0;

@@ -276,17 +276,21 @@ int nf_port_open(const char *spec, const struct nf_port_conf *conf,
 		ret = -ENOSPC;
 		goto fail;
 	}
-	p->index = (uint16_t)i;
+	p->fp.index = (uint16_t)i;
 	nf_strlcpy(p->name, conf && conf->name ? conf->name : spec,
 		   sizeof(p->name));
 	if (conf != NULL) {
 		p->on_link = conf->on_link;
 		p->cb_arg = conf->arg;
 	}
+	p->fp.rx_burst = ops->rx_burst;
+	p->fp.rx_release = ops->rx_release;
+	p->fp.tx_burst = ops->tx_burst;
+	/* The type's open may install role-specific burst functions. */
 	ret = ops->open(p, sp, conf ? conf->default_server : 0);
 	if (ret < 0)
 		goto fail;
-	io.index_used[p->index] = 1;
+	io.index_used[p->fp.index] = 1;
 	p->next = io.ports;
 	io.ports = p;
 	free(sp);
@@ -312,7 +316,7 @@ void nf_port_close(struct nf_port *p)
 	}
 	p->on_link = NULL;
 	p->ops->close(p);
-	io.index_used[p->index] = 0;
+	io.index_used[p->fp.index] = 0;
 	free(p);
 }
 
@@ -324,11 +328,6 @@ const char *nf_port_name(const struct nf_port *p)
 const char *nf_port_type(const struct nf_port *p)
 {
 	return p->ops->type;
-}
-
-uint16_t nf_port_index(const struct nf_port *p)
-{
-	return p->index;
 }
 
 bool nf_port_is_up(const struct nf_port *p)
@@ -352,25 +351,6 @@ void nf_port_describe(const struct nf_port *p, char *buf, size_t n)
 bool nf_port_rx_eof(const struct nf_port *p)
 {
 	return p->ops->rx_eof != NULL && p->ops->rx_eof(p);
-}
-
-uint16_t nf_rx_burst(struct nf_port *p, struct nf_pkt *pkts, uint16_t n)
-{
-	if (n > NF_BURST_MAX)
-		n = NF_BURST_MAX;
-	return p->ops->rx_burst(p, pkts, n);
-}
-
-void nf_rx_release(struct nf_port *p)
-{
-	p->ops->rx_release(p);
-}
-
-uint16_t nf_tx_burst(struct nf_port *p, struct nf_pkt *pkts, uint16_t n)
-{
-	if (n > NF_BURST_MAX)
-		n = NF_BURST_MAX;
-	return p->ops->tx_burst(p, pkts, n);
 }
 
 uint16_t nf_tx_get(struct nf_port *p, struct nf_pkt *pkts, uint16_t n)

@@ -157,7 +157,6 @@ void nf_port_close(struct nf_port *p);
 
 const char *nf_port_name(const struct nf_port *p);
 const char *nf_port_type(const struct nf_port *p);	/* "memif", ... */
-uint16_t nf_port_index(const struct nf_port *p);
 bool nf_port_is_up(const struct nf_port *p);
 const struct nf_port_stats *nf_port_stats(const struct nf_port *p);
 /* One line of port-specific state for humans ("server id=0 peer=dpdk"). */
@@ -168,13 +167,44 @@ const char *nf_disc_name(enum nf_disc d);
 /* True once a pcap input is exhausted (always false for other types). */
 bool nf_port_rx_eof(const struct nf_port *p);
 
+/* The per-burst entry points of a port. They are the first member of every
+ * struct nf_port, so that the burst calls below are inline: one indirect
+ * call per burst into the port type's code for its role (DPDK's fast-path
+ * ops). Set by the port type at open; not for applications to touch. */
+struct nf_port_fp {
+	uint16_t (*rx_burst)(struct nf_port *p, struct nf_pkt *pkts, uint16_t n);
+	void (*rx_release)(struct nf_port *p);
+	uint16_t (*tx_burst)(struct nf_port *p, struct nf_pkt *pkts, uint16_t n);
+	uint16_t index;
+};
+
+static inline const struct nf_port_fp *nf_port_fp_(const struct nf_port *p)
+{
+	return (const struct nf_port_fp *)(const void *)p;
+}
+
+/* Index of the port in this process (0..1023), also in nf_pkt.port. */
+static inline uint16_t nf_port_index(const struct nf_port *p)
+{
+	return nf_port_fp_(p)->index;
+}
+
 /* Receive up to @n (<= NF_BURST_MAX) packets. First returns the slots of the
  * previous burst to the port (as nf_rx_release()). Returns the count; 0 when
- * nothing waits or the port is down. Never blocks. */
-uint16_t nf_rx_burst(struct nf_port *p, struct nf_pkt *pkts, uint16_t n);
+ * nothing waits or the port is down. Never blocks. nf_pkt.user is left as
+ * it was. */
+static inline uint16_t nf_rx_burst(struct nf_port *p, struct nf_pkt *pkts,
+				   uint16_t n)
+{
+	return nf_port_fp_(p)->rx_burst(p, pkts, n < NF_BURST_MAX ? n : NF_BURST_MAX);
+}
+
 /* Give back the slots of the last burst now. Packets of that burst must not
  * be used afterwards. */
-void nf_rx_release(struct nf_port *p);
+static inline void nf_rx_release(struct nf_port *p)
+{
+	nf_port_fp_(p)->rx_release(p);
+}
 
 /* Transmit @n packets. Every packet is either sent or counted as a drop on
  * this port (reason in the stats); the call returns how many were sent.
@@ -183,7 +213,11 @@ void nf_rx_release(struct nf_port *p);
  * afterwards ->slot is NULL and ->data points into the transmit ring, which
  * the caller must no longer touch. To send one packet on several ports,
  * clear ->slot for all but the last transmit. */
-uint16_t nf_tx_burst(struct nf_port *p, struct nf_pkt *pkts, uint16_t n);
+static inline uint16_t nf_tx_burst(struct nf_port *p, struct nf_pkt *pkts,
+				   uint16_t n)
+{
+	return nf_port_fp_(p)->tx_burst(p, pkts, n < NF_BURST_MAX ? n : NF_BURST_MAX);
+}
 
 /* Build in place: get up to @n free transmit buffers. Each pkts[i].data
  * points to writable memory of pkts[i].len bytes (the buffer's capacity).

@@ -127,7 +127,7 @@ static uint16_t pc_rx_burst(struct nf_port *p, struct nf_pkt *pkts, uint16_t n)
 	struct pc_port *m = PC(p);
 	const struct nf_pool *pl = nf_io_pool();
 	uint32_t bsize = pl->buf_size;
-	uint16_t i = 0, idx = p->index;
+	uint16_t i = 0, idx = p->fp.index;
 	unsigned nbig = 0;
 	uint64_t bytes = 0;
 
@@ -250,7 +250,7 @@ static uint16_t pc_tx_get(struct nf_port *p, struct nf_pkt *pkts, uint16_t n)
 		pkts[i].len = NF_FRAME_MAX;
 		pkts[i].buf = NF_BUF_NONE;
 		pkts[i].slot = NULL;
-		pkts[i].port = p->index;
+		pkts[i].port = p->fp.index;
 		pkts[i].flags = 0;
 	}
 	m->tx_resv = n;

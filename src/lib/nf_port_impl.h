@@ -39,10 +39,10 @@ struct nf_port_ops {
 };
 
 struct nf_port {
+	struct nf_port_fp fp;		/* first: see nf_io.h */
 	const struct nf_port_ops *ops;
 	struct nf_port_stats st;
 	bool up;
-	uint16_t index;
 	int rx_fd;
 	nf_link_cb on_link;
 	void *cb_arg;

@@ -77,6 +77,7 @@ static int cmd_stats(struct sw *sw, struct json_object *reply)
 	json_object_object_add(reply, "burst", json_object_new_int((int)sw->burst));
 	json_object_object_add(reply, "loops", u64(sw->loops));
 	json_object_object_add(reply, "idle_sleeps", u64(sw->idle_sleeps));
+	json_object_object_add(reply, "polls", u64(sw->polls));
 	json_object_object_add(reply, "bursts", u64(sw->bursts));
 	json_object_object_add(reply, "avg_burst", json_object_new_double(
 		sw->bursts ? (double)sw->burst_pkts / (double)sw->bursts : 0.0));

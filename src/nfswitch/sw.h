@@ -52,6 +52,7 @@ struct sw {
 	bool changed;		/* port set or link state changed */
 	uint32_t now_s;		/* coarse clock for the FDB */
 	uint64_t loops, idle_sleeps;
+	uint64_t polls;			/* rx bursts asked for */
 	uint64_t bursts, burst_pkts;	/* non-empty rx bursts, their frames */
 	uint64_t start_ns;
 	volatile int stop;
