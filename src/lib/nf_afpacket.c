@@ -59,6 +59,7 @@
 #include <linux/if_packet.h>
 #include <net/if.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -563,19 +564,15 @@ static int sockopt(struct afp_port *a, int opt, const char *name,
 	return -e;
 }
 
-static int afp_open(struct nf_port *p, const struct nf_spec *sp, int def_server)
+/* Everything an afpacket spec can be checked for without opening a
+ * socket: options, sizes, the interface's existence. Fills a->cfg,
+ * a->ifname, a->ifindex. */
+static int afp_parse(const struct nf_spec *sp, struct afp_port *a)
 {
-	struct afp_port *a = AFP(p);
 	long page = sysconf(_SC_PAGESIZE);
-	struct tpacket_req3 rreq, treq;
-	struct sockaddr_ll sll;
-	struct packet_mreq mr;
-	uint64_t rx_bytes, tx_bytes;
-	int one = 1, ver = TPACKET_V3, reserve = AFP_RESERVE, ret;
-	unsigned fpb;
+	uint64_t rx_bytes;
+	int ret;
 
-	(void)def_server;
-	a->fd = -1;
 	a->cfg.blocks = 64;
 	a->cfg.block_size = 65536;
 	a->cfg.frames = 256;
@@ -621,6 +618,40 @@ static int afp_open(struct nf_port *p, const struct nf_spec *sp, int def_server)
 		nf_set_error("no network interface named '%s'", a->ifname);
 		return -ENOENT;
 	}
+	return 0;
+}
+
+static int afp_check(const struct nf_spec *sp)
+{
+	struct afp_port *a = calloc(1, sizeof(*a));
+	int ret;
+
+	if (a == NULL)
+		return -ENOMEM;
+	ret = afp_parse(sp, a);
+	free(a);
+	return ret;
+}
+
+static int afp_open(struct nf_port *p, const struct nf_spec *sp, int def_server)
+{
+	struct afp_port *a = AFP(p);
+	long page = sysconf(_SC_PAGESIZE);
+	struct tpacket_req3 rreq, treq;
+	struct sockaddr_ll sll;
+	struct packet_mreq mr;
+	uint64_t rx_bytes, tx_bytes;
+	int one = 1, ver = TPACKET_V3, reserve = AFP_RESERVE, ret;
+	unsigned fpb;
+
+	(void)def_server;
+	a->fd = -1;
+	if (page <= 0)
+		page = 4096;
+	ret = afp_parse(sp, a);
+	if (ret < 0)
+		return ret;
+	rx_bytes = a->cfg.blocks * a->cfg.block_size;
 
 	/* Protocol 0: nothing is queued to the socket before the ring
 	 * exists; bind() below starts reception. */
@@ -753,6 +784,7 @@ fail:
 const struct nf_port_ops nf_afpacket_ops = {
 	.type = "afpacket",
 	.priv_size = sizeof(struct afp_port),
+	.check = afp_check,
 	.open = afp_open,
 	.close = afp_close,
 	.rx_burst = afp_rx_burst,

@@ -46,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -422,6 +423,34 @@ static int open_out(struct nf_port *p)
 	return 0;
 }
 
+/* What a pcap spec can be checked for without opening anything. */
+static int pc_parse(const struct nf_spec *sp, struct pc_cfg *cfg,
+		    const char **in, const char **out)
+{
+	cfg->snaplen = 65535;
+	*in = sp->npos >= 1 ? sp->pos[0] : "";
+	*out = sp->npos >= 2 ? sp->pos[1] : "";
+	if (sp->npos > 2 || (**in == '\0' && **out == '\0')) {
+		nf_set_error("pcap port needs an input file, an output file or "
+			     "both (pcap:IN, pcap:,OUT or pcap:IN,OUT)");
+		return -EINVAL;
+	}
+	return nf_spec_apply(sp, pc_opts, NF_ARRAY_SIZE(pc_opts), cfg);
+}
+
+static int pc_check(const struct nf_spec *sp)
+{
+	struct pc_cfg cfg;
+	const char *in, *out;
+	int ret = pc_parse(sp, &cfg, &in, &out);
+
+	if (ret == 0 && *in != '\0' && access(in, R_OK) < 0) {
+		nf_set_error("cannot open pcap file '%s': %s", in, strerror(errno));
+		return -errno;
+	}
+	return ret;
+}
+
 static int pc_open(struct nf_port *p, const struct nf_spec *sp, int def_server)
 {
 	struct pc_port *m = PC(p);
@@ -429,19 +458,11 @@ static int pc_open(struct nf_port *p, const struct nf_spec *sp, int def_server)
 	int ret;
 
 	(void)def_server;
-	m->cfg.snaplen = 65535;
-	in = sp->npos >= 1 ? sp->pos[0] : "";
-	out = sp->npos >= 2 ? sp->pos[1] : "";
-	if (sp->npos > 2 || (*in == '\0' && *out == '\0')) {
-		nf_set_error("pcap port needs an input file, an output file or "
-			     "both (pcap:IN, pcap:,OUT or pcap:IN,OUT)");
-		return -EINVAL;
-	}
-	nf_strlcpy(m->in_path, in, sizeof(m->in_path));
-	nf_strlcpy(m->out_path, out, sizeof(m->out_path));
-	ret = nf_spec_apply(sp, pc_opts, NF_ARRAY_SIZE(pc_opts), &m->cfg);
+	ret = pc_parse(sp, &m->cfg, &in, &out);
 	if (ret < 0)
 		return ret;
+	nf_strlcpy(m->in_path, in, sizeof(m->in_path));
+	nf_strlcpy(m->out_path, out, sizeof(m->out_path));
 	if (*in != '\0' && (ret = open_in(p)) < 0)
 		goto fail;
 	if (*out != '\0' && (ret = open_out(p)) < 0)
@@ -457,6 +478,7 @@ fail:
 const struct nf_port_ops nf_pcap_ops = {
 	.type = "pcap",
 	.priv_size = sizeof(struct pc_port),
+	.check = pc_check,
 	.open = pc_open,
 	.close = pc_close,
 	.rx_burst = pc_rx_burst,

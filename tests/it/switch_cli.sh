@@ -39,6 +39,8 @@ expect_err 2 "nfswitch --check with a bad spec" "$S" --check -p "memif:$T/a.sock
 check_eq "nfswitch --check with good specs" "configuration OK" \
 	"$("$S" --check -p "memif:$T/a.sock,id=1" -p "memif:$T/a.sock,id=2,rsize=12" 2>&1)"
 check "nfswitch --check created nothing" test ! -e "$T/a.sock"
+expect_err 2 "nfswitch --check: a missing interface" "$S" --check -p "afpacket:nosuch0"
+expect_err 2 "nfswitch --check: a missing pcap input" "$S" --check -p "pcap:$T/none.pcap"
 check "nfswitch --help exits 0 and documents --port" sh -c "'$S' --help | grep -q -- '--port SPEC'"
 
 C="$BIN/nfchain"
