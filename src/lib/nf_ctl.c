@@ -88,6 +88,7 @@ int nf_ctl_open(const char *path, nf_ctl_handler h, void *arg,
 	}
 	if (fd >= 0)
 		close(fd);
+	(void)nf_mkdir_parent(path);
 	unlink(path);
 	c->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->lfd < 0 || bind(c->lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
@@ -179,7 +180,7 @@ static void conn_answer(struct nf_ctl *c, struct ctl_conn *k)
 	} else {
 		json_object_object_add(reply, "ok", json_object_new_boolean(1));
 	}
-	s = json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN);
+	s = json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	k->outlen = strlen(s) + 1;
 	k->out = malloc(k->outlen);
 	if (k->out != NULL) {

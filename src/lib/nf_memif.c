@@ -713,28 +713,6 @@ static void listener_cb(struct nf_ev *ev, uint32_t events)
 	}
 }
 
-static int mkdir_parent(const char *path)
-{
-	char dir[108], *s;
-
-	nf_strlcpy(dir, path, sizeof(dir));
-	s = strrchr(dir, '/');
-	if (s == NULL || s == dir)
-		return 0;
-	*s = '\0';
-	for (s = dir + 1; *s; s++) {
-		if (*s == '/') {
-			*s = '\0';
-			if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-				return -errno;
-			*s = '/';
-		}
-	}
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 static int listener_get(const char *path, struct mif_listener **out)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -762,7 +740,7 @@ static int listener_get(const char *path, struct mif_listener **out)
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	ret = mkdir_parent(path);
+	ret = nf_mkdir_parent(path);
 	if (ret < 0) {
 		nf_set_error("cannot create the directory of %s: %s", path,
 			     strerror(-ret));

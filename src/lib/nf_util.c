@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static __thread char nf_errbuf[256];
 
@@ -116,5 +117,29 @@ int nf_parse_mac(const char *s, uint8_t mac[6])
 		return -EINVAL;
 	for (i = 0; i < 6; i++)
 		mac[i] = (uint8_t)b[i];
+	return 0;
+}
+
+int nf_mkdir_parent(const char *path)
+{
+	char dir[256], *s;
+
+	if (strlen(path) >= sizeof(dir))
+		return -ENAMETOOLONG;
+	strcpy(dir, path);
+	s = strrchr(dir, '/');
+	if (s == NULL || s == dir)
+		return 0;
+	*s = '\0';
+	for (s = dir + 1; *s; s++) {
+		if (*s == '/') {
+			*s = '\0';
+			if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+				return -errno;
+			*s = '/';
+		}
+	}
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
 	return 0;
 }

@@ -48,6 +48,10 @@ static inline uint64_t nf_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* Create the directories leading to @path (not @path itself), mode 0755.
+ * Returns 0 or -errno. */
+int nf_mkdir_parent(const char *path);
+
 /* Copy a NUL-terminated string into dst of size n, always terminating.
  * Returns the length of src (truncation when >= n). */
 size_t nf_strlcpy(char *dst, const char *src, size_t n);

@@ -34,8 +34,15 @@ static void usage(FILE *f)
 "  switch [--ctl PATH] add-mac MAC PORT [VLAN]  static MAC table entry\n"
 "  switch [--ctl PATH] del-mac MAC [VLAN]    remove a MAC table entry\n"
 "\n"
-"--ctl defaults to " DEF_CTL ". Exit status: 0 ok, 1 the switch refused\n"
-"or is unreachable, 2 usage error.\n");
+"  vnf CTL [--json] stats                     a VNF's ports, stages, drops\n"
+"  vnf CTL conf DIRECTIVE...                  a runtime configuration change\n"
+"                                             (nf-router: route ..., route-del ...)\n"
+"  vnf CTL REQUEST...                         the VNF's own requests (nf-router:\n"
+"                                             routes, neighbors; nf-bridge: fdb)\n"
+"\n"
+"--ctl defaults to " DEF_CTL ". CTL is a VNF's control socket (default\n"
+"/run/nfchain/NAME.ctl). Exit status: 0 ok, 1 refused or unreachable,\n"
+"2 usage error.\n");
 }
 
 static void __attribute__((noreturn)) die_usage(const char *msg, const char *arg)
@@ -224,6 +231,59 @@ static int cmd_switch(int argc, char **argv)
 	return ret;
 }
 
+/* nfchain vnf CTL [--json] REQUEST...: the reply as indented JSON (or
+ * plain with --json), or the error sentence. */
+static int cmd_vnf(int argc, char **argv)
+{
+	struct json_object *reply;
+	char line[4096], *out = NULL;
+	size_t used = 0;
+	int i = 3, ret, plain = 0;
+	const char *ctl = argc > 2 ? argv[2] : "";
+
+	if (argc < 4)
+		die_usage("usage: nfchain vnf CTL [--json] REQUEST...", NULL);
+	if (strcmp(argv[i], "--json") == 0) {
+		plain = 1;
+		i++;
+	}
+	if (i >= argc)
+		die_usage("'vnf' needs a request: stats, conf ..., or the VNF's own", NULL);
+	for (; i < argc; i++) {
+		if (strpbrk(argv[i], "\n") != NULL)
+			die_usage("arguments cannot contain newlines", NULL);
+		used += (size_t)snprintf(line + used, sizeof(line) - used, "%s%s",
+					 used ? " " : "", argv[i]);
+		if (used >= sizeof(line))
+			die_usage("request too long", NULL);
+	}
+	ret = nf_ctl_request(ctl, line, 10000, &out);
+	if (ret < 0) {
+		fprintf(stderr, "nfchain: cannot reach the VNF at %s: %s\n", ctl,
+			ret == -ETIMEDOUT ? "no answer within 10 s" : strerror(-ret));
+		return 1;
+	}
+	reply = json_tokener_parse(out);
+	if (reply == NULL) {
+		fprintf(stderr, "nfchain: unreadable reply from %s\n", ctl);
+		free(out);
+		return 1;
+	}
+	if (!json_object_get_boolean(json_object_object_get(reply, "ok"))) {
+		fprintf(stderr, "nfchain: %s\n", jget_str(reply, "error"));
+		ret = 1;
+	} else {
+		fputs(plain ? out : json_object_to_json_string_ext(reply,
+			JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE), stdout);
+		if (!plain)
+			fputc('\n', stdout);
+		ret = 0;
+	}
+	json_object_put(reply);
+	free(out);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -234,6 +294,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "switch") == 0)
 		return cmd_switch(argc - 1, argv + 1);
+	if (strcmp(argv[1], "vnf") == 0)
+		return cmd_vnf(argc, argv);
 	die_usage("unknown command", argv[1]);
 	return 2;
 }
