@@ -260,7 +260,7 @@ static int dir_address(struct nf_conf *c, int argc, char **argv, void *arg)
 		return -EINVAL;
 	if ((a->ip.family == 4 && (a->pfx.len > 30 || a->pfx.len < 1)) ||
 	    (a->ip.family == 6 && (a->pfx.len > 127 || a->pfx.len < 1))) {
-		nf_set_error("%s: the prefix length must leave room for hosts", argv[2]);
+		nf_set_error("the prefix length must leave room for hosts");
 		return -EINVAL;
 	}
 	if (addr_local(&a->ip) != NULL) {
