@@ -4,14 +4,16 @@
  * ip_forward.c; net/ipv6/ip6_input.c, ip6_output.c), so that the
  * differential test against the kernel sees the same decision:
  *   pre:     header checksum; martian source; martian destination;
- *            multicast; IPv4 source-route options (accept_source_route=0)
+ *            multicast; IPv4 options (ip_options_compile: a source route
+ *            is dropped, accept_source_route=0; a malformed record route
+ *            gets a parameter problem)
  *   process: route lookup (local, broadcast, reject, blackhole, unicast);
  *            no route -> ICMP network unreachable; TTL/hop limit <= 1 ->
  *            time exceeded
  *   post:    MTU (DF or IPv6 -> ICMP "fragmentation needed" / "packet too
  *            big", else fragment), TTL/hop-limit decrement with the RFC
- *            1624 checksum update, next hop, MAC rewrite (or queue while
- *            the neighbour resolves).
+ *            1624 checksum update, next hop, record route, MAC rewrite (or
+ *            queue while the neighbour resolves).
  * The forwarded frame is rewritten in place and transmitted by the
  * framework (a buffer swap when both ports are memif clients).
  */
@@ -66,8 +68,18 @@ static inline bool v6_linklocal(const uint8_t *a)
 	return a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
 }
 
-/* IPv4 options: is there a loose or strict source route? */
-static bool has_srr(const uint8_t *opt, unsigned len)
+/* IPv4 options a router acts on, checked as Linux's ip_options_compile()
+ * checks a received packet (nf_parse checked the framing): a loose or
+ * strict source route is refused (OPT_SRR: accept_source_route=0, a
+ * silent drop); a record route option needs a length >= 3 and a pointer
+ * >= 4 that, unless the option is full, leaves room for a whole address
+ * (RFC 791: "some room but not enough ... is considered to be in error
+ * and is discarded"). OPT_BAD: *bad = the offending byte's offset in the
+ * option area; the sender gets an ICMP parameter problem pointing at it,
+ * as from Linux. Other options (timestamp included) pass untouched. */
+enum { OPT_OK, OPT_SRR, OPT_BAD };
+
+static int opts_check(const uint8_t *opt, unsigned len, unsigned *bad)
 {
 	unsigned i = 0;
 
@@ -78,13 +90,58 @@ static bool has_srr(const uint8_t *opt, unsigned len)
 			i++;
 			continue;
 		}
-		if (opt[i] == 131 || opt[i] == 137)	/* LSRR, SSRR */
-			return true;
 		if (i + 1 >= len || opt[i + 1] < 2)
 			break;			/* nf_parse checked: not reached */
+		if (opt[i] == 131 || opt[i] == 137)	/* LSRR, SSRR */
+			return OPT_SRR;
+		if (opt[i] == 7) {			/* record route */
+			const unsigned ol = opt[i + 1], ptr = ol >= 3 ? opt[i + 2] : 0;
+
+			if (ol < 3) {
+				*bad = i + 1;
+				return OPT_BAD;
+			}
+			if (ptr < 4 || (ptr <= ol && ptr + 3 > ol)) {
+				*bad = i + 2;
+				return OPT_BAD;
+			}
+		}
 		i += opt[i + 1];
 	}
-	return false;
+	return OPT_OK;
+}
+
+/* Record route (RFC 791): a forwarded packet records "its own internet
+ * address as known in the environment into which this datagram is being
+ * forwarded" if the option has room (Linux, ip_forward_options: the
+ * preferred source towards the next hop); the header checksum is then
+ * recomputed. A full option is left alone. */
+static void record_route(struct nf_ipv4 *ip, unsigned ihl, uint32_t addr)
+{
+	uint8_t *opt = (uint8_t *)(ip + 1);
+	const unsigned len = ihl - 20;
+	unsigned i = 0;
+	uint16_t c;
+
+	while (i < len && opt[i] != 0) {
+		if (opt[i] == 1) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= len || opt[i + 1] < 2)
+			return;
+		if (opt[i] == 7 && opt[i + 2] + 3u <= opt[i + 1]) {	/* room */
+			const uint32_t a = htonl(addr);
+
+			memcpy(opt + i + opt[i + 2] - 1, &a, 4);
+			opt[i + 2] += 4;
+			ip->csum = 0;
+			c = nf_csum(ip, ihl);
+			memcpy(&ip->csum, &c, 2);
+			return;
+		}
+		i += opt[i + 1];
+	}
 }
 
 uint16_t rt_pre(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts,
@@ -121,20 +178,32 @@ uint16_t rt_pre(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts,
 				nf_vnf_drop(v, verdict, i, rt_reason(RT_DROP_MCAST));
 				continue;
 			}
-			if (nf_unlikely((h[i].flags & NF_HDR_IP_OPTS) &&
-					has_srr((const uint8_t *)(ip + 1), ihl - 20))) {
-				nf_vnf_drop(v, verdict, i, rt_reason(RT_DROP_SRCROUTE));
-				continue;
+			if (nf_unlikely(h[i].flags & NF_HDR_IP_OPTS)) {
+				unsigned bad = 0;
+				int o = opts_check((const uint8_t *)(ip + 1), ihl - 20, &bad);
+
+				if (o == OPT_SRR) {
+					nf_vnf_drop(v, verdict, i, rt_reason(RT_DROP_SRCROUTE));
+					continue;
+				}
+				if (o == OPT_BAD) {
+					icmp4_error(v, in, f, &h[i], NF_ICMP_PARAMPROB, 0, 20 + bad);
+					nf_vnf_drop(v, verdict, i, NF_PERR_IP4_OPTS);
+					continue;
+				}
 			}
 			pending++;
 		} else if (h[i].ethertype == 0x86dd) {
 			const struct nf_ipv6 *ip6 = (const void *)(f + h[i].l3_off);
 
-			if (nf_unlikely(ip6->saddr[0] == 0xff || v6_unspec(ip6->saddr) ||
-					v6_loopback(ip6->saddr))) {
+			if (nf_unlikely(ip6->saddr[0] == 0xff || v6_loopback(ip6->saddr))) {
 				nf_vnf_drop(v, verdict, i, rt_reason(RT_DROP_MARTIAN_SRC));
 				continue;
 			}
+			/* The unspecified source is checked after this: duplicate
+			 * address detection solicits from :: (RFC 4862 5.4.2) to a
+			 * multicast group, and must be answered (Linux: ipv6_rcv
+			 * lets it in, ip6_forward refuses to route it). */
 			if (nf_unlikely(ip6->daddr[0] == 0xff)) {
 				/* Multicast: neighbour discovery, else not routed. */
 				if ((h[i].flags & NF_HDR_L4) &&
@@ -144,6 +213,10 @@ uint16_t rt_pre(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts,
 				} else {
 					nf_vnf_drop(v, verdict, i, rt_reason(RT_DROP_MCAST));
 				}
+				continue;
+			}
+			if (nf_unlikely(v6_unspec(ip6->saddr))) {
+				nf_vnf_drop(v, verdict, i, rt_reason(RT_DROP_MARTIAN_SRC));
 				continue;
 			}
 			if (nf_unlikely(v6_unspec(ip6->daddr) || v6_loopback(ip6->daddr))) {
@@ -173,7 +246,7 @@ static void not_forward(struct nf_vnf *v, unsigned in, struct nf_pkt *pk,
 		else
 			local6(v, in, pk->data, h);
 		verdict[i] = NF_V_HANDLED;
-		v->drops[rt_reason(RT_DROP_LOCAL)]++;
+		rt->local_delivered++;
 		return;
 	case NH_BCAST:
 		nf_vnf_drop(v, verdict, i, rt_reason(RT_DROP_BCAST));
@@ -186,7 +259,9 @@ static void not_forward(struct nf_vnf *v, unsigned in, struct nf_pkt *pk,
 			icmp4_error(v, in, pk->data, h, NF_ICMP_DEST_UNREACH,
 				    NF_ICMP_HOST_UNREACH, 0);
 		else
-			icmp6_error(v, in, pk->data, h, NF_ICMP6_DST_UNREACH, 1, 0);
+			/* RFC 4443 3.1: code 6, "reject route to destination"
+			 * (Linux answers its unreachable routes with 0). */
+			icmp6_error(v, in, pk->data, h, NF_ICMP6_DST_UNREACH, 6, 0);
 		nf_vnf_drop(v, verdict, i, rt_reason(RT_DROP_REJECT));
 		return;
 	default:		/* no route */
@@ -374,6 +449,12 @@ uint16_t rt_post(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts,
 			ip->ttl--;
 			key.family = 4;
 			key.v4 = nh->kind == NH_GATEWAY ? nh->gw.v4 : load32(&ip->daddr);
+			if (nf_unlikely(h[i].flags & NF_HDR_IP_OPTS)) {
+				const struct rt_addr *a = addr_for(port, &key);
+
+				if (a != NULL && a->ip.family == 4)
+					record_route(ip, (ip->ver_ihl & 0x0f) * 4u, a->ip.v4);
+			}
 		} else {
 			struct nf_ipv6 *ip6 = (void *)(pk->data + h[i].l3_off);
 
@@ -400,6 +481,7 @@ uint16_t rt_post(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts,
 				 nb->state != NB_STATIC))) {
 			if (nb == NULL || nb->port != port)
 				nb = neigh_get(r, &key, (uint8_t)port);
+			neigh_restart(nb);
 			if (nb == NULL || neigh_queue(v, nb, pk->data, pk->len) < 0) {
 				nf_vnf_drop(v, verdict, i, rt_reason(RT_DROP_NEIGH_QFULL));
 			} else {
@@ -421,34 +503,48 @@ uint16_t rt_post(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts,
 	return out;
 }
 
-void rt_output(struct nf_vnf *v, uint8_t *frame, uint32_t len, const struct nf_ip *dst)
+void rt_output(struct nf_vnf *v, uint8_t *frame, uint32_t len, const struct nf_ip *dst,
+	       unsigned in)
 {
 	struct router *r = rt;
-	const struct rt_nh *nh;
 	struct neigh *nb;
 	struct nf_ip key;
+	unsigned port;
 	uint32_t idx;
 
-	if (dst->family == 4) {
-		if (nf_lpm4_lookup(r->fib4, dst->v4, &idx) < 0)
+	if (dst->family == 6 && v6_linklocal(dst->v6)) {
+		/* fe80::/10 is on every link (no route says which): it is
+		 * the one the frame being answered came from. */
+		if (in >= v->nports)
 			return;
-	} else if (nf_lpm6_lookup(r->fib6, dst->v6, &idx) < 0) {
-		return;
+		key = *dst;
+		port = in;
+	} else {
+		const struct rt_nh *nh;
+
+		if (dst->family == 4) {
+			if (nf_lpm4_lookup(r->fib4, dst->v4, &idx) < 0)
+				return;
+		} else if (nf_lpm6_lookup(r->fib6, dst->v6, &idx) < 0) {
+			return;
+		}
+		nh = &r->nh[idx];
+		if (nh->kind != NH_GATEWAY && nh->kind != NH_CONNECTED)
+			return;
+		key = nh->kind == NH_GATEWAY ? nh->gw : *dst;
+		port = nh->port;
 	}
-	nh = &r->nh[idx];
-	if (nh->kind != NH_GATEWAY && nh->kind != NH_CONNECTED)
-		return;
-	key = nh->kind == NH_GATEWAY ? nh->gw : *dst;
 	nb = neigh_lookup(r, &key);
-	if (nb == NULL || nb->port != nh->port)
-		nb = neigh_get(r, &key, nh->port);
+	if (nb == NULL || nb->port != port)
+		nb = neigh_get(r, &key, (uint8_t)port);
 	if (nb == NULL)
 		return;
 	if (nb->state == NB_REACHABLE || nb->state == NB_STALE || nb->state == NB_STATIC) {
-		set_macs(frame, nb->mac, v->port[nh->port].mac);
-		nf_vnf_send(v, nh->port, frame, len);
+		set_macs(frame, nb->mac, v->port[port].mac);
+		nf_vnf_send(v, port, frame, len);
 		return;
 	}
+	neigh_restart(nb);
 	if (neigh_queue(v, nb, frame, len) == 0 && nb->probes == 0)
 		neigh_probe(v, nb);
 }

@@ -63,8 +63,11 @@ static const struct rt_addr *src_for(const struct nf_ip *dst, unsigned fallback_
 	return addr_for(port, dst);
 }
 
+/* @df: set DF, identification 0 (RFC 6864 4.1: an atomic datagram's
+ * identification means nothing; Linux's ip_select_ident does this for DF
+ * packets of unconnected sockets, as its TCP resets are). */
 static void put_ipv4(uint8_t *p, uint8_t tos, uint16_t totlen, uint8_t proto,
-		     uint32_t src, uint32_t dst)
+		     uint32_t src, uint32_t dst, bool df)
 {
 	struct nf_ipv4 *ip = (void *)p;
 	uint16_t c;
@@ -72,8 +75,8 @@ static void put_ipv4(uint8_t *p, uint8_t tos, uint16_t totlen, uint8_t proto,
 	ip->ver_ihl = 0x45;
 	ip->tos = tos;
 	ip->tot_len = htons(totlen);
-	ip->id = htons(rt->ip_id++);
-	ip->frag_off = 0;
+	ip->id = df ? 0 : htons(rt->ip_id++);
+	ip->frag_off = df ? htons(NF_IPV4_DF) : 0;
 	ip->ttl = (uint8_t)rt->set.ttl;
 	ip->proto = proto;
 	ip->csum = 0;
@@ -121,12 +124,14 @@ void icmp4_error(struct nf_vnf *v, unsigned in, const uint8_t *frame,
 	ic->rest = 0;
 	if (type == NF_ICMP_DEST_UNREACH && code == NF_ICMP_FRAG_NEEDED)
 		ic->frag.mtu = htons((uint16_t)info);
+	else if (type == NF_ICMP_PARAMPROB)
+		ic->rest = htonl(info << 24);		/* the pointer */
 	memcpy(ic + 1, oip, quote);
 	c = nf_csum(ic, 8 + quote);
 	memcpy(&ic->csum, &c, 2);
 	put_ipv4(out + 14, (uint8_t)((oip->tos & 0x1e) | 0xc0), (uint16_t)(20 + 8 + quote),
-		 NF_IPPROTO_ICMP, a->ip.v4, dst.v4);
-	rt_output(v, out, 14 + 20 + 8 + quote, &dst);
+		 NF_IPPROTO_ICMP, a->ip.v4, dst.v4, false);
+	rt_output(v, out, 14 + 20 + 8 + quote, &dst, in);
 }
 
 static void put_ipv6(uint8_t *p, uint16_t plen, uint8_t next, const uint8_t *src,
@@ -190,24 +195,30 @@ void icmp6_error(struct nf_vnf *v, unsigned in, const uint8_t *frame,
 	ic->rest = htonl(info);
 	memcpy(ic + 1, oip, quote);
 	icmp6_csum(out + 14, 8 + quote);
-	rt_output(v, out, 14 + 40 + 8 + quote, &dst);
+	rt_output(v, out, 14 + 40 + 8 + quote, &dst, in);
 }
 
-/* A TCP reset for a segment to the router (RFC 793, "reset generation"). */
-static void tcp_reset4(struct nf_vnf *v, const uint8_t *frame, const struct nf_hdrs *h)
+/* A TCP reset for a segment to the router (RFC 9293 3.10.7.1: a closed
+ * port answers anything but a reset with one). Like Linux's
+ * tcp_v4_send_reset / tcp_v6_send_reset: no options, window 0, the
+ * segment's TOS / traffic class (ECN bits cleared), IPv4 with DF and
+ * identification 0, TTL / hop limit 64. */
+static void tcp_reset(struct nf_vnf *v, unsigned in, const uint8_t *frame,
+		      const struct nf_hdrs *h)
 {
-	const struct nf_ipv4 *oip = (const void *)(frame + h->l3_off);
+	const bool v6 = h->ethertype == NF_ETH_P_IPV6;
+	const unsigned l3 = v6 ? 40 : 20;
 	const struct nf_tcp *ot = (const void *)(frame + h->l4_off);
-	struct nf_tcp *t = (void *)(out + 14 + 20);
-	struct nf_ip dst = { .family = 4 };
+	struct nf_tcp *t = (void *)(out + 14 + l3);
+	struct nf_ip dst = { .family = v6 ? 6 : 4 };
 	uint32_t seglen;
 	uint64_t s;
 	uint16_t c;
 
 	if (ot->flags & NF_TCP_RST)
 		return;
-	memset(out, 0, 14 + 20 + 20);
-	((struct nf_eth *)out)->type = htons(NF_ETH_P_IPV4);
+	memset(out, 0, 14 + l3 + 20);
+	((struct nf_eth *)out)->type = htons(v6 ? NF_ETH_P_IPV6 : NF_ETH_P_IPV4);
 	t->sport = ot->dport;
 	t->dport = ot->sport;
 	t->doff = 5 << 4;
@@ -220,13 +231,26 @@ static void tcp_reset4(struct nf_vnf *v, const uint8_t *frame, const struct nf_h
 		t->ack = htonl(ntohl(ot->seq) + seglen);
 		t->flags = NF_TCP_RST | NF_TCP_ACK;
 	}
-	dst.v4 = ntohl(oip->saddr);
-	put_ipv4(out + 14, 0, 40, NF_IPPROTO_TCP, ntohl(oip->daddr), dst.v4);
-	s = nf_csum_pseudo4(&((struct nf_ipv4 *)(out + 14))->saddr,
-			    &((struct nf_ipv4 *)(out + 14))->daddr, NF_IPPROTO_TCP, 20);
+	if (v6) {
+		const struct nf_ipv6 *oip = (const void *)(frame + h->l3_off);
+		const uint32_t tc = ntohl(oip->ver_tc_flow) & 0x0fc00000u;	/* DSCP */
+
+		put_ipv6(out + 14, 20, NF_IPPROTO_TCP, oip->daddr, oip->saddr, 64);
+		((struct nf_ipv6 *)(out + 14))->ver_tc_flow = htonl(6u << 28 | tc);
+		memcpy(dst.v6, oip->saddr, 16);
+		s = nf_csum_pseudo6(oip->daddr, oip->saddr, NF_IPPROTO_TCP, 20);
+	} else {
+		const struct nf_ipv4 *oip = (const void *)(frame + h->l3_off);
+
+		dst.v4 = ntohl(oip->saddr);
+		put_ipv4(out + 14, oip->tos & 0xfc, 40, NF_IPPROTO_TCP, ntohl(oip->daddr), dst.v4,
+			 true);
+		s = nf_csum_pseudo4(&((struct nf_ipv4 *)(out + 14))->saddr,
+				    &((struct nf_ipv4 *)(out + 14))->daddr, NF_IPPROTO_TCP, 20);
+	}
 	c = nf_csum_finish(nf_csum_partial(t, 20, s));
 	memcpy(&t->csum, &c, 2);
-	rt_output(v, out, 14 + 40, &dst);
+	rt_output(v, out, 14 + l3 + 20, &dst, in);
 }
 
 void local4(struct nf_vnf *v, unsigned in, const uint8_t *frame, const struct nf_hdrs *h)
@@ -256,28 +280,70 @@ void local4(struct nf_vnf *v, unsigned in, const uint8_t *frame, const struct nf
 		memcpy(&ic->csum, &c, 2);
 		dst.v4 = ntohl(oip->saddr);
 		put_ipv4(out + 14, oip->tos, (uint16_t)(20 + len), NF_IPPROTO_ICMP,
-			 ntohl(oip->daddr), dst.v4);
+			 ntohl(oip->daddr), dst.v4, false);
 		rt->echo_replies++;
-		rt_output(v, out, 14 + 20 + len, &dst);
+		rt_output(v, out, 14 + 20 + len, &dst, in);
 		return;
 	}
 	(void)ihl;
 	if (oip->proto == NF_IPPROTO_UDP)
 		icmp4_error(v, in, frame, h, NF_ICMP_DEST_UNREACH, NF_ICMP_PORT_UNREACH, 0);
 	else if (oip->proto == NF_IPPROTO_TCP && (h->flags & NF_HDR_L4))
-		tcp_reset4(v, frame, h);
+		tcp_reset(v, in, frame, h);
 	else if (oip->proto != NF_IPPROTO_ICMP)
 		icmp4_error(v, in, frame, h, NF_ICMP_DEST_UNREACH, 2, 0);
+}
+
+/* The extension headers of a packet for the router, in order (RFC 8200
+ * 4.1). A routing header with segments left gets a parameter problem
+ * pointing at its routing type: the router implements none (RFC 8200 4.4;
+ * type 0 is deprecated, RFC 5095; Linux without seg6 / RPL enabled does
+ * the same). Returns false when it sent that; else *nh_field is the
+ * offset, from the IPv6 header, of the Next Header field that names the
+ * upper layer (6 without extension headers), for "unrecognized next
+ * header" (RFC 8200 4, RFC 4443 3.4). nf_parse checked the chain. */
+static bool ext6_walk(struct nf_vnf *v, unsigned in, const uint8_t *frame,
+		      const struct nf_hdrs *h, unsigned *nh_field)
+{
+	const uint8_t *ip = frame + h->l3_off;
+	unsigned off = 40, field = 6, n;
+	uint8_t nh = ip[6];
+
+	for (n = 0; n < 9 && off + 8 <= h->l3_len; n++) {
+		unsigned len;
+
+		if (nh == NF_IPPROTO_HOPOPTS || nh == NF_IPPROTO_DSTOPTS ||
+		    nh == NF_IPPROTO_ROUTING)
+			len = (ip[off + 1] + 1u) * 8;
+		else if (nh == NF_IPPROTO_AH)
+			len = (ip[off + 1] + 2u) * 4;
+		else if (nh == NF_IPPROTO_FRAGMENT)
+			len = 8;
+		else
+			break;
+		if (nh == NF_IPPROTO_ROUTING && ip[off + 3] != 0) {
+			icmp6_error(v, in, frame, h, NF_ICMP6_PARAMPROB, 0, off + 2);
+			return false;
+		}
+		field = off;
+		nh = ip[off];
+		off += len;
+	}
+	*nh_field = field;
+	return true;
 }
 
 void local6(struct nf_vnf *v, unsigned in, const uint8_t *frame, const struct nf_hdrs *h)
 {
 	const struct nf_ipv6 *oip = (const void *)(frame + h->l3_off);
+	unsigned nh_field = 6;
 
 	if (h->flags & NF_HDR_FRAG) {
 		v->drops[rt_reason(RT_DROP_LOCAL_FRAG)]++;
 		return;
 	}
+	if ((h->flags & NF_HDR_IP6_EXT) && !ext6_walk(v, in, frame, h, &nh_field))
+		return;
 	if (h->l4_proto == NF_IPPROTO_ICMPV6 && (h->flags & NF_HDR_L4)) {
 		const struct nf_icmp6 *oic = (const void *)(frame + h->l4_off);
 		struct nf_ip dst = { .family = 6 };
@@ -300,14 +366,15 @@ void local6(struct nf_vnf *v, unsigned in, const uint8_t *frame, const struct nf
 		icmp6_csum(out + 14, len);
 		memcpy(dst.v6, oip->saddr, 16);
 		rt->echo_replies++;
-		rt_output(v, out, 14 + 40 + len, &dst);
+		rt_output(v, out, 14 + 40 + len, &dst, in);
 		return;
 	}
 	if (h->l4_proto == NF_IPPROTO_UDP)
 		icmp6_error(v, in, frame, h, NF_ICMP6_DST_UNREACH, 4, 0);	/* port */
-	else if (h->l4_proto != NF_IPPROTO_TCP)
-		icmp6_error(v, in, frame, h, NF_ICMP6_PARAMPROB, 1, (uint32_t)(h->l4_off -
-			    h->l3_off));	/* unknown next header, approximately */
+	else if (h->l4_proto == NF_IPPROTO_TCP && (h->flags & NF_HDR_L4))
+		tcp_reset(v, in, frame, h);
+	else if (h->l4_proto != NF_IPPROTO_TCP && h->l4_proto != NF_IPPROTO_NONE)
+		icmp6_error(v, in, frame, h, NF_ICMP6_PARAMPROB, 1, nh_field);
 }
 
 /* ---------------------------------------------------------------- ARP */
@@ -384,6 +451,7 @@ void arp_input(struct nf_vnf *v, unsigned in, const uint8_t *frame, const struct
 
 /* ---------------------------------------------------------------- ND */
 
+/* An NS or NA; @opt_type 0: without the link-layer address option. */
 static void nd_frame(struct nf_vnf *v, unsigned port, uint8_t type, const uint8_t *eth_dst,
 		     const uint8_t *src, const uint8_t *dst, const uint8_t *target,
 		     uint32_t flags, uint8_t opt_type)
@@ -392,20 +460,23 @@ static void nd_frame(struct nf_vnf *v, unsigned port, uint8_t type, const uint8_
 	struct nf_eth *e = (void *)f;
 	struct nf_icmp6 *ic = (void *)(f + 14 + 40);
 	uint8_t *o = f + 14 + 40 + 8 + 16;
+	const uint16_t plen = opt_type ? 8 + 16 + 8 : 8 + 16;
 
 	memcpy(e->dst, eth_dst, 6);
 	memcpy(e->src, v->port[port].mac, 6);
 	e->type = htons(NF_ETH_P_IPV6);
-	put_ipv6(f + 14, 8 + 16 + 8, NF_IPPROTO_ICMPV6, src, dst, 255);
+	put_ipv6(f + 14, plen, NF_IPPROTO_ICMPV6, src, dst, 255);
 	ic->type = type;
 	ic->code = 0;
 	ic->rest = htonl(flags);
 	memcpy(ic + 1, target, 16);
-	o[0] = opt_type;
-	o[1] = 1;			/* 8 bytes */
-	memcpy(o + 2, v->port[port].mac, 6);
-	icmp6_csum(f + 14, 8 + 16 + 8);
-	nf_vnf_send(v, port, f, sizeof(f));
+	if (opt_type) {
+		o[0] = opt_type;
+		o[1] = 1;			/* 8 bytes */
+		memcpy(o + 2, v->port[port].mac, 6);
+	}
+	icmp6_csum(f + 14, plen);
+	nf_vnf_send(v, port, f, 14 + 40u + plen);
 }
 
 void nd_send_solicit(struct nf_vnf *v, unsigned port, const uint8_t target[16])
@@ -414,9 +485,18 @@ void nd_send_solicit(struct nf_vnf *v, unsigned port, const uint8_t target[16])
 	uint8_t mac[6] = { 0x33, 0x33, 0xff };
 	struct nf_ip t = { .family = 6 };
 	const struct rt_addr *a;
+	unsigned i;
 
 	memcpy(t.v6, target, 16);
-	a = addr_for(port, &t);
+	/* Source: the port's link-local address, as Linux's ndisc_solicit
+	 * when the packet that needs the resolution is not from one of the
+	 * port's addresses (forwarded traffic); RFC 4861 7.2.2 allows any. */
+	for (a = NULL, i = 0; i < rt->naddr && a == NULL; i++)
+		if (rt->addr[i].port == port && rt->addr[i].ip.family == 6 &&
+		    rt->addr[i].ip.v6[0] == 0xfe && (rt->addr[i].ip.v6[1] & 0xc0) == 0x80)
+			a = &rt->addr[i];
+	if (a == NULL)
+		a = addr_for(port, &t);
 	if (a == NULL)
 		return;
 	memcpy(dst + 13, target + 13, 3);
@@ -446,6 +526,7 @@ void nd_input(struct nf_vnf *v, unsigned in, const uint8_t *frame, const struct 
 	const struct nf_ipv6 *ip6 = (const void *)(frame + h->l3_off);
 	const struct nf_icmp6 *ic = (const void *)(frame + h->l4_off);
 	const unsigned len = h->l4_len;
+	const bool mcast = ip6->daddr[0] == 0xff;
 	struct nf_ip target = { .family = 6 }, src = { .family = 6 };
 	const struct rt_addr *mine;
 	const uint8_t *ll;
@@ -470,7 +551,9 @@ void nd_input(struct nf_vnf *v, unsigned in, const uint8_t *frame, const struct 
 			neigh_learn(v, &target, (uint8_t)in, ll, false);
 		return;
 	}
-	if (mine == NULL) {
+	/* RFC 4861 7.2.3: answer for the addresses of the receiving
+	 * interface only (Linux: ipv6_get_ifaddr on the device). */
+	if (mine == NULL || mine->port != in) {
 		v->drops[rt_reason(RT_DROP_ND)]++;
 		return;
 	}
@@ -485,13 +568,27 @@ void nd_input(struct nf_vnf *v, unsigned in, const uint8_t *frame, const struct 
 		rt->nd_replies++;
 		return;
 	}
+	if (ll != NULL) {
+		neigh_learn(v, &src, (uint8_t)in, ll, true);
+	} else if (!mcast) {
+		/* A unicast solicitation (a host's reachability probe, RFC
+		 * 4861 7.3.3) may leave the option out: answer the address
+		 * the table has for the sender, as Linux does. */
+		const struct neigh *n = neigh_lookup(rt, &src);
+
+		if (n != NULL && n->port == in && (n->state == NB_REACHABLE ||
+		    n->state == NB_STALE || n->state == NB_STATIC))
+			ll = n->mac;
+	}
 	if (ll == NULL) {
 		v->drops[rt_reason(RT_DROP_ND)]++;
 		return;
 	}
-	neigh_learn(v, &src, (uint8_t)in, ll, true);
+	/* RFC 4861 7.2.4: the answer to a unicast solicitation may omit the
+	 * target link-layer address option, and then clears Override;
+	 * Linux's ndisc_recv_ns sets both only for multicast solicitations. */
 	nd_frame(v, in, NF_ND_NEIGHBOR_ADVERT, ll, target.v6, src.v6, target.v6,
-		 NF_ND_NA_ROUTER | NF_ND_NA_SOLICITED | NF_ND_NA_OVERRIDE,
-		 NF_ND_OPT_TGT_LLADDR);
+		 NF_ND_NA_ROUTER | NF_ND_NA_SOLICITED | (mcast ? NF_ND_NA_OVERRIDE : 0),
+		 mcast ? NF_ND_OPT_TGT_LLADDR : 0);
 	rt->nd_replies++;
 }

@@ -599,6 +599,7 @@ static void rt_stats(struct nf_vnf *v, struct json_object *reply)
 	json_object_object_add(o, "nd_replies", json_object_new_uint64(rt->nd_replies));
 	json_object_object_add(o, "probes_sent", json_object_new_uint64(rt->probes_sent));
 	json_object_object_add(o, "fragments_made", json_object_new_uint64(rt->fragments_made));
+	json_object_object_add(o, "local_delivered", json_object_new_uint64(rt->local_delivered));
 	json_object_object_add(reply, "router", o);
 }
 

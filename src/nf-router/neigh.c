@@ -245,6 +245,18 @@ void neigh_probe(struct nf_vnf *v, struct neigh *n)
 	r->probes_sent++;
 }
 
+/* Traffic for a neighbour whose resolution failed resolves it again
+ * (Linux: __neigh_event_send turns FAILED into INCOMPLETE and probes at
+ * once). Without this, frames queued on a failed entry waited, unprobed,
+ * until the entry was forgotten. The caller queues, then probes. */
+void neigh_restart(struct neigh *n)
+{
+	if (n != NULL && n->state == NB_FAILED) {
+		n->state = NB_INCOMPLETE;
+		n->probes = 0;
+	}
+}
+
 /* Resolution failed: every waiting frame gets an ICMP host unreachable. */
 static void fail_queue(struct nf_vnf *v, struct neigh *n)
 {

@@ -40,7 +40,6 @@
 	_(MTU,           "mtu-exceeded")				\
 	_(NEIGH_FAIL,    "neighbour-unresolved")			\
 	_(NEIGH_QFULL,   "resolution-queue-full")			\
-	_(LOCAL,         "local-delivery")				\
 	_(LOCAL_FRAG,    "local-fragment")				\
 	_(ARP,           "arp-ignored")					\
 	_(ND,            "nd-ignored")					\
@@ -115,7 +114,7 @@ struct router {
 	double icmp_tokens;
 	uint64_t icmp_last_ns;
 	uint64_t icmp_sent, arp_replies, nd_replies, echo_replies, probes_sent;
-	uint64_t fragments_made;
+	uint64_t fragments_made, local_delivered;
 	uint16_t ip_id;
 	/* Routes configured before the tables exist (config time). */
 	char (*pending_routes)[160];
@@ -136,6 +135,7 @@ void neigh_learn(struct nf_vnf *v, const struct nf_ip *ip, uint8_t port,
 int neigh_queue(struct nf_vnf *v, struct neigh *n, const uint8_t *frame, uint32_t len);
 void neigh_tick(struct nf_vnf *v, uint64_t now);
 void neigh_probe(struct nf_vnf *v, struct neigh *n);
+void neigh_restart(struct neigh *n);
 void neigh_json(struct nf_vnf *v, struct json_object *a);
 
 /* icmp.c */
@@ -168,8 +168,10 @@ uint16_t rt_post(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts,
 void rt_fragment4(struct nf_vnf *v, unsigned port, uint8_t *frame,
 		  const struct nf_hdrs *h, uint32_t mtu);
 /* Send @frame (an IP packet behind an Ethernet header, MACs unset) towards
- * @dst: route, resolve, queue or send. Used for frames the router makes. */
-void rt_output(struct nf_vnf *v, uint8_t *frame, uint32_t len, const struct nf_ip *dst);
+ * @dst: route, resolve, queue or send. Used for frames the router makes.
+ * An IPv6 link-local @dst is on port @in (the port of the frame answered). */
+void rt_output(struct nf_vnf *v, uint8_t *frame, uint32_t len, const struct nf_ip *dst,
+	       unsigned in);
 
 static inline uint16_t rt_reason(enum rt_drop d)
 {
