@@ -8,15 +8,17 @@
 # (scalar, bulk 32, bulk 64; target >= 50 M/s IPv4 random), update costs.
 # Medians of RUNS runs; raw figures in build/bench/lpm.json.
 #
-#   bench/lpm.sh [-4 N] [-6 N] [-s SEED] [-r RUNS] [-n LOOKUPS] [-c CPU]
+# Times are the benchmark thread's CPU time (-w: wall clock).
+#
+#   bench/lpm.sh [-4 N] [-6 N] [-s SEED] [-r RUNS] [-n LOOKUPS] [-c CPU] [-w]
 set -eu
 cd "$(dirname "$0")/.."
-N4=1000000 N6=200000 SEED=1 RUNS=5 LOOK=4M CPU=1
-while getopts "4:6:s:r:n:c:" o; do
+N4=1000000 N6=200000 SEED=1 RUNS=5 LOOK=4M CPU=1 WALL=()
+while getopts "4:6:s:r:n:c:w" o; do
 	case $o in
 	4) N4=$OPTARG ;; 6) N6=$OPTARG ;; s) SEED=$OPTARG ;; r) RUNS=$OPTARG ;;
-	n) LOOK=$OPTARG ;; c) CPU=$OPTARG ;;
-	*) echo "usage: bench/lpm.sh [-4 N] [-6 N] [-s SEED] [-r RUNS] [-n LOOKUPS] [-c CPU]" >&2
+	n) LOOK=$OPTARG ;; c) CPU=$OPTARG ;; w) WALL=(-w) ;;
+	*) echo "usage: bench/lpm.sh [-4 N] [-6 N] [-s SEED] [-r RUNS] [-n LOOKUPS] [-c CPU] [-w]" >&2
 	   exit 2 ;;
 	esac
 done
@@ -38,4 +40,4 @@ fi
 PIN=()
 command -v taskset >/dev/null && [ "$CPU" -lt "$(nproc)" ] && PIN=(taskset -c "$CPU")
 echo "bench/lpm.sh: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, pinned to CPU $CPU, cc $(cc -dumpversion), -march=$MARCH"
-exec "${PIN[@]}" "$B/lpm" -r "$RUNS" -n "$LOOK" -j "$B/lpm.json" "$V4" "$V6"
+exec "${PIN[@]}" "$B/lpm" "${WALL[@]}" -r "$RUNS" -n "$LOOK" -j "$B/lpm.json" "$V4" "$V6"

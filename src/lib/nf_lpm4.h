@@ -2,8 +2,8 @@
  *
  * Structure (the design, its invariants and measured costs are in
  * nf_lpm4.c):
- *   tbl24   2^24 32-bit entries, one per /24: 64 MiB (calloc: pages are
- *           only backed once written or read).
+ *   tbl24   2^24 32-bit entries, one per /24: 64 MiB (calloc: a page is
+ *           only backed once a route writes it).
  *   tbl8    groups of 256 32-bit entries (1 KiB) for the /24s that hold a
  *           route longer than /24, taken on demand and returned when the
  *           last such route goes; the group array grows by doubling.
@@ -15,6 +15,8 @@
  * depth 0 means "no route". The /0 default route lives outside the tables.
  * A lookup is one load from tbl24, a second one from a tbl8 group for
  * /24s that have longer routes, and a conditional move for the default.
+ * 1,000,000 BGP-like routes: 80 MiB allocated, 71 MiB resident, loaded
+ * in ~0.2 s; 63-75 M random lookups/s scalar, 79-95 M/s bulk (one core).
  *
  * Addresses and prefixes are uint32_t in HOST byte order (10.1.2.0 is
  * 0x0a010200). Next hops are 0 .. NF_LPM_NH_MAX (2^24 - 1).
@@ -138,8 +140,9 @@ static inline int nf_lpm4_lookup(const struct nf_lpm4 *l, uint32_t ip,
 }
 
 /* Look up @n addresses: nhs[i] = next hop of ips[i], or NF_LPM_MISS.
- * Prefetches the tbl24 entries of a block of addresses before reading
- * them, so that the cache misses of random addresses overlap. */
+ * Prefetches the tbl24 entries of a block of up to 64 addresses before
+ * reading them (8 at a time with an AVX2 gather when built for AVX2), so
+ * that the cache misses of random addresses overlap. Any @n, 0 included. */
 void nf_lpm4_lookup_bulk(const struct nf_lpm4 *l, const uint32_t *ips,
 			 uint32_t *nhs, unsigned n);
 

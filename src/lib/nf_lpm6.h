@@ -1,19 +1,24 @@
 /* nf_lpm6.h - IPv6 longest-prefix match for the nf-router VNF.
  *
  * Structure (design, invariants and measured costs in nf_lpm6.c): a
- * multibit trie, DPDK rte_lpm6-like, with leaf pushing:
+ * multibit trie, leaf-pushed, like DPDK's rte_lpm6 but with narrower
+ * groups below the first level:
  *   tbl24   2^24 32-bit entries for the first 24 bits: 64 MiB of address
- *           space, calloc'd; only the pages that routes touch get backed
- *           (all routes live in 2000::/3, 1/8 of it).
- *   groups  NF_LPM6_STRIDE bits each (2^STRIDE 32-bit entries), taken on
+ *           space, calloc'd; only the pages routes touch get backed (all
+ *           routes live in 2000::/3, 1/8 of it; a full table backs < 1 MiB).
+ *   groups  NF_LPM6_STRIDE (4) bits each: 16 entries (64 bytes), taken on
  *           demand below an entry that has longer routes under it and
  *           returned when the last of them goes; the group array grows by
- *           doubling. A /48 is tbl24 + 3 group levels.
+ *           doubling. A /48 is tbl24 + 6 groups.
  *   rules   the configured routes in an open-addressing hash table (24
  *           bytes a slot, at most 7/8 full): exact get, replace, delete,
  *           foreach, and "what covers this prefix" after a delete.
  * An entry is  EXT(1) | VALID(1) | depth code(6) | next hop or group(24).
  * The ::/0 default route lives outside the tables.
+ * For 200,000 BGP-like routes: ~450,000 groups, 29 MiB (+6 MiB of rules).
+ * With NF_LPM6_STRIDE 8 (DPDK's layout, 1 KiB groups) the same table
+ * takes 190 MiB but a /48 is 3 levels shorter: ~1.6x the bulk lookup
+ * rate of addresses inside routes. See nf_lpm6.c.
  *
  * Addresses and prefixes are 16-byte arrays in network byte order. Next
  * hops are 0 .. NF_LPM_NH_MAX (2^24 - 1), as for IPv4.
@@ -55,7 +60,7 @@ struct nf_lpm_stats {
 #endif
 
 /* Private: read by the inline lookup below, written by nf_lpm6.c only. */
-#define NF_LPM6_STRIDE	4		/* bits per group level */
+#define NF_LPM6_STRIDE	4		/* bits per group level: 4 or 8 */
 #define NF_LPM6_EXT	0x80000000u	/* the entry points to a group */
 #define NF_LPM6_VALID	0x40000000u	/* the entry has a route */
 #define NF_LPM6_CODE	0x3f000000u	/* depth code, see nf_lpm6.c */
@@ -89,11 +94,12 @@ void nf_lpm6_free(struct nf_lpm6 *l);
 /* Add the route @prefix/@depth -> @nh, or replace the next hop of that
  * route when it exists. @depth 0..128 (0 is the default route); @prefix
  * must have no bits set past @depth; @nh 0..NF_LPM_NH_MAX.
- * Cost: for depth <= 24, 2^(24-depth) tbl24 entries plus the groups below
- * them that the route reaches; for depth > 24, a walk down one group per
- * NF_LPM6_STRIDE bits (creating the missing ones: 2^STRIDE entries each),
- * then 2^(STRIDE - (depth-24) % STRIDE) entries of the last group (or
- * 1 when that is 0) and the groups below them; O(1) for /0.
+ * Cost: a walk down one group per NF_LPM6_STRIDE bits past 24 (creating
+ * the missing ones, 16 entries each), then the route's entries in its
+ * last level (2^(24-depth) tbl24 entries for depth <= 24, at most 16 in a
+ * group), plus every group below those entries whose inherited route is
+ * no deeper than this one (leaf pushing): ~1 us for a /48, 3-11 ms for a
+ * /12 over a full table, 16-32 ms for 2000::/3. O(1) for /0.
  * Returns 0, or (with a sentence, and nothing changed):
  *   -EINVAL  depth > 128, host bits set, nh > NF_LPM_NH_MAX
  *   -ENOSPC  max_rules routes are already configured, or the 2^24
@@ -164,8 +170,10 @@ static inline int nf_lpm6_lookup(const struct nf_lpm6 *l, const uint8_t ip[16],
 
 /* Look up @n addresses: @ips holds them back to back (16 bytes each, the
  * i-th at ips + 16 * i); nhs[i] = its next hop, or NF_LPM_MISS. Walks a
- * block of addresses one level at a time, prefetching every address's next
- * entry before reading any, so that their cache misses overlap. */
+ * block of up to 64 addresses one level at a time, prefetching every
+ * address's next entry before reading any, so that their cache misses
+ * overlap: ~4x the scalar rate for addresses inside deep routes. Any @n,
+ * 0 included. */
 void nf_lpm6_lookup_bulk(const struct nf_lpm6 *l, const uint8_t *ips,
 			 uint32_t *nhs, unsigned n);
 
