@@ -1496,12 +1496,46 @@ static int client_try_connect(struct nf_port *p)
 
 static void cli_rx_release(struct nf_port *p);
 
+/* The fast loop of cli_rx_burst: slots the server filled, from @dp to
+ * @end, become packets in our own pool buffers (the buffer index comes
+ * from our shadow array, never from the ring). Stops at a chained or
+ * impossible descriptor. Per packet: 2 loads, 1 test, 4 stores. */
+static __attribute__((noinline)) uint32_t
+cli_rx_run(const struct nf_memif_desc *dp, const struct nf_memif_desc *end,
+	   uint32_t *slot, struct nf_pkt *pk, uint8_t *base, uint64_t bsize,
+	   uint64_t maxlen, uint32_t port_flags, uint64_t *bytes)
+{
+	const struct nf_memif_desc *start = dp;
+	uint64_t b = 0;
+
+	for (; dp < end; dp++, pk++, slot++) {
+		/* flags | region | length in one read (the region is ours). */
+		const uint64_t w = __atomic_load_n(&dp->w0, __ATOMIC_RELAXED);
+		const uint64_t len = w >> 32;
+		const uint64_t id = *slot;
+		uint64_t lb;
+
+		if (nf_unlikely((w & NF_MEMIF_DESC_FLAG_NEXT) ||
+				len - NF_FRAME_MIN > maxlen - NF_FRAME_MIN))
+			break;
+		pk->data = base + id * bsize;
+		lb = len | id << 32;			/* .len, .buf */
+		memcpy(&pk->len, &lb, 8);
+		pk->slot = slot;
+		memcpy(&pk->port, &port_flags, 4);	/* .port, .flags = 0 */
+		b += len;
+	}
+	*bytes += b;
+	return (uint32_t)(dp - start);
+}
+
 static uint16_t cli_rx_burst(struct nf_port *p, struct nf_pkt *pkts, uint16_t n)
 {
 	struct mif_port *m = MIF(p);
 	struct mif_q *q = &m->rx;
-	uint16_t tail, avail, pos, i = 0, idx = p->fp.index;
 	const struct nf_pool *pl = nf_io_pool();
+	const uint64_t maxlen = NF_MIN(m->bsize, (uint32_t)NF_FRAME_MAX);
+	uint32_t tail, avail, pos, i = 0;
 	uint64_t bytes = 0;
 
 	if (q->held)
@@ -1510,6 +1544,8 @@ static uint16_t cli_rx_burst(struct nf_port *p, struct nf_pkt *pkts, uint16_t n)
 		return 0;
 	tail = __atomic_load_n(&q->ring->tail, __ATOMIC_ACQUIRE);
 	pos = q->pos;
+	if (tail == (uint16_t)pos)
+		return 0;			/* the common empty poll */
 	avail = (uint16_t)(tail - pos);
 	if (nf_unlikely(avail > q->size)) {
 		fault(m, NF_DISC_BAD_INDEX);
@@ -1517,54 +1553,60 @@ static uint16_t cli_rx_burst(struct nf_port *p, struct nf_pkt *pkts, uint16_t n)
 	}
 	m->ngather = 0;
 	while (i < n && avail > 0) {
-		const struct nf_memif_desc *dp = &q->ring->desc[pos & q->mask];
-		uint32_t len = __atomic_load_n(&dp->length, __ATOMIC_RELAXED);
-		uint16_t fl = __atomic_load_n(&dp->flags, __ATOMIC_RELAXED);
+		const uint32_t s0 = pos & q->mask;
+		const uint32_t run = NF_MIN(NF_MIN((uint32_t)q->size - s0, avail), n - i);
+		const struct nf_memif_desc *dp = q->ring->desc + s0;
+		const uint32_t took = cli_rx_run(dp, dp + run, m->shadow_rx + s0, pkts + i,
+						 pl->base, m->bsize, maxlen, p->fp.index, &bytes);
+		uint32_t len;
+		uint16_t fl;
 
-		if (nf_unlikely(fl & NF_MEMIF_DESC_FLAG_NEXT)) {
+		i += took;
+		pos += took;
+		avail -= took;
+		if (took == run)
+			continue;
+		/* Slow path: a chained frame, or a length that cannot be. */
+		dp += took;
+		len = __atomic_load_n(&dp->length, __ATOMIC_RELAXED);
+		fl = __atomic_load_n(&dp->flags, __ATOMIC_RELAXED);
+		if (fl & NF_MEMIF_DESC_FLAG_NEXT) {
 			int k;
 
 			if (m->ngather == MIF_GATHER_PKTS || m->gather == NULL)
 				break;
-			k = gather_chain(m, q, pos, avail, &pkts[i]);
+			k = gather_chain(m, q, (uint16_t)pos, (uint16_t)avail, &pkts[i]);
 			if (k == 0)
 				break;
 			if (k < 0) {
 				fault(m, NF_DISC_BAD_DESC);
 				break;
 			}
-			pos = (uint16_t)(pos + k);
-			avail = (uint16_t)(avail - k);
+			pos += (uint32_t)k;
+			avail -= (uint32_t)k;
 			if (pkts[i].data == NULL) {
 				p->st.drops[NF_DROP_RX_TOO_BIG]++;
 				continue;
 			}
 			pkts[i].buf = NF_BUF_NONE;
 			pkts[i].slot = NULL;
-		} else {
-			uint32_t *slot = &m->shadow_rx[pos & q->mask];
-
+			pkts[i].port = p->fp.index;
+			pkts[i].flags = 0;
+			bytes += pkts[i].len;
+			i++;
+			continue;
+		}
+		if (len - NF_FRAME_MIN > maxlen - NF_FRAME_MIN) {
+			p->st.drops[len < NF_FRAME_MIN ? NF_DROP_RX_RUNT : NF_DROP_RX_BAD_DESC]++;
 			pos++;
 			avail--;
-			if (nf_unlikely(len > m->bsize || len < NF_FRAME_MIN)) {
-				p->st.drops[len < NF_FRAME_MIN ? NF_DROP_RX_RUNT :
-					    NF_DROP_RX_BAD_DESC]++;
-				continue;
-			}
-			pkts[i].data = nf_pool_addr(pl, *slot);
-			pkts[i].len = len;
-			pkts[i].buf = *slot;
-			pkts[i].slot = slot;
 		}
-		pkts[i].port = idx;
-		pkts[i].flags = 0;
-		bytes += pkts[i].len;
-		i++;
+		/* else it became valid meanwhile: the next run takes it */
 	}
 	q->held = (uint16_t)(pos - q->pos);
 	p->st.rx_pkts += i;
 	p->st.rx_bytes += bytes;
-	return i;
+	return (uint16_t)i;
 }
 
 /* Hand the slots of the last burst back to the server, with whatever
@@ -1573,24 +1615,23 @@ static void cli_rx_release(struct nf_port *p)
 {
 	struct mif_port *m = MIF(p);
 	struct mif_q *q = &m->rx;
-	uint16_t i, head;
+	/* flags 0, region 1 (the pool), length = buffer size */
+	const uint64_t w0 = NF_MEMIF_W0(0, 1, m->bsize);
+	uint32_t k, s;
 
 	if (q->held == 0 || m->state != MIF_UP)
 		return;
-	head = (uint16_t)(q->pos + q->size);
-	for (i = 0; i < q->held; i++) {
-		uint16_t s = (uint16_t)(q->pos + i) & q->mask;
-		struct nf_memif_desc *d = &q->ring->desc[s];
+	for (k = 0; k < q->held; k++) {
+		struct nf_memif_desc *d;
 
-		d->flags = 0;
-		d->region = 1;
-		d->offset = m->shadow_rx[s] * m->bsize;
-		d->length = m->bsize;
+		s = (uint16_t)(q->pos + k) & q->mask;
+		d = &q->ring->desc[s];
+		__atomic_store_n(&d->w0, w0, __ATOMIC_RELAXED);
+		__atomic_store_n(&d->offset, m->shadow_rx[s] * m->bsize, __ATOMIC_RELAXED);
 	}
 	q->pos = (uint16_t)(q->pos + q->held);
 	q->held = 0;
-	head = (uint16_t)(q->pos + q->size);
-	__atomic_store_n(&q->ring->head, head, __ATOMIC_RELEASE);
+	__atomic_store_n(&q->ring->head, (uint16_t)(q->pos + q->size), __ATOMIC_RELEASE);
 }
 
 static inline uint16_t cli_tx_free(struct mif_port *m)
@@ -1606,14 +1647,50 @@ static inline uint16_t cli_tx_free(struct mif_port *m)
 	return (uint16_t)(q->size - used);
 }
 
+/* The fast loop of cli_tx_burst: frames that fit one buffer go onto the
+ * C2S slots @dp..@end, by buffer swap when they come from a pool-backed
+ * receive ring (the netmap swap), else by one copy into the slot's own
+ * buffer. Stops at a frame that needs chaining (or is empty). Per packet:
+ * swap 4 loads + 5 stores, or copy + 2 stores. */
+static __attribute__((noinline)) uint32_t
+cli_tx_run(struct nf_memif_desc *dp, struct nf_memif_desc *end, uint32_t *shadow,
+	   struct nf_pkt *pk, uint8_t *base, uint64_t bsize, uint64_t *bytes)
+{
+	struct nf_memif_desc *start = dp;
+	uint64_t b = 0;
+
+	for (; dp < end; dp++, pk++, shadow++) {
+		const uint64_t len = pk->len;
+		uint64_t id;
+
+		if (nf_unlikely(len - 1 >= bsize))
+			break;
+		if (pk->slot != NULL && pk->buf != NF_BUF_NONE) {
+			id = pk->buf;
+			*pk->slot = *shadow;	/* our free buffer to the rx ring */
+			*shadow = (uint32_t)id;
+			pk->slot = NULL;
+			pk->data = base + id * bsize;
+		} else {
+			id = *shadow;
+			nf_copy_frame(base + id * bsize, pk->data, (uint32_t)len);
+		}
+		__atomic_store_n(&dp->w0, NF_MEMIF_W0(0, 1, len), __ATOMIC_RELAXED);
+		__atomic_store_n(&dp->offset, (uint32_t)(id * bsize), __ATOMIC_RELAXED);
+		b += len;
+	}
+	*bytes += b;
+	return (uint32_t)(dp - start);
+}
+
 static uint16_t cli_tx_burst(struct nf_port *p, struct nf_pkt *pkts, uint16_t n)
 {
 	struct mif_port *m = MIF(p);
 	struct mif_q *q = &m->tx;
 	const struct nf_pool *pl = nf_io_pool();
-	uint16_t i, nfree, pos, sent = 0;
+	const uint32_t bsize = m->bsize;
+	uint32_t i = 0, nfree, pos, sent = 0;
 	uint64_t bytes = 0;
-	uint32_t bsize = m->bsize;
 
 	if (nf_unlikely(m->state != MIF_UP || m->fault)) {
 		p->st.drops[NF_DROP_TX_DOWN] += n;
@@ -1621,70 +1698,57 @@ static uint16_t cli_tx_burst(struct nf_port *p, struct nf_pkt *pkts, uint16_t n)
 	}
 	nfree = cli_tx_free(m);
 	pos = q->pos;
-	for (i = 0; i < n && nfree > 0; i++) {
-		uint32_t len = pkts[i].len;
-		uint16_t s = pos & q->mask;
-		struct nf_memif_desc *d = &q->ring->desc[s];
+	while (i < n && nfree > 0) {
+		const uint32_t s0 = pos & q->mask;
+		const uint32_t run = NF_MIN(NF_MIN((uint32_t)q->size - s0, nfree), (uint32_t)n - i);
+		struct nf_memif_desc *dp = q->ring->desc + s0;
+		const uint32_t done = cli_tx_run(dp, dp + run, m->shadow_tx + s0, pkts + i,
+						 pl->base, bsize, &bytes);
+		uint32_t len, need, off = 0;
 
-		if (nf_likely(len <= bsize)) {
-			if (pkts[i].slot != NULL && pkts[i].buf != NF_BUF_NONE) {
-				/* netmap swap: the frame's buffer goes on the
-				 * ring, the slot's free buffer goes back to the
-				 * receive ring that lent us the frame. */
-				uint32_t mine = m->shadow_tx[s];
+		i += done;
+		pos += done;
+		nfree -= done;
+		sent += done;
+		if (done == run)
+			continue;
+		/* Slow path: pkts[i] needs several buffers (or is empty). */
+		len = pkts[i].len;
+		if (len == 0 || len > NF_FRAME_MAX) {
+			p->st.drops[NF_DROP_TX_TOO_BIG]++;
+			i++;
+			continue;
+		}
+		need = (len + bsize - 1) / bsize;
+		if (need > nfree)
+			break;
+		while (off < len) {
+			const uint32_t s = pos & q->mask, c = NF_MIN(bsize, len - off);
+			struct nf_memif_desc *d = &q->ring->desc[s];
 
-				m->shadow_tx[s] = pkts[i].buf;
-				*pkts[i].slot = mine;
-				pkts[i].slot = NULL;
-				pkts[i].data = nf_pool_addr(pl, pkts[i].buf);
-			} else {
-				nf_copy_frame(nf_pool_addr(pl, m->shadow_tx[s]),
-					      pkts[i].data, len);
-			}
-			d->flags = 0;
+			memcpy(nf_pool_addr(pl, m->shadow_tx[s]), pkts[i].data + off, c);
+			off += c;
 			d->region = 1;
 			d->offset = m->shadow_tx[s] * bsize;
-			d->length = len;
+			d->length = c;
+			d->flags = off < len ? NF_MEMIF_DESC_FLAG_NEXT : 0;
 			pos++;
 			nfree--;
-		} else {
-			uint32_t need = (len + bsize - 1) / bsize, done = 0;
-
-			if (len > NF_FRAME_MAX) {
-				p->st.drops[NF_DROP_TX_TOO_BIG]++;
-				continue;
-			}
-			if (need > nfree)
-				break;
-			while (done < len) {
-				uint32_t c = NF_MIN(bsize, len - done);
-
-				s = pos & q->mask;
-				d = &q->ring->desc[s];
-				memcpy(nf_pool_addr(pl, m->shadow_tx[s]),
-				       pkts[i].data + done, c);
-				done += c;
-				d->region = 1;
-				d->offset = m->shadow_tx[s] * bsize;
-				d->length = c;
-				d->flags = done < len ? NF_MEMIF_DESC_FLAG_NEXT : 0;
-				pos++;
-				nfree--;
-			}
 		}
 		bytes += len;
 		sent++;
+		i++;
 	}
 	if (i < n)
 		p->st.drops[NF_DROP_TX_FULL] += n - i;
-	if (pos != q->pos) {
-		q->pos = pos;
-		__atomic_store_n(&q->ring->head, pos, __ATOMIC_RELEASE);
+	if ((uint16_t)pos != q->pos) {
+		q->pos = (uint16_t)pos;
+		__atomic_store_n(&q->ring->head, q->pos, __ATOMIC_RELEASE);
 		kick(q);
 	}
 	p->st.tx_pkts += sent;
 	p->st.tx_bytes += bytes;
-	return sent;
+	return (uint16_t)sent;
 }
 
 static uint16_t cli_tx_get(struct nf_port *p, struct nf_pkt *pkts, uint16_t n)

@@ -463,7 +463,7 @@ const char *nf_parse_err_name(enum nf_parse_err e)
 	return names[e];
 }
 
-bool nf_ipv4_csum_ok(const struct nf_ipv4 *ip, unsigned ihl_bytes)
+bool nf_ipv4_csum_ok_slow(const struct nf_ipv4 *ip, unsigned ihl_bytes)
 {
 	return nf_csum_fold(nf_csum_partial(ip, ihl_bytes, 0)) == 0xffff;
 }

@@ -79,7 +79,25 @@ enum nf_parse_err nf_parse(const uint8_t *p, uint32_t len, struct nf_hdrs *h);
 
 const char *nf_parse_err_name(enum nf_parse_err e);
 
-/* Verify an IPv4 header checksum (@ihl_bytes from nf_ipv4). */
-bool nf_ipv4_csum_ok(const struct nf_ipv4 *ip, unsigned ihl_bytes);
+bool nf_ipv4_csum_ok_slow(const struct nf_ipv4 *ip, unsigned ihl_bytes);
+
+/* Verify an IPv4 header checksum (@ihl_bytes from nf_ipv4). The common
+ * 20-byte header is summed straight-line (about 14 instructions). */
+static inline bool nf_ipv4_csum_ok(const struct nf_ipv4 *ip, unsigned ihl_bytes)
+{
+	if (__builtin_expect(ihl_bytes == 20, 1)) {
+		uint32_t w[5];
+		uint64_t s;
+
+		__builtin_memcpy(w, ip, 20);
+		s = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
+		s = (s & 0xffffffffu) + (s >> 32);
+		s = (s & 0xffffu) + (s >> 16);
+		s = (s & 0xffffu) + (s >> 16);
+		s = (s & 0xffffu) + (s >> 16);
+		return s == 0xffff;
+	}
+	return nf_ipv4_csum_ok_slow(ip, ihl_bytes);
+}
 
 #endif

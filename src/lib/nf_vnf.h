@@ -58,7 +58,7 @@ struct nf_vnf_port {
 /* Framework settings (keys "burst", "mode"). */
 struct nf_vnf_settings {
 	uint64_t burst;
-	uint64_t mode;			/* 0 busy, 1 intr */
+	uint64_t mode;			/* 0 busy, 1 intr, 2 yield */
 	uint64_t pool;
 };
 
@@ -119,6 +119,7 @@ struct nf_vnf {
 	uint64_t drops[NF_VNF_DROPS_MAX];
 	unsigned ndrops;		/* NF_PERR_MAX + ops->ndrops */
 	uint64_t bursts, loops;
+	bool blocked;			/* a transmit of this pass found a full ring */
 	/* Frames the VNF creates (ARP replies, ICMP errors, frames released
 	 * from a resolution queue): copied here, sent after the burst. */
 	struct nf_pkt out[NF_VNF_PORTS_MAX][64];

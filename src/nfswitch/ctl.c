@@ -73,7 +73,9 @@ static int cmd_stats(struct sw *sw, struct json_object *reply)
 
 	json_object_object_add(reply, "uptime_s",
 			       json_object_new_double((double)(nf_now_ns() - sw->start_ns) / 1e9));
-	json_object_object_add(reply, "mode", json_object_new_string(sw->intr ? "intr" : "busy"));
+	json_object_object_add(reply, "mode", json_object_new_string(sw->intr ? "intr" :
+							      sw->yield ? "yield" : "busy"));
+	json_object_object_add(reply, "yields", u64(sw->yields));
 	json_object_object_add(reply, "burst", json_object_new_int((int)sw->burst));
 	json_object_object_add(reply, "loops", u64(sw->loops));
 	json_object_object_add(reply, "idle_sleeps", u64(sw->idle_sleeps));

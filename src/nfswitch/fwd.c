@@ -153,8 +153,8 @@ static __attribute__((noinline)) void forward(struct sw *sw, struct sw_port *in,
 
 	if (nf_likely(diff == 0)) {
 		/* The whole burst goes one way (the common case). */
-		if (o0 < SW_PORTS_MAX)
-			nf_tx_burst(sw->ports[o0].p, rx, n);
+		if (o0 < SW_PORTS_MAX && nf_tx_burst(sw->ports[o0].p, rx, n) < n)
+			sw->blocked = true;
 		else if (o0 == OUT_FLOOD)
 			flood(sw, inidx, rx, n);
 	} else {
@@ -173,8 +173,8 @@ static __attribute__((noinline)) void forward(struct sw *sw, struct sw_port *in,
 			}
 			if (o == OUT_FLOOD)
 				flood(sw, inidx, grp, k);
-			else
-				nf_tx_burst(sw->ports[o].p, grp, k);
+			else if (nf_tx_burst(sw->ports[o].p, grp, k) < k)
+				sw->blocked = true;
 		}
 	}
 	nf_rx_release(ip);

@@ -169,7 +169,10 @@ static void usage(FILE *f)
 "                           pcap:in.pcap,out.pcap\n"
 "  -c, --ctl PATH         control socket (default " SW_DEF_CTL ")\n"
 "  -b, --burst N          frames per burst, 1..256 (default 32)\n"
-"  -m, --mode busy|intr   busy-poll (default) or sleep until traffic\n"
+"  -m, --mode MODE        busy (default): poll all the time; intr: sleep\n"
+"                         until traffic; yield: poll, but give the CPU away\n"
+"                         when idle or when a receiver's ring is full (for\n"
+"                         more polling programs than cores)\n"
 "      --fdb-size N       MAC table entries, 1..16777216 (default 65536)\n"
 "      --fdb-age SECONDS  MAC ageing time, 1..1000000 (default 300)\n"
 "      --stall-ms MS      disconnect a memif client whose ring stays full\n"
@@ -324,11 +327,13 @@ int main(int argc, char **argv)
 		case 'b': sw->burst = (unsigned)num_opt("burst", optarg, 1, NF_BURST_MAX); break;
 		case 'm':
 			if (strcmp(optarg, "busy") == 0)
-				sw->intr = false;
+				sw->intr = sw->yield = false;
 			else if (strcmp(optarg, "intr") == 0)
 				sw->intr = true;
+			else if (strcmp(optarg, "yield") == 0)
+				sw->yield = true;
 			else
-				die_usage("--mode %s: expected busy or intr", optarg);
+				die_usage("--mode %s: expected busy, intr or yield", optarg);
 			break;
 		case 1: fdb_size = num_opt("fdb-size", optarg, 1, 1u << 24); break;
 		case 2: fdb_age = num_opt("fdb-age", optarg, 1, 1000000); break;
@@ -396,16 +401,21 @@ int main(int argc, char **argv)
 		}
 	}
 	logmsg("running: %u ports, %s mode, burst %u, control %s", sw->nactive,
-	       sw->intr ? "interrupt" : "busy-poll", sw->burst, ctl_path);
+	       sw->intr ? "interrupt" : sw->yield ? "yield" : "busy-poll", sw->burst, ctl_path);
 
 	sw->start_ns = last_stats = nf_now_ns();
 	while (!sw->stop) {
 		unsigned work = 0;
 		uint64_t now;
 
+		sw->blocked = false;
 		for (i = 0; i < sw->nactive; i++)
 			work += sw_forward(sw, &sw->ports[sw->active[i]]);
 		sw->loops++;
+		if (sw->yield && (work == 0 || sw->blocked)) {
+			sw->yields++;
+			sched_yield();
+		}
 		if (work != 0 && (sw->loops & 63) != 0)
 			continue;
 		now = nf_now_ns();

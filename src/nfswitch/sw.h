@@ -49,9 +49,11 @@ struct sw {
 	struct nf_ctl *ctl;
 	unsigned burst;
 	bool intr;		/* interrupt mode */
+	bool yield;		/* yield mode: give the CPU away when idle or blocked */
+	bool blocked;		/* a transmit in this pass found a full ring */
 	bool changed;		/* port set or link state changed */
 	uint32_t now_s;		/* coarse clock for the FDB */
-	uint64_t loops, idle_sleeps;
+	uint64_t loops, idle_sleeps, yields;
 	uint64_t polls;			/* rx bursts asked for */
 	uint64_t bursts, burst_pkts;	/* non-empty rx bursts, their frames */
 	uint64_t start_ns;

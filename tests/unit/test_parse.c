@@ -23,11 +23,11 @@
 #define NF_PARSE_SLOW_ONLY
 #define nf_parse nf_ref_parse
 #define nf_parse_err_name nf_ref_err_name
-#define nf_ipv4_csum_ok nf_ref_csum_ok
+#define nf_ipv4_csum_ok_slow nf_ref_csum_ok_slow
 #include "nf_parse.c"
 #undef nf_parse
 #undef nf_parse_err_name
-#undef nf_ipv4_csum_ok
+#undef nf_ipv4_csum_ok_slow
 
 #define FMAX	(72 * 1024)		/* frames up to here (> 65535) */
 #define PAGE	4096u
@@ -465,7 +465,7 @@ static void test_ip4(void)
 	NF_TEST("IPv4 checksum after a flipped TTL bit fails",
 		!nf_ipv4_csum_ok((const struct nf_ipv4 *)(f->b + 14), 20));
 	NF_TEST("reference checksum agrees",
-		!nf_ref_csum_ok((const struct nf_ipv4 *)(f->b + 14), 20));
+		!nf_ref_csum_ok_slow((const struct nf_ipv4 *)(f->b + 14), 20));
 	f->b[14 + 8] ^= 1;
 	f->b[14 + 3] = 20 + 4;		/* UDP cut by the IP length */
 	NF_TEST("IP length leaves 4 bytes of UDP (frame has more): l4-truncated",
