@@ -36,8 +36,10 @@ check_eq() {
 	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (expected '$2', got '$3')"; fi
 }
 
-# Start a background process, remember it for cleanup; prints its pid.
-spawn() { "$@" & local pid=$!; cleanup "kill $pid; wait $pid"; echo $pid; }
+# Start a background process and remember it for cleanup; its pid is in
+# $SPAWNED. (Not "$(spawn ...)": a command substitution runs in a subshell,
+# and the cleanup it registers would be lost.)
+spawn() { "$@" & SPAWNED=$!; cleanup "kill $SPAWNED; wait $SPAWNED"; }
 
 # Wait until a file (socket) exists, up to $2 seconds (default 5).
 wait_for() {
@@ -46,8 +48,14 @@ wait_for() {
 	return 1
 }
 
-# A network namespace removed at exit. Prints its name.
-netns() { local ns="${NS_PREFIX}$1"; ip netns add "$ns"; cleanup "ip netns del $ns"; echo "$ns"; }
+# netns VAR NAME: create a network namespace removed at exit, its name in
+# $VAR. (Not "$(netns ...)": see spawn.)
+netns() {
+	local ns="${NS_PREFIX}$2"
+	ip netns add "$ns" || return 1
+	cleanup "ip netns del $ns"
+	printf -v "$1" '%s' "$ns"
+}
 
 # JSON field from nf-gen --json output: jget FILE field (top-level key path a.b)
 jget() { python3 -c 'import json,sys

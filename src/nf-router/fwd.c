@@ -417,7 +417,6 @@ uint16_t rt_post(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts,
 	struct nf_ip key;
 	uint16_t i, out = 0;
 
-	(void)in;
 	memset(&key, 0, sizeof(key));
 	for (i = 0; i < n; i++) {
 		struct nf_pkt *pk = &pkts[i];
@@ -455,9 +454,14 @@ uint16_t rt_post(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts,
 				if (a != NULL && a->ip.family == 4)
 					record_route(ip, (ip->ver_ihl & 0x0f) * 4u, a->ip.v4);
 			}
+			if (nf_unlikely(port == in))
+				icmp4_redirect(v, in, pk->data, &h[i], key.v4);
 		} else {
 			struct nf_ipv6 *ip6 = (void *)(pk->data + h[i].l3_off);
 
+			if (nf_unlikely(port == in))
+				icmp6_redirect(v, in, pk->data, &h[i],
+					       nh->kind == NH_GATEWAY ? nh->gw.v6 : ip6->daddr);
 			if (nf_unlikely(big)) {
 				icmp6_error(v, in, pk->data, &h[i], NF_ICMP6_PKT_TOOBIG, 0,
 					    op->mtu);

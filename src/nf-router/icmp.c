@@ -126,6 +126,8 @@ void icmp4_error(struct nf_vnf *v, unsigned in, const uint8_t *frame,
 		ic->frag.mtu = htons((uint16_t)info);
 	else if (type == NF_ICMP_PARAMPROB)
 		ic->rest = htonl(info << 24);		/* the pointer */
+	else if (type == NF_ICMP_REDIRECT)
+		ic->gateway = htonl(info);
 	memcpy(ic + 1, oip, quote);
 	c = nf_csum(ic, 8 + quote);
 	memcpy(&ic->csum, &c, 2);
@@ -196,6 +198,71 @@ void icmp6_error(struct nf_vnf *v, unsigned in, const uint8_t *frame,
 	memcpy(ic + 1, oip, quote);
 	icmp6_csum(out + 14, 8 + quote);
 	rt_output(v, out, 14 + 40 + 8 + quote, &dst, in);
+}
+
+/* Redirects: a packet forwarded out of the port it came in by, from a
+ * neighbour on that port, tells its sender of the better first hop (RFC
+ * 1812 4.3.3.2 and 5.2.7.2: "Redirect for Host", code 1, only when the
+ * source is on the next hop's network; RFC 4861 8.2). Both are called
+ * where Linux sends them: IPv4 after the TTL decrement (the quote shows
+ * it), IPv6 before the hop limit decrement and the MTU check. They share
+ * the ICMP token bucket; Linux limits them per host instead. */
+void icmp4_redirect(struct nf_vnf *v, unsigned in, const uint8_t *frame,
+		    const struct nf_hdrs *h, uint32_t gw)
+{
+	const struct nf_ipv4 *oip = (const void *)(frame + h->l3_off);
+	struct nf_ip src = { .family = 4 }, g = { .family = 4 };
+
+	src.v4 = ntohl(oip->saddr);
+	g.v4 = gw;
+	if (addr_onlink(in, &src) && addr_onlink(in, &g))
+		icmp4_error(v, in, frame, h, NF_ICMP_REDIRECT, 1, gw);
+}
+
+/* RFC 4861 4.5: from the port's link-local address, hop limit 255, the
+ * target (the better first hop: the destination itself, or a link-local
+ * gateway) and destination, the target's link-layer address when it is
+ * known, and as much of the packet as fits in 1280 bytes, in multiples of
+ * 8 (Linux: ndisc_send_redirect). */
+void icmp6_redirect(struct nf_vnf *v, unsigned in, const uint8_t *frame,
+		    const struct nf_hdrs *h, const uint8_t target[16])
+{
+	const struct nf_ipv6 *oip = (const void *)(frame + h->l3_off);
+	struct nf_ip dst = { .family = 6 }, t = { .family = 6 };
+	const struct rt_addr *ll = addr_linklocal(in);
+	const struct neigh *n;
+	uint8_t *p = out + 14 + 40;
+	uint32_t len = 8 + 32, rd;
+
+	memcpy(dst.v6, oip->saddr, 16);
+	memcpy(t.v6, target, 16);
+	if (ll == NULL || !addr_onlink(in, &dst) ||
+	    (memcmp(target, oip->daddr, 16) != 0 && !rt_ll6(target)))
+		return;
+	if (!icmp_allow(v))
+		return;
+	memset(out, 0, 14 + 40 + 8);
+	((struct nf_eth *)out)->type = htons(NF_ETH_P_IPV6);
+	p[0] = 137;				/* redirect */
+	memcpy(p + 8, target, 16);
+	memcpy(p + 24, oip->daddr, 16);
+	n = neigh_lookup(rt, &t);
+	if (n != NULL && n->port == in &&
+	    (n->state == NB_REACHABLE || n->state == NB_STALE || n->state == NB_STATIC)) {
+		p[len] = NF_ND_OPT_TGT_LLADDR;
+		p[len + 1] = 1;
+		memcpy(p + len + 2, n->mac, 6);
+		len += 8;
+	}
+	rd = NF_MIN(ICMP6_MAX_TOTAL - 40u - len, h->l3_len + 8u) & ~7u;
+	p[len] = 4;				/* redirected header */
+	p[len + 1] = (uint8_t)(rd / 8);
+	memset(p + len + 2, 0, 6);
+	memcpy(p + len + 8, oip, rd - 8);
+	len += rd;
+	put_ipv6(out + 14, (uint16_t)len, NF_IPPROTO_ICMPV6, ll->ip.v6, dst.v6, 255);
+	icmp6_csum(out + 14, len);
+	rt_output(v, out, 14 + 40 + len, &dst, in);
 }
 
 /* A TCP reset for a segment to the router (RFC 9293 3.10.7.1: a closed
@@ -485,16 +552,12 @@ void nd_send_solicit(struct nf_vnf *v, unsigned port, const uint8_t target[16])
 	uint8_t mac[6] = { 0x33, 0x33, 0xff };
 	struct nf_ip t = { .family = 6 };
 	const struct rt_addr *a;
-	unsigned i;
 
 	memcpy(t.v6, target, 16);
 	/* Source: the port's link-local address, as Linux's ndisc_solicit
 	 * when the packet that needs the resolution is not from one of the
 	 * port's addresses (forwarded traffic); RFC 4861 7.2.2 allows any. */
-	for (a = NULL, i = 0; i < rt->naddr && a == NULL; i++)
-		if (rt->addr[i].port == port && rt->addr[i].ip.family == 6 &&
-		    rt->addr[i].ip.v6[0] == 0xfe && (rt->addr[i].ip.v6[1] & 0xc0) == 0x80)
-			a = &rt->addr[i];
+	a = addr_linklocal(port);
 	if (a == NULL)
 		a = addr_for(port, &t);
 	if (a == NULL)

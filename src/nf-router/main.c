@@ -93,6 +93,29 @@ const struct rt_addr *addr_for(unsigned port, const struct nf_ip *dst)
 	return addr_on_port(port, dst->family);
 }
 
+bool addr_onlink(unsigned port, const struct nf_ip *ip)
+{
+	unsigned i;
+
+	if (ip->family == 6 && rt_ll6(ip->v6))
+		return true;
+	for (i = 0; i < rt->naddr; i++)
+		if (rt->addr[i].port == port && nf_prefix_has(&rt->addr[i].pfx, ip))
+			return true;
+	return false;
+}
+
+const struct rt_addr *addr_linklocal(unsigned port)
+{
+	unsigned i;
+
+	for (i = 0; i < rt->naddr; i++)
+		if (rt->addr[i].port == port && rt->addr[i].ip.family == 6 &&
+		    rt_ll6(rt->addr[i].ip.v6))
+			return &rt->addr[i];
+	return NULL;
+}
+
 /* ---------------------------------------------------------- next hops */
 
 static int nh_get(const struct rt_nh *want)

@@ -144,6 +144,10 @@ void icmp4_error(struct nf_vnf *v, unsigned in, const uint8_t *frame,
 		 const struct nf_hdrs *h, uint8_t type, uint8_t code, uint32_t info);
 void icmp6_error(struct nf_vnf *v, unsigned in, const uint8_t *frame,
 		 const struct nf_hdrs *h, uint8_t type, uint8_t code, uint32_t info);
+void icmp4_redirect(struct nf_vnf *v, unsigned in, const uint8_t *frame,
+		    const struct nf_hdrs *h, uint32_t gw);
+void icmp6_redirect(struct nf_vnf *v, unsigned in, const uint8_t *frame,
+		    const struct nf_hdrs *h, const uint8_t target[16]);
 void local4(struct nf_vnf *v, unsigned in, const uint8_t *frame, const struct nf_hdrs *h);
 void local6(struct nf_vnf *v, unsigned in, const uint8_t *frame, const struct nf_hdrs *h);
 void arp_send_request(struct nf_vnf *v, unsigned port, uint32_t target);
@@ -155,6 +159,16 @@ void nd_input(struct nf_vnf *v, unsigned in, const uint8_t *frame, const struct 
 const struct rt_addr *addr_local(const struct nf_ip *ip);
 const struct rt_addr *addr_on_port(unsigned port, uint8_t family);
 const struct rt_addr *addr_for(unsigned port, const struct nf_ip *dst);
+/* Is @ip on one of @port's networks (a neighbour there)? IPv6 link-local
+ * addresses are on every port. */
+bool addr_onlink(unsigned port, const struct nf_ip *ip);
+/* The IPv6 link-local address of @port, or NULL. */
+const struct rt_addr *addr_linklocal(unsigned port);
+
+static inline bool rt_ll6(const uint8_t *a)
+{
+	return a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
+}
 bool addr_is_bcast4(uint32_t dst);
 
 /* fwd.c */

@@ -12,7 +12,8 @@ L2="$(cd "$(dirname "$0")/../tools" && pwd)/l2.py"
 
 declare -A NS
 for p in p1 p2 p3 t; do
-	NS[$p]=$(netns "$p")
+	netns nsname "$p"
+	NS[$p]=$nsname
 	ip link add "nfb$p$$" type veth peer name h0 netns "${NS[$p]}"
 	cleanup "ip link del nfb$p$$"
 	sysctl -qw "net.ipv6.conf.nfb$p$$.disable_ipv6=1"

@@ -10,7 +10,7 @@
 #  - the switch's counters agree.
 . "$(dirname "$0")/../lib.sh"
 
-A=$(netns a); B=$(netns b)
+netns A a; netns B b
 HA="nfa$$"; HB="nfb$$"
 ip link add "$HA" type veth peer name a0 netns "$A"
 ip link add "$HB" type veth peer name b0 netns "$B"
