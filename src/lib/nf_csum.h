@@ -188,4 +188,22 @@ static inline uint16_t nf_csum_update(uint16_t csum, const void *old,
 	return (uint16_t)~nf_csum_fold(s);
 }
 
+/* Decrement the TTL of the IPv4 header at @iph (TTL > 0) with the RFC 1624
+ * update of Linux's ip_decrease_ttl(): the TTL/protocol word drops by
+ * 0x0100 (network order), the checksum grows by as much with an end-around
+ * carry, and a sum reaching 0xffff is stored as 0x0000 (as Linux does: the
+ * bytes on the wire are the kernel's). */
+static inline void nf_ipv4_ttl_dec(void *iph)
+{
+	uint8_t *p = iph;
+	uint16_t c16;
+	uint32_t c;
+
+	p[8]--;
+	memcpy(&c16, p + 10, 2);
+	c = c16 + (uint32_t)htons(0x0100);	/* <= 0x1fffe */
+	c16 = (uint16_t)(c + ((c + 1) >> 16));	/* + (c >= 0xffff) */
+	memcpy(p + 10, &c16, 2);
+}
+
 #endif

@@ -1617,19 +1617,20 @@ static void cli_rx_release(struct nf_port *p)
 	struct mif_q *q = &m->rx;
 	/* flags 0, region 1 (the pool), length = buffer size */
 	const uint64_t w0 = NF_MEMIF_W0(0, 1, m->bsize);
-	uint32_t k, s;
+	const uint32_t bsize = m->bsize, mask = q->mask, held = q->held;
+	struct nf_memif_desc *const desc = q->ring->desc;
+	const uint32_t *const shadow = m->shadow_rx;
+	uint32_t k, s = q->pos;
 
-	if (q->held == 0 || m->state != MIF_UP)
+	if (held == 0 || m->state != MIF_UP)
 		return;
-	for (k = 0; k < q->held; k++) {
-		struct nf_memif_desc *d;
+	for (k = 0; k < held; k++, s++) {
+		struct nf_memif_desc *d = &desc[s & mask];
 
-		s = (uint16_t)(q->pos + k) & q->mask;
-		d = &q->ring->desc[s];
 		__atomic_store_n(&d->w0, w0, __ATOMIC_RELAXED);
-		__atomic_store_n(&d->offset, m->shadow_rx[s] * m->bsize, __ATOMIC_RELAXED);
+		__atomic_store_n(&d->offset, shadow[s & mask] * bsize, __ATOMIC_RELAXED);
 	}
-	q->pos = (uint16_t)(q->pos + q->held);
+	q->pos = (uint16_t)(q->pos + held);
 	q->held = 0;
 	__atomic_store_n(&q->ring->head, (uint16_t)(q->pos + q->size), __ATOMIC_RELEASE);
 }

@@ -81,22 +81,47 @@ const char *nf_parse_err_name(enum nf_parse_err e);
 
 bool nf_ipv4_csum_ok_slow(const struct nf_ipv4 *ip, unsigned ihl_bytes);
 
-/* Verify an IPv4 header checksum (@ihl_bytes from nf_ipv4). The common
- * 20-byte header is summed straight-line (about 14 instructions). */
+/* Verify the checksum of a 20-byte IPv4 header (no options). */
+static inline bool nf_ipv4_csum20_ok(const struct nf_ipv4 *ip)
+{
+#if defined(__x86_64__)
+	/* Linux's ip_fast_csum: five 32-bit words with an add-with-carry
+	 * chain, folded to 16 bits: 11 instructions. */
+	uint32_t sum, t;
+
+	__asm__("movl (%2), %0\n\t"
+		"addl 4(%2), %0\n\t"
+		"adcl 8(%2), %0\n\t"
+		"adcl 12(%2), %0\n\t"
+		"adcl 16(%2), %0\n\t"
+		"adcl $0, %0\n\t"
+		"movl %0, %1\n\t"
+		"shrl $16, %0\n\t"
+		"addw %w1, %w0\n\t"
+		"adcw $0, %w0"
+		: "=&r"(sum), "=&r"(t)
+		: "r"(ip), "m"(*(const char (*)[20])ip)
+		: "cc");
+	return (uint16_t)sum == 0xffff;
+#else
+	uint32_t w[5];
+	uint64_t s;
+
+	__builtin_memcpy(w, ip, 20);
+	s = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffffu) + (s >> 16);
+	s = (s & 0xffffu) + (s >> 16);
+	s = (s & 0xffffu) + (s >> 16);
+	return s == 0xffff;
+#endif
+}
+
+/* Verify an IPv4 header checksum (@ihl_bytes from nf_ipv4). */
 static inline bool nf_ipv4_csum_ok(const struct nf_ipv4 *ip, unsigned ihl_bytes)
 {
-	if (__builtin_expect(ihl_bytes == 20, 1)) {
-		uint32_t w[5];
-		uint64_t s;
-
-		__builtin_memcpy(w, ip, 20);
-		s = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
-		s = (s & 0xffffffffu) + (s >> 32);
-		s = (s & 0xffffu) + (s >> 16);
-		s = (s & 0xffffu) + (s >> 16);
-		s = (s & 0xffffu) + (s >> 16);
-		return s == 0xffff;
-	}
+	if (__builtin_expect(ihl_bytes == 20, 1))
+		return nf_ipv4_csum20_ok(ip);
 	return nf_ipv4_csum_ok_slow(ip, ihl_bytes);
 }
 

@@ -52,6 +52,7 @@ struct nf_vnf_port {
 	char spec[256];
 	uint8_t mac[6];
 	uint32_t mtu;			/* IP MTU: bytes after the L2 header */
+	uint64_t mac48;			/* mac as an integer (compared per frame) */
 	uint64_t not_for_us;		/* L3 filter drops */
 };
 

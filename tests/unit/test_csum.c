@@ -252,5 +252,46 @@ int main(void)
 		NF_TEST("TTL decrement by update16 keeps the header valid",
 			nf_csum(ip, 20) == 0 && as_net(c) == 0xb961);
 	}
+
+	/* nf_ipv4_ttl_dec: every checksum field value, against Linux's
+	 * ip_decrease_ttl() on network-order values (check += 0x0100, then
+	 * + (check >= 0xffff)), and a valid header stays valid. */
+	{
+		uint8_t ip[20] = { 0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00,
+				   0x40, 0x11, 0x00, 0x00, 0xc0, 0xa8, 0x00, 0x01,
+				   0xc0, 0xa8, 0x00, 0xc7 };
+		uint32_t f;
+		int same = 1, valid = 1;
+
+		for (f = 0; f <= 0xffff; f++) {
+			uint32_t lx = (uint32_t)f + 0x0100;
+
+			lx = (lx + (lx >= 0xffff)) & 0xffff;
+			ip[8] = 0x40;
+			ip[10] = (uint8_t)(f >> 8);
+			ip[11] = (uint8_t)f;
+			nf_ipv4_ttl_dec(ip);
+			if (ip[8] != 0x3f || ((uint32_t)ip[10] << 8 | ip[11]) != lx) {
+				if (same)
+					printf("# field %04x: %02x%02x, Linux %04x\n", f,
+					       ip[10], ip[11], lx);
+				same = 0;
+			}
+		}
+		NF_TEST("TTL decrement: all 65536 checksum fields as Linux's ip_decrease_ttl",
+			same);
+		for (f = 0; f < 256 && valid; f++) {
+			uint16_t c;
+
+			ip[8] = (uint8_t)(f | 1);	/* > 0 */
+			ip[3] = (uint8_t)f;
+			ip[10] = ip[11] = 0;
+			c = nf_csum(ip, 20);
+			memcpy(ip + 10, &c, 2);
+			nf_ipv4_ttl_dec(ip);
+			valid = nf_csum(ip, 20) == 0;
+		}
+		NF_TEST("TTL decrement keeps 256 headers valid", valid);
+	}
 	return nf_test_report();
 }
