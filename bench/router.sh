@@ -6,6 +6,8 @@
 #   (k) the same nf-gen -> AF_PACKET -> veth -> Linux router in a network
 #       namespace (ip_forward, static neighbour) -> veth -> AF_PACKET ->
 #       nf-gen; RPS gives the kernel's forwarding the second core
+#   (c) control: the same nf-gen -> AF_PACKET -> veth pair -> AF_PACKET,
+#       no forwarding: the most (k) could reach with this feed
 #
 # Frame sizes 64/512/1518 (RFC 2544 counting; buffers 60/508/1514), 1 and
 # 100 flows (source address and port vary), offered as fast as possible,
@@ -44,12 +46,13 @@ cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	ip netns del "$NS" 2>/dev/null
-	ip link del nfrs0 2>/dev/null; ip link del nfrd0 2>/dev/null
+	ip link del nfrs0 2>/dev/null; ip link del nfrd0 2>/dev/null; ip link del nfrc0 2>/dev/null
 	rm -rf "$W"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-mpps() { python3 -c 'import json,sys; print("%.3f" % (json.load(open(sys.argv[1]))["rate"]["rx_pps"]/1e6))' "$1"; }
+# "forwarded offered" in Mpps: the receiver's rate and the sender's.
+mpps() { python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["rate"]; print("%.3f %.3f" % (r["rx_pps"]/1e6, r["tx_pps"]/1e6))' "$1"; }
 
 # --- (r): the switch and the router stay up for the whole run ---
 taskset -c "$SWITCH_CPU" "$BIN/nfswitch" -q --mode "$MODE" -b "$BURST" -c "$W/sw.ctl" -p "memif:$W/sw.sock,id=0" \
@@ -106,16 +109,34 @@ run_k() {	# size flows
 	mpps "$W/k.json"
 }
 
-declare -A R
+# --- (c): the feed's ceiling: the same nf-gen over a bare veth pair
+# (no namespace, no forwarding; RPS on the receiving side as in (k)).
+# (k) can not beat it: it says how much of (k) is the generator's own
+# AF_PACKET path rather than the kernel's forwarding.
+ip link add nfrc0 type veth peer name nfrc1
+for d in nfrc0 nfrc1; do sysctl -qw "net.ipv6.conf.$d.disable_ipv6=1"; ip link set "$d" up; done
+echo 2 > /sys/class/net/nfrc1/queues/rx-0/rps_cpus
+run_c() {	# size flows
+	kill -STOP "${pids[@]}"
+	taskset -c 0 "$BIN/nf-gen" --tx afpacket:nfrc0 --rx afpacket:nfrc1 \
+		--dst-mac 02:00:00:00:0c:01 --src-ip 10.1.0.2 --dst-ip 10.2.0.2 \
+		--size "$1" --flows "$2" --duration "$DUR" --drain 300ms --json >"$W/c.json" 2>/dev/null
+	kill -CONT "${pids[@]}"
+	mpps "$W/c.json"
+}
+
+declare -A R O
 echo "bench/router.sh: ${DUR}s trials, $REPEAT repeats, sizes $SIZES, flows $FLOWS;" \
 	"nfswitch on CPU $SWITCH_CPU, nf-router on CPU $ROUTER_CPU"
 for rep in $(seq "$REPEAT"); do
 	for s in $SIZES; do
 		for f in $FLOWS; do
-			for sc in r k; do
-				v=$(run_$sc "$s" "$f")
+			for sc in r k c; do
+				read -r v o < <(run_$sc "$s" "$f")
 				R[$sc,$s,$f]="${R[$sc,$s,$f]:-} $v"
-				printf '  repeat %d size %4d flows %3d (%s) %8s Mpps\n' "$rep" "$s" "$f" "$sc" "$v"
+				O[$sc,$s,$f]="${O[$sc,$s,$f]:-} $o"
+				printf '  repeat %d size %4d flows %3d (%s) %8s Mpps forwarded, %8s offered\n' \
+					"$rep" "$s" "$f" "$sc" "$v" "$o"
 			done
 		done
 	done
@@ -125,18 +146,26 @@ done
 python3 - "$OUT" <<EOF
 import json, statistics, sys
 R = {}
-$(for k in "${!R[@]}"; do echo "R['$k'] = [float(x) for x in '${R[$k]}'.split()]"; done)
+O = {}
+$(for k in "${!R[@]}"; do echo "R['$k'] = [float(x) for x in '${R[$k]}'.split()]"; echo "O['$k'] = [float(x) for x in '${O[$k]}'.split()]"; done)
 keys = sorted({tuple(map(int, k.split(',')[1:])) for k in R})
 out = {'results': {}, 'ratio_r_k': {}}
 print()
-print('%-28s %10s %10s %12s' % ('size (RFC 2544), flows', '(r) Mpps', '(k) Mpps', '(r)/(k) paired'))
+print('%-22s %10s %10s %10s %14s %14s' % ('size (RFC 2544), flows', '(r) Mpps', '(k) Mpps',
+                                           '(c) Mpps', '(r)/(k) paired', '(r)/(c) paired'))
 for s, f in keys:
-    r, k = R['r,%d,%d' % (s, f)], R['k,%d,%d' % (s, f)]
+    r, k, c = (R['%s,%d,%d' % (x, s, f)] for x in 'rkc')
     pairs = [a / b for a, b in zip(r, k) if b > 0]
     rat = statistics.median(pairs) if pairs else float('inf')
-    print('%-28s %10.3f %10.3f %11.2fx' % ('%4d B, %3d flows' % (s + 4, f), statistics.median(r),
-                                           statistics.median(k), rat))
-    out['results']['%d,%d' % (s + 4, f)] = {'nf_router': r, 'linux': k}
+    pc = [a / b for a, b in zip(r, c) if b > 0]
+    ratc = statistics.median(pc) if pc else float('inf')
+    print('%-22s %10.3f %10.3f %10.3f %13.2fx %13.2fx' % ('%4d B, %3d flows' % (s + 4, f),
+          statistics.median(r), statistics.median(k), statistics.median(c), rat, ratc))
+    out['results']['%d,%d' % (s + 4, f)] = {'nf_router': r, 'linux': k, 'feed_ceiling': c,
+                                            'offered': {x: O['%s,%d,%d' % (x, s, f)]
+                                                        for x in 'rkc'}}
+    out['ratio_r_c'] = out.get('ratio_r_c', {})
+    out['ratio_r_c']['%d,%d' % (s + 4, f)] = {'median_of_paired': ratc, 'paired': pc}
     out['ratio_r_k']['%d,%d' % (s + 4, f)] = {'median_of_paired': rat, 'paired': pairs}
 json.dump(out, open(sys.argv[1], 'w'), indent=1)
 print('results: ' + sys.argv[1])
