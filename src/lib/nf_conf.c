@@ -221,8 +221,12 @@ static void help_dirs(FILE *f, const struct nf_conf_dir *d, unsigned n)
 {
 	unsigned i;
 
-	for (i = 0; i < n; i++)
-		fprintf(f, "  %-48s%s\n", d[i].usage, d[i].runtime ? " (runtime too)" : "");
+	for (i = 0; i < n; i++) {
+		if (d[i].runtime)
+			fprintf(f, "  %-48s (runtime too)\n", d[i].usage);
+		else
+			fprintf(f, "  %s\n", d[i].usage);
+	}
 }
 
 void nf_conf_help(const struct nf_conf *c, void *fp)
@@ -233,7 +237,7 @@ void nf_conf_help(const struct nf_conf *c, void *fp)
 	fprintf(f, "Configuration directives (one per line, # comments):\n");
 	help_dirs(f, c->dirs2, c->ndirs2);
 	help_dirs(f, c->dirs, c->ndirs);
-	fprintf(f, "  %-48s\n\nKeys for set:\n", "set KEY VALUE");
+	fprintf(f, "  set KEY VALUE\n\nKeys for set:\n");
 	for (s = 0; s < NF_CONF_KEYSETS; s++) {
 		for (i = 0; i < c->ks[s].n; i++) {
 			const struct nf_conf_key *k = &c->ks[s].keys[i];

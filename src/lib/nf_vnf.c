@@ -471,9 +471,12 @@ static void usage(const struct nf_vnf *v, FILE *f)
 	nf_conf_help(&v->conf, f);
 	if (v->ops->example)
 		fprintf(f, "\nExample:\n%s", v->ops->example);
-	fprintf(f, "\nControl requests (nfchain vnf CTL ...): stats, conf DIRECTIVE..., "
-		"and the VNF's own.\nExit status: 0 after SIGINT/SIGTERM, 1 runtime error, "
-		"2 usage or configuration error.\n");
+	fprintf(f, "\nControl requests (nfchain vnf CTL [--json] REQUEST...):\n"
+		"  stats                  ports, stage counters, drops by reason\n"
+		"  conf DIRECTIVE...      apply a directive marked (runtime too), or\n"
+		"                         conf set KEY VALUE for a key marked so\n%s"
+		"\nExit status: 0 after SIGINT/SIGTERM, 1 runtime error, "
+		"2 usage or configuration error.\n", v->ops->requests ? v->ops->requests : "");
 }
 
 static int usage_err(const struct nf_vnf *v, const char *fmt, ...)

@@ -69,6 +69,8 @@ struct nf_vnf_ops {
 	const char *name;		/* "nf-router" */
 	const char *summary;		/* one line for --help */
 	const char *example;		/* an example configuration for --help */
+	const char *requests;		/* the VNF's own control requests, for
+					 * --help: "  NAME  what it does\n"... */
 	const struct nf_conf_dir *dirs;
 	unsigned ndirs;
 	const struct nf_conf_key *keys;

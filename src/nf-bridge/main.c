@@ -387,6 +387,9 @@ static const struct nf_vnf_ops bridge_ops = {
 	.name = "nf-bridge",
 	.summary = "A VLAN-aware L2 learning bridge VNF: MAC learning with ageing,\n"
 		   "flooding of unknown destinations, access and trunk ports.",
+	.requests =
+	"  fdb                    the MAC table: MAC, VLAN, port, age in seconds\n"
+	"  fdb-flush              forget every learned MAC\n",
 	.example =
 		"  port a memif:/run/nfchain/sw.sock,id=1\n"
 		"  port b afpacket:veth1\n"

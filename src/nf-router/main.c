@@ -632,6 +632,9 @@ static const struct nf_vnf_ops router_ops = {
 	.name = "nf-router",
 	.summary = "An IPv4/IPv6 router VNF: longest-prefix match, ARP and neighbour\n"
 		   "discovery, ICMP errors, the RFC 1812 checks, routes changed at runtime.",
+	.requests =
+	"  routes [MAX]           the routes (IPv4 then IPv6, at most MAX, default 100000)\n"
+	"  neighbors              the neighbour table: address, port, MAC, state, queue\n",
 	.example =
 		"  port lan memif:/run/nfchain/sw.sock,id=1\n"
 		"  port wan afpacket:veth1 mtu 1500\n"

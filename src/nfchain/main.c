@@ -231,8 +231,67 @@ static int cmd_switch(int argc, char **argv)
 	return ret;
 }
 
+/* A VNF's stats reply as tables: ports, stages, drops by reason, then the
+ * VNF's own counters (objects of numbers) as NAME VALUE lines. */
+static void print_vnf_stats(struct json_object *r)
+{
+	struct json_object *ports = json_object_object_get(r, "ports");
+	struct json_object *st = json_object_object_get(r, "stages");
+	struct json_object *drops = json_object_object_get(r, "drops");
+	static const char *const stage[3] = { "pre", "process", "post" };
+	size_t i, n = ports ? json_object_array_length(ports) : 0;
+	int k;
+
+	printf("%s: %" PRIu64 " bursts, %" PRIu64 " frames handled by the VNF, "
+	       "%" PRIu64 " generated frames dropped\n", jget_str(r, "vnf"),
+	       jget_u64(r, "bursts"), jget_u64(r, "handled"), jget_u64(r, "generated_dropped"));
+	printf("%-10s %-5s %-17s %5s %14s %14s  %s\n", "port", "state", "mac", "mtu",
+	       "rx_packets", "tx_packets", "port drops");
+	for (i = 0; i < n; i++) {
+		struct json_object *p = json_object_array_get_idx(ports, i);
+		struct json_object *pd = json_object_object_get(p, "drops");
+
+		printf("%-10s %-5s %-17s %5" PRIu64 " %14" PRIu64 " %14" PRIu64 " ",
+		       jget_str(p, "name"),
+		       json_object_get_boolean(json_object_object_get(p, "up")) ? "up" : "down",
+		       jget_str(p, "mac"), jget_u64(p, "mtu"), jget_u64(p, "rx_packets"),
+		       jget_u64(p, "tx_packets"));
+		if (pd == NULL || !json_object_is_type(pd, json_type_object) ||
+		    json_object_object_length(pd) == 0) {
+			printf(" -\n");
+			continue;
+		}
+		json_object_object_foreach(pd, dk, dv)
+			printf(" %s=%" PRIu64, dk, (uint64_t)json_object_get_uint64(dv));
+		printf("\n");
+	}
+	printf("%-10s %14s %14s\n", "stage", "in", "out");
+	for (k = 0; k < 3; k++) {
+		struct json_object *o = json_object_object_get(st, stage[k]);
+
+		printf("%-10s %14" PRIu64 " %14" PRIu64 "\n", stage[k], jget_u64(o, "in"),
+		       jget_u64(o, "out"));
+	}
+	printf("drops:");
+	if (drops == NULL || json_object_object_length(drops) == 0)
+		printf(" none");
+	printf("\n");
+	if (drops != NULL && json_object_is_type(drops, json_type_object)) {
+		json_object_object_foreach(drops, dk, dv)
+			printf("  %-28s %14" PRIu64 "\n", dk, (uint64_t)json_object_get_uint64(dv));
+	}
+	json_object_object_foreach(r, key, val) {
+		if (!json_object_is_type(val, json_type_object) || strcmp(key, "stages") == 0 ||
+		    strcmp(key, "drops") == 0)
+			continue;
+		printf("%s:\n", key);
+		json_object_object_foreach(val, ck, cv)
+			printf("  %-28s %14s\n", ck, json_object_get_string(cv));
+	}
+}
+
 /* nfchain vnf CTL [--json] REQUEST...: the reply as indented JSON (or
- * plain with --json), or the error sentence. */
+ * plain with --json; stats as tables), or the error sentence. */
 static int cmd_vnf(int argc, char **argv)
 {
 	struct json_object *reply;
@@ -272,6 +331,9 @@ static int cmd_vnf(int argc, char **argv)
 	if (!json_object_get_boolean(json_object_object_get(reply, "ok"))) {
 		fprintf(stderr, "nfchain: %s\n", jget_str(reply, "error"));
 		ret = 1;
+	} else if (!plain && argc == 4 && strcmp(argv[3], "stats") == 0) {
+		print_vnf_stats(reply);
+		ret = 0;
 	} else {
 		fputs(plain ? out : json_object_to_json_string_ext(reply,
 			JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE), stdout);

@@ -113,5 +113,13 @@ check "runtime: icmp-rate is a runtime key" "$BIN/nfchain" vnf "$T/r.ctl" conf s
 check "runtime: a good route" "$BIN/nfchain" vnf "$T/r.ctl" conf route 10.1.0.0/16 via 10.0.0.2
 check "runtime: and it is listed" sh -c "'$BIN/nfchain' vnf '$T/r.ctl' routes | grep -q '10.1.0.0/16'"
 check "runtime: route-del" "$BIN/nfchain" vnf "$T/r.ctl" conf route-del 10.1.0.0/16
+check "stats as tables: the port line" sh -c \
+	"'$BIN/nfchain' vnf '$T/r.ctl' stats | grep -Eq '^a +(up|down) +02:00:00:00:01:01 +1500 +0 +0  -$'"
+check "stats as tables: the stages and the router's counters" sh -c \
+	"'$BIN/nfchain' vnf '$T/r.ctl' stats | grep -Eq '^process +0 +0$' &&
+	 '$BIN/nfchain' vnf '$T/r.ctl' stats | grep -Eq '^  routes4 +[0-9]+$'"
+check "stats --json is JSON with the stages" sh -c \
+	"'$BIN/nfchain' vnf '$T/r.ctl' --json stats | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"stages\"][\"post\"][\"in\"] == 0'"
+check "--help lists the router's own requests" sh -c "'$R' --help | grep -q '^  neighbors '"
 check "nf-router is still running" kill -0 "$RT"
 exit 0
