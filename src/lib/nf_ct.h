@@ -1,0 +1,189 @@
+/* nf_ct.h - connection tracking: a preallocated table of sessions, each
+ * found from either direction, with Linux's TCP state machine and UDP /
+ * ICMP / other-protocol timeouts. The base of nf-firewall's stateful mode
+ * and of nf-nat (whose sessions are entries whose reply tuple is the
+ * translated one, as in Linux's conntrack).
+ *
+ * Model (Linux's nf_conntrack, net/netfilter/nf_conntrack_core.c and
+ * nf_conntrack_proto_{tcp,udp,icmp,icmpv6}.c):
+ *   - an entry holds two tuples, ORIG (as the first packet was seen) and
+ *     REPLY (what the answer looks like: addresses and ports swapped, or
+ *     translated by NAT); a packet's tuple finds the entry and the
+ *     direction;
+ *   - nf_ct_in() classifies a packet: NEW (no entry; nothing is inserted
+ *     until the caller accepts the packet and calls nf_ct_confirm()),
+ *     ESTABLISHED (an entry, either direction, packet valid for its state),
+ *     RELATED (an ICMP / ICMPv6 error whose quoted packet belongs to an
+ *     entry), INVALID (malformed for tracking, or not valid in the entry's
+ *     state: Linux's tcp_conntracks table gives sIV);
+ *   - TCP follows Linux's state table (SYN_SENT, SYN_RECV, ESTABLISHED,
+ *     FIN_WAIT, CLOSE_WAIT, LAST_ACK, TIME_WAIT, CLOSE, SYN_SENT2) with
+ *     its per-state timeouts; sequence-window tracking is NOT done (as
+ *     Linux with nf_conntrack_tcp_be_liberal=1); a non-SYN packet may
+ *     start a connection when tcp_loose is set (Linux's
+ *     nf_conntrack_tcp_loose, default 1);
+ *   - UDP: "unreplied" then "stream" timeouts; ICMP echo / timestamp /
+ *     info / address-mask queries and ICMPv6 echo are tracked by
+ *     identifier (see nf_ct_tuple); other protocols by addresses only.
+ *
+ * Memory: nf_ct_create() allocates everything (entries, hash buckets);
+ * nothing is allocated afterwards. A full table refuses new entries
+ * (nf_ct_confirm() returns -ENOSPC, counted in stats.full), existing ones
+ * keep working. Expiry is spread: nf_ct_expire() visits a bounded slice
+ * of the table per call (the whole table about once a second when called
+ * every 10 ms), never a pause proportional to the table.
+ *
+ * One thread: lookups, inserts, expiry all from the VNF's thread. No locks.
+ */
+#ifndef NF_CT_H
+#define NF_CT_H
+
+#include "nf_parse.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NF_CT_ORIG	0
+#define NF_CT_REPLY	1
+
+/* A packet's identity in one direction. 40 bytes, compared and hashed as
+ * a whole: unused bytes MUST be zero (build with nf_ct_tuple_of() or
+ * memset first).
+ *   TCP, UDP (and UDP-Lite, SCTP, DCCP: ports at the same place):
+ *           sport, dport as in the header.
+ *   ICMP / ICMPv6 queries and their replies: sport = the identifier,
+ *           dport = 0 (a request and its reply have equal tuples but for
+ *           the swapped addresses, so the reply finds the entry).
+ *   other:  sport = dport = 0. */
+struct nf_ct_tuple {
+	uint8_t src[16];	/* IPv4: bytes 0-3, network order; rest zero */
+	uint8_t dst[16];
+	uint16_t sport;		/* network order */
+	uint16_t dport;		/* network order */
+	uint8_t proto;		/* IP protocol / last IPv6 next header */
+	uint8_t family;		/* 4 or 6 */
+	uint16_t zone;		/* 0 unless the caller separates tables */
+};
+
+/* The result of nf_ct_in(). */
+enum nf_ct_state {
+	NF_CT_NEW = 0,
+	NF_CT_ESTABLISHED,
+	NF_CT_RELATED,
+	NF_CT_INVALID,
+	NF_CT_UNTRACKED,	/* not IP, or a fragment after the first */
+};
+
+/* TCP states, Linux's order and names (nf_conntrack_tcp.h). */
+enum nf_ct_tcp {
+	NF_CT_TCP_NONE = 0, NF_CT_TCP_SYN_SENT, NF_CT_TCP_SYN_RECV,
+	NF_CT_TCP_ESTABLISHED, NF_CT_TCP_FIN_WAIT, NF_CT_TCP_CLOSE_WAIT,
+	NF_CT_TCP_LAST_ACK, NF_CT_TCP_TIME_WAIT, NF_CT_TCP_CLOSE,
+	NF_CT_TCP_SYN_SENT2, NF_CT_TCP_MAX
+};
+
+/* Entry flags. */
+#define NF_CT_F_SEEN_REPLY	0x01	/* a packet went the REPLY way */
+#define NF_CT_F_ASSURED		0x02	/* Linux's IPS_ASSURED */
+
+struct nf_ct_entry {
+	struct nf_ct_tuple t[2];	/* [NF_CT_ORIG], [NF_CT_REPLY] */
+	uint32_t expires;		/* in ticks of nf_ct (ms since create) */
+	uint8_t tcp_state;		/* enum nf_ct_tcp (TCP entries) */
+	uint8_t flags;			/* NF_CT_F_* */
+	uint8_t tcp_last_dir;		/* for the state table's dir-aware cases */
+	uint8_t tcp_last_index;
+	uint32_t user;			/* free for the VNF (nf-nat: its mapping) */
+	uint64_t packets[2], bytes[2];	/* per direction */
+};
+
+/* Timeouts in seconds. */
+struct nf_ct_timeouts {
+	uint32_t tcp[NF_CT_TCP_MAX];	/* per TCP state (index NONE unused) */
+	uint32_t tcp_unack;		/* Linux: data not yet acknowledged */
+	uint32_t udp;			/* unreplied */
+	uint32_t udp_stream;		/* seen both ways */
+	uint32_t icmp;
+	uint32_t generic;
+};
+
+struct nf_ct_conf {
+	uint32_t max;			/* entries, 16 .. 16M */
+	bool tcp_loose;			/* non-SYN may start a TCP entry */
+	struct nf_ct_timeouts to;
+};
+
+/* Linux's defaults (6.x): TCP SYN_SENT 120, SYN_RECV 60, ESTABLISHED
+ * 432000, FIN_WAIT 120, CLOSE_WAIT 60, LAST_ACK 30, TIME_WAIT 120, CLOSE
+ * 10, SYN_SENT2 120, unack 300; UDP 30 / 120; ICMP 30; generic 600; loose. */
+void nf_ct_conf_default(struct nf_ct_conf *c, uint32_t max);
+
+struct nf_ct_stats {
+	uint32_t count, max;
+	uint64_t inserted, deleted, expired, full, invalid;
+	uint64_t searched;		/* lookups */
+	size_t bytes;			/* memory allocated */
+};
+
+struct nf_ct;
+
+/* 0 or -EINVAL (bad conf) / -ENOMEM; nf_last_error() says why. */
+int nf_ct_create(const struct nf_ct_conf *c, struct nf_ct **ctp);
+void nf_ct_destroy(struct nf_ct *ct);
+/* Timeouts and tcp_loose may change at any time (runtime keys). */
+void nf_ct_set_conf(struct nf_ct *ct, const struct nf_ct_conf *c);
+
+/* What nf_ct_in() found out about a packet, for nf_ct_confirm() and the
+ * caller's rules (reject needs the tuple; NAT rewrites from it). */
+struct nf_ct_pkt {
+	struct nf_ct_tuple t;		/* the packet's tuple */
+	uint32_t idx;			/* the entry (ESTABLISHED, RELATED) */
+	uint8_t dir;			/* NF_CT_ORIG / NF_CT_REPLY */
+	uint8_t tcp_flags;		/* TCP only */
+	uint8_t icmp_error;		/* an ICMP/ICMPv6 error (RELATED or not) */
+	uint8_t pad;
+	struct nf_ct_tuple inner;	/* ICMP error: the quoted packet's tuple */
+};
+
+/* Classify the parsed frame @f (@h from nf_parse) at @now_ns: fill @p and
+ * return its state. ESTABLISHED and RELATED update the entry (TCP state,
+ * timeout, counters); NEW inserts nothing; INVALID changes nothing and is
+ * counted. */
+enum nf_ct_state nf_ct_in(struct nf_ct *ct, const uint8_t *f, const struct nf_hdrs *h,
+			  uint64_t now_ns, struct nf_ct_pkt *p);
+
+/* Insert the entry for a NEW packet @p (after the caller accepted it).
+ * @reply: the REPLY tuple, or NULL for the plain inverse of p->t (NAT
+ * passes the translated one). Sets p->idx, applies the first packet's TCP
+ * state. 0, or -ENOSPC (full: counted), -EEXIST (a tuple is taken: NAT
+ * must pick another). */
+int nf_ct_confirm(struct nf_ct *ct, struct nf_ct_pkt *p, const struct nf_ct_tuple *reply,
+		  uint64_t now_ns);
+
+/* Find the entry of @t; 0 and *idx, *dir, or -ENOENT. (nf-nat uses it to
+ * test whether a translated tuple is free.) */
+int nf_ct_lookup(struct nf_ct *ct, const struct nf_ct_tuple *t, uint32_t *idx, uint8_t *dir);
+
+struct nf_ct_entry *nf_ct_entry(struct nf_ct *ct, uint32_t idx);
+void nf_ct_delete(struct nf_ct *ct, uint32_t idx);
+
+/* Bounded expiry work; call about every 10 ms. Returns entries expired.
+ * @cb, if not NULL, is called for each one before it goes (nf-nat frees
+ * its mapping). */
+unsigned nf_ct_expire(struct nf_ct *ct, uint64_t now_ns,
+		      void (*cb)(void *arg, uint32_t idx, struct nf_ct_entry *e), void *arg);
+
+/* Every live entry, in table order, until @fn returns non-zero. */
+void nf_ct_foreach(struct nf_ct *ct, int (*fn)(void *arg, uint32_t idx,
+					       const struct nf_ct_entry *e), void *arg);
+void nf_ct_flush(struct nf_ct *ct);
+void nf_ct_get_stats(const struct nf_ct *ct, struct nf_ct_stats *s);
+
+/* Names: "ESTABLISHED", "SYN_SENT"... for dumps. */
+const char *nf_ct_state_name(enum nf_ct_state s);
+const char *nf_ct_tcp_name(enum nf_ct_tcp s);
+/* Seconds left before @e expires, at @now_ns. */
+uint32_t nf_ct_ttl(const struct nf_ct *ct, const struct nf_ct_entry *e, uint64_t now_ns);
+
+#endif
