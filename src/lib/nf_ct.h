@@ -19,12 +19,20 @@
  *   - TCP follows Linux's state table (SYN_SENT, SYN_RECV, ESTABLISHED,
  *     FIN_WAIT, CLOSE_WAIT, LAST_ACK, TIME_WAIT, CLOSE, SYN_SENT2) with
  *     its per-state timeouts; sequence-window tracking is NOT done (as
- *     Linux with nf_conntrack_tcp_be_liberal=1); a non-SYN packet may
- *     start a connection when tcp_loose is set (Linux's
+ *     Linux with nf_conntrack_tcp_no_window_check=1, which also leaves
+ *     out the timeouts windows would shorten); a non-SYN packet (a plain
+ *     ACK) may start a connection when tcp_loose is set (Linux's
  *     nf_conntrack_tcp_loose, default 1);
- *   - UDP: "unreplied" then "stream" timeouts; ICMP echo / timestamp /
- *     info / address-mask queries and ICMPv6 echo are tracked by
+ *   - UDP: "unreplied" then "stream" timeouts (Linux 6.x: stream and
+ *     ASSURED once a reply was seen and the flow is 2 s old); UDP-Lite,
+ *     SCTP, DCCP by ports; ICMP echo / timestamp / info / address-mask
+ *     queries and ICMPv6 echo / node information are tracked by
  *     identifier (see nf_ct_tuple); other protocols by addresses only.
+ *   - An entry Linux would kill (a RST as the only answer, a TCP
+ *     connection reopened from TIME_WAIT / CLOSE) and an entry past its
+ *     timeout are dead at once for lookups, but stay readable through
+ *     nf_ct_entry() until nf_ct_expire() reaches them (and passes them to
+ *     its callback) within about a second.
  *
  * Memory: nf_ct_create() allocates everything (entries, hash buckets);
  * nothing is allocated afterwards. A full table refuses new entries
@@ -83,13 +91,15 @@ enum nf_ct_tcp {
 	NF_CT_TCP_SYN_SENT2, NF_CT_TCP_MAX
 };
 
-/* Entry flags. */
+/* Entry flags. Bits 0x10-0x80 are the library's own (TCP details). */
 #define NF_CT_F_SEEN_REPLY	0x01	/* a packet went the REPLY way */
 #define NF_CT_F_ASSURED		0x02	/* Linux's IPS_ASSURED */
 
 struct nf_ct_entry {
 	struct nf_ct_tuple t[2];	/* [NF_CT_ORIG], [NF_CT_REPLY] */
-	uint32_t expires;		/* in ticks of nf_ct (ms since create) */
+	uint32_t expires;		/* ms of the callers' clock (now_ns / 10^6)
+					 * modulo 2^32: compare by wrap-safe
+					 * difference, or use nf_ct_ttl() */
 	uint8_t tcp_state;		/* enum nf_ct_tcp (TCP entries) */
 	uint8_t flags;			/* NF_CT_F_* */
 	uint8_t tcp_last_dir;		/* for the state table's dir-aware cases */
@@ -101,12 +111,20 @@ struct nf_ct_entry {
 /* Timeouts in seconds. */
 struct nf_ct_timeouts {
 	uint32_t tcp[NF_CT_TCP_MAX];	/* per TCP state (index NONE unused) */
-	uint32_t tcp_unack;		/* Linux: data not yet acknowledged */
+	uint32_t tcp_unack;		/* Linux: data not yet acknowledged; here
+					 * only the cap of a picked-up connection
+					 * until its first reply (as in Linux) */
 	uint32_t udp;			/* unreplied */
 	uint32_t udp_stream;		/* seen both ways */
 	uint32_t icmp;
 	uint32_t generic;
 };
+
+/* Ranges nf_ct_create() accepts. Timeouts above NF_CT_TIMEOUT_MAX are
+ * refused by nf_ct_create() and capped by nf_ct_set_conf(). */
+#define NF_CT_MAX_MIN		16u
+#define NF_CT_MAX_MAX		(1u << 24)
+#define NF_CT_TIMEOUT_MAX	2000000u	/* s, 23 days */
 
 struct nf_ct_conf {
 	uint32_t max;			/* entries, 16 .. 16M */
@@ -143,21 +161,28 @@ struct nf_ct_pkt {
 	uint8_t tcp_flags;		/* TCP only */
 	uint8_t icmp_error;		/* an ICMP/ICMPv6 error (RELATED or not) */
 	uint8_t pad;
-	struct nf_ct_tuple inner;	/* ICMP error: the quoted packet's tuple */
+	struct nf_ct_tuple inner;	/* ICMP error: the quoted packet's tuple
+					 * (as quoted, not inverted); only valid
+					 * when icmp_error is set */
+	uint32_t len;			/* bytes counted: the IP packet (l3_len) */
 };
 
 /* Classify the parsed frame @f (@h from nf_parse) at @now_ns: fill @p and
  * return its state. ESTABLISHED and RELATED update the entry (TCP state,
- * timeout, counters); NEW inserts nothing; INVALID changes nothing and is
- * counted. */
+ * timeout, counters; RELATED only counters); NEW inserts nothing (p->idx
+ * is UINT32_MAX); INVALID changes nothing and is counted. Every packet
+ * of an entry is ESTABLISHED, also before the first reply (Linux's
+ * ctinfo says NEW there: test NF_CT_F_SEEN_REPLY). */
 enum nf_ct_state nf_ct_in(struct nf_ct *ct, const uint8_t *f, const struct nf_hdrs *h,
 			  uint64_t now_ns, struct nf_ct_pkt *p);
 
 /* Insert the entry for a NEW packet @p (after the caller accepted it).
  * @reply: the REPLY tuple, or NULL for the plain inverse of p->t (NAT
  * passes the translated one). Sets p->idx, applies the first packet's TCP
- * state. 0, or -ENOSPC (full: counted), -EEXIST (a tuple is taken: NAT
- * must pick another). */
+ * state and counts it. 0, or -ENOSPC (full, or no room within the hash's
+ * search bound: counted), -EEXIST (a tuple is taken: NAT must pick
+ * another), -EINVAL (not an IPv4/IPv6 tuple, or TCP flags that cannot
+ * start a connection). */
 int nf_ct_confirm(struct nf_ct *ct, struct nf_ct_pkt *p, const struct nf_ct_tuple *reply,
 		  uint64_t now_ns);
 

@@ -1,0 +1,510 @@
+/* fwd.c - nf-nat's three stages.
+ *
+ *   pre:     untagged IPv4 without options or fragmentation, with a good
+ *            header checksum and a TCP, UDP or ICMP header, goes on
+ *            inline; pre_one() does the rest: proxy ARP, IPv6 and non-IP
+ *            frames passed through, fragments, options, VLAN tags
+ *   process: nf_ct_in(); an established session arriving on the side it
+ *            belongs to is decided inline; process_one() does the rest:
+ *            static 1:1 pairs, ICMP errors, new sessions (mapping,
+ *            filtering, hairpinning, port choice), refusals
+ *   post:    the packet is rewritten to the inverse of the session's
+ *            other tuple (conntrack's rule: what the other side expects),
+ *            checksums updated incrementally; MACs rewritten towards a
+ *            port with a next hop.
+ * Every frame ends in a port's transmit, a named drop or "handled".
+ */
+#include "nat.h"
+#include "nf_util.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+
+/* The session of each frame of the burst, from process to post. */
+static struct nf_ct_entry *ent[NF_BURST_MAX];
+
+static inline bool icmp_query(uint8_t type)
+{
+	return type == 8 || type == 13 || type == 15 || type == 17;
+}
+
+static inline unsigned other_port(const struct nat *n, unsigned in)
+{
+	return in == (unsigned)n->inside ? (unsigned)n->outside : (unsigned)n->inside;
+}
+
+/* ------------------------------------------------------------------ pre */
+
+static __attribute__((noinline)) unsigned pre_one(struct nf_vnf *v, unsigned in,
+						  struct nf_pkt *pk, const struct nf_hdrs *h,
+						  uint16_t *verdict, uint16_t i)
+{
+	struct nat *n = nat;
+
+	pk->user = 0;
+	if (nf_unlikely(h->flags & NF_HDR_VLAN)) {
+		nf_vnf_drop(v, verdict, i, nat_reason(NAT_DROP_VLAN));
+		return 0;
+	}
+	if (h->ethertype == NF_ETH_P_IPV4) {
+		uint8_t *ip = pk->data + h->l3_off;
+
+		if (!nf_ipv4_csum_ok((const struct nf_ipv4 *)ip, (ip[0] & 0x0f) * 4u)) {
+			nf_vnf_drop(v, verdict, i, nat_reason(NAT_DROP_BAD_CSUM));
+			return 0;
+		}
+		if (h->flags & NF_HDR_FRAG_LATER) {
+			/* no L4 header: the first fragment said how */
+			int port;
+
+			if (n->nst && nat_static_try(v, in, pk->data, h, verdict, i)) {
+				pk->user = NAT_K_DONE;
+				return 1;
+			}
+			port = nat_frag_xlat(ip, h, v->now_ns);
+			if (port < 0) {
+				nf_vnf_drop(v, verdict, i, nat_reason(NAT_DROP_FRAG_NO_STATE));
+				return 0;
+			}
+			n->frag_xlat++;
+			verdict[i] = (uint16_t)port;
+			pk->user = NAT_K_DONE;
+			return 1;
+		}
+		if (h->flags & NF_HDR_FRAG)
+			pk->user = NAT_K_FRAG;
+		return 1;
+	}
+	if (h->ethertype == NF_ETH_P_ARP) {
+		nat_arp_input(v, in, pk->data, h, verdict, i);
+		if (verdict[i] >= NF_VNF_PORTS_MAX)
+			return 0;
+		pk->user = NAT_K_PASS;
+		return 1;
+	}
+	if (h->ethertype == NF_ETH_P_IPV6)
+		n->passed_ipv6++;
+	else
+		n->passed_other++;
+	verdict[i] = (uint16_t)other_port(n, in);
+	pk->user = NAT_K_PASS;
+	return 1;
+}
+
+/* The common frame: untagged IPv4, no options, not a fragment, a TCP, UDP
+ * or ICMP header, a good header checksum. */
+uint16_t nat_pre(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts,
+		 const struct nf_hdrs *h, uint16_t *verdict, uint16_t n)
+{
+	uint16_t i, pending = 0;
+
+	for (i = 0; i < n; i++) {
+		if (verdict[i] != NF_V_PENDING)
+			continue;
+		if (nf_likely(h[i].ethertype == NF_ETH_P_IPV4 && h[i].flags == NF_HDR_L4 &&
+			      nf_ipv4_csum20_ok((const void *)(pkts[i].data + NF_ETH_HLEN)))) {
+			pkts[i].user = 0;
+			pending++;
+			continue;
+		}
+		pending += pre_one(v, in, &pkts[i], &h[i], verdict, i);
+	}
+	return pending;
+}
+
+/* -------------------------------------------------------------- process */
+
+/* Does a packet going direction @dir of a session with user word @u
+ * arrive on the right side (@outside: it came in on the outside port)? */
+static inline bool right_side(uint32_t u, unsigned dir, unsigned outside)
+{
+	return ((dir ^ (u >> 24)) & 1) == outside;
+}
+
+static inline void tuple_addrs(struct nf_ct_tuple *t, uint32_t src, uint32_t dst)
+{
+	memcpy(t->src, &src, 4);
+	memcpy(t->dst, &dst, 4);
+}
+
+/* Insert the session of NEW packet @p with reply tuple @r, for mapping
+ * @m (new: @fresh). 0, or the drop reason + 1. An -EEXIST for a fresh
+ * outbound mapping is retried with other ports (the taken ones stay
+ * reserved until the end, so that the search moves on). */
+static int confirm(struct nat *n, struct nf_ct_pkt *p, struct nf_ct_tuple *r, uint32_t m,
+		   bool fresh, bool outbound, uint64_t now)
+{
+	const struct nat_map *mm = &n->map[m];
+	int held[8], ret, reason = 0;
+	unsigned nheld = 0, k;
+
+	for (;;) {
+		ret = nf_ct_confirm(n->ct, p, r, now);
+		if (ret == 0)
+			break;
+		if (ret == -EEXIST && fresh && outbound && nheld < NF_ARRAY_SIZE(held)) {
+			held[nheld] = nat_map_move(n, m);
+			if (held[nheld] >= 0) {
+				nheld++;
+				if (p->t.proto == NF_IPPROTO_ICMP)
+					r->sport = mm->ext_port;
+				else
+					r->dport = mm->ext_port;
+				continue;
+			}
+			ret = -ENOSPC;
+			reason = 1 + NAT_DROP_NO_PORT;
+		}
+		if (reason == 0)
+			reason = 1 + (ret == -ENOSPC ? NAT_DROP_SESSIONS_FULL : NAT_DROP_CLASH);
+		if (fresh)
+			nat_map_put(n, m);
+		break;
+	}
+	for (k = 0; k < nheld; k++)
+		nat_port_release(n, mm->ext, mm->proto, (unsigned)held[k]);
+	return reason;
+}
+
+/* A NEW packet: its mapping (made if it has none), filtering, the
+ * session. Returns the output port or -1 (dropped). */
+static int new_session(struct nf_vnf *v, unsigned in, struct nf_ct_pkt *p,
+		       const uint8_t *f, const struct nf_hdrs *h, uint16_t *verdict, uint16_t i)
+{
+	struct nat *n = nat;
+	const unsigned ps = nat_proto_slot(p->t.proto);
+	const bool icmp = ps == NAT_P_ICMP;
+	struct nf_ct_tuple r;
+	uint32_t src, dst, m, user;
+	int reason, out;
+	bool fresh = false, no_port;
+
+	if (ps == NAT_P_MAX || !(h->flags & NF_HDR_L4)) {
+		nf_vnf_drop(v, verdict, i, nat_reason(NAT_DROP_UNSUPPORTED));
+		return -1;
+	}
+	if (icmp && !icmp_query(f[h->l4_off])) {	/* replies, unknown types */
+		nf_vnf_drop(v, verdict, i, nat_reason(NAT_DROP_NO_MAPPING));
+		return -1;
+	}
+	memcpy(&src, p->t.src, 4);
+	memcpy(&dst, p->t.dst, 4);
+	memset(&r, 0, sizeof(r));
+	r.proto = p->t.proto;
+	r.family = 4;
+	if (in == (unsigned)n->inside) {
+		const int dext = nat_pool_find(n, dst);
+		uint32_t mb = UINT32_MAX;
+
+		if (dext >= 0) {			/* hairpinning, REQ-9 */
+			if (!n->set.hairpin) {
+				nf_vnf_drop(v, verdict, i, nat_reason(NAT_DROP_HAIRPIN_OFF));
+				return -1;
+			}
+			if (!icmp)
+				mb = nat_map_find_ext(n, ps, (unsigned)dext, p->t.dport);
+			if (mb == UINT32_MAX) {
+				nf_vnf_drop(v, verdict, i, nat_reason(NAT_DROP_NO_MAPPING));
+				return -1;
+			}
+		}
+		m = nat_map_find_in(n, ps, src, p->t.sport);
+		if (m == UINT32_MAX) {
+			int x = nat_map_new(n, ps, src, p->t.sport, &no_port);
+
+			if (x < 0) {
+				nf_vnf_drop(v, verdict, i, nat_reason(no_port ? NAT_DROP_NO_PORT :
+								      NAT_DROP_SESSIONS_FULL));
+				return -1;
+			}
+			m = (uint32_t)x;
+			fresh = true;
+		}
+		if (mb != UINT32_MAX) {
+			tuple_addrs(&r, n->map[mb].in_addr, n->pool[n->map[m].ext].addr);
+			r.sport = n->map[mb].in_port;
+			r.dport = n->map[m].ext_port;
+		} else {
+			tuple_addrs(&r, dst, n->pool[n->map[m].ext].addr);
+			r.sport = icmp ? n->map[m].ext_port : p->t.dport;
+			r.dport = icmp ? 0 : n->map[m].ext_port;
+		}
+		reason = confirm(n, p, &r, m, fresh, true, v->now_ns);
+		if (reason > 0) {
+			nf_vnf_drop(v, verdict, i, nat_reason((enum nat_drop)(reason - 1)));
+			return -1;
+		}
+		user = m | (mb != UINT32_MAX ? NAT_U_HAIRPIN : 0);
+		nat_filt_get(n, m, dst);
+		out = mb != UINT32_MAX ? n->inside : n->outside;
+		if (mb != UINT32_MAX)
+			n->hairpinned++;
+	} else {
+		const int ext = nat_pool_find(n, dst);
+
+		if (ext < 0) {
+			nf_vnf_drop(v, verdict, i, nat_reason(NAT_DROP_NOT_POOL));
+			return -1;
+		}
+		m = nat_map_find_ext(n, ps, (unsigned)ext, icmp ? p->t.sport : p->t.dport);
+		if (m == UINT32_MAX) {
+			nf_vnf_drop(v, verdict, i, nat_reason(NAT_DROP_NO_MAPPING));
+			return -1;
+		}
+		/* REQ-8: address-dependent filtering lets in only what comes
+		 * from an address the inside endpoint has sent to. */
+		if (n->set.filtering == 1 && !nat_filt_has(n, m, src)) {
+			nf_vnf_drop(v, verdict, i, nat_reason(NAT_DROP_FILTERED));
+			return -1;
+		}
+		tuple_addrs(&r, n->map[m].in_addr, src);
+		r.sport = n->map[m].in_port;
+		r.dport = icmp ? 0 : p->t.sport;
+		reason = confirm(n, p, &r, m, false, false, v->now_ns);
+		if (reason > 0) {
+			nf_vnf_drop(v, verdict, i, nat_reason((enum nat_drop)(reason - 1)));
+			return -1;
+		}
+		user = m | NAT_U_INBOUND;
+		nat_filt_get(n, m, src);
+		out = n->inside;
+	}
+	n->map[m].refs++;
+	nf_ct_entry(n->ct, p->idx)->user = user;
+	n->created++;
+	return out;
+}
+
+/* Inbound refresh off (REQ-6 leaves it to us): a packet from outside may
+ * shorten a session's timer (a TCP state change) but not extend it. */
+static enum nf_ct_state ct_in_norefresh(struct nf_ct *ct, const uint8_t *f,
+					const struct nf_hdrs *h, uint64_t now,
+					struct nf_ct_pkt *p)
+{
+	struct nf_ct_tuple t;
+	const uint8_t *ip = f + h->l3_off, *l4 = f + h->l4_off;
+	struct nf_ct_entry *e = NULL;
+	enum nf_ct_state st;
+	uint32_t idx, before = 0;
+	uint8_t dir;
+
+	memset(&t, 0, sizeof(t));
+	memcpy(t.src, ip + 12, 4);
+	memcpy(t.dst, ip + 16, 4);
+	t.proto = ip[9];
+	t.family = 4;
+	if (h->flags & NF_HDR_L4) {
+		if (t.proto == NF_IPPROTO_TCP || t.proto == NF_IPPROTO_UDP) {
+			memcpy(&t.sport, l4, 2);
+			memcpy(&t.dport, l4 + 2, 2);
+		} else if (t.proto == NF_IPPROTO_ICMP && (icmp_query(l4[0]) ||
+							  l4[0] == 0 || l4[0] == 14 ||
+							  l4[0] == 16 || l4[0] == 18)) {
+			memcpy(&t.sport, l4 + 4, 2);
+		}
+	}
+	if (nf_ct_lookup(ct, &t, &idx, &dir) == 0) {
+		e = nf_ct_entry(ct, idx);
+		before = e->expires;
+	}
+	st = nf_ct_in(ct, f, h, now, p);
+	if (e != NULL && st == NF_CT_ESTABLISHED && p->idx == idx && e->expires > before)
+		e->expires = before;
+	return st;
+}
+
+/* Everything process does to one frame but the inline case. Returns 1
+ * if the frame goes on to post. */
+static __attribute__((noinline)) unsigned process_one(struct nf_vnf *v, unsigned in,
+						      struct nf_pkt *pk, const struct nf_hdrs *h,
+						      uint16_t *verdict, uint16_t i, int st,
+						      struct nf_ct_pkt *p)
+{
+	struct nat *n = nat;
+	uint8_t *f = pk->data;
+	const unsigned outside = in == (unsigned)n->outside;
+	struct nf_ct_entry *e;
+	int out;
+
+	if (n->nst && nat_static_try(v, in, f, h, verdict, i)) {
+		pk->user = NAT_K_DONE;
+		return 1;
+	}
+	if ((h->flags & NF_HDR_L4) && h->l4_proto == NF_IPPROTO_ICMP &&
+	    nat_icmp_is_error(f[h->l4_off])) {
+		out = nat_icmp_error(v, in, f, h, verdict, i);
+		if (out < 0)
+			return 0;
+		verdict[i] = (uint16_t)out;
+		pk->user = NAT_K_DONE;
+		return 1;
+	}
+	if (st < 0)
+		st = (int)(outside && !n->set.inbound_refresh ?
+			   ct_in_norefresh(n->ct, f, h, v->now_ns, p) :
+			   nf_ct_in(n->ct, f, h, v->now_ns, p));
+	switch (st) {
+	case NF_CT_ESTABLISHED:
+		e = nf_ct_entry(n->ct, p->idx);
+		if (e->user & NAT_U_HAIRPIN) {
+			if (outside)
+				break;
+			out = n->inside;
+		} else if (right_side(e->user, p->dir, outside)) {
+			out = (int)other_port(n, in);
+		} else {
+			break;
+		}
+		ent[i] = e;
+		pk->user = (pk->user & NAT_K_FRAG) | p->dir;
+		verdict[i] = (uint16_t)out;
+		return 1;
+	case NF_CT_NEW:
+		out = new_session(v, in, p, f, h, verdict, i);
+		if (out < 0)
+			return 0;
+		ent[i] = nf_ct_entry(n->ct, p->idx);
+		pk->user = (pk->user & NAT_K_FRAG) | NF_CT_ORIG;
+		verdict[i] = (uint16_t)out;
+		return 1;
+	case NF_CT_INVALID:
+		nf_vnf_drop(v, verdict, i, nat_reason(NAT_DROP_INVALID));
+		return 0;
+	default:			/* RELATED without an error, UNTRACKED */
+		nf_vnf_drop(v, verdict, i, nat_reason(NAT_DROP_UNSUPPORTED));
+		return 0;
+	}
+	nf_vnf_drop(v, verdict, i, nat_reason(NAT_DROP_WRONG_SIDE));
+	return 0;
+}
+
+/* An established session, not hairpinned, arriving on its own side, is
+ * decided here: the entry is kept for post. */
+uint16_t nat_process(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts,
+		     const struct nf_hdrs *h, uint16_t *verdict, uint16_t n)
+{
+	struct nat *nt = nat;
+	struct nf_ct *ct = nt->ct;
+	const unsigned outside = in == (unsigned)nt->outside;
+	const uint16_t other = (uint16_t)other_port(nt, in);
+	const uint64_t now = v->now_ns;
+	const bool slow = nt->nst != 0 || (outside && !nt->set.inbound_refresh);
+	struct nf_ct_pkt p;
+	uint16_t i, pending = 0;
+
+	for (i = 0; i < n; i++) {
+		enum nf_ct_state st;
+
+		if (verdict[i] != NF_V_PENDING) {
+			pending += verdict[i] < NF_VNF_PORTS_MAX;	/* passed by pre */
+			continue;
+		}
+		if (nf_unlikely(slow)) {
+			pending += process_one(v, in, &pkts[i], &h[i], verdict, i, -1, &p);
+			continue;
+		}
+		st = nf_ct_in(ct, pkts[i].data, &h[i], now, &p);
+		if (nf_likely(st == NF_CT_ESTABLISHED)) {
+			struct nf_ct_entry *e = nf_ct_entry(ct, p.idx);
+
+			if (nf_likely(right_side(e->user, p.dir, outside) &&
+				      !(e->user & NAT_U_HAIRPIN))) {
+				ent[i] = e;
+				pkts[i].user |= p.dir;
+				verdict[i] = other;
+				pending++;
+				continue;
+			}
+		}
+		pending += process_one(v, in, &pkts[i], &h[i], verdict, i, (int)st, &p);
+	}
+	return pending;
+}
+
+/* ----------------------------------------------------------------- post */
+
+/* The rewrite to the inverse of tuple @o (the session's other one). */
+static inline void xlat(uint8_t *f, const struct nf_hdrs *h, const struct nf_ct_tuple *o)
+{
+	uint32_t ns, nd;
+
+	memcpy(&ns, o->dst, 4);
+	memcpy(&nd, o->src, 4);
+	nat_rewrite4(f, h, ns, nd, h->l4_proto == NF_IPPROTO_ICMP ? o->sport : o->dport,
+		     o->sport);
+}
+
+static __attribute__((noinline)) void post_one(struct nf_vnf *v, struct nf_pkt *pk,
+					       const struct nf_hdrs *h, unsigned i,
+					       unsigned port)
+{
+	struct nat *n = nat;
+	const uint32_t u = pk->user;
+
+	if (u == NAT_K_PASS)			/* not ours: untouched */
+		return;
+	if (u & NAT_K_FRAG) {			/* a first fragment */
+		uint8_t before[20];
+
+		memcpy(before, pk->data + h->l3_off, 20);
+		xlat(pk->data, h, &ent[i]->t[!(u & NAT_K_DIR)]);
+		nat_frag_note(before, pk->data + h->l3_off, port, v->now_ns);
+	}
+	if (n->nh_set[port == (unsigned)n->outside]) {
+		memcpy(pk->data, n->nh_mac[port == (unsigned)n->outside], 6);
+		memcpy(pk->data + 6, v->port[port].mac, 6);
+	}
+}
+
+uint16_t nat_post(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts,
+		  const struct nf_hdrs *h, uint16_t *verdict, uint16_t n)
+{
+	struct nat *nt = nat;
+	const unsigned nports = v->nports;
+	const bool l2 = nt->nh_set[0] || nt->nh_set[1];
+	uint16_t i, out = 0, done = 0;
+
+	for (i = 0; i < n; i++) {
+		struct nf_pkt *pk = &pkts[i];
+		const unsigned port = verdict[i];
+		const uint32_t u = pk->user;
+
+		if (port >= nports)
+			continue;
+		out++;
+		if (nf_likely(u <= NAT_K_DIR)) {
+			xlat(pk->data, &h[i], &ent[i]->t[!u]);
+			done++;
+			if (nf_likely(!l2))
+				continue;
+			if (nt->nh_set[port == (unsigned)nt->outside]) {
+				memcpy(pk->data, nt->nh_mac[port == (unsigned)nt->outside], 6);
+				memcpy(pk->data + 6, v->port[port].mac, 6);
+			}
+			continue;
+		}
+		post_one(v, pk, &h[i], i, port);
+	}
+	if (in == (unsigned)nt->inside)
+		nt->xlat_out += done;
+	else
+		nt->xlat_in += done;
+	return out;
+}
+
+/* nf_ct_expire's callback. */
+void nat_session_gone(void *arg, uint32_t idx, struct nf_ct_entry *e)
+{
+	struct nat *n = arg;
+	const uint32_t u = e->user, m = u & NAT_U_MAP;
+	uint32_t remote;
+
+	(void)idx;
+	if (m >= n->nmap_max || !n->map[m].used)
+		return;
+	memcpy(&remote, (u & NAT_U_INBOUND) ? e->t[NF_CT_ORIG].src : e->t[NF_CT_ORIG].dst, 4);
+	nat_filt_put(n, m, remote);
+	nat_map_put(n, m);
+	n->expired++;
+}
