@@ -256,6 +256,7 @@ struct pctx {
 	struct tok *tk;
 	uint32_t ntk, pos;
 	uint32_t clause;		/* offset where the current clause starts */
+	uint32_t err_end;		/* tokenizer errors: end of the quote */
 	struct nf_rule r;
 	struct rlist fld[NF_RF_MAX];
 	bool proto_loose;		/* set, range or != on the L4 protocol */
@@ -288,6 +289,8 @@ perr(struct pctx *c, const char *fmt, ...)
 
 		end = t->off + t->len + (t->type == T_STR ? 1 : 0);
 	}
+	if (c->err_end)
+		end = c->err_end;
 	if (end < c->clause)
 		end = c->clause;
 	va_start(ap, fmt);
@@ -335,7 +338,7 @@ static int tokenize(struct pctx *c)
 
 			if (!q) {
 				c->clause = (uint32_t)i;
-				c->pos = 0;
+				c->err_end = (uint32_t)len;
 				return perr(c, "unterminated string");
 			}
 			t->type = T_STR;
@@ -357,7 +360,7 @@ static int tokenize(struct pctx *c)
 		case '=':
 			if (s[i + 1] != '=') {
 				c->clause = (uint32_t)i;
-				c->pos = 0;
+				c->err_end = (uint32_t)i + 1;
 				return perr(c, "'=' is not an operator (==, !=)");
 			}
 			t->type = T_EQ;
@@ -380,7 +383,7 @@ static int tokenize(struct pctx *c)
 
 			if (ch <= ' ' || ch >= 0x7f) {
 				c->clause = (uint32_t)i;
-				c->pos = 0;
+				c->err_end = (uint32_t)i + 1;
 				return perr(c, "unexpected character 0x%02x", ch);
 			}
 			while (j < len && is_word_char(s, j, i))
@@ -1533,6 +1536,8 @@ static void __attribute__((format(printf, 2, 3))) out(struct obuf *b, const char
 	va_list ap;
 	int k;
 
+	if (b->len == 0 && fmt[0] == ' ')	/* no space before the first word */
+		fmt++;
 	va_start(ap, fmt);
 	k = vsnprintf(b->len < b->n ? b->p + b->len : NULL,
 		      b->len < b->n ? b->n - b->len : 0, fmt, ap);
@@ -1625,15 +1630,57 @@ static void out_ports(struct obuf *b, const struct nf_rule_opts *o, const char *
 	out(b, "%s", n > 1 ? " }" : "");
 }
 
-static void out_bitmap(struct obuf *b, const char *kw, const uint8_t m[32])
+static bool bit_of(const uint8_t m[32], unsigned v)
 {
-	unsigned v, k = 0;
+	return m[v >> 3] >> (v & 7) & 1;
+}
 
-	out(b, " %s { ", kw);
+static void out_combo(struct obuf *b, const struct nf_name *names, unsigned v)
+{
+	unsigned k = 0, f;
+
+	if (!v)
+		out(b, "0x00");
+	for (f = 1; f < 256; f <<= 1)
+		if (v & f)
+			out(b, "%s%s", k++ ? "|" : "", name_of(names, f));
+}
+
+/* A 256-value bitmap as `& (MASK) == V`, `!= V` or `== { V, V }` over
+ * the bits that matter: parses back to the same bitmap. */
+static void out_bitmap(struct obuf *b, const char *kw, const uint8_t m[32],
+		       const struct nf_name *names)
+{
+	unsigned mask = 0, v, f, n = 0, total, k = 0;
+	bool neg;
+
+	for (f = 1; f < 256; f <<= 1)
+		for (v = 0; v < 256; v++)
+			if (bit_of(m, v) != bit_of(m, v ^ f)) {
+				mask |= f;
+				break;
+			}
+	total = 1u << __builtin_popcount(mask);
 	for (v = 0; v < 256; v++)
-		if (m[v >> 3] >> (v & 7) & 1)
-			out(b, "%s0x%02x", k++ ? ", " : "", v);
-	out(b, " }");
+		if ((v & mask) == v && bit_of(m, v))
+			n++;
+	neg = n * 2 > total && n < total;
+	out(b, " %s ", kw);
+	if (mask != 0xff) {
+		out(b, "& (");
+		out_combo(b, names, mask);
+		out(b, ") ");
+	}
+	out(b, "%s ", neg ? "!=" : "==");
+	if ((neg ? total - n : n) > 1)
+		out(b, "{ ");
+	for (v = 0; v < 256; v++)
+		if ((v & mask) == v && bit_of(m, v) != neg) {
+			out(b, k++ ? ", " : "");
+			out_combo(b, names, v);
+		}
+	if ((neg ? total - n : n) > 1)
+		out(b, " }");
 }
 
 int nf_rule_format(const struct nf_ruleset *rs, const struct nf_rule_opts *o,
@@ -1664,7 +1711,7 @@ int nf_rule_format(const struct nf_ruleset *rs, const struct nf_rule_opts *o,
 	out_field(&b, rs, r, NF_RF_ICMP_TYPE, r->family == 6 ? "icmpv6 type" : "icmp type");
 	out_field(&b, rs, r, NF_RF_ICMP_CODE, r->family == 6 ? "icmpv6 code" : "icmp code");
 	if (r->has & NF_RM_TCP_FLAGS)
-		out_bitmap(&b, "tcp flags", r->tcp_flags);
+		out_bitmap(&b, "tcp flags", r->tcp_flags, tcp_flag_names);
 	if (r->has & NF_RM_CT) {
 		unsigned k = 0, s;
 
@@ -1698,8 +1745,5 @@ int nf_rule_format(const struct nf_ruleset *rs, const struct nf_rule_opts *o,
 	}
 	if (r->comment)
 		out(&b, " comment \"%s\"", nf_rule_comment(rs, r));
-	/* drop the leading space (with the NUL that ends what was written) */
-	if (b.len && n > 1)
-		memmove(buf, buf + 1, NF_MIN(b.len, n - 1));
-	return b.len ? (int)b.len - 1 : 0;
+	return (int)b.len;
 }
