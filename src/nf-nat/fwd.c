@@ -393,6 +393,8 @@ uint16_t nat_process(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts,
 	struct nf_ct_pkt p;
 	uint16_t i, pending = 0;
 
+	if (nf_unlikely(memcmp(&nt->applied, &nt->set, sizeof(nt->set)) != 0))
+		nat_apply(nt);		/* runtime keys changed since the last burst */
 	for (i = 0; i < n; i++) {
 		enum nf_ct_state st;
 

@@ -102,6 +102,18 @@ static void quote_rewrite(uint8_t *q, unsigned qlen, unsigned ihl, uint32_t ns, 
 	}
 }
 
+/* Is the ICMP error of frame @f fit to translate? Its checksum is
+ * recomputed from scratch afterwards, so a damaged message is refused
+ * here, not repaired: 0, or the drop reason. */
+static int error_check(const uint8_t *f, const struct nf_hdrs *h)
+{
+	if (h->l4_len < 8 || (h->flags & NF_HDR_FRAG))
+		return NAT_DROP_ICMP_BAD;
+	if (nf_csum(f + h->l4_off, h->l4_len) != 0)
+		return NAT_DROP_ICMP_CSUM;
+	return 0;
+}
+
 /* The quoted packet of an ICMP error: 0 and its tuple, or -1. */
 static int quote_tuple(const uint8_t *q, unsigned qlen, struct nf_ct_tuple *t, unsigned *ihl)
 {
@@ -176,10 +188,12 @@ int nat_icmp_error(struct nf_vnf *v, unsigned in, uint8_t *f, const struct nf_hd
 	unsigned ihl;
 	uint32_t idx, os, qs, qd;
 	uint8_t d;
-	int out;
+	int out, bad = error_check(f, h);
 
-	if (h->l4_len < 8 || (h->flags & NF_HDR_FRAG) || quote_tuple(q, qlen, &t, &ihl) < 0) {
-		nf_vnf_drop(v, verdict, i, nat_reason(NAT_DROP_ICMP_BAD));
+	if (bad == 0 && quote_tuple(q, qlen, &t, &ihl) < 0)
+		bad = NAT_DROP_ICMP_BAD;
+	if (bad) {
+		nf_vnf_drop(v, verdict, i, nat_reason((enum nat_drop)bad));
 		return -1;
 	}
 	tuple_invert(&r, &t);
@@ -240,9 +254,12 @@ bool nat_static_try(struct nf_vnf *v, unsigned in, uint8_t *f, const struct nf_h
 		unsigned ihl;
 		uint32_t qs, qd;
 
-		if (h->l4_len < 8 || (h->flags & NF_HDR_FRAG) ||
-		    quote_tuple(q, h->l4_len - 8u, &t, &ihl) < 0) {
-			nf_vnf_drop(v, verdict, i, nat_reason(NAT_DROP_ICMP_BAD));
+		int bad = error_check(f, h);
+
+		if (bad == 0 && quote_tuple(q, h->l4_len - 8u, &t, &ihl) < 0)
+			bad = NAT_DROP_ICMP_BAD;
+		if (bad) {
+			nf_vnf_drop(v, verdict, i, nat_reason((enum nat_drop)bad));
 			return true;
 		}
 		memcpy(&qs, q + 12, 4);

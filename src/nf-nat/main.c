@@ -359,18 +359,22 @@ static void nat_stop(struct nf_vnf *v)
 	nat->st = NULL;
 }
 
+void nat_apply(struct nat *n)
+{
+	struct nf_ct_conf cc;
+
+	ct_conf_of(&n->set, &cc);
+	nf_ct_set_conf(n->ct, &cc);
+	n->applied = n->set;
+}
+
 static void nat_tick(struct nf_vnf *v, uint64_t now)
 {
 	struct nat *n = nat;
 
 	(void)v;
-	if (memcmp(&n->applied, &n->set, sizeof(n->set)) != 0) {	/* runtime keys */
-		struct nf_ct_conf cc;
-
-		ct_conf_of(&n->set, &cc);
-		nf_ct_set_conf(n->ct, &cc);
-		n->applied = n->set;
-	}
+	if (memcmp(&n->applied, &n->set, sizeof(n->set)) != 0)
+		nat_apply(n);
 	nf_ct_expire(n->ct, now, nat_session_gone, n);
 }
 

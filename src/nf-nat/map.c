@@ -10,7 +10,9 @@
  * Ports (REQ-3, REQ-4): the inside port is kept when it is free on that
  * address and in the range of its class; otherwise the next free port of
  * the same parity in that range (0-1023 if the pool's range reaches below
- * 1024, else 1024 and up; 1024-65535 for the rest). ICMP identifiers: any
+ * 1024, else 1024 and up; 1024-65535 for the rest); when no port of that
+ * parity is left in the range, any free one of it (REQ-4 recommends
+ * parity, it does not ask to refuse a flow for it). ICMP identifiers: any
  * free value, no parity. One bitmap of 65536 bits per (address, protocol):
  * the search reads 64 ports a word.
  */
@@ -197,6 +199,8 @@ static int port_alloc(struct nat_pool_addr *pa, unsigned proto, unsigned want)
 	} else {
 		p = scan(bm, lo, hi, pm);
 	}
+	if (p < 0 && pm != ~0ull)	/* parity is a preference, not a limit */
+		p = scan(bm, lo, hi, ~0ull);
 	if (p >= 0) {
 		bm[p >> 6] |= 1ull << (p & 63);
 		pa->used[proto]++;

@@ -57,6 +57,7 @@
 	_(HAIRPIN_OFF,   "hairpin-off")					\
 	_(ICMP_NO_SESS,  "icmp-error-no-session")			\
 	_(ICMP_BAD,      "icmp-error-malformed")			\
+	_(ICMP_CSUM,     "icmp-error-bad-checksum")			\
 	_(FRAG_NO_STATE, "fragment-no-state")				\
 	_(ARP,           "arp-ignored")
 
@@ -159,6 +160,10 @@ struct nat {
 };
 
 extern struct nat *nat;
+
+/* main.c: give nf_ct the timeouts of the runtime keys (a "conf set" is
+ * applied before the next burst is processed). */
+void nat_apply(struct nat *n);
 
 /* map.c: hash tables, pool, mappings, filters, static pairs */
 int nat_htab_init(struct nat_htab *t, uint32_t entries);

@@ -22,58 +22,6 @@ P1 = ip4("10.2.0.1")
 res = Results()
 
 
-class Case:
-    def __init__(self, nat, wire):
-        self.nat, self.wire = nat, wire
-
-    def one(self, side, frame, want_side):
-        """Send; the single frame that arrived on @want_side, or None."""
-        got = self.wire.send(side, frame)
-        if len(got) == 1 and got[0][0] == want_side:
-            return got[0][1]
-        print("# sent %s, got %s" % (summary(frame), describe(got)))
-        return None
-
-    def exact(self, what, side, frame, want_side, want):
-        """Send; exactly @want must arrive on @want_side, no drop counted."""
-        got = self.wire.send(side, frame)
-        drops = self.nat.new_drops()
-        good = got == [(want_side, want)] and not drops
-        if not good:
-            print("# want %s: %s" % (want_side, summary(want)))
-            print("# got  %s; drops %s" % (describe(got), drops))
-            for s, f in got:
-                if s == want_side and len(f) == len(want):
-                    diff = [i for i in range(len(f)) if f[i] != want[i]]
-                    print("# bytes differ at %s" % diff[:12])
-        return good
-
-    def dropped(self, side, frame, reason):
-        got = self.wire.send(side, frame)
-        drops = self.nat.new_drops()
-        if got or drops != {reason: 1}:
-            print("# %s: got %s, drops %s (want %s)" % (summary(frame), describe(got), drops,
-                                                       reason))
-            return False
-        return True
-
-
-def src_of(f):
-    """(source address, source port / echo id) of a frame out of R."""
-    hl = (f[14] & 15) * 4
-    l4 = f[14 + hl:]
-    if f[14 + 9] == 1:
-        return f[26:30], struct.unpack("!H", l4[4:6])[0]
-    return f[26:30], struct.unpack("!H", l4[0:2])[0]
-
-
-def session(nat, proto, inside):
-    for s in nat.sessions():
-        if s["protocol"] == proto and s["inside"] == inside:
-            return s
-    return None
-
-
 # ------------------------------------------------------------ config 1
 
 def pool_tests(c):
