@@ -13,7 +13,7 @@ host's as destination, as a router's frames have (the differential test
 compares it to Linux byte for byte). The hosts have no IP stack: they are
 AF_PACKET sockets held here.
 """
-import os, signal, subprocess, sys, time
+import argparse, os, signal, subprocess, sys, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 from pkt import *  # noqa: E402,F401,F403
@@ -244,3 +244,27 @@ def session(nat, proto, inside):
         if s["protocol"] == proto and s["inside"] == inside:
             return s
     return None
+
+
+def run_configs(res, configs):
+    """The main of a one-topology test: for each (configuration, function)
+    start nf-nat, run function(Case), stop it (exit status checked).
+    Returns the exit status for sys.exit."""
+    ap = argparse.ArgumentParser()
+    for arg in ("--bin", "--h1", "--r", "--h2", "--tmp"):
+        ap.add_argument(arg, required=True)
+    a = ap.parse_args()
+    topology(a.h1, a.r, a.h2)
+    wire = Wire(a.h1, a.h2)
+    for conf, fn in configs:
+        nat = Nat(a.bin, a.r, a.tmp)
+        try:
+            nat.start(conf)
+            fn(Case(nat, wire))
+        except Exception as e:	# a crash of the test is a failure, not an exit
+            res.check(False, "%s: %s: %s" % (fn.__name__, type(e).__name__, e))
+        finally:
+            rc = nat.stop()
+        res.eq(0, rc, "%s: nf-nat exits cleanly on SIGTERM" % fn.__name__)
+    wire.close()
+    return 1 if res.failed else 0

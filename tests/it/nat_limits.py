@@ -11,7 +11,7 @@
 The counters (`stats`: nat_refused, sessions, mappings) and the dumps
 (`sessions`, `mappings`, with their MAX argument) are checked along.
 """
-import argparse, sys, time
+import sys, time
 
 from nat_lib import *  # noqa: F401,F403
 
@@ -109,28 +109,8 @@ def port_pool(c):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--bin", required=True)
-    ap.add_argument("--h1", required=True)
-    ap.add_argument("--r", required=True)
-    ap.add_argument("--h2", required=True)
-    ap.add_argument("--tmp", required=True)
-    a = ap.parse_args()
-    topology(a.h1, a.r, a.h2)
-    wire = Wire(a.h1, a.h2)
-    for conf, fn in (("pool 10.2.0.1\nset sessions 16\n", session_table),
-                     ("pool 10.2.0.1 ports 20000-20003\nset sessions 64\n", port_pool)):
-        nat = Nat(a.bin, a.r, a.tmp)
-        try:
-            nat.start(conf)
-            fn(Case(nat, wire))
-        except Exception as e:	# a crash of the test is a failure, not an exit
-            res.check(False, "%s: %s: %s" % (fn.__name__, type(e).__name__, e))
-        finally:
-            rc = nat.stop()
-        res.eq(0, rc, "%s: nf-nat exits cleanly on SIGTERM" % fn.__name__)
-    wire.close()
-    return 1 if res.failed else 0
+    return run_configs(res, (("pool 10.2.0.1\nset sessions 16\n", session_table),
+                           ("pool 10.2.0.1 ports 20000-20003\nset sessions 64\n", port_pool)))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ every refusal is checked as "nothing came out" plus its drop counter.
 Addresses: inside hosts 10.1.0.x, remote hosts 10.2.0.x / 198.51.100.x
 (all reached through the outside host's link), pool 10.2.0.10-10.2.0.13 (10.2.0.1 in the other configurations).
 """
-import argparse, sys, time
+import sys, time
 
 from nat_lib import *  # noqa: F401,F403
 
@@ -315,31 +315,11 @@ def static_tests(c):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--bin", required=True)
-    ap.add_argument("--h1", required=True)
-    ap.add_argument("--r", required=True)
-    ap.add_argument("--h2", required=True)
-    ap.add_argument("--tmp", required=True)
-    a = ap.parse_args()
-    topology(a.h1, a.r, a.h2)
-    wire = Wire(a.h1, a.h2)
-    for conf, fn in (("pool 10.2.0.10-10.2.0.13\nset sessions 4096\n", pool_tests),
-                     ("pool 10.2.0.1 ports 1-65535\nset sessions 4096\n", port_tests),
-                     ("pool 10.2.0.1 ports 20000-20003\nset sessions 4096\n", range_tests),
-                     ("pool 10.2.0.1\nstatic 10.1.0.50 10.2.0.50\nset sessions 4096\n",
-                      static_tests)):
-        nat = Nat(a.bin, a.r, a.tmp)
-        try:
-            nat.start(conf)
-            fn(Case(nat, wire))
-        except Exception as e:	# a crash of the test is a failure, not an exit
-            res.check(False, "%s: %s: %s" % (fn.__name__, type(e).__name__, e))
-        finally:
-            rc = nat.stop()
-        res.eq(0, rc, "%s: nf-nat exits cleanly on SIGTERM" % fn.__name__)
-    wire.close()
-    return 1 if res.failed else 0
+    return run_configs(res, (("pool 10.2.0.10-10.2.0.13\nset sessions 4096\n", pool_tests),
+                           ("pool 10.2.0.1 ports 1-65535\nset sessions 4096\n", port_tests),
+                           ("pool 10.2.0.1 ports 20000-20003\nset sessions 4096\n", range_tests),
+                           ("pool 10.2.0.1\nstatic 10.1.0.50 10.2.0.50\nset sessions 4096\n",
+                            static_tests)))
 
 
 if __name__ == "__main__":
