@@ -535,6 +535,19 @@ static void unlink_entry(struct nf_ct *ct, uint32_t idx)
 	ct->freel[ct->nfree++] = idx;
 }
 
+/* UDP and UDP-Lite, Linux 6.x: the stream timeout (and ASSURED) once a
+ * reply was seen and the flow is older than 2 s (aux: its birth + 2 s).
+ * SEEN_REPLY is set after this, so the first reply itself is unreplied. */
+static inline uint32_t udp_timeout(struct nf_ct *ct, struct nf_ct_entry *e, uint32_t idx,
+				   uint32_t now)
+{
+	if ((e->flags & NF_CT_F_SEEN_REPLY) && (int32_t)(now - ct->aux[idx]) > 0) {
+		e->flags |= NF_CT_F_ASSURED;
+		return ct->to_stream;
+	}
+	return ct->to_udp;
+}
+
 /* Linux's nf_ct_kill(): dead now, freed (and reported) by the sweep. */
 static inline void kill(struct nf_ct_entry *e, uint32_t now)
 {
@@ -648,7 +661,7 @@ int nf_ct_create(const struct nf_ct_conf *c, struct nf_ct **ctp)
 	for (i = 0; i < c->max; i++)	/* pops give 0, 1, 2... */
 		ct->freel[i] = c->max - 1 - i;
 	ct->nfree = c->max;
-	ct->slice = NF_MAX(c->max / 100, 64u);
+	ct->slice = NF_MIN(NF_MAX(c->max / 100, 64u), c->max);
 	nf_ct_set_conf(ct, c);
 	crc_init();
 	*ctp = ct;
@@ -739,9 +752,12 @@ tcp_special(struct nf_ct *ct, uint32_t v, unsigned ix, unsigned nw, const uint8_
 	case sIG:
 		if (ix == I_SYNACK && e->tcp_last_index == I_SYN &&
 		    e->tcp_last_dir != dir && rd32(th + 8) == ct->aux[idx]) {
-			/* a SYN/ACK answering a SYN we ignored: in sync again */
+			/* a SYN/ACK answering a SYN we ignored: in sync again;
+			 * Linux resets both sides' flags (the close seen
+			 * before is forgotten) and the challenge-ACK mark */
 			old = sSS;
 			nw = sSR;
+			e->flags &= (uint8_t)~(F_CLOSE_INIT | F_CHALLENGE);
 			break;
 		}
 		e->tcp_last_index = (uint8_t)ix;
@@ -979,6 +995,14 @@ static enum nf_ct_state slow_in(struct nf_ct *ct, const uint8_t *f, const struct
 	struct w5 k;
 	unsigned dir;
 
+	/* the tuple without ports first: INVALID packets and ICMP errors
+	 * have it too */
+	if (fam == 4)
+		addrs4(&k, ip + 12);
+	else
+		addrs6(&k, ip + 8);
+	k.w[4] = tail_word(0, proto, fam);
+	memcpy(&p->t, k.w, 40);
 	switch (proto) {
 	case NF_IPPROTO_ICMP:
 	case NF_IPPROTO_ICMPV6:
@@ -1031,12 +1055,8 @@ static enum nf_ct_state slow_in(struct nf_ct *ct, const uint8_t *f, const struct
 			return invalid(ct);
 		break;
 	}
-	if (fam == 4)
-		addrs4(&k, ip + 12);
-	else
-		addrs6(&k, ip + 8);
 	k.w[4] = tail_word(ports, proto, fam);
-	memcpy(&p->t, k.w, 40);
+	memcpy(&p->t.sport, &k.w[4], 4);
 	ct->searched++;
 	v = find(ct, &k, hash(&k), now);
 	if (v == NONE) {
@@ -1051,11 +1071,7 @@ static enum nf_ct_state slow_in(struct nf_ct *ct, const uint8_t *f, const struct
 			return invalid(ct);
 		to = ct->to_icmp;
 	} else if (udplite) {
-		to = ct->to_udp;
-		if (e->flags & NF_CT_F_SEEN_REPLY) {
-			to = ct->to_stream;
-			e->flags |= NF_CT_F_ASSURED;
-		}
+		to = udp_timeout(ct, e, v >> 1, now);
 	} else {
 		to = ct->to_generic;
 	}
@@ -1069,6 +1085,7 @@ static __attribute__((noinline)) enum nf_ct_state
 in_other(struct nf_ct *ct, const uint8_t *f, const struct nf_hdrs *h, uint32_t now,
 	 struct nf_ct_pkt *p)
 {
+	memset(&p->t, 0, sizeof(p->t));
 	if ((h->ethertype != NF_ETH_P_IPV4 && h->ethertype != NF_ETH_P_IPV6) ||
 	    h->l3_len == 0 || (h->flags & NF_HDR_FRAG_LATER))
 		return NF_CT_UNTRACKED;
@@ -1102,26 +1119,26 @@ enum nf_ct_state nf_ct_in(struct nf_ct *ct, const uint8_t *f, const struct nf_hd
 	if (nf_unlikely(!(h->flags & NF_HDR_L4) ||
 			(proto != NF_IPPROTO_TCP && proto != NF_IPPROTO_UDP)))
 		return in_other(ct, f, h, now, p);
-	if (proto == NF_IPPROTO_TCP) {
-		flags = l4[13];
-		p->tcp_flags = flags;
-		ix = tcp_index[TF(flags)];
-		if (nf_unlikely(ix == 0xff))	/* Linux's tcp_error() */
-			return invalid(ct);
-	} else if (nf_unlikely(!(h->flags & NF_HDR_FRAG))) {
-		/* Linux's udp_error(): the length field within the packet
-		 * (a first fragment carries only part of the datagram) */
-		uint32_t ulen = (uint32_t)l4[4] << 8 | l4[5];
-
-		if (ulen < 8 || ulen > h->l4_len)
-			return invalid(ct);
-	}
 	if (h->ethertype == NF_ETH_P_IPV4)
 		addrs4(&k, f + h->l3_off + 12);
 	else
 		addrs6(&k, f + h->l3_off + 8);
 	k.w[4] = tail_word(ld32(l4), proto, h->ethertype == NF_ETH_P_IPV4 ? 4 : 6);
 	memcpy(&p->t, k.w, 40);
+	if (proto == NF_IPPROTO_TCP) {
+		flags = l4[13];
+		p->tcp_flags = flags;
+		ix = tcp_index[TF(flags)];
+		if (nf_unlikely(ix == 0xff))	/* Linux's tcp_error() */
+			return invalid(ct);
+	} else if (nf_likely(!(h->flags & NF_HDR_FRAG))) {
+		/* Linux's udp_error(): the length field within the packet
+		 * (a first fragment carries only part of the datagram) */
+		uint32_t ulen = (uint32_t)l4[4] << 8 | l4[5];
+
+		if (nf_unlikely(ulen - 8 > h->l4_len - 8u))	/* 8 <= ulen <= l4_len */
+			return invalid(ct);
+	}
 	ct->searched++;
 	v = find(ct, &k, hash(&k), now);
 	if (v == NONE) {
@@ -1132,14 +1149,7 @@ enum nf_ct_state nf_ct_in(struct nf_ct *ct, const uint8_t *f, const struct nf_hd
 	dir = v & 1;
 	e = &ct->ent[v >> 1];
 	if (proto == NF_IPPROTO_UDP) {
-		/* Linux 6.x: the stream timeout (and ASSURED) once a reply
-		 * was seen and the flow is older than 2 s */
-		to = ct->to_udp;
-		if ((e->flags & NF_CT_F_SEEN_REPLY) &&
-		    (int32_t)(now - ct->aux[v >> 1]) > 0) {
-			to = ct->to_stream;
-			e->flags |= NF_CT_F_ASSURED;
-		}
+		to = udp_timeout(ct, e, v >> 1, now);
 		goto accept;
 	}
 	old = e->tcp_state;
@@ -1228,7 +1238,8 @@ int nf_ct_confirm(struct nf_ct *ct, struct nf_ct_pkt *p, const struct nf_ct_tupl
 	e->tcp_last_index = ix;
 	e->packets[NF_CT_ORIG] = 1;
 	e->bytes[NF_CT_ORIG] = p->len;
-	ct->aux[idx] = p->t.proto == NF_IPPROTO_UDP ? now + UDP_STREAM_MS : 0;
+	ct->aux[idx] = p->t.proto == NF_IPPROTO_UDP || p->t.proto == IPPROTO_UDPLITE_ ?
+		       now + UDP_STREAM_MS : 0;
 	ct->inserted++;
 	p->idx = idx;
 	p->dir = NF_CT_ORIG;

@@ -187,7 +187,9 @@ int nf_ct_confirm(struct nf_ct *ct, struct nf_ct_pkt *p, const struct nf_ct_tupl
 		  uint64_t now_ns);
 
 /* Find the entry of @t; 0 and *idx, *dir, or -ENOENT. (nf-nat uses it to
- * test whether a translated tuple is free.) */
+ * test whether a translated tuple is free.) "Alive" is judged at the
+ * latest time the table was given (nf_ct_in, nf_ct_confirm, nf_ct_expire),
+ * as for nf_ct_foreach(). */
 int nf_ct_lookup(struct nf_ct *ct, const struct nf_ct_tuple *t, uint32_t *idx, uint8_t *dir);
 
 struct nf_ct_entry *nf_ct_entry(struct nf_ct *ct, uint32_t idx);
