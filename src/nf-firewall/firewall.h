@@ -1,0 +1,102 @@
+/* firewall.h - nf-firewall internals shared by its files.
+ *
+ * nf-firewall sits between two ports as a bump in the wire: a frame that
+ * passes leaves by the other port unchanged (no TTL decrement, no MAC
+ * rewrite). Non-IP frames (ARP...) pass. IPv4 and IPv6 go through:
+ *   pre      frames that are not IP are passed to the other port;
+ *   process  per packet, in order: the connection tracker (nf_ct) gives
+ *            the packet's ct state (stateful mode), the classifier
+ *            (nf_cls) finds the first matching rule (counter-only rules
+ *            are counted on the way), the verdict is applied: accept
+ *            (a NEW packet's connection is entered, as Linux confirms it
+ *            when the packet leaves), drop, or reject (the answer is sent
+ *            back out of the input port, see reject.c); no rule: policy;
+ *   post     nothing per packet (the output port is the verdict).
+ * Doing conntrack, rules and confirmation per packet in one stage keeps
+ * Linux's sequential meaning inside a burst: the second packet of a new
+ * connection sees the entry the first one made.
+ */
+#ifndef NF_FIREWALL_H
+#define NF_FIREWALL_H
+
+#include "nf_cls.h"
+#include "nf_ct.h"
+#include "nf_rule.h"
+#include "nf_vnf.h"
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The firewall's drop reasons: one list makes the enum and the names. */
+#define FW_DROPS(_)							\
+	_(RULE,          "rule-drop")					\
+	_(POLICY,        "policy-drop")					\
+	_(REJECT,        "rejected")					\
+	_(CT_FULL,       "conntrack-full")
+
+enum fw_drop {
+#define FW_DROP_ENUM(e, n) FW_DROP_##e,
+	FW_DROPS(FW_DROP_ENUM)
+#undef FW_DROP_ENUM
+	FW_DROP_MAX
+};
+
+/* Packet and byte counters (bytes: the IP packet, as nft counts). */
+struct fw_count {
+	uint64_t packets, bytes;
+};
+
+/* One loaded rule set: the rules, their classifier, their counters.
+ * Replaced as a whole (atomic replacement): packets see the old one or
+ * the new one, never a mix. */
+struct fw_gen {
+	struct nf_ruleset rs;
+	struct nf_cls *cls;
+	struct fw_count *count;		/* one per rule */
+	unsigned id;			/* 1, 2, ... */
+	char file[PATH_MAX];
+	int64_t loaded;			/* time(NULL) of the load */
+	uint64_t parse_ns, build_ns;	/* how long loading took */
+};
+
+struct fw_settings {
+	uint64_t policy;		/* 0 accept, 1 drop */
+	uint64_t stateful, sessions, tcp_loose;
+	uint64_t to_tcp[NF_CT_TCP_MAX];
+	uint64_t to_udp, to_udp_stream, to_icmp, to_generic;
+};
+
+struct fw {
+	struct fw_settings set;
+	struct fw_settings applied;	/* what nf_ct was last given */
+	char rules_file[PATH_MAX];	/* as resolved ("rules" directive) */
+	char conf_dir[PATH_MAX];	/* relative rule files start here */
+	struct fw_gen *gen;		/* in use; NULL: no rules (policy) */
+	unsigned next_id;
+	struct nf_ct *ct;
+	struct fw_count policy;		/* packets no rule decided */
+	uint64_t accepted, dropped, rejected, passed_other;
+	uint64_t reject_sent;		/* answers sent */
+	uint64_t loads, load_errors;
+};
+
+extern struct fw fw;
+
+/* reject.c: send @f's rejection (nf_rule's NF_REJECT_* @kind and @code)
+ * back out of port @in, as Linux's nft reject makes it; nothing for the
+ * packets Linux does not answer. */
+void fw_reject(struct nf_vnf *v, unsigned in, const uint8_t *f, const struct nf_hdrs *h,
+	       uint8_t kind, uint8_t code);
+
+/* rules.c: load @path into a new generation (parse + build; ports named
+ * as @v's). 0 or -errno with nf_last_error() saying why (file:line). */
+int fw_gen_load(struct nf_vnf *v, const char *path, struct fw_gen **out);
+void fw_gen_free(struct fw_gen *g);
+/* The `rules` control request: every rule with its counters. */
+struct json_object;
+void fw_gen_json(struct nf_vnf *v, const struct fw_gen *g, struct json_object *reply);
+/* The `conntrack` control request: up to @max entries. */
+void fw_ct_json(struct nf_vnf *v, uint32_t max, struct json_object *reply);
+
+#endif
