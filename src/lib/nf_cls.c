@@ -1,7 +1,22 @@
 /* nf_cls.c - packet classification over a parsed rule set (see nf_cls.h).
  *
- * First version: the classifier holds its own copy of the rules and scans
- * them in order (the decision tree comes next).
+ * The classifier keeps its own copy of the rules and one HyperSplit tree
+ * per key family (IPv4: rules of family 0 and 4; IPv6: 0 and 6; other
+ * frames: family 0). A node cuts one of five dimensions (source, destination,
+ * transport bytes 0-1 and 2-3, L4 protocol) at a threshold: a key goes left
+ * when its value is <= the threshold. A rule is in every leaf whose region
+ * its projection meets (a rule's projection on a dimension is the ranges of
+ * the field, its ICMP types for the transport bytes 0-1, or the whole
+ * domain), so every rule that matches a key is in the key's leaf, in rule
+ * order; the leaf checks its rules fully (rule_match(), the same function
+ * as the linear scan). The other fields (interfaces, ct state, tcp flags,
+ * DSCP, ICMP code, IPv6 next header) are checked in the leaf only.
+ *
+ * Building: at each node and for each dimension, every threshold between
+ * the rules' clipped projections is scored by the larger child plus the
+ * rules copied into both (HyperSplit's point choice, with replication in
+ * the cost); the best dimension is cut. A node of at most NF_CLS_LEAF_MAX
+ * rules, or whose rules no threshold separates, is a leaf.
  */
 #include "nf_cls.h"
 #include "nf_util.h"
@@ -143,49 +158,571 @@ uint32_t nf_cls_match_linear(const struct nf_ruleset *rs, const struct nf_cls_ke
 	return UINT32_MAX;
 }
 
-/* ------------------------------------------------------------ classifier */
+/* ------------------------------------------------------------ the tree */
+
+#define NF_CLS_DIMS	5		/* SRC, DST, SPORT, DPORT, PROTO */
+#define NF_CLS_LEAF_MAX	8
+#define NF_CLS_DEPTH_MAX 96
+#define LEAF_BIT	0x80000000u
+/* Trees per family: rules are grouped by the dimensions on which they are
+ * wide (cover half the domain or more), as EffiCuts does, so that rules
+ * wide on the source and narrow on the destination do not share a tree
+ * with the opposite kind (their cross product). Small groups join the
+ * group of the fewest wide dimensions that includes theirs; the group of
+ * rules wide everywhere takes the rest. */
+#define NF_CLS_TREES_MAX 4
+
+static const uint8_t dim_field[NF_CLS_DIMS] = {
+	NF_RF_SRC, NF_RF_DST, NF_RF_SPORT, NF_RF_DPORT, NF_RF_PROTO
+};
+
+struct cnode {
+	nf_u128 thr;			/* key <= thr: kid[0], else kid[1] */
+	uint32_t kid[2];		/* node index, or leaf index | LEAF_BIT */
+	uint32_t dim;
+};
+
+struct cleaf {
+	uint32_t off, n;		/* rule indices refs[off .. off+n) */
+};
+
+struct ctree {
+	struct cnode *nodes;
+	uint32_t nnodes, ncap;
+	struct cleaf *leaves;
+	uint32_t nleaves, lcap;
+	uint32_t *refs;
+	uint32_t nrefs, rcap;
+	uint32_t root;
+	uint32_t first;			/* its lowest rule index */
+};
 
 struct nf_cls {
-	struct nf_ruleset rs;		/* own copy */
+	struct nf_rule *rules;		/* copy, ranges rebased to ours */
+	struct nf_range *ranges;
+	uint32_t nrules;
+	struct ctree t[3][NF_CLS_TREES_MAX];	/* non-IP, IPv4, IPv6 */
+	uint32_t nt[3];			/* trees per family, by first rule */
 	struct nf_cls_stats st;
 };
 
-int nf_cls_build(const struct nf_ruleset *rs, struct nf_cls **out)
+/* Build state. */
+struct proj {
+	uint32_t off, n;		/* in bctx.pr */
+};
+
+struct bctx {
+	struct nf_cls *c;
+	struct ctree *t;
+	struct proj *pj;		/* nrules * NF_CLS_DIMS */
+	struct nf_range *pr;
+	uint32_t npr, prcap;
+	nf_u128 dom[NF_CLS_DIMS];	/* the family's domain per dimension */
+	nf_u128 *lo, *hi;		/* scratch, one per rule */
+	size_t bytes, max_bytes;
+	int err;
+};
+
+static int grow(void **p, uint32_t *cap, uint32_t need, size_t size)
 {
+	uint64_t c = *cap ? *cap : 64;
+	void *v;
+
+	if (need <= *cap)
+		return 0;
+	while (c < need)
+		c *= 2;
+	if (c > UINT32_MAX / 2)
+		return -E2BIG;
+	v = realloc(*p, c * size);
+	if (!v)
+		return -ENOMEM;
+	*p = v;
+	*cap = (uint32_t)c;
+	return 0;
+}
+
+static int pr_push(struct bctx *b, nf_u128 lo, nf_u128 hi)
+{
+	int ret = grow((void **)&b->pr, &b->prcap, b->npr + 1, sizeof(*b->pr));
+
+	if (ret)
+		return ret;
+	b->pr[b->npr].lo = lo;
+	b->pr[b->npr].hi = hi;
+	b->npr++;
+	return 0;
+}
+
+/* The projections of every rule on every dimension (over-approximations
+ * are fine: the leaf checks the rule fully). */
+static int project(struct bctx *b)
+{
+	const struct nf_cls *c = b->c;
+	uint32_t i, d, j;
+	int ret;
+
+	for (i = 0; i < c->nrules; i++) {
+		const struct nf_rule *r = &c->rules[i];
+
+		for (d = 0; d < NF_CLS_DIMS; d++) {
+			struct proj *p = &b->pj[i * NF_CLS_DIMS + d];
+			unsigned f = dim_field[d];
+
+			p->off = b->npr;
+			if (r->has >> f & 1) {
+				for (j = 0; j < r->f[f].n; j++) {
+					ret = pr_push(b, c->ranges[r->f[f].off + j].lo,
+						      c->ranges[r->f[f].off + j].hi);
+					if (ret)
+						return ret;
+				}
+			} else if (f == NF_RF_SPORT && (r->has >> NF_RF_ICMP_TYPE & 1)) {
+				const struct nf_range *v = c->ranges + r->f[NF_RF_ICMP_TYPE].off;
+
+				for (j = 0; j < r->f[NF_RF_ICMP_TYPE].n; j++) {
+					ret = pr_push(b, v[j].lo << 8, v[j].hi << 8 | 0xff);
+					if (ret)
+						return ret;
+				}
+			} else {
+				ret = pr_push(b, 0, ~(nf_u128)0);
+				if (ret)
+					return ret;
+			}
+			p->n = b->npr - p->off;
+		}
+	}
+	return 0;
+}
+
+/* Rule @i's projection on @d clipped to [rlo, rhi]: its lowest and
+ * highest point there. False when it does not meet the interval. */
+static bool clip(const struct bctx *b, uint32_t i, unsigned d, nf_u128 rlo, nf_u128 rhi,
+		 nf_u128 *mn, nf_u128 *mx)
+{
+	const struct proj *p = &b->pj[i * NF_CLS_DIMS + d];
+	const struct nf_range *v = b->pr + p->off;
+	uint32_t j, k;
+
+	for (j = 0; j < p->n && v[j].hi < rlo; j++)
+		;
+	if (j == p->n || v[j].lo > rhi)
+		return false;
+	for (k = p->n; k > j + 1 && v[k - 1].lo > rhi; k--)
+		;
+	*mn = NF_MAX(v[j].lo, rlo);
+	*mx = NF_MIN(v[k - 1].hi, rhi);
+	return true;
+}
+
+/* Does rule @i's projection on @d cover all of [rlo, rhi]? */
+static bool covers(const struct bctx *b, uint32_t i, unsigned d, nf_u128 rlo, nf_u128 rhi)
+{
+	const struct proj *p = &b->pj[i * NF_CLS_DIMS + d];
+	const struct nf_range *v = b->pr + p->off;
+	uint32_t j;
+
+	for (j = 0; j < p->n && v[j].hi < rlo; j++)
+		;
+	return j < p->n && v[j].lo <= rlo && v[j].hi >= rhi;
+}
+
+static int u128_cmp(const void *x, const void *y)
+{
+	nf_u128 a = *(const nf_u128 *)x, b = *(const nf_u128 *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+/* The best threshold on @d for rules @R[0..n) in region [rlo, rhi]: its
+ * cost (UINT64_MAX: no threshold separates them). */
+static uint64_t best_cut(struct bctx *b, const uint32_t *R, uint32_t n, unsigned d,
+			 nf_u128 rlo, nf_u128 rhi, nf_u128 *thr, uint32_t *nl_out,
+			 uint32_t *nr_out)
+{
+	uint32_t i, ia = 0, ib = 0, ca, cb;
+	uint64_t best = UINT64_MAX;
+
+	if (rlo == rhi)
+		return best;
+	for (i = 0; i < n; i++)
+		clip(b, R[i], d, rlo, rhi, &b->lo[i], &b->hi[i]);
+	qsort(b->lo, n, sizeof(*b->lo), u128_cmp);
+	qsort(b->hi, n, sizeof(*b->hi), u128_cmp);
+	/* candidates, ascending: lo - 1 for each lo > rlo, hi for each
+	 * hi < rhi; ia, ib count the los and his <= the candidate */
+	ca = cb = 0;
+	for (;;) {
+		nf_u128 t;
+		uint32_t nl, nr;
+		uint64_t cost;
+
+		while (ca < n && b->lo[ca] == rlo)
+			ca++;
+		if (cb < n && b->hi[cb] == rhi)
+			cb = n;
+		if (ca >= n && cb >= n)
+			break;
+		if (ca < n && (cb >= n || b->lo[ca] - 1 <= b->hi[cb]))
+			t = b->lo[ca] - 1;
+		else
+			t = b->hi[cb];
+		while (ca < n && b->lo[ca] - 1 <= t)
+			ca++;
+		while (cb < n && b->hi[cb] <= t)
+			cb++;
+		while (ia < n && b->lo[ia] <= t)
+			ia++;
+		while (ib < n && b->hi[ib] <= t)
+			ib++;
+		nl = ia;		/* lo <= t: meets the left side */
+		nr = n - ib;		/* hi > t: meets the right side */
+		if (nl == n && nr == n)
+			continue;
+		cost = (uint64_t)NF_MAX(nl, nr) + (nl + nr - n);
+		if (cost < best) {
+			best = cost;
+			*thr = t;
+			*nl_out = nl;
+			*nr_out = nr;
+		}
+	}
+	return best;
+}
+
+static int account(struct bctx *b, size_t more)
+{
+	b->bytes += more;
+	if (b->bytes > b->max_bytes) {
+		nf_set_error("classifier: the decision tree of %u rules passes its memory "
+			     "bound of %zu bytes (rules that overlap on different fields are "
+			     "copied into many leaves; split the rule set or use fewer "
+			     "crossing wildcards)", b->c->nrules, b->max_bytes);
+		return -E2BIG;
+	}
+	return 0;
+}
+
+static int make_leaf(struct bctx *b, const uint32_t *R, uint32_t n, uint32_t *id)
+{
+	struct ctree *t = b->t;
+	int ret;
+
+	ret = account(b, sizeof(struct cleaf) + n * sizeof(uint32_t));
+	if (ret)
+		return ret;
+	ret = grow((void **)&t->leaves, &t->lcap, t->nleaves + 1, sizeof(*t->leaves));
+	if (!ret)
+		ret = grow((void **)&t->refs, &t->rcap, t->nrefs + n, sizeof(*t->refs));
+	if (ret)
+		return ret;
+	t->leaves[t->nleaves].off = t->nrefs;
+	t->leaves[t->nleaves].n = n;
+	memcpy(t->refs + t->nrefs, R, n * sizeof(*R));
+	t->nrefs += n;
+	*id = t->nleaves++ | LEAF_BIT;
+	if (n > b->c->st.leaf_max)
+		b->c->st.leaf_max = n;
+	b->c->st.leaves++;
+	return 0;
+}
+
+static int build_node(struct bctx *b, const uint32_t *R, uint32_t n, nf_u128 *rlo,
+		      nf_u128 *rhi, uint32_t depth, uint32_t *id)
+{
+	struct ctree *t = b->t;
+	uint64_t best = UINT64_MAX, cost;
+	uint32_t d, bd = 0, nl = 0, nr = 0, l = 0, r = 0, i, me, kid, np = 0;
+	uint32_t *P;
+	nf_u128 thr = 0, th = 0, save;
+	uint32_t *L = NULL, *Rt = NULL;
+	int ret;
+
+	if (depth > b->c->st.depth_max)
+		b->c->st.depth_max = depth;
+	if (n <= NF_CLS_LEAF_MAX || depth >= NF_CLS_DEPTH_MAX)
+		return make_leaf(b, R, n, id);
+	/* Rules that cover the whole region stay in every leaf below: only
+	 * the others (P) can be separated, and they decide. */
+	P = malloc(n * sizeof(*P));
+	if (!P)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		for (d = 0; d < NF_CLS_DIMS; d++)
+			if (!covers(b, R[i], d, rlo[d], rhi[d]))
+				break;
+		if (d < NF_CLS_DIMS)
+			P[np++] = R[i];
+	}
+	if (np > NF_CLS_LEAF_MAX)
+		for (d = 0; d < NF_CLS_DIMS; d++) {
+			cost = best_cut(b, P, np, d, rlo[d], rhi[d], &th, &l, &r);
+			if (cost < best) {
+				best = cost;
+				bd = d;
+				thr = th;
+				nl = l;
+				nr = r;
+			}
+		}
+	free(P);
+	/* a cut that copies more than half of the rules into both children
+	 * is not worth it (the cross products would grow without bound) */
+	if (best == UINT64_MAX || (uint64_t)(nl + nr) * 2 > (uint64_t)np * 3)
+		return make_leaf(b, R, n, id);
+	ret = account(b, sizeof(struct cnode));
+	if (ret)
+		return ret;
+	ret = grow((void **)&t->nodes, &t->ncap, t->nnodes + 1, sizeof(*t->nodes));
+	if (ret)
+		return ret;
+	me = t->nnodes++;
+	t->nodes[me].thr = thr;
+	t->nodes[me].dim = bd;
+	nl = nr = n;
+	L = malloc((nl ? nl : 1) * sizeof(*L));
+	Rt = malloc((nr ? nr : 1) * sizeof(*Rt));
+	if (!L || !Rt) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	l = r = 0;
+	for (i = 0; i < n; i++) {
+		nf_u128 mn, mx;
+
+		if (!clip(b, R[i], bd, rlo[bd], rhi[bd], &mn, &mx))
+			continue;
+		if (mn <= thr)
+			L[l++] = R[i];
+		if (mx > thr)
+			Rt[r++] = R[i];
+	}
+	save = rhi[bd];
+	rhi[bd] = thr;
+	ret = build_node(b, L, l, rlo, rhi, depth + 1, &kid);
+	rhi[bd] = save;
+	if (ret)
+		goto out;
+	b->t->nodes[me].kid[0] = kid;
+	free(L);
+	L = NULL;
+	save = rlo[bd];
+	rlo[bd] = thr + 1;
+	ret = build_node(b, Rt, r, rlo, rhi, depth + 1, &kid);
+	rlo[bd] = save;
+	if (ret)
+		goto out;
+	b->t->nodes[me].kid[1] = kid;
+	*id = me;
+	b->c->st.nodes++;
+out:
+	free(L);
+	free(Rt);
+	return ret;
+}
+
+/* Rule @i's dimensions where its projection covers half the domain. */
+static unsigned wide_mask(const struct bctx *b, uint32_t i, const nf_u128 *dom)
+{
+	unsigned d, m = 0;
+
+	for (d = 0; d < NF_CLS_DIMS; d++) {
+		const struct proj *p = &b->pj[i * NF_CLS_DIMS + d];
+		nf_u128 size = 0;
+		uint32_t j;
+
+		for (j = 0; j < p->n; j++) {
+			nf_u128 lo = b->pr[p->off + j].lo, hi = NF_MIN(b->pr[p->off + j].hi, dom[d]);
+
+			if (lo <= hi)
+				size += hi - lo;	/* (+1 each: no overflow at 2^128) */
+		}
+		if (size >= dom[d] / 2)
+			m |= 1u << d;
+	}
+	return m;
+}
+
+/* The trees of key family @fam (0, 4, 6) into c->t[slot]. */
+static int build_family(struct bctx *b, unsigned fam, unsigned slot)
+{
+	struct nf_cls *c = b->c;
+	nf_u128 rlo[NF_CLS_DIMS] = { 0 }, rhi[NF_CLS_DIMS];
+	uint32_t count[1u << NF_CLS_DIMS] = { 0 }, *R = NULL, *G = NULL, n = 0, i, g, k;
+	unsigned keep[NF_CLS_TREES_MAX], nkeep = 0, m, best, full = (1u << NF_CLS_DIMS) - 1;
+	uint8_t *mask = NULL, target[1u << NF_CLS_DIMS];
+	int ret = -ENOMEM;
+
+	rhi[0] = rhi[1] = fam == 6 ? ~(nf_u128)0 : fam == 4 ? (nf_u128)UINT32_MAX : 0;
+	rhi[2] = rhi[3] = 65535;
+	rhi[4] = 255;
+	R = malloc((c->nrules ? c->nrules : 1) * sizeof(*R));
+	G = malloc((c->nrules ? c->nrules : 1) * sizeof(*G));
+	mask = malloc(c->nrules ? c->nrules : 1);
+	if (!R || !G || !mask)
+		goto out;
+	for (i = 0; i < c->nrules; i++)
+		if (c->rules[i].family == 0 || c->rules[i].family == fam) {
+			mask[n] = (uint8_t)wide_mask(b, i, rhi);
+			count[mask[n]]++;
+			R[n++] = i;
+		}
+	/* the largest groups (a 64th of the rules at least) get a tree */
+	for (;;) {
+		best = 0;
+		for (m = 0; m <= full; m++) {
+			for (k = 0; k < nkeep && keep[k] != m; k++)
+				;
+			if (k == nkeep && count[m] > count[best])
+				best = m;
+			else if (k == nkeep && count[best] == 0)
+				best = m;
+		}
+		if (nkeep == NF_CLS_TREES_MAX - 1 || count[best] == 0 ||
+		    (nkeep && count[best] < n / 64 + 16))
+			break;
+		keep[nkeep++] = best;
+	}
+	/* every other group joins the kept superset of fewest bits, else
+	 * the group wide everywhere */
+	for (m = 0; m <= full; m++) {
+		target[m] = (uint8_t)full;
+		for (k = 0; k < nkeep; k++)
+			if ((keep[k] & m) == m &&
+			    __builtin_popcount(keep[k]) < __builtin_popcount(target[m]))
+				target[m] = (uint8_t)keep[k];
+		for (k = 0; k < nkeep; k++)
+			if (keep[k] == m)
+				target[m] = (uint8_t)m;
+	}
+	c->nt[slot] = 0;
+	for (g = 0; g <= full; g++) {
+		struct ctree *t;
+		uint32_t ng = 0;
+
+		for (i = 0; i < n; i++)
+			if (target[mask[i]] == g)
+				G[ng++] = R[i];
+		if (!ng && !(g == full && c->nt[slot] == 0))
+			continue;
+		t = &c->t[slot][c->nt[slot]++];
+		t->first = ng ? G[0] : UINT32_MAX;
+		b->t = t;
+		ret = build_node(b, G, ng, rlo, rhi, 0, &t->root);
+		if (ret)
+			goto out;
+	}
+	/* by first rule: a lookup stops at the first tree that cannot win */
+	for (i = 1; i < c->nt[slot]; i++)
+		for (k = i; k > 0 && c->t[slot][k - 1].first > c->t[slot][k].first; k--) {
+			struct ctree x = c->t[slot][k];
+
+			c->t[slot][k] = c->t[slot][k - 1];
+			c->t[slot][k - 1] = x;
+		}
+	ret = 0;
+out:
+	free(R);
+	free(G);
+	free(mask);
+	return ret;
+}
+
+static void tree_free(struct ctree *t)
+{
+	free(t->nodes);
+	free(t->leaves);
+	free(t->refs);
+}
+
+int nf_cls_build_max(const struct nf_ruleset *rs, size_t max_bytes, struct nf_cls **out)
+{
+	struct bctx b = { 0 };
 	struct nf_cls *c = calloc(1, sizeof(*c));
+	uint32_t i, f;
+	int ret = -ENOMEM;
 
 	*out = NULL;
 	if (!c)
-		goto nomem;
-	c->rs.n = c->rs.cap = rs->n;
-	c->rs.nranges = c->rs.rcap = rs->nranges;
-	c->rs.rules = malloc((rs->n ? rs->n : 1) * sizeof(*rs->rules));
-	c->rs.ranges = malloc((rs->nranges ? rs->nranges : 1) * sizeof(*rs->ranges));
-	if (!c->rs.rules || !c->rs.ranges)
-		goto nomem;
-	if (rs->n)
-		memcpy(c->rs.rules, rs->rules, rs->n * sizeof(*rs->rules));
-	if (rs->nranges)
-		memcpy(c->rs.ranges, rs->ranges, rs->nranges * sizeof(*rs->ranges));
+		goto fail;
+	b.c = c;
+	b.max_bytes = max_bytes;
+	c->nrules = rs->n;
+	c->rules = malloc((rs->n ? rs->n : 1) * sizeof(*c->rules));
+	c->ranges = malloc((rs->nranges ? rs->nranges : 1) * sizeof(*c->ranges));
+	b.pj = malloc((rs->n ? rs->n : 1) * NF_CLS_DIMS * sizeof(*b.pj));
+	b.lo = malloc((rs->n ? rs->n : 1) * sizeof(*b.lo));
+	b.hi = malloc((rs->n ? rs->n : 1) * sizeof(*b.hi));
+	if (!c->rules || !c->ranges || !b.pj || !b.lo || !b.hi)
+		goto fail;
+	/* our own compact copy: ranges of each rule contiguous */
+	{
+		uint32_t off = 0;
+
+		for (i = 0; i < rs->n; i++) {
+			struct nf_rule *r = &c->rules[i];
+
+			*r = rs->rules[i];
+			r->comment = 0;
+			r->comment_off = 0;
+			for (f = 0; f < NF_RF_MAX; f++) {
+				if (r->f[f].n)
+					memcpy(c->ranges + off, rs->ranges + r->f[f].off,
+					       r->f[f].n * sizeof(*c->ranges));
+				r->f[f].off = off;
+				off += r->f[f].n;
+			}
+		}
+	}
+	ret = account(&b, sizeof(*c) + rs->n * sizeof(*c->rules) +
+		      rs->nranges * sizeof(*c->ranges));
+	if (ret)
+		goto fail;
+	ret = project(&b);
+	if (ret)
+		goto fail;
+	for (i = 0; i < 3; i++) {
+		ret = build_family(&b, i == 0 ? 0 : i == 1 ? 4 : 6, i);
+		if (ret)
+			goto fail;
+		c->st.trees += c->nt[i];
+	}
 	c->st.rules = rs->n;
-	c->st.leaves = 1;
-	c->st.leaf_max = rs->n;
-	c->st.bytes = sizeof(*c) + rs->n * sizeof(*rs->rules) +
-		      rs->nranges * sizeof(*rs->ranges);
+	c->st.bytes = b.bytes;
 	*out = c;
-	return 0;
-nomem:
+	ret = 0;
+	goto done;
+fail:
+	if (ret == -ENOMEM)
+		nf_set_error("classifier: out of memory");
+	else if (ret == -E2BIG && !nf_last_error()[0])
+		nf_set_error("classifier: the decision tree is too large");
 	nf_cls_free(c);
-	nf_set_error("classifier: out of memory");
-	return -ENOMEM;
+done:
+	free(b.pj);
+	free(b.pr);
+	free(b.lo);
+	free(b.hi);
+	return ret;
+}
+
+int nf_cls_build(const struct nf_ruleset *rs, struct nf_cls **out)
+{
+	return nf_cls_build_max(rs, NF_CLS_BYTES_MAX, out);
 }
 
 void nf_cls_free(struct nf_cls *c)
 {
+	unsigned i, k;
+
 	if (!c)
 		return;
-	free(c->rs.rules);
-	free(c->rs.ranges);
+	for (i = 0; i < 3; i++)
+		for (k = 0; k < NF_CLS_TREES_MAX; k++)
+			tree_free(&c->t[i][k]);
+	free(c->rules);
+	free(c->ranges);
 	free(c);
 }
 
@@ -196,5 +733,35 @@ void nf_cls_get_stats(const struct nf_cls *c, struct nf_cls_stats *s)
 
 uint32_t nf_cls_match(const struct nf_cls *c, const struct nf_cls_key *k, uint32_t from)
 {
-	return nf_cls_match_linear(&c->rs, k, from);
+	unsigned slot = k->family == 4 ? 1 : k->family == 6 ? 2 : 0, j;
+	uint32_t best = UINT32_MAX;
+	nf_u128 v[NF_CLS_DIMS];
+
+	v[0] = k->src;
+	v[1] = k->dst;
+	v[2] = k->sport;
+	v[3] = k->dport;
+	v[4] = k->proto;
+	for (j = 0; j < c->nt[slot]; j++) {
+		const struct ctree *t = &c->t[slot][j];
+		const struct cleaf *lf;
+		const uint32_t *ref;
+		uint32_t n = t->root, i;
+
+		if (t->first >= best)
+			break;
+		while (!(n & LEAF_BIT)) {
+			const struct cnode *x = &t->nodes[n];
+
+			n = x->kid[v[x->dim] > x->thr];
+		}
+		lf = &t->leaves[n & ~LEAF_BIT];
+		ref = t->refs + lf->off;
+		for (i = 0; i < lf->n && ref[i] < best; i++)
+			if (ref[i] >= from && rule_match(&c->rules[ref[i]], c->ranges, k)) {
+				best = ref[i];
+				break;
+			}
+	}
+	return best;
 }

@@ -47,6 +47,7 @@ struct nf_cls;
 
 struct nf_cls_stats {
 	uint32_t rules;
+	uint32_t trees;		/* over the three key families */
 	uint32_t nodes, leaves;
 	uint32_t depth_max;	/* longest root-to-leaf path */
 	uint32_t leaf_max;	/* most rules in one leaf */
@@ -57,6 +58,13 @@ struct nf_cls_stats {
  * classifier keeps its own copy of what it needs). 0, -ENOMEM, or -E2BIG
  * (the tree would pass its memory bound; nf_last_error() says). */
 int nf_cls_build(const struct nf_ruleset *rs, struct nf_cls **out);
+
+/* The memory bound of nf_cls_build(): rules, trees and leaves together.
+ * Rules that overlap on different fields are copied into many leaves
+ * (cross products); past this the build stops with -E2BIG. */
+#define NF_CLS_BYTES_MAX	((size_t)256 << 20)
+/* nf_cls_build() with another bound (tests, tools). */
+int nf_cls_build_max(const struct nf_ruleset *rs, size_t max_bytes, struct nf_cls **out);
 void nf_cls_free(struct nf_cls *c);
 void nf_cls_get_stats(const struct nf_cls *c, struct nf_cls_stats *s);
 
