@@ -165,7 +165,7 @@ enum { I_SYN, I_SYNACK, I_FIN, I_ACK, I_RST, I_NONE };
 #define sIG (NF_CT_TCP_MAX + 1)
 
 /* tcp_conntracks[dir][index][old state] of Linux 6.x. */
-static const uint8_t tcp_next[2][6][NF_CT_TCP_MAX] = {
+static const uint8_t tcp_next[2][8][16] = {	/* padded: cheap indexing */
 	{	/* ORIG:  sNO  sSS  sSR  sES  sFW  sCW  sLA  sTW  sCL  sS2 */
 /* syn */	{ sSS, sSS, sIG, sIG, sIG, sIG, sIG, sSS, sSS, sS2 },
 /* synack */	{ sIV, sIV, sSR, sIV, sIV, sIV, sIV, sIV, sIV, sSR },
@@ -234,18 +234,23 @@ static inline uint32_t ld32(const uint8_t *p)
 	return v;
 }
 
+static inline uint64_t ld64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
 static inline uint32_t rd32(const uint8_t *p)
 {
 	return __builtin_bswap32(ld32(p));
 }
 
-/* ---- tuples as five 64-bit words ---- */
+/* ---- tuples ---- */
 
-struct w5 {
-	uint64_t w[5];
-};
-
-/* The last word: ports (as in the packet), protocol, family, zone 0. */
+/* The last 8 bytes of a tuple: ports (as in the packet), protocol,
+ * family, zone 0. */
 static inline uint64_t tail_word(uint32_t ports, uint8_t proto, uint8_t fam)
 {
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -260,44 +265,54 @@ static inline uint64_t tail_word(uint32_t ports, uint8_t proto, uint8_t fam)
 #endif
 }
 
-/* IPv4 addresses (8 bytes at @a: source, destination). */
-static inline void addrs4(struct w5 *k, const uint8_t *a)
+/* Write the tuple of a packet whose IP header is at @ip into @t: the
+ * addresses, then @tail (tail_word()). */
+static inline void put_tuple(struct nf_ct_tuple *t, const uint8_t *ip, bool v4, uint64_t tail)
 {
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	uint64_t v;
-
-	memcpy(&v, a, 8);
-	k->w[0] = (uint32_t)v;
-	k->w[2] = v >> 32;
+#if defined(__SSE2__)
+	if (v4) {	/* movd: 4 bytes, zero-extended to 16 */
+		_mm_storeu_si128((__m128i *)t->src, _mm_cvtsi32_si128((int)ld32(ip + 12)));
+		_mm_storeu_si128((__m128i *)t->dst, _mm_cvtsi32_si128((int)ld32(ip + 16)));
+	} else {
+		_mm_storeu_si128((__m128i *)t->src, _mm_loadu_si128((const __m128i *)(ip + 8)));
+		_mm_storeu_si128((__m128i *)t->dst, _mm_loadu_si128((const __m128i *)(ip + 24)));
+	}
 #else
-	k->w[0] = k->w[2] = 0;
-	memcpy(&k->w[0], a, 4);
-	memcpy(&k->w[2], a + 4, 4);
+	if (v4) {
+		memset(t, 0, 32);
+		memcpy(t->src, ip + 12, 4);
+		memcpy(t->dst, ip + 16, 4);
+	} else {
+		memcpy(t->src, ip + 8, 32);
+	}
 #endif
-	k->w[1] = k->w[3] = 0;
+	memcpy(&t->sport, &tail, 8);
 }
 
-/* IPv6 addresses (32 bytes at @a). */
-static inline void addrs6(struct w5 *k, const uint8_t *a)
+/* Two tuples equal (all 40 bytes). */
+static inline bool same(const struct nf_ct_tuple *a, const struct nf_ct_tuple *b)
 {
-	memcpy(k->w, a, 32);
-}
+	uint64_t ta, tb;
 
-static inline bool same(const struct nf_ct_tuple *t, const struct w5 *k)
-{
-	uint64_t x[5];
-
-	memcpy(x, t, 40);
-	return ((x[0] ^ k->w[0]) | (x[1] ^ k->w[1]) | (x[2] ^ k->w[2]) |
-		(x[3] ^ k->w[3]) | (x[4] ^ k->w[4])) == 0;
-}
-
-static inline struct w5 words(const struct nf_ct_tuple *t)
-{
-	struct w5 k;
-
-	memcpy(k.w, t, 40);
-	return k;
+	memcpy(&ta, &a->sport, 8);
+	memcpy(&tb, &b->sport, 8);
+#if defined(__SSE2__)
+	{
+		__m128i x = _mm_or_si128(
+			_mm_xor_si128(_mm_loadu_si128((const __m128i *)a->src),
+				      _mm_loadu_si128((const __m128i *)b->src)),
+			_mm_xor_si128(_mm_loadu_si128((const __m128i *)a->dst),
+				      _mm_loadu_si128((const __m128i *)b->dst)));
+#if defined(__SSE4_1__)
+		return _mm_testz_si128(x, x) && ta == tb;
+#else
+		return _mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_setzero_si128())) == 0xffff &&
+		       ta == tb;
+#endif
+	}
+#else
+	return memcmp(a, b, 32) == 0 && ta == tb;
+#endif
 }
 
 /* The tuple the other way: addresses and ports swapped; an ICMP query
@@ -336,22 +351,29 @@ static void crc_init(void)
 }
 #endif
 
-static inline uint32_t hash(const struct w5 *k)
+/* The hash of tuple @t: CRC32C of its five 8-byte words. */
+static inline uint32_t hash(const struct nf_ct_tuple *t)
 {
+	const uint8_t *q = (const uint8_t *)t;
 #if defined(__SSE4_2__)
-	uint64_t c = CRC_SEED;
-	int i;
+	{
+		uint64_t c = CRC_SEED;	/* five steps written out: gcc keeps a loop */
 
-	for (i = 0; i < 5; i++)
-		c = __builtin_ia32_crc32di(c, k->w[i]);
-	return (uint32_t)c;
+		c = __builtin_ia32_crc32di(c, ld64(q));
+		c = __builtin_ia32_crc32di(c, ld64(q + 8));
+		c = __builtin_ia32_crc32di(c, ld64(q + 16));
+		c = __builtin_ia32_crc32di(c, ld64(q + 24));
+		c = __builtin_ia32_crc32di(c, ld64(q + 32));
+		return (uint32_t)c;
+	}
 #else
-	const uint8_t *p = (const uint8_t *)k->w;
-	uint32_t c = CRC_SEED, i;
+	{
+		uint32_t c = CRC_SEED, i;
 
-	for (i = 0; i < 40; i++)
-		c = crc_tab[(c ^ p[i]) & 0xff] ^ (c >> 8);
-	return c;
+		for (i = 0; i < 40; i++)
+			c = crc_tab[(c ^ q[i]) & 0xff] ^ (c >> 8);
+		return c;
+	}
 #endif
 }
 
@@ -389,9 +411,9 @@ static inline int free_slot(const struct bucket *b)
 	return m ? (int)(__builtin_ctz(m) >> 1) : -1;
 }
 
-/* The slot value of the live entry holding tuple @k, or NONE. */
-static inline uint32_t find(const struct nf_ct *ct, const struct w5 *k, uint32_t h,
-			    uint32_t now)
+/* The slot value of the live entry holding tuple @t (hash @h), or NONE. */
+static uint32_t find(const struct nf_ct *ct, const struct nf_ct_tuple *t, uint32_t h,
+		     uint32_t now)
 {
 	uint16_t sig = sig_of(h);
 	uint32_t b = h & ct->mask;
@@ -405,7 +427,7 @@ static inline uint32_t find(const struct nf_ct *ct, const struct w5 *k, uint32_t
 			uint32_t v = bk->val[__builtin_ctz(m) >> 1];
 			const struct nf_ct_entry *e = &ct->ent[v >> 1];
 
-			if (nf_likely(same(&e->t[v & 1], k)) && nf_likely(alive(e, now)))
+			if (same(&e->t[v & 1], t) && alive(e, now))
 				return v;
 			m &= m - 1;
 			m &= m - 1;
@@ -413,6 +435,24 @@ static inline uint32_t find(const struct nf_ct *ct, const struct w5 *k, uint32_t
 		b = alt_of(ct, b, sig);
 	}
 	return NONE;
+}
+
+/* find() for nf_ct_in(): only the first signature match in the primary
+ * bucket (nearly every hit): true and *vp, or false ("not there", not
+ * "absent"). */
+static inline bool find_first(const struct nf_ct *ct, const struct nf_ct_tuple *t,
+			      uint32_t h, uint32_t now, uint32_t *vp)
+{
+	const struct bucket *bk = &ct->bkt[h & ct->mask];
+	uint32_t m = match(bk, sig_of(h)), v;
+	const struct nf_ct_entry *e;
+
+	if (nf_unlikely(m == 0))
+		return false;
+	v = bk->val[__builtin_ctz(m) >> 1];
+	e = &ct->ent[v >> 1];
+	*vp = v;
+	return same(&e->t[v & 1], t) && alive(e, now);
 }
 
 static void move_slot(struct nf_ct *ct, uint32_t fb, unsigned fs, uint32_t tb, unsigned ts)
@@ -499,8 +539,7 @@ static int slot_add(struct nf_ct *ct, uint32_t h, uint32_t val)
 /* Remove @val, the slot of tuple @t. */
 static void slot_del(struct nf_ct *ct, const struct nf_ct_tuple *t, uint32_t val)
 {
-	struct w5 k = words(t);
-	uint32_t h = hash(&k);
+	uint32_t h = hash(t);
 	uint16_t sig = sig_of(h);
 	uint32_t b = h & ct->mask;
 	int pass;
@@ -537,11 +576,14 @@ static void unlink_entry(struct nf_ct *ct, uint32_t idx)
 
 /* UDP and UDP-Lite, Linux 6.x: the stream timeout (and ASSURED) once a
  * reply was seen and the flow is older than 2 s (aux: its birth + 2 s).
- * SEEN_REPLY is set after this, so the first reply itself is unreplied. */
+ * SEEN_REPLY is set after this, so the first reply itself is unreplied.
+ * Once ASSURED, a stream for good (Linux's 64-bit jiffies never wrap; our
+ * 32-bit milliseconds would, after 24.8 days). */
 static inline uint32_t udp_timeout(struct nf_ct *ct, struct nf_ct_entry *e, uint32_t idx,
 				   uint32_t now)
 {
-	if ((e->flags & NF_CT_F_SEEN_REPLY) && (int32_t)(now - ct->aux[idx]) > 0) {
+	if ((e->flags & NF_CT_F_ASSURED) ||
+	    ((e->flags & NF_CT_F_SEEN_REPLY) && (int32_t)(now - ct->aux[idx]) > 0)) {
 		e->flags |= NF_CT_F_ASSURED;
 		return ct->to_stream;
 	}
@@ -724,17 +766,17 @@ static uint32_t tcp_end(const uint8_t *th, uint32_t l4_len)
 	       !!(th[13] & NF_TCP_FIN);
 }
 
-/* Linux's nf_conntrack_tcp_packet() for a known entry, the cases off the
- * common path: @new is tcp_next[dir][ix][old]. Returns the state, with
+/* Linux's nf_conntrack_tcp_packet() for a known entry @v, the cases off
+ * the common path (TCP header @th, flags valid). Returns the state, with
  * the entry updated. */
 static __attribute__((noinline)) enum nf_ct_state
-tcp_special(struct nf_ct *ct, uint32_t v, unsigned ix, unsigned nw, const uint8_t *th,
-	    const struct nf_hdrs *h, uint32_t now, struct nf_ct_pkt *p)
+tcp_special(struct nf_ct *ct, uint32_t v, const uint8_t *th, const struct nf_hdrs *h,
+	    uint32_t now, struct nf_ct_pkt *p)
 {
 	uint32_t idx = v >> 1;
-	unsigned dir = v & 1;
+	unsigned dir = v & 1, ix = tcp_index[TF(th[13])];
 	struct nf_ct_entry *e = &ct->ent[idx];
-	unsigned old = e->tcp_state;
+	unsigned old = e->tcp_state, nw = tcp_next[dir][ix][old];
 	uint32_t to;
 
 	switch (nw) {
@@ -941,7 +983,6 @@ static enum nf_ct_state icmp_err(struct nf_ct *ct, const uint8_t *f, const struc
 	const uint8_t *daddr = f + h->l3_off + (fam == 4 ? 16 : 24);
 	struct nf_ct_tuple inv;
 	struct nf_ct_entry *e;
-	struct w5 k;
 	uint32_t v;
 
 	p->icmp_error = 1;
@@ -949,9 +990,8 @@ static enum nf_ct_state icmp_err(struct nf_ct *ct, const uint8_t *f, const struc
 		return invalid(ct);
 	/* the quoted packet went the other way: its inverse is ours */
 	inv = invert(&p->inner);
-	k = words(&inv);
 	ct->searched++;
-	v = find(ct, &k, hash(&k), now);
+	v = find(ct, &inv, hash(&inv), now);
 	if (v == NONE)
 		return invalid(ct);
 	e = &ct->ent[v >> 1];
@@ -992,17 +1032,12 @@ static enum nf_ct_state slow_in(struct nf_ct *ct, const uint8_t *f, const struct
 	bool icmp = false, req = false, udplite = false;
 	uint32_t ports = 0, v, to, q;
 	struct nf_ct_entry *e;
-	struct w5 k;
+	uint64_t tail;
 	unsigned dir;
 
 	/* the tuple without ports first: INVALID packets and ICMP errors
 	 * have it too */
-	if (fam == 4)
-		addrs4(&k, ip + 12);
-	else
-		addrs6(&k, ip + 8);
-	k.w[4] = tail_word(0, proto, fam);
-	memcpy(&p->t, k.w, 40);
+	put_tuple(&p->t, ip, fam == 4, tail_word(0, proto, fam));
 	switch (proto) {
 	case NF_IPPROTO_ICMP:
 	case NF_IPPROTO_ICMPV6:
@@ -1055,10 +1090,10 @@ static enum nf_ct_state slow_in(struct nf_ct *ct, const uint8_t *f, const struct
 			return invalid(ct);
 		break;
 	}
-	k.w[4] = tail_word(ports, proto, fam);
-	memcpy(&p->t.sport, &k.w[4], 4);
+	tail = tail_word(ports, proto, fam);
+	memcpy(&p->t.sport, &tail, 8);
 	ct->searched++;
-	v = find(ct, &k, hash(&k), now);
+	v = find(ct, &p->t, hash(&p->t), now);
 	if (v == NONE) {
 		if (icmp && !req)	/* Linux: only requests start an entry */
 			return invalid(ct);
@@ -1080,6 +1115,18 @@ static enum nf_ct_state slow_in(struct nf_ct *ct, const uint8_t *f, const struct
 	return fill(p, v, NF_CT_ESTABLISHED);
 }
 
+/* A UDP packet of entry @v that is not ASSURED yet. */
+static __attribute__((noinline)) enum nf_ct_state udp_in(struct nf_ct *ct, uint32_t v,
+							 uint32_t len, uint32_t now,
+							 struct nf_ct_pkt *p)
+{
+	struct nf_ct_entry *e = &ct->ent[v >> 1];
+
+	account(e, v & 1, now + udp_timeout(ct, e, v >> 1, now), len);
+	e->flags |= (uint8_t)(v & 1);		/* NF_CT_F_SEEN_REPLY */
+	return fill(p, v, NF_CT_ESTABLISHED);
+}
+
 /* Everything but TCP and UDP with a complete header. */
 static __attribute__((noinline)) enum nf_ct_state
 in_other(struct nf_ct *ct, const uint8_t *f, const struct nf_hdrs *h, uint32_t now,
@@ -1094,20 +1141,71 @@ in_other(struct nf_ct *ct, const uint8_t *f, const struct nf_hdrs *h, uint32_t n
 	return slow_in(ct, f, h, now, p);
 }
 
+/* Entry @v was found for TCP or UDP packet @h (TCP flags index @ix):
+ * update it. Inline in nf_ct_in() and in_rest(). */
+static inline enum nf_ct_state hit(struct nf_ct *ct, uint32_t v, unsigned ix,
+				   const uint8_t *l4, const struct nf_hdrs *h, uint32_t now,
+				   struct nf_ct_pkt *p)
+{
+	struct nf_ct_entry *e = &ct->ent[v >> 1];
+	unsigned dir = v & 1, old, nw;
+	uint32_t to;
+
+	if (h->l4_proto == NF_IPPROTO_UDP) {
+		/* an ASSURED UDP entry is a stream for good (see udp_timeout) */
+		if (nf_unlikely(!(e->flags & NF_CT_F_ASSURED)))
+			return udp_in(ct, v, h->l3_len, now, p);
+		to = ct->to_stream;
+	} else {
+		old = e->tcp_state;
+		nw = tcp_next[dir][ix][old];
+		/* The common case: an assured entry staying in a state that
+		 * has no special case in Linux's nf_conntrack_tcp_packet()
+		 * for a packet that does not change it (a RST here is one in
+		 * CLOSE: its timeout is CLOSE's either way). Everything
+		 * else: tcp_special(). */
+		if (nf_unlikely(nw != old || !(e->flags & NF_CT_F_ASSURED) ||
+				!(TCP_FAST >> old & 1)))
+			return tcp_special(ct, v, l4, h, now, p);
+		e->tcp_last_index = (uint8_t)ix;
+		e->tcp_last_dir = (uint8_t)dir;
+		to = ct->to_tcp[nw];
+	}
+	/* ASSURED: SEEN_REPLY is set already */
+	account(e, dir, now + to, h->l3_len);
+	return fill(p, v, NF_CT_ESTABLISHED);
+}
+
+/* nf_ct_in() when the first signature match of the primary bucket was
+ * not the packet's entry: the full search, then as nf_ct_in(). */
+static __attribute__((noinline)) enum nf_ct_state
+in_rest(struct nf_ct *ct, const uint8_t *l4, const struct nf_hdrs *h, uint32_t now,
+	struct nf_ct_pkt *p, unsigned ix)
+{
+	uint32_t v = find(ct, &p->t, hash(&p->t), now);
+
+	if (v == NONE) {	/* no entry: NEW, or flags that cannot start one */
+		if (h->l4_proto == NF_IPPROTO_TCP && !tcp_may_start(ct, l4[13]))
+			return invalid(ct);
+		return NF_CT_NEW;
+	}
+	return hit(ct, v, ix, l4, h, now, p);
+}
+
 /* The common case, inline: IPv4 or IPv6 TCP or UDP with a complete
- * header (not a later fragment: those have no L4 flag).
+ * header (not a later fragment: those have no L4 flag), whose entry is
+ * the first signature match in its primary bucket.
  *
- * Cost (bench/ct.sh, callgrind, gcc 12 -O2 -march=x86-64-v3): see the
- * report in docs; an established TCP packet is counted there. */
+ * Cost (bench/ct.sh, callgrind, gcc 12 -O2 -march=x86-64-v3): see
+ * docs/BENCHMARKS.md, "Connection tracker (nf_ct)". */
 enum nf_ct_state nf_ct_in(struct nf_ct *ct, const uint8_t *f, const struct nf_hdrs *h,
 			  uint64_t now_ns, struct nf_ct_pkt *p)
 {
-	uint32_t now = ms_of(now_ns), v, to;
+	uint32_t now = ms_of(now_ns), v;
 	const uint8_t *l4 = f + h->l4_off;
-	struct nf_ct_entry *e;
-	uint8_t proto = h->l4_proto, flags = 0;
-	unsigned dir, ix = 0, old, nw;
-	struct w5 k;
+	uint8_t proto = h->l4_proto;
+	bool v4 = h->ethertype == NF_ETH_P_IPV4;
+	unsigned ix = 0;
 
 	ct->now = now;
 	p->idx = NONE;
@@ -1119,16 +1217,10 @@ enum nf_ct_state nf_ct_in(struct nf_ct *ct, const uint8_t *f, const struct nf_hd
 	if (nf_unlikely(!(h->flags & NF_HDR_L4) ||
 			(proto != NF_IPPROTO_TCP && proto != NF_IPPROTO_UDP)))
 		return in_other(ct, f, h, now, p);
-	if (h->ethertype == NF_ETH_P_IPV4)
-		addrs4(&k, f + h->l3_off + 12);
-	else
-		addrs6(&k, f + h->l3_off + 8);
-	k.w[4] = tail_word(ld32(l4), proto, h->ethertype == NF_ETH_P_IPV4 ? 4 : 6);
-	memcpy(&p->t, k.w, 40);
+	put_tuple(&p->t, f + h->l3_off, v4, tail_word(ld32(l4), proto, v4 ? 4 : 6));
 	if (proto == NF_IPPROTO_TCP) {
-		flags = l4[13];
-		p->tcp_flags = flags;
-		ix = tcp_index[TF(flags)];
+		p->tcp_flags = l4[13];
+		ix = tcp_index[TF(l4[13])];
 		if (nf_unlikely(ix == 0xff))	/* Linux's tcp_error() */
 			return invalid(ct);
 	} else if (nf_likely(!(h->flags & NF_HDR_FRAG))) {
@@ -1140,34 +1232,9 @@ enum nf_ct_state nf_ct_in(struct nf_ct *ct, const uint8_t *f, const struct nf_hd
 			return invalid(ct);
 	}
 	ct->searched++;
-	v = find(ct, &k, hash(&k), now);
-	if (v == NONE) {
-		if (proto == NF_IPPROTO_TCP && !tcp_may_start(ct, flags))
-			return invalid(ct);
-		return NF_CT_NEW;
-	}
-	dir = v & 1;
-	e = &ct->ent[v >> 1];
-	if (proto == NF_IPPROTO_UDP) {
-		to = udp_timeout(ct, e, v >> 1, now);
-		goto accept;
-	}
-	old = e->tcp_state;
-	nw = tcp_next[dir][ix][old];
-	/* The common case: an assured entry staying in a state that has no
-	 * special case in Linux's nf_conntrack_tcp_packet() for a packet
-	 * that does not change it (a RST here is one in CLOSE: its timeout
-	 * is CLOSE's either way). Everything else: tcp_special(). */
-	if (nf_unlikely(nw != old || !(e->flags & NF_CT_F_ASSURED) ||
-			!(TCP_FAST >> old & 1)))
-		return tcp_special(ct, v, ix, nw, l4, h, now, p);
-	e->tcp_last_index = (uint8_t)ix;
-	e->tcp_last_dir = (uint8_t)dir;
-	to = ct->to_tcp[nw];
-accept:
-	account(e, dir, now + to, h->l3_len);
-	e->flags |= (uint8_t)dir;		/* NF_CT_F_SEEN_REPLY */
-	return fill(p, v, NF_CT_ESTABLISHED);
+	if (nf_unlikely(!find_first(ct, &p->t, hash(&p->t), now, &v)))
+		return in_rest(ct, l4, h, now, p, ix);
+	return hit(ct, v, ix, l4, h, now, p);
 }
 
 /* ---- insert, look up, delete ---- */
@@ -1178,7 +1245,7 @@ int nf_ct_confirm(struct nf_ct *ct, struct nf_ct_pkt *p, const struct nf_ct_tupl
 	uint32_t now = ms_of(now_ns), idx, h0, h1, to;
 	struct nf_ct_tuple r = reply ? *reply : invert(&p->t);
 	struct nf_ct_entry *e;
-	struct w5 k0 = words(&p->t), k1 = words(&r);
+
 	uint8_t state = 0, ix = 0;
 	int ret;
 
@@ -1211,9 +1278,9 @@ int nf_ct_confirm(struct nf_ct *ct, struct nf_ct_pkt *p, const struct nf_ct_tupl
 	default:
 		to = ct->to_generic;
 	}
-	h0 = hash(&k0);
-	h1 = hash(&k1);
-	if (find(ct, &k0, h0, now) != NONE || find(ct, &k1, h1, now) != NONE) {
+	h0 = hash(&p->t);
+	h1 = hash(&r);
+	if (find(ct, &p->t, h0, now) != NONE || find(ct, &r, h1, now) != NONE) {
 		nf_set_error("a connection with this tuple exists");
 		return -EEXIST;
 	}
@@ -1252,11 +1319,10 @@ full:
 
 int nf_ct_lookup(struct nf_ct *ct, const struct nf_ct_tuple *t, uint32_t *idx, uint8_t *dir)
 {
-	struct w5 k = words(t);
 	uint32_t v;
 
 	ct->searched++;
-	v = find(ct, &k, hash(&k), ct->now);
+	v = find(ct, t, hash(t), ct->now);
 	if (v == NONE)
 		return -ENOENT;
 	*idx = v >> 1;
