@@ -30,6 +30,7 @@
 
 /* The firewall's drop reasons: one list makes the enum and the names. */
 #define FW_DROPS(_)							\
+	_(BAD_CSUM,      "ipv4-bad-checksum")				\
 	_(RULE,          "rule-drop")					\
 	_(POLICY,        "policy-drop")					\
 	_(REJECT,        "rejected")					\

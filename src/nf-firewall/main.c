@@ -154,19 +154,26 @@ static void fw_stop(struct nf_vnf *v)
 
 /* ---- the stages ---- */
 
-/* pkts[].user between the stages: nothing yet (every pending frame is
- * IP). Non-IP frames leave by the other port at once. */
+/* IPv4 header checksums; non-IP frames leave by the other port at once. */
 static uint16_t fw_pre(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts,
 		       const struct nf_hdrs *h, uint16_t *verdict, uint16_t n)
 {
 	uint16_t i, pending = 0;
 
-	(void)v;
-	(void)pkts;
 	for (i = 0; i < n; i++) {
 		if (verdict[i] != NF_V_PENDING)
 			continue;
-		if (h[i].ethertype != NF_ETH_P_IPV4 && h[i].ethertype != NF_ETH_P_IPV6) {
+		if (h[i].ethertype == NF_ETH_P_IPV4) {
+			/* Linux's ip_rcv drops a bad header checksum before
+			 * netfilter sees the packet. */
+			const struct nf_ipv4 *ip = (const void *)(pkts[i].data + h[i].l3_off);
+
+			if (nf_unlikely(!(h[i].flags & NF_HDR_IP_OPTS ? nf_ipv4_csum_ok_slow(ip,
+					(unsigned)(ip->ver_ihl & 15) * 4) : nf_ipv4_csum20_ok(ip)))) {
+				nf_vnf_drop(v, verdict, i, nf_vnf_reason(FW_DROP_BAD_CSUM));
+				continue;
+			}
+		} else if (h[i].ethertype != NF_ETH_P_IPV6) {
 			verdict[i] = (uint16_t)(in ^ 1);
 			fw.passed_other++;
 			continue;
