@@ -87,8 +87,9 @@
  *     GRE keys;
  *   - a RELATED ICMP error is counted in its entry (Linux does not).
  *
- * Measured (bench/ct.sh, 1M entries): see the figures at the end of this
- * comment block in nf_ct_in().
+ * Measured (bench/ct.sh, docs/BENCHMARKS.md): an ESTABLISHED TCP packet
+ * costs 134 instructions in nf_ct_in() (UDP 126), 1 flow or 1M; 19 ns
+ * with 1 flow, 170-190 ns with 1M (two cache misses: bucket, entry).
  */
 #include "nf_ct.h"
 #include "nf_util.h"
