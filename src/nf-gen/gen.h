@@ -23,7 +23,7 @@
 #define GEN_SIZE_MIN4	60		/* 14 + 20 + 8 + 18 */
 #define GEN_SIZE_MIN6	80		/* 14 + 40 + 8 + 18 */
 #define GEN_SIZE_MAX	9000
-#define GEN_FLOWS_MAX	65536
+#define GEN_FLOWS_MAX	(1u << 20)	/* 128 MiB of flow templates */
 #define GEN_TPL_BYTES	96		/* template bytes copied per frame */
 
 /* Offsets in the frame. */

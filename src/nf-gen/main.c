@@ -115,7 +115,7 @@ static void help(void)
 "                        IPv6 frames are at least 80 bytes (the default\n"
 "                        with -6)\n"
 "    -6, --ipv6          send IPv6/UDP instead of IPv4/UDP\n"
-"    -f, --flows N       cycle over N flows, 1..65536 (default 1): flow i\n"
+"    -f, --flows N       cycle over N flows, 1..1048576 (default 1): flow i\n"
 "                        has source address SRC-IP + i (skipping DST-IP;\n"
 "                        IPv6: added to the last 32 bits) and source port\n"
 "                        SPORT + i (modulo 65536)\n"
