@@ -52,40 +52,30 @@ RT=$!
 wait "$GEN"
 "$BIN/nfchain" vnf "$W/r.ctl" --json stats >"$W/stats.json"
 kill -INT "$RT"; wait "$RT"; RT=
-python3 - "$W/cg.out" "$W/stats.json" "$SZ" "$FLOWS" "${V6:-4}" <<'PY'
-import json, re, subprocess, sys
-cg, st, size, flows, fam = sys.argv[1:6]
-d = json.load(open(st))
-n = d["stages"]["post"]["out"]
-ann = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", cg],
-                     capture_output=True, text=True).stdout
-def incl(fn):
-    # The cost of the calls to fn (callgrind_annotate also lists the parts
-    # inlined from headers separately: the largest line is the whole).
-    best = 0
-    for line in ann.splitlines():
-        m = re.match(r"\s*([\d,]+)\s.*:%s( \[.*)?$" % re.escape(fn), line)
-        if m:
-            best = max(best, int(m.group(1).replace(",", "")))
-    return best
-tot = incl("vnf_burst")
-part = {fn: incl(fn) / n for fn in ("cli_rx_burst", "nf_parse", "rt_pre", "rt_process",
-                                      "rt_post", "cli_tx_burst")}
-stages = part["rt_pre"] + part["rt_process"] + part["rt_post"]
+n=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["stages"]["post"]["out"])' "$W/stats.json")
+bursts=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["bursts"])' "$W/stats.json")
+FNS="vnf_burst cli_rx_burst nf_parse rt_pre rt_process rt_post cli_tx_burst"
+# shellcheck disable=SC2086
+read -r tot rx parse pre proc post tx < <(python3 bench/cg_incl.py "$W/cg.out" "$n" $FNS)
+python3 - "$SZ" "$FLOWS" "${V6:-4}" "$n" "$bursts" "$tot" "$rx" "$parse" "$pre" "$proc" "$post" "$tx" <<'PY'
+import sys
+size, flows, fam = sys.argv[1:4]
+n, bursts = int(sys.argv[4]), int(sys.argv[5])
+tot, rx, parse, pre, proc, post, tx = map(float, sys.argv[6:13])
+stages = pre + proc + post
 print("IPv%s, %s-byte frames, %s flows: %d frames forwarded in %d bursts" %
-      (fam.strip("-"), size, flows, n, d["bursts"]))
+      (fam.strip("-"), size, flows, n, bursts))
 print("instructions per packet")
 print("  %6.1f  router stages: pre + process + post" % stages)
-print("  %6.1f  router stages + parse" % (stages + part["nf_parse"]))
-print("  %6.1f  all of nf-router's burst: receive, parse, stages, framework, transmit" %
-      (tot / n))
-for fn, what in (("cli_rx_burst", "receive (memif client, release of the previous burst)"),
-                 ("nf_parse", "parse (framework)"),
-                 ("rt_pre", "pre: RFC 1812 checks, header checksum"),
-                 ("rt_process", "process: route lookup, TTL check"),
-                 ("rt_post", "post: next hop, MTU, TTL decrement, MAC rewrite"),
-                 ("cli_tx_burst", "transmit (memif client, buffer swap)")):
-    print("    %-13s %6.1f  %s" % (fn, part[fn], what))
-print("    %-13s %6.1f  %s" % ("(framework)", tot / n - sum(part.values()),
+print("  %6.1f  router stages + parse" % (stages + parse))
+print("  %6.1f  all of nf-router's burst: receive, parse, stages, framework, transmit" % tot)
+for fn, v, what in (("cli_rx_burst", rx, "receive (memif client, release of the previous burst)"),
+                    ("nf_parse", parse, "parse (framework)"),
+                    ("rt_pre", pre, "pre: RFC 1812 checks, header checksum"),
+                    ("rt_process", proc, "process: route lookup, TTL check"),
+                    ("rt_post", post, "post: next hop, MTU, TTL decrement, MAC rewrite"),
+                    ("cli_tx_burst", tx, "transmit (memif client, buffer swap)")):
+    print("    %-13s %6.1f  %s" % (fn, v, what))
+print("    %-13s %6.1f  %s" % ("(framework)", tot - (rx + parse + stages + tx),
                                "burst loop, L2 filter, verdicts, counters, grouping by port"))
 PY

@@ -52,21 +52,9 @@ if [ -n "$CG" ]; then
 				--collect-atstart=no --toggle-collect=run_parse --toggle-collect=run_ct \
 				"$B/ct" -c -p "$proto" $V6 -f "$f" -n "$CGN" >"$W/out" 2>"$W/err" ||
 				{ cat "$W/err" >&2; exit 1; }
-			python3 - "$W/cg.out" "$CGN" "$proto" "$f" "${V6:--4}" <<'PY'
-import re, subprocess, sys
-cg, n, proto, flows, fam = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
-ann = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", cg],
-                     capture_output=True, text=True).stdout
-def incl(fn):
-    best = 0
-    for line in ann.splitlines():
-        m = re.match(r"\s*([\d,]+)\s.*:%s( \[.*)?$" % re.escape(fn), line)
-        if m:
-            best = max(best, int(m.group(1).replace(",", "")))
-    return best
-print("  %-5s %-5s %8s  %10.1f %10.1f" % (proto, fam.strip("-"), flows,
-      incl("nf_ct_in") / n, incl("nf_parse") / n))
-PY
+			read -r ct parse < <(python3 bench/cg_incl.py "$W/cg.out" "$CGN" nf_ct_in nf_parse)
+			fam=${V6:--4}
+			printf '  %-5s %-5s %8s  %10.1f %10.1f\n' "$proto" "${fam#-}" "$f" "$ct" "$parse"
 		done
 	done
 fi
