@@ -161,7 +161,7 @@ uint32_t nf_cls_match_linear(const struct nf_ruleset *rs, const struct nf_cls_ke
 /* ------------------------------------------------------------ the tree */
 
 #define NF_CLS_DIMS	5		/* SRC, DST, SPORT, DPORT, PROTO */
-#define NF_CLS_LEAF_MAX	8
+#define NF_CLS_LEAF_MAX	4
 #define NF_CLS_DEPTH_MAX 96
 #define LEAF_BIT	0x80000000u
 /* Trees per family: rules are grouped by the dimensions on which they are
@@ -183,15 +183,43 @@ struct cnode {
 };
 
 struct cleaf {
-	uint32_t off, n;		/* rule indices refs[off .. off+n) */
+	uint32_t off, n;		/* entries refs[off .. off+n), by rule */
+};
+
+/* A rule in a leaf: its hull on the cut dimensions, clipped to the leaf
+ * (IPv6 addresses: their upper 64 bits), checked before the rule itself
+ * is read. An exact entry is the rule (single ranges on those dimensions
+ * only, exact addresses): no further check but the transport header. */
+#define LE_EXACT	0x01
+#define LE_L4		0x02		/* needs the transport header */
+
+struct lent {
+	uint64_t s[2], d[2];
+	uint32_t rule;
+	uint16_t sp[2], dp[2];
+	uint8_t pr[2];
+	uint8_t flags;
+};
+
+/* Three levels of binary nodes in one cache line (non-IPv6 trees, whose
+ * values fit 32 bits): sub-node i (0..6, Eytzinger order: children 2i+1,
+ * 2i+2) cuts dimension dims >> 3i & 7 at thr[i]; kid[i - 7] follows. A
+ * leaf higher up fills its sub-tree with "always left" cuts. One cache
+ * miss per three levels instead of three. */
+struct pnode {
+	uint32_t thr[7];
+	uint32_t dims;
+	uint32_t kid[8];
 };
 
 struct ctree {
+	struct pnode *pn;		/* packed form (non-IPv6), NULL: binary */
+	uint32_t npn, pncap;
 	struct cnode *nodes;
 	uint32_t nnodes, ncap;
 	struct cleaf *leaves;
 	uint32_t nleaves, lcap;
-	uint32_t *refs;
+	struct lent *refs;
 	uint32_t nrefs, rcap;
 	uint32_t root;
 	uint32_t first;			/* its lowest rule index */
@@ -222,6 +250,8 @@ struct bctx {
 	size_t bytes, max_bytes;
 	int err;
 };
+
+static int pack(struct ctree *t, uint32_t id, uint32_t *out);
 
 static int grow(void **p, uint32_t *cap, uint32_t need, size_t size)
 {
@@ -394,6 +424,8 @@ static uint64_t best_cut(struct bctx *b, const uint32_t *R, uint32_t n, unsigned
 static int account(struct bctx *b, size_t more)
 {
 	b->bytes += more;
+	if (b->bytes > b->c->st.build_peak)
+		b->c->st.build_peak = b->bytes;
 	if (b->bytes > b->max_bytes) {
 		nf_set_error("classifier: the decision tree of %u rules passes its memory "
 			     "bound of %zu bytes (rules that overlap on different fields are "
@@ -404,12 +436,30 @@ static int account(struct bctx *b, size_t more)
 	return 0;
 }
 
-static int make_leaf(struct bctx *b, const uint32_t *R, uint32_t n, uint32_t *id)
+/* Is every field of rule @i on the cut dimensions one range (exact box)? */
+static bool box_exact(const struct nf_rule *r, bool v6)
+{
+	uint32_t f, cut = 0;
+
+	for (f = 0; f < NF_CLS_DIMS; f++)
+		cut |= 1u << dim_field[f];
+	if ((r->has & ~cut) || (v6 && (r->has & (1u << NF_RF_SRC | 1u << NF_RF_DST))))
+		return false;
+	for (f = 0; f < NF_RF_MAX; f++)
+		if ((r->has >> f & 1) && r->f[f].n != 1)
+			return false;
+	return true;
+}
+
+static int make_leaf(struct bctx *b, const uint32_t *R, uint32_t n, const nf_u128 *rlo,
+		     const nf_u128 *rhi, uint32_t *id)
 {
 	struct ctree *t = b->t;
+	bool v6 = rhi[0] > UINT32_MAX;
+	uint32_t i;
 	int ret;
 
-	ret = account(b, sizeof(struct cleaf) + n * sizeof(uint32_t));
+	ret = account(b, sizeof(struct cleaf) + n * sizeof(struct lent));
 	if (ret)
 		return ret;
 	ret = grow((void **)&t->leaves, &t->lcap, t->nleaves + 1, sizeof(*t->leaves));
@@ -419,7 +469,29 @@ static int make_leaf(struct bctx *b, const uint32_t *R, uint32_t n, uint32_t *id
 		return ret;
 	t->leaves[t->nleaves].off = t->nrefs;
 	t->leaves[t->nleaves].n = n;
-	memcpy(t->refs + t->nrefs, R, n * sizeof(*R));
+	for (i = 0; i < n; i++) {
+		struct lent *e = &t->refs[t->nrefs + i];
+		const struct nf_rule *r = &b->c->rules[R[i]];
+		nf_u128 mn[NF_CLS_DIMS], mx[NF_CLS_DIMS];
+		unsigned d;
+
+		for (d = 0; d < NF_CLS_DIMS; d++)
+			if (!clip(b, R[i], d, rlo[d], rhi[d], &mn[d], &mx[d]))
+				mn[d] = mx[d] = 0;	/* cannot happen */
+		e->rule = R[i];
+		e->s[0] = (uint64_t)(v6 ? mn[0] >> 64 : mn[0]);
+		e->s[1] = (uint64_t)(v6 ? mx[0] >> 64 : mx[0]);
+		e->d[0] = (uint64_t)(v6 ? mn[1] >> 64 : mn[1]);
+		e->d[1] = (uint64_t)(v6 ? mx[1] >> 64 : mx[1]);
+		e->sp[0] = (uint16_t)mn[2];
+		e->sp[1] = (uint16_t)mx[2];
+		e->dp[0] = (uint16_t)mn[3];
+		e->dp[1] = (uint16_t)mx[3];
+		e->pr[0] = (uint8_t)mn[4];
+		e->pr[1] = (uint8_t)mx[4];
+		e->flags = (box_exact(r, v6) ? LE_EXACT : 0) |
+			   ((r->has & NF_CLS_L4_FIELDS) ? LE_L4 : 0);
+	}
 	t->nrefs += n;
 	*id = t->nleaves++ | LEAF_BIT;
 	if (n > b->c->st.leaf_max)
@@ -442,7 +514,7 @@ static int build_node(struct bctx *b, const uint32_t *R, uint32_t n, nf_u128 *rl
 	if (depth > b->c->st.depth_max)
 		b->c->st.depth_max = depth;
 	if (n <= NF_CLS_LEAF_MAX || depth >= NF_CLS_DEPTH_MAX)
-		return make_leaf(b, R, n, id);
+		return make_leaf(b, R, n, rlo, rhi, id);
 	/* Rules that cover the whole region stay in every leaf below: only
 	 * the others (P) can be separated, and they decide. */
 	P = malloc(n * sizeof(*P));
@@ -470,7 +542,7 @@ static int build_node(struct bctx *b, const uint32_t *R, uint32_t n, nf_u128 *rl
 	/* a cut that copies more than half of the rules into both children
 	 * is not worth it (the cross products would grow without bound) */
 	if (best == UINT64_MAX || (uint64_t)(nl + nr) * 2 > (uint64_t)np * 3)
-		return make_leaf(b, R, n, id);
+		return make_leaf(b, R, n, rlo, rhi, id);
 	ret = account(b, sizeof(struct cnode));
 	if (ret)
 		return ret;
@@ -550,7 +622,7 @@ static int build_family(struct bctx *b, unsigned fam, unsigned slot)
 	struct nf_cls *c = b->c;
 	nf_u128 rlo[NF_CLS_DIMS] = { 0 }, rhi[NF_CLS_DIMS];
 	uint32_t count[1u << NF_CLS_DIMS] = { 0 }, *R = NULL, *G = NULL, n = 0, i, g, k;
-	unsigned keep[NF_CLS_TREES_MAX], nkeep = 0, m, best, full = (1u << NF_CLS_DIMS) - 1;
+	unsigned keep[NF_CLS_TREES_MAX], nkeep = 0, m, full = (1u << NF_CLS_DIMS) - 1;
 	uint8_t *mask = NULL, target[1u << NF_CLS_DIMS];
 	int ret = -ENOMEM;
 
@@ -568,33 +640,39 @@ static int build_family(struct bctx *b, unsigned fam, unsigned slot)
 			count[mask[n]]++;
 			R[n++] = i;
 		}
-	/* the largest groups (a 64th of the rules at least) get a tree */
+	/* Largest groups first: a group joins a kept one that differs from
+	 * it on one dimension at most (EffiCuts' merge), else gets a tree of
+	 * its own if it is large enough (a 64th of the rules, 16 at least);
+	 * the rest join the kept group of fewest wide dimensions that
+	 * includes theirs, else the group wide everywhere. */
+	for (m = 0; m <= full; m++)
+		target[m] = 0xff;
 	for (;;) {
-		best = 0;
-		for (m = 0; m <= full; m++) {
-			for (k = 0; k < nkeep && keep[k] != m; k++)
-				;
-			if (k == nkeep && count[m] > count[best])
-				best = m;
-			else if (k == nkeep && count[best] == 0)
-				best = m;
-		}
-		if (nkeep == NF_CLS_TREES_MAX - 1 || count[best] == 0 ||
-		    (nkeep && count[best] < n / 64 + 16))
+		unsigned bm = 0xff;
+
+		for (m = 0; m <= full; m++)
+			if (target[m] == 0xff && count[m] &&
+			    (bm == 0xff || count[m] > count[bm]))
+				bm = m;
+		if (bm == 0xff)
 			break;
-		keep[nkeep++] = best;
-	}
-	/* every other group joins the kept superset of fewest bits, else
-	 * the group wide everywhere */
-	for (m = 0; m <= full; m++) {
-		target[m] = (uint8_t)full;
 		for (k = 0; k < nkeep; k++)
-			if ((keep[k] & m) == m &&
-			    __builtin_popcount(keep[k]) < __builtin_popcount(target[m]))
-				target[m] = (uint8_t)keep[k];
+			if (__builtin_popcount(bm ^ keep[k]) <= 1) {
+				target[bm] = (uint8_t)keep[k];
+				break;
+			}
+		if (k < nkeep)
+			continue;
+		if (nkeep < NF_CLS_TREES_MAX - 1 && (!nkeep || count[bm] >= n / 64 + 16)) {
+			keep[nkeep++] = bm;
+			target[bm] = (uint8_t)bm;
+			continue;
+		}
+		target[bm] = (uint8_t)full;
 		for (k = 0; k < nkeep; k++)
-			if (keep[k] == m)
-				target[m] = (uint8_t)m;
+			if ((keep[k] & bm) == bm &&
+			    __builtin_popcount(keep[k]) < __builtin_popcount(target[bm]))
+				target[bm] = (uint8_t)keep[k];
 	}
 	c->nt[slot] = 0;
 	for (g = 0; g <= full; g++) {
@@ -610,6 +688,19 @@ static int build_family(struct bctx *b, unsigned fam, unsigned slot)
 		t->first = ng ? G[0] : UINT32_MAX;
 		b->t = t;
 		ret = build_node(b, G, ng, rlo, rhi, 0, &t->root);
+		if (!ret && fam != 6) {
+			uint32_t root;
+
+			ret = pack(t, t->root, &root);
+			if (!ret)
+				ret = account(b, t->npn * sizeof(*t->pn));
+			if (!ret)	/* the binary nodes go */
+				b->bytes -= (size_t)t->nnodes * sizeof(*t->nodes);
+			t->root = root;
+			free(t->nodes);
+			t->nodes = NULL;
+			t->nnodes = t->ncap = 0;
+		}
 		if (ret)
 			goto out;
 	}
@@ -629,8 +720,52 @@ out:
 	return ret;
 }
 
+/* Sub-node @pos of packed node @pi from binary node @id. */
+static int pack_fill(struct ctree *t, uint32_t pi, unsigned pos, uint32_t id)
+{
+	uint32_t kid;
+	int ret;
+
+	if (pos >= 7) {
+		ret = pack(t, id, &kid);
+		if (ret)
+			return ret;
+		t->pn[pi].kid[pos - 7] = kid;
+		return 0;
+	}
+	if (id & LEAF_BIT) {
+		t->pn[pi].thr[pos] = UINT32_MAX;	/* never right */
+		ret = pack_fill(t, pi, 2 * pos + 1, id);
+		return ret ? ret : pack_fill(t, pi, 2 * pos + 2, id);
+	}
+	t->pn[pi].thr[pos] = (uint32_t)t->nodes[id].thr;
+	t->pn[pi].dims |= t->nodes[id].dim << (3 * pos);
+	ret = pack_fill(t, pi, 2 * pos + 1, t->nodes[id].kid[0]);
+	return ret ? ret : pack_fill(t, pi, 2 * pos + 2, t->nodes[id].kid[1]);
+}
+
+static int pack(struct ctree *t, uint32_t id, uint32_t *out)
+{
+	uint32_t pi;
+	int ret;
+
+	if (id & LEAF_BIT) {
+		*out = id;
+		return 0;
+	}
+	ret = grow((void **)&t->pn, &t->pncap, t->npn + 1, sizeof(*t->pn));
+	if (ret)
+		return ret;
+	pi = t->npn++;
+	memset(&t->pn[pi], 0, sizeof(t->pn[pi]));
+	ret = pack_fill(t, pi, 0, id);
+	*out = pi;
+	return ret;
+}
+
 static void tree_free(struct ctree *t)
 {
+	free(t->pn);
 	free(t->nodes);
 	free(t->leaves);
 	free(t->refs);
@@ -736,32 +871,59 @@ uint32_t nf_cls_match(const struct nf_cls *c, const struct nf_cls_key *k, uint32
 	unsigned slot = k->family == 4 ? 1 : k->family == 6 ? 2 : 0, j;
 	uint32_t best = UINT32_MAX;
 	nf_u128 v[NF_CLS_DIMS];
+	uint32_t w[NF_CLS_DIMS];
+	uint64_t ks = (uint64_t)(slot == 2 ? k->src >> 64 : k->src);
+	uint64_t kd = (uint64_t)(slot == 2 ? k->dst >> 64 : k->dst);
 
 	v[0] = k->src;
 	v[1] = k->dst;
 	v[2] = k->sport;
 	v[3] = k->dport;
 	v[4] = k->proto;
+	w[0] = (uint32_t)k->src;
+	w[1] = (uint32_t)k->dst;
+	w[2] = k->sport;
+	w[3] = k->dport;
+	w[4] = k->proto;
 	for (j = 0; j < c->nt[slot]; j++) {
 		const struct ctree *t = &c->t[slot][j];
 		const struct cleaf *lf;
-		const uint32_t *ref;
-		uint32_t n = t->root, i;
+		const struct lent *e, *end;
+		uint32_t n = t->root;
 
 		if (t->first >= best)
 			break;
-		while (!(n & LEAF_BIT)) {
-			const struct cnode *x = &t->nodes[n];
+		if (t->pn) {
+			while (!(n & LEAF_BIT)) {
+				const struct pnode *x = &t->pn[n];
+				unsigned i, d = x->dims;
 
-			n = x->kid[v[x->dim] > x->thr];
+				i = 1 + (w[d & 7] > x->thr[0]);
+				i = 2 * i + 1 + (w[d >> (3 * i) & 7] > x->thr[i]);
+				i = 2 * i + 1 + (w[d >> (3 * i) & 7] > x->thr[i]);
+				n = x->kid[i - 7];
+			}
+		} else {
+			while (!(n & LEAF_BIT)) {
+				const struct cnode *x = &t->nodes[n];
+
+				n = x->kid[v[x->dim] > x->thr];
+			}
 		}
 		lf = &t->leaves[n & ~LEAF_BIT];
-		ref = t->refs + lf->off;
-		for (i = 0; i < lf->n && ref[i] < best; i++)
-			if (ref[i] >= from && rule_match(&c->rules[ref[i]], c->ranges, k)) {
-				best = ref[i];
+		for (e = t->refs + lf->off, end = e + lf->n; e < end && e->rule < best; e++) {
+			if (e->rule < from ||
+			    ks < e->s[0] || ks > e->s[1] || kd < e->d[0] || kd > e->d[1] ||
+			    k->dport < e->dp[0] || k->dport > e->dp[1] ||
+			    k->sport < e->sp[0] || k->sport > e->sp[1] ||
+			    k->proto < e->pr[0] || k->proto > e->pr[1])
+				continue;
+			if ((e->flags & LE_EXACT) ? (!(e->flags & LE_L4) || k->l4)
+			    : rule_match(&c->rules[e->rule], c->ranges, k)) {
+				best = e->rule;
 				break;
 			}
+		}
 	}
 	return best;
 }

@@ -51,7 +51,8 @@ struct nf_cls_stats {
 	uint32_t nodes, leaves;
 	uint32_t depth_max;	/* longest root-to-leaf path */
 	uint32_t leaf_max;	/* most rules in one leaf */
-	size_t bytes;
+	size_t bytes;		/* held by the classifier */
+	size_t build_peak;	/* most held while building: what the bound limits */
 };
 
 /* Build the classifier of @rs (which may be freed afterwards: the
