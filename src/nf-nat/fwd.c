@@ -437,6 +437,46 @@ static inline void xlat(uint8_t *f, const struct nf_hdrs *h, const struct nf_ct_
 		     o->sport);
 }
 
+/* The common case of xlat(): TCP or UDP. The packet's tuple is t[dir] of
+ * its session and becomes the inverse of @o = t[!dir]: source := o's
+ * destination, ports := o's swapped (one 32-bit rotation), and the two
+ * checksums take one delta (RFC 1624) computed once for the header and
+ * extended by the ports for the L4 checksum. */
+static inline void xlat_ports(uint8_t *f, const struct nf_hdrs *h, const struct nf_ct_tuple *o)
+{
+	uint8_t *ip = f + h->l3_off, *l4 = f + h->l4_off;
+	uint32_t os, od, ns, nd, op, np;
+	uint64_t d;
+	uint16_t c;
+
+	memcpy(&os, ip + 12, 4);
+	memcpy(&od, ip + 16, 4);
+	memcpy(&op, l4, 4);
+	memcpy(&ns, o->dst, 4);
+	memcpy(&nd, o->src, 4);
+	memcpy(&np, &o->sport, 4);		/* sport, dport as in memory */
+	np = np >> 16 | np << 16;		/* -> dport, sport */
+	memcpy(ip + 12, &ns, 4);
+	memcpy(ip + 16, &nd, 4);
+	memcpy(l4, &np, 4);
+	d = (uint64_t)(uint32_t)~os + (uint32_t)~od + ns + nd;
+	memcpy(&c, ip + 10, 2);
+	c = nat_csum_adj(c, d);
+	memcpy(ip + 10, &c, 2);
+	d += (uint64_t)(uint32_t)~op + np;
+	if (h->l4_proto == NF_IPPROTO_TCP) {
+		memcpy(&c, l4 + 16, 2);
+		c = nat_csum_adj(c, d);
+		memcpy(l4 + 16, &c, 2);
+	} else {
+		memcpy(&c, l4 + 6, 2);
+		if (c != 0) {			/* 0: no checksum, stays so */
+			c = nat_csum_adj(c, d);
+			memcpy(l4 + 6, c ? &c : &(const uint16_t){ 0xffff }, 2);
+		}
+	}
+}
+
 static __attribute__((noinline)) void post_one(struct nf_vnf *v, struct nf_pkt *pk,
 					       const struct nf_hdrs *h, unsigned i,
 					       unsigned port)
@@ -453,10 +493,8 @@ static __attribute__((noinline)) void post_one(struct nf_vnf *v, struct nf_pkt *
 		xlat(pk->data, h, &ent[i]->t[!(u & NAT_K_DIR)]);
 		nat_frag_note(before, pk->data + h->l3_off, port, v->now_ns);
 	}
-	if (n->nh_set[port == (unsigned)n->outside]) {
-		memcpy(pk->data, n->nh_mac[port == (unsigned)n->outside], 6);
-		memcpy(pk->data + 6, v->port[port].mac, 6);
-	}
+	if (n->l2_set[port])
+		memcpy(pk->data, n->l2_hdr[port], 12);
 }
 
 uint16_t nat_post(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts,
@@ -464,7 +502,6 @@ uint16_t nat_post(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts,
 {
 	struct nat *nt = nat;
 	const unsigned nports = v->nports;
-	const bool l2 = nt->nh_set[0] || nt->nh_set[1];
 	uint16_t i, out = 0, done = 0;
 
 	for (i = 0; i < n; i++) {
@@ -476,14 +513,13 @@ uint16_t nat_post(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts,
 			continue;
 		out++;
 		if (nf_likely(u <= NAT_K_DIR)) {
-			xlat(pk->data, &h[i], &ent[i]->t[!u]);
+			if (nf_likely(h[i].l4_proto != NF_IPPROTO_ICMP))
+				xlat_ports(pk->data, &h[i], &ent[i]->t[!u]);
+			else
+				xlat(pk->data, &h[i], &ent[i]->t[!u]);
 			done++;
-			if (nf_likely(!l2))
-				continue;
-			if (nt->nh_set[port == (unsigned)nt->outside]) {
-				memcpy(pk->data, nt->nh_mac[port == (unsigned)nt->outside], 6);
-				memcpy(pk->data + 6, v->port[port].mac, 6);
-			}
+			if (nt->l2_set[port])
+				memcpy(pk->data, nt->l2_hdr[port], 12);
 			continue;
 		}
 		post_one(v, pk, &h[i], i, port);

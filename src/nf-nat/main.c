@@ -332,9 +332,16 @@ static int nat_start(struct nf_vnf *v)
 {
 	struct nat *n = nat;
 	struct nf_ct_conf cc;
+	unsigned k;
 	int ret;
 
-	(void)v;
+	for (k = 0; k < 2; k++) {		/* the MACs post writes */
+		const int port = k ? n->outside : n->inside;
+
+		n->l2_set[port] = n->nh_set[k];
+		memcpy(n->l2_hdr[port], n->nh_mac[k], 6);
+		memcpy(n->l2_hdr[port] + 6, v->port[port].mac, 6);
+	}
 	ct_conf_of(&n->set, &cc);
 	ret = nf_ct_create(&cc, &n->ct);
 	if (ret < 0)

@@ -135,6 +135,9 @@ struct nat {
 	int inside, outside;		/* port indices, -1 unset */
 	bool nh_set[2];			/* [0] inside, [1] outside */
 	uint8_t nh_mac[2][6];
+	/* by port index: a next hop is set; the MACs then written (dst, src) */
+	bool l2_set[NF_VNF_PORTS_MAX];
+	uint8_t l2_hdr[NF_VNF_PORTS_MAX][12];
 	struct nf_ct *ct;
 	/* pool */
 	struct nat_pool_addr pool[NAT_POOL_MAX];
@@ -239,7 +242,14 @@ int nat_frag_xlat(uint8_t *ip, const struct nf_hdrs *h, uint64_t now);
  * complemented old words and the new ones (RFC 1624 eqn. 3). */
 static inline uint16_t nat_csum_adj(uint16_t c, uint64_t d)
 {
-	return (uint16_t)~nf_csum_fold((uint16_t)~c + d);
+	uint64_t s = (uint16_t)~c + d;
+	uint32_t lo = (uint32_t)s, hi = (uint32_t)(s >> 32);
+
+	lo += hi;			/* 64 -> 32 bits, end-around carry */
+	lo += lo < hi;
+	/* 32 -> 16: the high half of lo + (lo rotated by 16) is the sum of
+	 * both halves with its end-around carry (Linux's csum_fold) */
+	return (uint16_t)~((lo + (lo >> 16 | lo << 16)) >> 16);
 }
 
 /* Rewrite the IPv4 packet of frame @f to source @ns, destination @nd and,
