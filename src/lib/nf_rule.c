@@ -1524,6 +1524,30 @@ out:
 	return ret;
 }
 
+bool nf_rule_same(const struct nf_ruleset *a, uint32_t i,
+		  const struct nf_ruleset *b, uint32_t j)
+{
+	const struct nf_rule *x = &a->rules[i], *y = &b->rules[j];
+	unsigned f;
+
+	if (x->has != y->has || x->family != y->family || x->verdict != y->verdict ||
+	    x->reject != y->reject || x->reject_code != y->reject_code ||
+	    x->counter != y->counter || x->ct != y->ct || x->comment != y->comment ||
+	    x->iif != y->iif || x->oif != y->oif ||
+	    memcmp(x->tcp_flags, y->tcp_flags, sizeof(x->tcp_flags)) != 0 ||
+	    strcmp(nf_rule_comment(a, x), nf_rule_comment(b, y)) != 0)
+		return false;
+	for (f = 0; f < NF_RF_MAX; f++) {
+		uint32_t n1, n2;
+		const struct nf_range *v1 = nf_rule_ranges(a, x, f, &n1);
+		const struct nf_range *v2 = nf_rule_ranges(b, y, f, &n2);
+
+		if (n1 != n2 || (n1 && memcmp(v1, v2, n1 * sizeof(*v1)) != 0))
+			return false;
+	}
+	return true;
+}
+
 /* ------------------------------------------------------------ format */
 
 struct obuf {

@@ -194,6 +194,11 @@ static inline const char *nf_rule_comment(const struct nf_ruleset *rs,
 int nf_rule_format(const struct nf_ruleset *rs, const struct nf_rule_opts *o,
 		   uint32_t i, char *buf, size_t n);
 
+/* Do rule @i of @a and rule @j of @b match the same packets with the same
+ * statements (line numbers and pool offsets aside)? */
+bool nf_rule_same(const struct nf_ruleset *a, uint32_t i,
+		  const struct nf_ruleset *b, uint32_t j);
+
 /* Names, for listings. */
 const char *nf_rule_verdict_name(enum nf_rule_verdict v);
 

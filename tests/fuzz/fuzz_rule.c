@@ -84,29 +84,6 @@ static void check_rule(const struct nf_ruleset *rs, const struct nf_rule *r)
 	}
 }
 
-static bool same_rule(const struct nf_ruleset *a, const struct nf_rule *x,
-		      const struct nf_ruleset *b, const struct nf_rule *y)
-{
-	unsigned f;
-
-	if (x->has != y->has || x->family != y->family || x->verdict != y->verdict ||
-	    x->reject != y->reject || x->reject_code != y->reject_code ||
-	    x->counter != y->counter || x->ct != y->ct || x->comment != y->comment ||
-	    x->iif != y->iif || x->oif != y->oif ||
-	    memcmp(x->tcp_flags, y->tcp_flags, 32) != 0 ||
-	    strcmp(nf_rule_comment(a, x), nf_rule_comment(b, y)) != 0)
-		return false;
-	for (f = 0; f < NF_RF_MAX; f++) {
-		uint32_t n1, n2;
-		const struct nf_range *v1 = nf_rule_ranges(a, x, f, &n1);
-		const struct nf_range *v2 = nf_rule_ranges(b, y, f, &n2);
-
-		if (n1 != n2 || (n1 && memcmp(v1, v2, n1 * sizeof(*v1)) != 0))
-			return false;
-	}
-	return true;
-}
-
 /* Tree == linear along @k's chain of matches. */
 static void check_key(const struct nf_cls *c, const struct nf_ruleset *rs,
 		      const struct nf_cls_key *k)
@@ -254,7 +231,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			k++;
 		CHECK(whole.n == k);
 		for (i = 0; i < whole.n; i++)
-			CHECK(same_rule(&whole, &whole.rules[i], &rs, &rs.rules[i]));
+			CHECK(nf_rule_same(&whole, i, &rs, i));
 		CHECK(ret_whole == (first_err ? -EINVAL : 0));
 	}
 	/* every rule: invariants and the round trip */
@@ -270,7 +247,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fprintf(stderr, "fuzz harness: '%s' does not parse: %s\n", buf,
 				nf_last_error());
 		CHECK(ret == 0 && back.n == 1);
-		CHECK(same_rule(&rs, &rs.rules[i], &back, &back.rules[0]));
+		CHECK(nf_rule_same(&rs, i, &back, 0));
 	}
 	/* the classifier against the linear scan */
 	ret = nf_cls_build_max(&rs, (size_t)32 << 20, &c);

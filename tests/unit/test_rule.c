@@ -91,31 +91,6 @@ static bool f_ne_masked(unsigned v) { return (v & 0x12) != 0x02; }
 static bool f_not_in_set(unsigned v) { return v != 0x02 && v != 0x12; }
 static bool f_eq_synack(unsigned v) { return v == 0x12; }
 
-/* Same rule content (offsets aside). */
-static bool same_rule(const struct nf_ruleset *a, const struct nf_rule *x,
-		      const struct nf_ruleset *b, const struct nf_rule *y)
-{
-	unsigned f;
-
-	if (x->has != y->has || x->family != y->family || x->verdict != y->verdict ||
-	    x->reject != y->reject || x->reject_code != y->reject_code ||
-	    x->counter != y->counter || x->ct != y->ct || x->comment != y->comment ||
-	    x->iif != y->iif || x->oif != y->oif ||
-	    memcmp(x->tcp_flags, y->tcp_flags, 32) != 0)
-		return false;
-	if (strcmp(nf_rule_comment(a, x), nf_rule_comment(b, y)) != 0)
-		return false;
-	for (f = 0; f < NF_RF_MAX; f++) {
-		uint32_t n1, n2;
-		const struct nf_range *v1 = nf_rule_ranges(a, x, f, &n1);
-		const struct nf_range *v2 = nf_rule_ranges(b, y, f, &n2);
-
-		if (n1 != n2 || (n1 && memcmp(v1, v2, n1 * sizeof(*v1)) != 0))
-			return false;
-	}
-	return true;
-}
-
 static void test_values(void)
 {
 	const struct nf_rule *r;
@@ -520,7 +495,7 @@ static void test_roundtrip(void)
 		else
 			NF_TEST(what, ra == 0 && rb == 0 && a.n == 1 && b.n == 1 &&
 				len == (int)strlen(buf) &&
-				same_rule(&a, &a.rules[0], &b, &b.rules[0]));
+				nf_rule_same(&a, 0, &b, 0));
 		if (ra == 0 && rb != 0)
 			printf("# formatted: %s\n# %s\n", buf, nf_last_error());
 		nf_ruleset_free(&a);
