@@ -869,7 +869,8 @@ void nf_cls_get_stats(const struct nf_cls *c, struct nf_cls_stats *s)
 uint32_t nf_cls_match(const struct nf_cls *c, const struct nf_cls_key *k, uint32_t from)
 {
 	unsigned slot = k->family == 4 ? 1 : k->family == 6 ? 2 : 0, j;
-	uint32_t best = UINT32_MAX;
+	unsigned nt = c->nt[slot];
+	uint32_t best = UINT32_MAX, at[NF_CLS_TREES_MAX];
 	nf_u128 v[NF_CLS_DIMS];
 	uint32_t w[NF_CLS_DIMS];
 	uint64_t ks = (uint64_t)(slot == 2 ? k->src >> 64 : k->src);
@@ -885,31 +886,46 @@ uint32_t nf_cls_match(const struct nf_cls *c, const struct nf_cls_key *k, uint32
 	w[2] = k->sport;
 	w[3] = k->dport;
 	w[4] = k->proto;
-	for (j = 0; j < c->nt[slot]; j++) {
-		const struct ctree *t = &c->t[slot][j];
-		const struct cleaf *lf;
-		const struct lent *e, *end;
-		uint32_t n = t->root;
+	/* walk the trees side by side: their cache misses overlap */
+	for (j = 0; j < nt; j++)
+		at[j] = c->t[slot][j].root;
+	if (slot != 2) {
+		for (;;) {
+			unsigned busy = 0;
 
-		if (t->first >= best)
-			break;
-		if (t->pn) {
-			while (!(n & LEAF_BIT)) {
-				const struct pnode *x = &t->pn[n];
-				unsigned i, d = x->dims;
+			for (j = 0; j < nt; j++) {
+				const struct pnode *x;
+				unsigned i, d;
 
+				if (at[j] & LEAF_BIT)
+					continue;
+				busy = 1;
+				x = &c->t[slot][j].pn[at[j]];
+				d = x->dims;
 				i = 1 + (w[d & 7] > x->thr[0]);
 				i = 2 * i + 1 + (w[d >> (3 * i) & 7] > x->thr[i]);
 				i = 2 * i + 1 + (w[d >> (3 * i) & 7] > x->thr[i]);
-				n = x->kid[i - 7];
+				at[j] = x->kid[i - 7];
 			}
-		} else {
-			while (!(n & LEAF_BIT)) {
-				const struct cnode *x = &t->nodes[n];
-
-				n = x->kid[v[x->dim] > x->thr];
-			}
+			if (!busy)
+				break;
 		}
+	} else {
+		for (j = 0; j < nt; j++)
+			while (!(at[j] & LEAF_BIT)) {
+				const struct cnode *x = &c->t[slot][j].nodes[at[j]];
+
+				at[j] = x->kid[v[x->dim] > x->thr];
+			}
+	}
+	for (j = 0; j < nt; j++) {
+		const struct ctree *t = &c->t[slot][j];
+		const struct cleaf *lf;
+		const struct lent *e, *end;
+		uint32_t n = at[j];
+
+		if (t->first >= best)
+			break;
 		lf = &t->leaves[n & ~LEAF_BIT];
 		for (e = t->refs + lf->off, end = e + lf->n; e < end && e->rule < best; e++) {
 			if (e->rule < from ||
