@@ -151,7 +151,8 @@ static __attribute__((noinline)) uint64_t run_parse(uint64_t n)
 	return sum;
 }
 
-static __attribute__((noinline)) uint64_t run_hash(uint64_t n)
+/* nf_parse(), nf_hash_flow(), then @pick: the sum of the picks. */
+static uint64_t run_pick(uint64_t n, unsigned (*pick)(uint32_t))
 {
 	uint64_t i, sum = 0;
 	uint32_t f = 0;
@@ -161,28 +162,21 @@ static __attribute__((noinline)) uint64_t run_hash(uint64_t n)
 		const uint8_t *p = frames + (size_t)f * STRIDE;
 
 		if (nf_parse(p, flen[f], &h) == NF_PERR_OK)
-			sum += pick_one(nf_hash_flow(p, &h, 0x1234));
+			sum += pick(nf_hash_flow(p, &h, 0x1234));
 		if (++f == flows)
 			f = 0;
 	}
 	return sum;
 }
 
+static __attribute__((noinline)) uint64_t run_hash(uint64_t n)
+{
+	return run_pick(n, pick_one);
+}
+
 static __attribute__((noinline)) uint64_t run_hrw(uint64_t n)
 {
-	uint64_t i, sum = 0;
-	uint32_t f = 0;
-	struct nf_hdrs h;
-
-	for (i = 0; i < n; i++) {
-		const uint8_t *p = frames + (size_t)f * STRIDE;
-
-		if (nf_parse(p, flen[f], &h) == NF_PERR_OK)
-			sum += hrw_pick(nf_hash_flow(p, &h, 0x1234));
-		if (++f == flows)
-			f = 0;
-	}
-	return sum;
+	return run_pick(n, hrw_pick);
 }
 
 static int cmp_d(const void *a, const void *b)
