@@ -242,10 +242,10 @@ int main(int argc, char **argv)
 			lm[r] = lookups(NULL, &rs, miss, n >= 5000 ? nlook / 64 : nlook / 8);
 			lh[r] = lookups(NULL, &rs, hit, n >= 5000 ? nlook / 64 : nlook / 8);
 		}
-		printf("%6u rules: build %8.1f ms, %8.1f KiB, %u trees, %u nodes, %u leaves, "
+		printf("%6u rules: build %8.1f ms, %8.1f KiB (peak %.1f), %u trees, %u nodes, %u leaves, "
 		       "depth %u, leaf max %u | tree miss %6.1f ns hit %6.1f ns | "
 		       "linear miss %8.1f ns hit %8.1f ns\n",
-		       n, build_ms, st.bytes / 1024.0, st.trees, st.nodes, st.leaves,
+		       n, build_ms, st.bytes / 1024.0, st.build_peak / 1024.0, st.trees, st.nodes, st.leaves,
 		       st.depth_max, st.leaf_max, median(tm, runs), median(th, runs),
 		       median(lm, runs), median(lh, runs));
 		if (a == optind) {
