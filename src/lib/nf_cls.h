@@ -24,7 +24,8 @@
 
 /* What a rule can look at, taken from one packet. */
 struct nf_cls_key {
-	nf_u128 src, dst;	/* as nf_range: IPv4 host order, IPv6 big-endian */
+	nf_u128 src, dst;	/* as nf_range: IPv4 host order (< 2^32),
+				 * IPv6 big-endian; 0 for other frames */
 	uint16_t sport, dport;	/* transport bytes 0-1 and 2-3, host order */
 	uint8_t family;		/* 4 or 6 (others match nothing but family-0
 				 * rules without IP matches) */
