@@ -6,10 +6,18 @@
  * never rebuilt per packet (H.Encaps copies a template compiled by
  * nf_srv6_encap_init()), and End patches three fields of its copy.
  *
- * Cost (valgrind callgrind, gcc -O2 -march=x86-64-v3, instructions per
- * call including the copy; bench: tests/unit/test_srv6 --bench, see the
- * DESIGN.md section "SRv6 (nf_srv6)"):
- *	see COST below, filled in from the measurement.
+ * Cost, instructions per call including the copy (valgrind callgrind,
+ * gcc -O2 -march=x86-64-v3; `valgrind --tool=callgrind test_srv6 --bench
+ * 10000` then bench/cg_incl.py OUT 10000 FUNCTION): a 60-byte IPv4/UDP
+ * frame, a 3-segment SRH (132-byte frame):
+ *	H.Encaps (3 segments)		186
+ *	End				158
+ *	End.DX4				 93
+ *	End.AD in (cache compare)	338
+ *	End.AD out			130
+ * End.AD in builds the updated headers on the stack and compares them
+ * with the cache (no write in the steady state): the compare is most of
+ * its cost.
  */
 #include "nf_srv6.h"
 
