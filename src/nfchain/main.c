@@ -33,6 +33,12 @@ static void usage(FILE *f)
 "  switch [--ctl PATH] flush-fdb [PORT]      forget learned addresses\n"
 "  switch [--ctl PATH] add-mac MAC PORT [VLAN]  static MAC table entry\n"
 "  switch [--ctl PATH] del-mac MAC [VLAN]    remove a MAC table entry\n"
+"  switch [--ctl PATH] steering | load-steering FILE | clear-steering |\n"
+"         steer-stats | rules | add-rule [id N] [priority P] MATCH... action\n"
+"         ACTION... | del-rule ID | groups | add-group NAME MEMBER... |\n"
+"         del-group NAME | del-member NAME I | set-member NAME I MEMBER | sids |\n"
+"         add-sid ADDR BEHAVIOUR ARGS... | del-sid ADDR | tos IN OUT LAYER... |\n"
+"         tos-off                          service chaining (docs/STEERING.md)\n"
 "\n"
 "  vnf CTL [--json] stats                     a VNF's ports, stages, drops\n"
 "  vnf CTL conf DIRECTIVE...                  a runtime configuration change\n"
@@ -134,6 +140,60 @@ static void print_fdb(struct json_object *reply)
 	printf("%zu entries\n", n);
 }
 
+/* Steering replies as lines: rules, groups, SIDs with their counters. */
+static void print_steering(const char *req, struct json_object *reply)
+{
+	struct json_object *a, *e;
+	size_t i, j, n;
+
+	if (json_object_object_get_ex(reply, "lines", &a)) {
+		n = json_object_array_length(a);
+		for (i = 0; i < n; i++)
+			printf("%s\n", json_object_get_string(json_object_array_get_idx(a, i)));
+	} else if (json_object_object_get_ex(reply, "rules", &a)) {
+		n = json_object_array_length(a);
+		printf("%-6s %-8s %12s %14s  %s\n", "id", "priority", "packets", "bytes", "rule");
+		for (i = 0; i < n; i++) {
+			e = json_object_array_get_idx(a, i);
+			printf("%-6" PRIu64 " %-8" PRIu64 " %12" PRIu64 " %14" PRIu64 "  %s\n",
+			       jget_u64(e, "id"), jget_u64(e, "priority"), jget_u64(e, "packets"),
+			       jget_u64(e, "bytes"), jget_str(e, "rule"));
+		}
+	} else if (json_object_object_get_ex(reply, "sids", &a)) {
+		n = json_object_array_length(a);
+		printf("%12s %14s  %s\n", "packets", "bytes", "sid");
+		for (i = 0; i < n; i++) {
+			e = json_object_array_get_idx(a, i);
+			printf("%12" PRIu64 " %14" PRIu64 "  %s\n", jget_u64(e, "packets"),
+			       jget_u64(e, "bytes"), jget_str(e, "sid"));
+		}
+	} else if (json_object_object_get_ex(reply, "groups", &a)) {
+		n = json_object_array_length(a);
+		for (i = 0; i < n; i++) {
+			struct json_object *m;
+
+			e = json_object_array_get_idx(a, i);
+			printf("group %s\n", jget_str(e, "name"));
+			m = json_object_object_get(e, "members");
+			for (j = 0; j < json_object_array_length(m); j++) {
+				struct json_object *x = json_object_array_get_idx(m, j);
+
+				printf("  %2zu %-4s %-16s %-16s %8" PRIu64 " entries %12" PRIu64
+				       " packets\n", j,
+				       json_object_get_boolean(json_object_object_get(x, "up")) ?
+				       "up" : "-", jget_str(x, "port"), jget_str(x, "return"),
+				       jget_u64(x, "table_entries"), jget_u64(x, "packets"));
+			}
+		}
+	} else if (json_object_object_get_ex(reply, "steer_drops", &a)) {
+		json_object_object_foreach(a, key, val)
+			printf("%-28s %" PRIu64 "\n", key, (uint64_t)json_object_get_uint64(val));
+	} else if (json_object_object_get_ex(reply, "id", &a)) {
+		printf("rule %" PRIu64 " added\n", (uint64_t)json_object_get_uint64(a));
+	}
+	(void)req;
+}
+
 static int cmd_switch(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -147,6 +207,15 @@ static int cmd_switch(int argc, char **argv)
 		{ "fdb", "fdb", 0, 0 }, { "add-port", "port-add", 1, 2 },
 		{ "del-port", "port-del", 1, 1 }, { "flush-fdb", "fdb-flush", 0, 1 },
 		{ "add-mac", "fdb-add", 2, 3 }, { "del-mac", "fdb-del", 1, 2 },
+		{ "steering", "steering", 0, 0 }, { "load-steering", "steer-load", 1, 1 },
+		{ "clear-steering", "steer-clear", 0, 0 }, { "steer-stats", "steer-stats", 0, 0 },
+		{ "rules", "rules", 0, 0 }, { "add-rule", "rule-add", 1, 30 },
+		{ "del-rule", "rule-del", 1, 1 }, { "groups", "groups", 0, 0 },
+		{ "add-group", "group-add", 2, 30 }, { "del-group", "group-del", 1, 1 },
+		{ "del-member", "group-member-del", 2, 2 },
+		{ "set-member", "group-member-set", 3, 3 }, { "sids", "sids", 0, 0 },
+		{ "add-sid", "sid-add", 2, 30 }, { "del-sid", "sid-del", 1, 1 },
+		{ "tos", "tos", 3, 10 }, { "tos-off", "tos-off", 0, 0 },
 	};
 	const char *ctl = DEF_CTL;
 	struct json_object *reply;
@@ -167,7 +236,8 @@ static int cmd_switch(int argc, char **argv)
 	}
 	if (optind >= argc)
 		die_usage("'switch' needs a subcommand: ports, stats, fdb, add-port, "
-			  "del-port, flush-fdb, add-mac or del-mac", NULL);
+			  "del-port, flush-fdb, add-mac, del-mac, or a steering one "
+			  "(nfchain --help)", NULL);
 	for (i = 0; i < (int)NF_ARRAY_SIZE(cmds); i++)
 		if (strcmp(argv[optind], cmds[i].cli) == 0)
 			k = i;
@@ -223,6 +293,8 @@ static int cmd_switch(int argc, char **argv)
 			       jget_str(reply, "name"));
 		} else if (strcmp(cmds[k].req, "fdb-flush") == 0) {
 			printf("flushed %" PRIu64 " entries\n", jget_u64(reply, "flushed"));
+		} else {
+			print_steering(cmds[k].req, reply);
 		}
 		ret = 0;
 	}

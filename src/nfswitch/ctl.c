@@ -10,6 +10,7 @@
  *   fdb-del MAC [VLAN]         remove one entry (learned or static)
  */
 #include "sw.h"
+#include "steer.h"
 #include "nf_util.h"
 
 #include <errno.h>
@@ -208,8 +209,19 @@ int sw_ctl_handler(int argc, char **argv, struct json_object *reply, void *arg)
 		}
 		return 0;
 	}
+	{
+		/* -ENOENT without a sentence: not a steering request. */
+		int ret = st_ctl(sw, argc, argv, reply);
+
+		if (ret != -ENOENT || nf_last_error()[0] != '\0')
+			return ret;
+	}
 	nf_set_error("unknown request '%s' or wrong arguments (known: ports, stats, "
 		     "fdb, port-add SPEC [NAME], port-del PORT, fdb-flush [PORT], "
-		     "fdb-add MAC PORT [VLAN], fdb-del MAC [VLAN])", cmd);
+		     "fdb-add MAC PORT [VLAN], fdb-del MAC [VLAN], steering, steer-load FILE, "
+		     "steer-clear, steer-stats, rules, rule-add ..., rule-del ID, groups, "
+		     "group-add NAME MEMBER..., group-del NAME, group-member-del NAME I, "
+		     "group-member-set NAME I MEMBER, sids, sid-add ADDR BEHAVIOUR..., "
+		     "sid-del ADDR, tos IN OUT LAYER..., tos-off)", cmd);
 	return -EINVAL;
 }

@@ -13,6 +13,7 @@
  * packet for rx + learn + lookup + copy + tx, 64-byte frames.
  */
 #include "sw.h"
+#include "steer.h"
 #include "nf_util.h"
 
 #include <stdbool.h>
@@ -109,6 +110,101 @@ static void fill_out(uint16_t *o, uint16_t from, uint16_t to, uint16_t v)
 		o[i] = v;
 }
 
+/* Send the @n frames of rx[] to outp[]: one nf_tx_burst() per output
+ * port, in the order of first appearance, frame order kept per port.
+ * @same: every frame goes to outp[0]. */
+static void send_out(struct sw *sw, uint16_t inidx, uint16_t n, bool same)
+{
+	const uint16_t o0 = outp[0];
+	uint16_t i, first;
+
+	if (nf_likely(same)) {
+		/* The whole burst goes one way (the common case). */
+		if (o0 < SW_PORTS_MAX && nf_tx_burst(sw->ports[o0].p, rx, n) < n)
+			sw->blocked = true;
+		else if (o0 == OUT_FLOOD)
+			flood(sw, inidx, rx, n);
+		return;
+	}
+	for (first = 0; first < n; first++) {
+		uint16_t o = outp[first], k = 0;
+
+		if (o == OUT_DROP || o == OUT_DONE)
+			continue;
+		for (i = first; i < n; i++) {
+			if (outp[i] == o) {
+				grp[k++] = rx[i];
+				outp[i] = OUT_DONE;
+			}
+		}
+		if (o == OUT_FLOOD)
+			flood(sw, inidx, grp, k);
+		else if (nf_tx_burst(sw->ports[o].p, grp, k) < k)
+			sw->blocked = true;
+	}
+}
+
+/* Steering (steer.h): every frame through st_frame(); rewritten frames
+ * are in scratch buffers (copied once more by the transmit); frames
+ * steering leaves alone take the MAC learning path. Mirror copies go
+ * first (the transmit may swap the originals' buffers away). */
+static uint8_t scratch[NF_BURST_MAX][2][NF_FRAME_MAX + 512] __attribute__((aligned(64)));
+static struct nf_pkt mir[NF_BURST_MAX];
+static uint16_t mirp[NF_BURST_MAX];
+
+static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, uint16_t inidx,
+					    uint16_t n)
+{
+	struct fwd_cache c = { 0, 0, 0, false };
+	struct st_gen *g = sw->steer;
+	uint16_t i, j, nm = 0;
+	uint32_t diff = 0;
+
+	for (i = 0; i < n; i++) {
+		const uint8_t *d = rx[i].data;
+		uint32_t l = rx[i].len;
+		int m, o;
+
+		o = st_frame(sw, g, inidx, &d, &l, scratch[i][0], scratch[i][1],
+			     sizeof(scratch[i][0]), &m);
+		if (d != rx[i].data) {
+			rx[i].data = (uint8_t *)d;
+			rx[i].len = l;
+			rx[i].slot = NULL;
+			rx[i].buf = NF_BUF_NONE;
+		}
+		if (o == (int)ST_OUT_L2)
+			o = classify(sw, in, inidx, d, l, &c);
+		else if (o == (int)ST_OUT_DROP)
+			o = OUT_DROP;
+		else if (o < 0 || o >= SW_PORTS_MAX || sw->ports[o].p == NULL) {
+			in->drops[SW_DROP_NO_PORT]++;
+			o = OUT_DROP;
+		}
+		outp[i] = (uint16_t)o;
+		diff |= (uint32_t)(o ^ outp[0]);
+		if (m >= 0 && o != OUT_DROP && sw->ports[m].p != NULL) {
+			mir[nm] = rx[i];
+			mir[nm].slot = NULL;
+			mirp[nm++] = (uint16_t)m;
+		}
+	}
+	for (i = 0; i < nm; i++) {	/* mirrors, one burst per port */
+		uint16_t k = 0, p = mirp[i];
+
+		if (p == OUT_DONE)
+			continue;
+		for (j = i; j < nm; j++) {
+			if (mirp[j] == p) {
+				grp[k++] = mir[j];
+				mirp[j] = OUT_DONE;
+			}
+		}
+		sw->mirrored += nf_tx_burst(sw->ports[p].p, grp, k);
+	}
+	send_out(sw, inidx, n, diff == 0);
+}
+
 /* Forward the @n frames just received on @in. */
 static __attribute__((noinline)) void forward(struct sw *sw, struct sw_port *in,
 					      uint16_t n)
@@ -116,11 +212,16 @@ static __attribute__((noinline)) void forward(struct sw *sw, struct sw_port *in,
 	struct nf_port *ip = in->p;
 	const uint16_t inidx = nf_port_index(ip);
 	struct fwd_cache c = { 0, 0, 0, false };
-	uint16_t i, first, o0;
+	uint16_t i, o0;
 	uint32_t diff = 0;
 
 	sw->bursts++;
 	sw->burst_pkts += n;
+	if (nf_unlikely(sw->steer != NULL) && sw->steer->active) {
+		steer(sw, in, inidx, n);
+		nf_rx_release(ip);
+		return;
+	}
 	o0 = outp[0] = classify(sw, in, inidx, rx[0].data, rx[0].len, &c);
 	/* Fast pre-pass: frames whose 14-byte Ethernet header equals the
 	 * first frame's (same addresses, same EtherType, not 802.1Q) go where
@@ -151,32 +252,7 @@ static __attribute__((noinline)) void forward(struct sw *sw, struct sw_port *in,
 		diff |= (uint32_t)(o ^ o0);
 	}
 
-	if (nf_likely(diff == 0)) {
-		/* The whole burst goes one way (the common case). */
-		if (o0 < SW_PORTS_MAX && nf_tx_burst(sw->ports[o0].p, rx, n) < n)
-			sw->blocked = true;
-		else if (o0 == OUT_FLOOD)
-			flood(sw, inidx, rx, n);
-	} else {
-		/* Several destinations: one group per output port, in the
-		 * order of first appearance, keeping frame order per port. */
-		for (first = 0; first < n; first++) {
-			uint16_t o = outp[first], k = 0;
-
-			if (o == OUT_DROP || o == OUT_DONE)
-				continue;
-			for (i = first; i < n; i++) {
-				if (outp[i] == o) {
-					grp[k++] = rx[i];
-					outp[i] = OUT_DONE;
-				}
-			}
-			if (o == OUT_FLOOD)
-				flood(sw, inidx, grp, k);
-			else if (nf_tx_burst(sw->ports[o].p, grp, k) < k)
-				sw->blocked = true;
-		}
-	}
+	send_out(sw, inidx, n, diff == 0);
 	nf_rx_release(ip);
 }
 

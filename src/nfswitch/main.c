@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include "sw.h"
+#include "steer.h"
 #include "nf_util.h"
 
 #include <errno.h>
@@ -168,6 +169,12 @@ static void usage(FILE *f)
 "                           afpacket:veth0\n"
 "                           pcap:in.pcap,out.pcap\n"
 "  -c, --ctl PATH         control socket (default " SW_DEF_CTL ")\n"
+"  -S, --steering FILE    service chaining: match-action rules, replica\n"
+"                         groups, SRv6 SIDs, the ToS-bitmap mode (one\n"
+"                         directive per line: group, sid, rule, tos,\n"
+"                         srv6-source; docs/STEERING.md), loaded once the\n"
+"                         ports are open; changed at runtime by the\n"
+"                         steering requests below\n"
 "  -b, --burst N          frames per burst, 1..256 (default 32)\n"
 "  -m, --mode MODE        busy (default): poll all the time; intr: sleep\n"
 "                         until traffic; yield: poll, but give the CPU away\n"
@@ -187,8 +194,12 @@ static void usage(FILE *f)
 "\n"
 "Runtime control: nfchain switch [--ctl PATH] ports|fdb|stats|\n"
 "add-port SPEC [NAME]|del-port NAME|flush-fdb [PORT]|add-mac MAC PORT [VLAN]|\n"
-"del-mac MAC [VLAN]. Exit status: 0 after SIGINT/SIGTERM, 1 on a runtime\n"
-"error, 2 on a usage error.\n");
+"del-mac MAC [VLAN]; steering: steering|load-steering FILE|clear-steering|\n"
+"steer-stats|rules|add-rule ...|del-rule ID|groups|add-group NAME MEMBER...|\n"
+"del-group NAME|del-member NAME I|set-member NAME I MEMBER|sids|\n"
+"add-sid ADDR BEHAVIOUR ...|del-sid ADDR|tos IN OUT LAYER...|tos-off.\n"
+"Exit status: 0 after SIGINT/SIGTERM, 1 on a runtime error, 2 on a usage\n"
+"error.\n");
 }
 
 static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -291,6 +302,7 @@ int main(int argc, char **argv)
 	static const struct option lopts[] = {
 		{ "port", required_argument, NULL, 'p' },
 		{ "ctl", required_argument, NULL, 'c' },
+		{ "steering", required_argument, NULL, 'S' },
 		{ "burst", required_argument, NULL, 'b' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "fdb-size", required_argument, NULL, 1 },
@@ -306,7 +318,7 @@ int main(int argc, char **argv)
 	};
 	struct sw *sw = &the_sw;
 	struct nf_io_params prm = { 0 };
-	const char *ctl_path = SW_DEF_CTL;
+	const char *ctl_path = SW_DEF_CTL, *steering = NULL;
 	const char *specs[SW_PORTS_MAX];
 	unsigned nspecs = 0, i;
 	uint64_t fdb_size = 65536, fdb_age = 300, stats_s = 0, last_svc = 0;
@@ -316,7 +328,7 @@ int main(int argc, char **argv)
 
 	sw->burst = 32;
 	opterr = 0;	/* our own one-sentence messages */
-	while ((c = getopt_long(argc, argv, ":p:c:b:m:s:nqh", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":p:c:S:b:m:s:nqh", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (nspecs == SW_PORTS_MAX)
@@ -324,6 +336,7 @@ int main(int argc, char **argv)
 			specs[nspecs++] = optarg;
 			break;
 		case 'c': ctl_path = optarg; break;
+		case 'S': steering = optarg; break;
 		case 'b': sw->burst = (unsigned)num_opt("burst", optarg, 1, NF_BURST_MAX); break;
 		case 'm':
 			if (strcmp(optarg, "busy") == 0)
@@ -400,6 +413,14 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (steering != NULL) {
+		ret = sw_steer_load(sw, steering);
+		if (ret < 0) {
+			fprintf(stderr, "nfswitch: %s\n", nf_last_error());
+			usage_err = ret == -EINVAL || ret == -ENOENT;
+			goto out;
+		}
+	}
 	logmsg("running: %u ports, %s mode, burst %u, control %s", sw->nactive,
 	       sw->intr ? "interrupt" : sw->yield ? "yield" : "busy-poll", sw->burst, ctl_path);
 
@@ -447,6 +468,7 @@ out:
 	while (sw->nactive > 0)
 		sw_port_del(sw, nf_port_name(sw->ports[sw->active[0]].p));
 	nf_ctl_close(sw->ctl);
+	st_free(sw->steer);
 	nf_fdb_free(&sw->fdb);
 	nf_io_fini();
 	return usage_err ? 2 : ret < 0 ? 1 : 0;

@@ -41,6 +41,8 @@ struct sw_port {
 	uint64_t drops[SW_DROP_MAX];	/* counted at ingress */
 };
 
+struct st_gen;
+
 struct sw {
 	struct sw_port ports[SW_PORTS_MAX];
 	uint16_t active[SW_PORTS_MAX];	/* indices of open ports */
@@ -57,6 +59,9 @@ struct sw {
 	uint64_t polls;			/* rx bursts asked for */
 	uint64_t bursts, burst_pkts;	/* non-empty rx bursts, their frames */
 	uint64_t start_ns;
+	struct st_gen *steer;	/* steering (steer.h); NULL: none */
+	uint64_t steer_loads;
+	uint64_t mirrored;
 	volatile int stop;
 };
 
@@ -67,5 +72,7 @@ struct sw_port *sw_port_find(struct sw *sw, const char *name_or_index);
 /* Forward one burst from port @in; returns frames received. */
 unsigned sw_forward(struct sw *sw, struct sw_port *in);
 int sw_ctl_handler(int argc, char **argv, struct json_object *reply, void *arg);
+/* steer_ctl.c: load a steering file at start (steer.h); 0 or -errno. */
+int sw_steer_load(struct sw *sw, const char *path);
 
 #endif

@@ -1,0 +1,1245 @@
+/* steer.c - nfswitch's steering plane: building a generation from its
+ * configuration lines (see steer.h for the language) and the per-frame
+ * work. The control requests are in steer_ctl.c. */
+#include "steer.h"
+#include "sw.h"
+#include "nf_util.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const st_drop_names[] = {
+#define ST_DROP_NAME(e, n, d) n,
+	ST_DROPS(ST_DROP_NAME)
+#undef ST_DROP_NAME
+};
+
+const char *st_drop_name(enum st_drop d)
+{
+	return d < ST_DROP_MAX ? st_drop_names[d] : "?";
+}
+
+static const char *const beh_names[ST_BEH_MAX] = {
+	"End", "End.X", "End.DX4", "End.DX6", "End.DT4", "End.DT6", "End.AD", "End.AS",
+};
+
+/* ---------------------------------------------------------------- parsing */
+
+#define TOK_MAX 256
+
+struct toks {
+	char buf[NF_RULE_LINE_MAX];
+	char *t[TOK_MAX];
+	unsigned n;
+};
+
+static int tokenize(const char *line, struct toks *k)
+{
+	char *save = NULL, *tok;
+
+	if (nf_strlcpy(k->buf, line, sizeof(k->buf)) >= sizeof(k->buf)) {
+		nf_set_error("line longer than %d bytes", NF_RULE_LINE_MAX - 1);
+		return -EINVAL;
+	}
+	k->n = 0;
+	for (tok = strtok_r(k->buf, " \t\r\n", &save); tok != NULL;
+	     tok = strtok_r(NULL, " \t\r\n", &save)) {
+		if (tok[0] == '#')
+			break;
+		if (k->n == TOK_MAX) {
+			nf_set_error("more than %d words", TOK_MAX);
+			return -EINVAL;
+		}
+		k->t[k->n++] = tok;
+	}
+	return 0;
+}
+
+static int port_of(struct sw *sw, const char *s)
+{
+	struct sw_port *sp = sw_port_find(sw, s);
+
+	if (sp == NULL) {
+		nf_set_error("no port '%s'", s);
+		return -ENOENT;
+	}
+	return nf_port_index(sp->p);
+}
+
+static int mac_of(const char *s, uint8_t mac[6])
+{
+	if (nf_parse_mac(s, mac) < 0) {
+		nf_set_error("'%s' is not a MAC address", s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int ip6_of(const char *s, uint8_t a[16])
+{
+	if (inet_pton(AF_INET6, s, a) != 1) {
+		nf_set_error("'%s' is not an IPv6 address", s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int segs_of(const char *s, struct nf_srv6_segs *sg)
+{
+	char tmp[NF_RULE_LINE_MAX], *save = NULL, *tok;
+
+	nf_strlcpy(tmp, s, sizeof(tmp));
+	sg->n = 0;
+	for (tok = strtok_r(tmp, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		if (sg->n == NF_SRV6_SEGS_MAX) {
+			nf_set_error("more than %d segments", NF_SRV6_SEGS_MAX);
+			return -EINVAL;
+		}
+		if (ip6_of(tok, sg->sid[sg->n].b) < 0)
+			return -EINVAL;
+		sg->n++;
+	}
+	if (sg->n == 0) {
+		nf_set_error("an empty segment list");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int group_of(const struct st_gen *g, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < g->ngroups; i++)
+		if (strcmp(g->group[i].name, name) == 0)
+			return (int)i;
+	nf_set_error("no group '%s' (groups come before what uses them)", name);
+	return -ENOENT;
+}
+
+static int inner_of(const char *s, uint8_t *inner)
+{
+	if (strcmp(s, "ipv4") == 0)
+		*inner = NF_IPPROTO_IPIP;
+	else if (strcmp(s, "ipv6") == 0)
+		*inner = NF_IPPROTO_IPV6;
+	else {
+		nf_set_error("inner '%s': expected ipv4 or ipv6", s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_group(struct sw *sw, struct st_gen *g, struct toks *k)
+{
+	struct st_group *gr;
+	unsigned i;
+
+	if (k->n < 3) {
+		nf_set_error("usage: group NAME MEMBER... (MEMBER: PORT[/RETURN][@MAC] or -)");
+		return -EINVAL;
+	}
+	if (g->ngroups == ST_GROUPS_MAX) {
+		nf_set_error("more than %d groups", ST_GROUPS_MAX);
+		return -ENOSPC;
+	}
+	if (strlen(k->t[1]) >= ST_NAME_MAX || group_of(g, k->t[1]) >= 0) {
+		nf_set_error("group name '%s' too long or already used", k->t[1]);
+		return -EINVAL;
+	}
+	if (k->n - 2 > NF_HASH_MEMBERS_MAX) {
+		nf_set_error("more than %d members", NF_HASH_MEMBERS_MAX);
+		return -EINVAL;
+	}
+	gr = &g->group[g->ngroups];
+	memset(gr, 0, sizeof(*gr));
+	nf_strlcpy(gr->name, k->t[1], sizeof(gr->name));
+	for (i = 2; i < k->n; i++) {
+		struct st_member *m = &gr->m[gr->n++];
+		char tmp[128], *at, *sl;
+		int p;
+
+		m->port = m->peer = -1;
+		if (strcmp(k->t[i], "-") == 0)
+			continue;
+		nf_strlcpy(tmp, k->t[i], sizeof(tmp));
+		at = strchr(tmp, '@');
+		if (at != NULL) {
+			*at++ = '\0';
+			if (mac_of(at, m->mac) < 0)
+				return -EINVAL;
+			m->has_mac = true;
+		}
+		sl = strchr(tmp, '/');
+		if (sl != NULL) {
+			*sl++ = '\0';
+			p = port_of(sw, sl);
+			if (p < 0)
+				return p;
+			m->peer = p;
+		}
+		p = port_of(sw, tmp);
+		if (p < 0)
+			return p;
+		m->port = p;
+		gr->up |= 1ull << (gr->n - 1);
+	}
+	g->ngroups++;
+	return 0;
+}
+
+static int parse_sid(struct sw *sw, struct st_gen *g, struct toks *k, const char *line)
+{
+	struct st_sid *s;
+	unsigned i, b;
+	int ret;
+
+	(void)sw;
+	if (k->n < 3) {
+		nf_set_error("usage: sid ADDR End|End.X|End.DX4|End.DX6|End.DT4|End.DT6|End.AD|End.AS ...");
+		return -EINVAL;
+	}
+	if (g->nsids == ST_SIDS_MAX) {
+		nf_set_error("more than %d SIDs", ST_SIDS_MAX);
+		return -ENOSPC;
+	}
+	s = &g->sid[g->nsids];
+	memset(s, 0, sizeof(*s));
+	s->port = -1;
+	s->group = -1;
+	s->inner = NF_IPPROTO_IPIP;
+	nf_strlcpy(s->text, line, sizeof(s->text));
+	if (ip6_of(k->t[1], s->addr) < 0)
+		return -EINVAL;
+	for (i = 0; i < g->nsids; i++) {
+		if (memcmp(g->sid[i].addr, s->addr, 16) == 0) {
+			nf_set_error("SID %s is already defined", k->t[1]);
+			return -EEXIST;
+		}
+	}
+	for (b = 0; b < ST_BEH_MAX; b++)
+		if (strcmp(k->t[2], beh_names[b]) == 0)
+			break;
+	if (b == ST_BEH_MAX) {
+		nf_set_error("behaviour '%s': expected End, End.X, End.DX4, End.DX6, End.DT4, "
+			     "End.DT6, End.AD or End.AS", k->t[2]);
+		return -EINVAL;
+	}
+	s->beh = (uint8_t)b;
+	switch (b) {
+	case ST_END: case ST_END_DT4: case ST_END_DT6:
+		if (k->n != 3) {
+			nf_set_error("%s takes no arguments", beh_names[b]);
+			return -EINVAL;
+		}
+		break;
+	case ST_END_X: case ST_END_DX4: case ST_END_DX6:
+		if (k->n != 5) {
+			nf_set_error("usage: sid ADDR %s PORT NEXT-HOP-MAC", beh_names[b]);
+			return -EINVAL;
+		}
+		ret = port_of(sw, k->t[3]);
+		if (ret < 0)
+			return ret;
+		s->port = ret;
+		if (mac_of(k->t[4], s->mac) < 0)
+			return -EINVAL;
+		break;
+	default: {	/* proxies */
+		struct nf_srv6_segs sg = { 0 };
+		uint8_t src[16];
+		bool have_segs = false;
+
+		memcpy(src, g->src6, 16);
+		if (k->n < 5 || strcmp(k->t[3], "group") != 0) {
+			nf_set_error("usage: sid ADDR %s group NAME [reverse] [inner ipv4|ipv6]%s",
+				     beh_names[b], b == ST_END_AS ? " segs SID,... [src ADDR]" : "");
+			return -EINVAL;
+		}
+		ret = group_of(g, k->t[4]);
+		if (ret < 0)
+			return ret;
+		s->group = ret;
+		for (i = 5; i < k->n; i++) {
+			if (strcmp(k->t[i], "reverse") == 0) {
+				s->reverse = true;
+			} else if (strcmp(k->t[i], "inner") == 0 && i + 1 < k->n) {
+				if (inner_of(k->t[++i], &s->inner) < 0)
+					return -EINVAL;
+			} else if (b == ST_END_AS && strcmp(k->t[i], "segs") == 0 && i + 1 < k->n) {
+				if (segs_of(k->t[++i], &sg) < 0)
+					return -EINVAL;
+				have_segs = true;
+			} else if (b == ST_END_AS && strcmp(k->t[i], "src") == 0 && i + 1 < k->n) {
+				if (ip6_of(k->t[++i], src) < 0)
+					return -EINVAL;
+			} else {
+				nf_set_error("'%s': unexpected", k->t[i]);
+				return -EINVAL;
+			}
+		}
+		for (i = 0; i < g->group[s->group].n; i++) {
+			const struct st_member *m = &g->group[s->group].m[i];
+
+			if (m->port >= 0 && m->peer < 0) {
+				nf_set_error("group '%s' member %u has no return port (PORT/RETURN)",
+					     k->t[4], i);
+				return -EINVAL;
+			}
+		}
+		if (b == ST_END_AS) {
+			if (!have_segs) {
+				nf_set_error("End.AS needs segs SID,... (the segments after it)");
+				return -EINVAL;
+			}
+			s->as = calloc(1, sizeof(*s->as));
+			if (s->as == NULL)
+				return -ENOMEM;
+			ret = nf_srv6_encap_init(s->as, (const struct nf_srv6_sid *)src, &sg, 0,
+						 NF_SRV6_ENCAPS);
+			if (ret < 0)
+				return ret;
+		}
+		break;
+	}
+	}
+	g->nsids++;
+	return 0;
+}
+
+/* A rule's line, split: its switch parts into @r, the rest (matches for
+ * nf_rule) into @match. */
+static int parse_rule(struct sw *sw, struct st_gen *g, struct toks *k, struct st_rule *r,
+		      char *match, size_t mlen)
+{
+	size_t used = 0;
+	unsigned i = 1;
+	uint64_t v;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	r->in_port = r->mirror = r->out = -1;
+	r->prio = 100;
+	match[0] = '\0';
+	for (; i < k->n && strcmp(k->t[i], "action") != 0; i++) {
+		const char *t = k->t[i], *a = i + 1 < k->n ? k->t[i + 1] : NULL;
+
+		if (strcmp(t, "id") == 0 && a) {
+			if (nf_parse_u64(a, 1, UINT32_MAX, 0, &v) < 0) {
+				nf_set_error("id '%s': expected 1..%u", a, UINT32_MAX);
+				return -EINVAL;
+			}
+			r->id = (uint32_t)v;
+			i++;
+		} else if (strcmp(t, "priority") == 0 && a) {
+			if (nf_parse_u64(a, 0, 65535, 0, &v) < 0) {
+				nf_set_error("priority '%s': expected 0..65535", a);
+				return -EINVAL;
+			}
+			r->prio = (uint32_t)v;
+			i++;
+		} else if (strcmp(t, "in-port") == 0 && a) {
+			ret = port_of(sw, a);
+			if (ret < 0)
+				return ret;
+			r->in_port = ret;
+			i++;
+		} else if (strcmp(t, "ether") == 0 && a && i + 2 < k->n &&
+			   (strcmp(a, "saddr") == 0 || strcmp(a, "daddr") == 0)) {
+			bool s = a[0] == 's';
+
+			if (mac_of(k->t[i + 2], s ? r->smac : r->dmac) < 0)
+				return -EINVAL;
+			*(s ? &r->has_smac : &r->has_dmac) = true;
+			i += 2;
+		} else if (strcmp(t, "ether") == 0 && a && strcmp(a, "type") == 0 && i + 2 < k->n) {
+			const char *x = k->t[i + 2];
+
+			if (strcmp(x, "ipv4") == 0 || strcmp(x, "ip") == 0)
+				v = 0x0800;
+			else if (strcmp(x, "ipv6") == 0 || strcmp(x, "ip6") == 0)
+				v = 0x86dd;
+			else if (strcmp(x, "arp") == 0)
+				v = 0x0806;
+			else if (nf_parse_u64(x, 0, 0xffff, 0, &v) < 0) {
+				nf_set_error("ether type '%s': expected ipv4, ipv6, arp or 0..0xffff", x);
+				return -EINVAL;
+			}
+			r->type = (uint16_t)v;
+			r->has_type = true;
+			i += 2;
+		} else if (strcmp(t, "vlan") == 0 && a && strcmp(a, "id") == 0 && i + 2 < k->n) {
+			if (nf_parse_u64(k->t[i + 2], 0, 4095, 0, &v) < 0) {
+				nf_set_error("vlan id '%s': expected 0..4095", k->t[i + 2]);
+				return -EINVAL;
+			}
+			r->vlan = (uint16_t)v;
+			r->has_vlan = true;
+			i += 2;
+		} else {
+			int n = snprintf(match + used, mlen - used, "%s ", t);
+
+			if (n < 0 || (size_t)n >= mlen - used) {
+				nf_set_error("rule too long");
+				return -EINVAL;
+			}
+			used += (size_t)n;
+		}
+	}
+	if (i >= k->n) {
+		nf_set_error("a rule needs 'action ...' (output PORT, group NAME, drop, l2, ...)");
+		return -EINVAL;
+	}
+	snprintf(match + used, mlen - used, "accept");
+	for (i++; i < k->n; i++) {
+		const char *t = k->t[i], *a = i + 1 < k->n ? k->t[i + 1] : NULL;
+		bool term = false;
+
+		if (r->term != ST_T_L2) {
+			nf_set_error("'%s' after the final action", t);
+			return -EINVAL;
+		}
+		if (strcmp(t, "output") == 0 && a) {
+			ret = port_of(sw, a);
+			if (ret < 0)
+				return ret;
+			r->term = ST_T_OUTPUT;
+			r->out = ret;
+			term = true;
+			i++;
+		} else if (strcmp(t, "group") == 0 && a) {
+			ret = group_of(g, a);
+			if (ret < 0)
+				return ret;
+			r->term = ST_T_GROUP;
+			r->out = ret;
+			term = true;
+			i++;
+		} else if (strcmp(t, "drop") == 0) {
+			r->term = ST_T_DROP;
+			term = true;
+		} else if (strcmp(t, "l2") == 0) {
+			term = true;		/* the default, said explicitly */
+		} else if (strcmp(t, "count") == 0) {
+			/* every rule counts */
+		} else if (strcmp(t, "set-dst-mac") == 0 && a) {
+			if (mac_of(a, r->dmac_new) < 0)
+				return -EINVAL;
+			r->set_dmac = true;
+			i++;
+		} else if (strcmp(t, "mirror") == 0 && a) {
+			ret = port_of(sw, a);
+			if (ret < 0)
+				return ret;
+			r->mirror = ret;
+			i++;
+		} else if (strcmp(t, "srv6-decap") == 0) {
+			r->decap = true;
+		} else if (strcmp(t, "srv6-encap") == 0) {
+			enum nf_srv6_mode mode = NF_SRV6_ENCAPS;
+			struct nf_srv6_segs sg;
+			uint8_t src[16];
+			bool red = false, l2 = false;
+
+			memcpy(src, g->src6, 16);
+			for (i++; i < k->n; i++) {
+				if (strcmp(k->t[i], "red") == 0)
+					red = true;
+				else if (strcmp(k->t[i], "l2") == 0)
+					l2 = true;
+				else if (strcmp(k->t[i], "src") == 0 && i + 1 < k->n) {
+					if (ip6_of(k->t[++i], src) < 0)
+						return -EINVAL;
+				} else
+					break;
+			}
+			if (i >= k->n || segs_of(k->t[i], &sg) < 0) {
+				if (i >= k->n)
+					nf_set_error("srv6-encap needs a segment list SID,SID,...");
+				return -EINVAL;
+			}
+			mode = l2 ? (red ? NF_SRV6_ENCAPS_L2_RED : NF_SRV6_ENCAPS_L2)
+				  : (red ? NF_SRV6_ENCAPS_RED : NF_SRV6_ENCAPS);
+			if (r->encap != NULL) {
+				nf_set_error("one srv6-encap per rule");
+				return -EINVAL;
+			}
+			r->encap = calloc(1, sizeof(*r->encap));
+			if (r->encap == NULL)
+				return -ENOMEM;
+			ret = nf_srv6_encap_init(r->encap, (const struct nf_srv6_sid *)src, &sg, 0, mode);
+			if (ret < 0)
+				return ret;
+		} else {
+			nf_set_error("action '%s': expected output PORT, group NAME, drop, l2, count, "
+				     "set-dst-mac MAC, mirror PORT, srv6-encap ..., srv6-decap", t);
+			return -EINVAL;
+		}
+		(void)term;
+	}
+	if (r->term == ST_T_L2 && (r->encap != NULL || r->decap))
+		r->term = ST_T_RECIRC;	/* rewritten, not sent: look again */
+	return 0;
+}
+
+/* ---------------------------------------------------------------- build */
+
+static uint32_t sid_hash(const uint8_t *a)
+{
+	uint64_t x, y;
+
+	memcpy(&x, a, 8);
+	memcpy(&y, a + 8, 8);
+	x ^= y * 0x9e3779b97f4a7c15ull;
+	x ^= x >> 29;
+	x *= 0xbf58476d1ce4e5b9ull;
+	return (uint32_t)(x >> 32);
+}
+
+static const struct st_sid *sid_find(const struct st_gen *g, const uint8_t *a)
+{
+	uint32_t i;
+
+	if (g->sid_hash == NULL)
+		return NULL;
+	for (i = sid_hash(a) & g->sid_mask; g->sid_hash[i] != 0; i = (i + 1) & g->sid_mask) {
+		const struct st_sid *s = &g->sid[g->sid_hash[i] - 1];
+
+		if (memcmp(s->addr, a, 16) == 0)
+			return s;
+	}
+	return NULL;
+}
+
+struct pending_rule {
+	struct st_rule r;
+	char match[NF_RULE_LINE_MAX];
+	unsigned line;
+};
+
+static int cmp_rule(const void *a, const void *b)
+{
+	const struct st_rule *x = &((const struct pending_rule *)a)->r;
+	const struct st_rule *y = &((const struct pending_rule *)b)->r;
+
+	if (x->prio != y->prio)
+		return x->prio < y->prio ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static struct st_count *carry_rule(const struct st_gen *old, uint32_t id)
+{
+	unsigned i;
+
+	if (old == NULL)
+		return NULL;
+	for (i = 0; i < old->nrules; i++) {
+		if (old->rule[i].id == id && old->rule[i].count != NULL) {
+			struct st_count *c = old->rule[i].count;
+
+			((struct st_gen *)old)->rule[i].count = NULL;
+			return c;
+		}
+	}
+	return NULL;
+}
+
+static void carry_sid(const struct st_gen *old, struct st_sid *s)
+{
+	unsigned i;
+
+	if (old == NULL)
+		return;
+	for (i = 0; i < old->nsids; i++) {
+		struct st_sid *o = (struct st_sid *)&old->sid[i];
+
+		if (memcmp(o->addr, s->addr, 16) != 0)
+			continue;
+		s->count = o->count;
+		o->count = NULL;
+		if (s->beh == ST_END_AD && o->beh == ST_END_AD && o->px != NULL &&
+		    o->group >= 0 && s->group >= 0 &&
+		    strcmp(old->group[o->group].name, "") != 0) {
+			s->px = o->px;
+			o->px = NULL;
+		}
+		return;
+	}
+}
+
+/* The group's hash table: derived from the old generation's table of the
+ * same name (so that changes move only the flows that must move). */
+static int group_table(struct st_group *gr, const struct st_gen *old)
+{
+	const struct st_group *og = NULL;
+	unsigned i;
+	int ret;
+
+	for (i = 0; old != NULL && i < old->ngroups; i++)
+		if (strcmp(old->group[i].name, gr->name) == 0)
+			og = &old->group[i];
+	ret = nf_hash_group_new(NF_HASH_SIZE_DEFAULT, 0x5eed, &gr->tab);
+	if (ret < 0)
+		return ret;
+	if (og != NULL && og->tab != NULL) {
+		ret = nf_hash_group_build(gr->tab, og->tab, og->tab->up);
+		if (ret == 0)
+			ret = nf_hash_group_build(gr->tab, gr->tab, gr->up);
+		gr->mcount = og->mcount;
+		((struct st_group *)og)->mcount = NULL;
+	} else {
+		ret = nf_hash_group_build(gr->tab, gr->tab, gr->up);
+	}
+	if (ret < 0)
+		return ret;
+	if (gr->mcount == NULL) {
+		gr->mcount = calloc(NF_HASH_MEMBERS_MAX, sizeof(*gr->mcount));
+		if (gr->mcount == NULL)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int set_role(struct st_gen *g, int port, struct st_port_role r, const char *what)
+{
+	if (port < 0)
+		return 0;
+	if (g->role[port].role != ST_R_NONE) {
+		nf_set_error("port %d has two roles (%s, and an earlier one)", port, what);
+		return -EINVAL;
+	}
+	g->role[port] = r;
+	return 0;
+}
+
+static int parse_tos(struct sw *sw, struct st_gen *g, struct toks *k)
+{
+	unsigned i;
+	int ret;
+
+	if (k->n < 4 || k->n > 11) {
+		nf_set_error("usage: tos INGRESS EGRESS LAYER0 [LAYER1 ... LAYER7] (group names or -)");
+		return -EINVAL;
+	}
+	if (g->tos.on) {
+		nf_set_error("a second tos line");
+		return -EINVAL;
+	}
+	ret = port_of(sw, k->t[1]);
+	if (ret < 0)
+		return ret;
+	g->tos.in = ret;
+	ret = port_of(sw, k->t[2]);
+	if (ret < 0)
+		return ret;
+	g->tos.out = ret;
+	for (i = 0; i < 8; i++)
+		g->tos.layer[i] = -1;
+	for (i = 3; i < k->n; i++) {
+		if (strcmp(k->t[i], "-") == 0)
+			continue;
+		ret = group_of(g, k->t[i]);
+		if (ret < 0)
+			return ret;
+		g->tos.layer[i - 3] = ret;
+	}
+	g->tos.on = true;
+	return 0;
+}
+
+static int roles(struct st_gen *g)
+{
+	unsigned i, j, l;
+	int ret;
+
+	for (i = 0; i < g->nsids; i++) {
+		const struct st_sid *s = &g->sid[i];
+		const struct st_group *gr;
+
+		if (s->group < 0)
+			continue;
+		gr = &g->group[s->group];
+		for (j = 0; j < gr->n; j++) {
+			struct st_port_role r = { .role = ST_R_PROXY_RET, .member = (uint16_t)j,
+						  .sid = (uint16_t)i };
+
+			ret = set_role(g, s->reverse ? gr->m[j].port : gr->m[j].peer, r,
+				       "SRv6 proxy return");
+			if (ret < 0)
+				return ret;
+		}
+	}
+	if (!g->tos.on)
+		return 0;
+	ret = set_role(g, g->tos.in, (struct st_port_role){ .role = ST_R_TOS_IN }, "tos ingress");
+	if (ret == 0)
+		ret = set_role(g, g->tos.out, (struct st_port_role){ .role = ST_R_TOS_OUT },
+			       "tos egress");
+	for (l = 0; ret == 0 && l < 8; l++) {
+		const struct st_group *gr;
+
+		if (g->tos.layer[l] < 0)
+			continue;
+		gr = &g->group[g->tos.layer[l]];
+		for (j = 0; ret == 0 && j < gr->n; j++) {
+			struct st_port_role r = { .role = ST_R_TOS_LAYER, .layer = (uint8_t)l,
+						  .member = (uint16_t)j };
+
+			if (gr->m[j].port >= 0 && gr->m[j].peer < 0) {
+				nf_set_error("tos layer %u: group '%s' member %u needs PORT/RETURN",
+					     l, gr->name, j);
+				return -EINVAL;
+			}
+			ret = set_role(g, gr->m[j].port, r, "tos layer");
+			r.ret = true;
+			if (ret == 0)
+				ret = set_role(g, gr->m[j].peer, r, "tos layer");
+		}
+	}
+	return ret;
+}
+
+void st_free(struct st_gen *g)
+{
+	unsigned i;
+
+	if (g == NULL)
+		return;
+	for (i = 0; i < g->nlines; i++)
+		free(g->lines[i]);
+	free(g->lines);
+	for (i = 0; i < g->ngroups; i++) {
+		nf_hash_group_free(g->group[i].tab);
+		free(g->group[i].mcount);
+	}
+	for (i = 0; i < g->nsids; i++) {
+		free(g->sid[i].px);
+		free(g->sid[i].as);
+		free(g->sid[i].count);
+	}
+	free(g->sid);
+	free(g->sid_hash);
+	for (i = 0; i < g->nrules; i++) {
+		free(g->rule[i].encap);
+		free(g->rule[i].count);
+	}
+	free(g->rule);
+	nf_ruleset_free(&g->rs);
+	nf_cls_free(g->cls);
+	free(g->role);
+	free(g);
+}
+
+int st_build(struct sw *sw, char *const *lines, unsigned n, const struct st_gen *old,
+	     struct st_gen **out)
+{
+	struct pending_rule *pr = NULL;
+	struct nf_rule_opts ro = { 0 };
+	struct st_gen *g;
+	unsigned i, npr = 0, order = 0;
+	uint32_t maxid = 0;
+	int ret = 0;
+
+	if (n > ST_LINES_MAX) {
+		nf_set_error("more than %d lines", ST_LINES_MAX);
+		return -E2BIG;
+	}
+	g = calloc(1, sizeof(*g));
+	if (g == NULL)
+		return -ENOMEM;
+	inet_pton(AF_INET6, "fd00::1", g->src6);
+	g->lines = calloc(n ? n : 1, sizeof(char *));
+	g->sid = calloc(ST_SIDS_MAX, sizeof(*g->sid));
+	pr = calloc(n ? n : 1, sizeof(*pr));
+	g->role = calloc(SW_PORTS_MAX, sizeof(*g->role));
+	if (g->lines == NULL || g->sid == NULL || pr == NULL || g->role == NULL) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	nf_ruleset_init(&g->rs);
+	for (i = 0; i < n; i++) {
+		g->lines[i] = strdup(lines[i]);
+		if (g->lines[i] == NULL) {
+			ret = -ENOMEM;
+			goto fail;
+		}
+		g->nlines++;
+	}
+	/* Lines in order: groups and srv6-source before what names them. */
+	for (i = 0; i < n; i++) {
+		struct toks k;
+
+		ret = tokenize(lines[i], &k);
+		if (ret < 0)
+			goto fail_line;
+		if (k.n == 0)
+			continue;
+		if (strcmp(k.t[0], "group") == 0)
+			ret = parse_group(sw, g, &k);
+		else if (strcmp(k.t[0], "sid") == 0)
+			ret = parse_sid(sw, g, &k, lines[i]);
+		else if (strcmp(k.t[0], "srv6-source") == 0 && k.n == 2)
+			ret = ip6_of(k.t[1], g->src6);
+		else if (strcmp(k.t[0], "tos") == 0)
+			ret = parse_tos(sw, g, &k);
+		else if (strcmp(k.t[0], "rule") == 0) {
+			ret = parse_rule(sw, g, &k, &pr[npr].r, pr[npr].match,
+					 sizeof(pr[npr].match));
+			if (ret == 0) {
+				pr[npr].r.order = order++;
+				pr[npr].line = i;
+				if (pr[npr].r.id > maxid)
+					maxid = pr[npr].r.id;
+				npr++;
+			} else if (pr[npr].r.encap != NULL) {
+				free(pr[npr].r.encap);
+			}
+		} else {
+			nf_set_error("'%s': expected group, sid, rule, srv6-source or tos", k.t[0]);
+			ret = -EINVAL;
+		}
+		if (ret < 0)
+			goto fail_line;
+	}
+	/* Rules: ids for those without, classification order, matches. */
+	for (i = 0; i < npr; i++) {
+		unsigned j;
+
+		if (pr[i].r.id == 0)
+			pr[i].r.id = ++maxid;
+		for (j = 0; j < i; j++) {
+			if (pr[j].r.id == pr[i].r.id) {
+				nf_set_error("line %u: rule id %u is used twice", pr[i].line + 1,
+					     pr[i].r.id);
+				ret = -EINVAL;
+				goto fail;
+			}
+		}
+	}
+	g->next_id = maxid + 1;
+	qsort(pr, npr, sizeof(*pr), cmp_rule);
+	g->rule = calloc(npr ? npr : 1, sizeof(*g->rule));
+	if (g->rule == NULL) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	for (i = 0; i < npr; i++) {
+		ro.file = "rule";
+		ret = nf_rule_parse(&g->rs, &ro, pr[i].match, pr[i].line + 1);
+		if (ret < 0 || g->rs.n != i + 1) {
+			if (ret == 0) {
+				nf_set_error("line %u: the matches are empty", pr[i].line + 1);
+				ret = -EINVAL;
+			}
+			for (; i < npr; i++)
+				free(pr[i].r.encap);
+			goto fail;
+		}
+		g->rule[i] = pr[i].r;
+		g->rule[i].text = g->lines[pr[i].line];
+		g->nrules++;
+		g->rule[i].count = carry_rule(old, g->rule[i].id);
+		if (g->rule[i].count == NULL)
+			g->rule[i].count = calloc(1, sizeof(struct st_count));
+		if (g->rule[i].count == NULL) {
+			ret = -ENOMEM;
+			goto fail;
+		}
+	}
+	if (g->nrules) {
+		ret = nf_cls_build(&g->rs, &g->cls);
+		if (ret < 0)
+			goto fail;
+	}
+	/* SIDs: hash, carried counters and caches. */
+	if (g->nsids) {
+		uint32_t size = 16;
+
+		while (size < 2 * g->nsids)
+			size <<= 1;
+		g->sid_hash = calloc(size, sizeof(uint32_t));
+		if (g->sid_hash == NULL) {
+			ret = -ENOMEM;
+			goto fail;
+		}
+		g->sid_mask = size - 1;
+		for (i = 0; i < g->nsids; i++) {
+			struct st_sid *s = &g->sid[i];
+			uint32_t j = sid_hash(s->addr) & g->sid_mask;
+
+			while (g->sid_hash[j] != 0)
+				j = (j + 1) & g->sid_mask;
+			g->sid_hash[j] = i + 1;
+			carry_sid(old, s);
+			if (s->count == NULL)
+				s->count = calloc(1, sizeof(*s->count));
+			if (s->beh == ST_END_AD && s->px == NULL) {
+				s->px = calloc(1, sizeof(*s->px));
+				if (s->px != NULL)
+					nf_srv6_proxy_init(s->px, NF_SRV6_PROXY_REPLICAS_MAX);
+			}
+			if (s->count == NULL || (s->beh == ST_END_AD && s->px == NULL)) {
+				ret = -ENOMEM;
+				goto fail;
+			}
+			if (s->group >= 0 && g->group[s->group].n > NF_SRV6_PROXY_REPLICAS_MAX) {
+				nf_set_error("SID proxies at most %d replicas (group '%s' has %u)",
+					     NF_SRV6_PROXY_REPLICAS_MAX, g->group[s->group].name,
+					     g->group[s->group].n);
+				ret = -EINVAL;
+				goto fail;
+			}
+		}
+	}
+	for (i = 0; i < g->ngroups; i++) {
+		ret = group_table(&g->group[i], old);
+		if (ret < 0)
+			goto fail;
+	}
+	ret = roles(g);
+	if (ret < 0)
+		goto fail;
+	g->active = g->nrules || g->nsids || g->tos.on;
+	free(pr);
+	*out = g;
+	return 0;
+fail_line:
+	{
+		char msg[512];
+
+		nf_strlcpy(msg, nf_last_error(), sizeof(msg));
+		nf_set_error("line %u: %s", i + 1, msg);
+	}
+fail:
+	if (ret == -ENOMEM)
+		nf_set_error("out of memory");
+	free(pr);
+	st_free(g);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- frames */
+
+struct frame {
+	const uint8_t *p;
+	uint32_t len;
+	uint8_t *buf[2];
+	uint32_t cap;
+	struct nf_hdrs h;
+};
+
+/* A buffer the next rewrite may write (not the one holding the frame). */
+static inline uint8_t *spare(struct frame *fr)
+{
+	return fr->p == fr->buf[0] ? fr->buf[1] : fr->buf[0];
+}
+
+static inline bool own(const struct frame *fr)
+{
+	return fr->p == fr->buf[0] || fr->p == fr->buf[1];
+}
+
+static void make_own(struct frame *fr)
+{
+	uint8_t *b;
+
+	if (own(fr))
+		return;
+	b = spare(fr);
+	memcpy(b, fr->p, fr->len);
+	fr->p = b;
+}
+
+static void set_dmac(struct frame *fr, const uint8_t *mac)
+{
+	make_own(fr);
+	memcpy((uint8_t *)fr->p, mac, 6);
+}
+
+static inline void count(struct st_count *c, uint32_t len)
+{
+	c->packets++;
+	c->bytes += len;
+}
+
+/* The result of an nf_srv6 call: the frame now in the spare buffer, or a
+ * counted drop. */
+static int took(struct st_gen *g, struct frame *fr, uint8_t *b, int n)
+{
+	if (n < 0) {
+		g->srv6_drops[-n < NF_SRV6_DROP_MAX ? -n : 0]++;
+		return -1;
+	}
+	fr->p = b;
+	fr->len = (uint32_t)n;
+	return 0;
+}
+
+/* A member of group @gi for the frame: its index, or -1 (counted). */
+static int pick(struct st_gen *g, int gi, const struct frame *fr)
+{
+	struct st_group *gr = &g->group[gi];
+	unsigned m = nf_hash_pick(gr->tab, nf_hash_flow(fr->p, &fr->h, 0));
+
+	if (m == NF_HASH_NONE || m >= gr->n || gr->m[m].port < 0) {
+		g->drops[ST_DROP_GROUP_EMPTY]++;
+		return -1;
+	}
+	count(&gr->mcount[m], fr->len);
+	return (int)m;
+}
+
+/* Send to member @m of group @gi: by its PORT (or RETURN with @peer), with
+ * its MAC when it has one. */
+static int to_member(struct st_gen *g, int gi, int m, bool peer, struct frame *fr)
+{
+	const struct st_member *mb = &g->group[gi].m[m];
+
+	if (mb->has_mac)
+		set_dmac(fr, mb->mac);
+	return peer ? mb->peer : mb->port;
+}
+
+static uint8_t tos_of(const struct frame *fr)
+{
+	const uint8_t *l3 = fr->p + fr->h.l3_off;
+
+	if (fr->h.ethertype == NF_ETH_P_IPV4)
+		return l3[1];
+	if (fr->h.ethertype == NF_ETH_P_IPV6)
+		return (uint8_t)((l3[0] << 4) | (l3[1] >> 4));
+	return 0;
+}
+
+/* ToS-bitmap steering: the next hop of a frame arriving with @role. */
+static int tos_next(struct st_gen *g, const struct st_port_role *role, struct frame *fr)
+{
+	const uint8_t bits = tos_of(fr);
+	int l, m;
+
+	switch (role->role) {
+	case ST_R_TOS_IN:		/* forward: from layer 0 up */
+		l = 0;
+		goto up;
+	case ST_R_TOS_OUT:		/* reverse: from layer 7 down */
+		l = 7;
+		goto down;
+	default:
+		if (role->ret) {	/* forward traffic leaving layer i */
+			l = role->layer + 1;
+			goto up;
+		}
+		l = role->layer - 1;	/* reverse traffic leaving layer i */
+		goto down;
+	}
+up:
+	for (; l < 8; l++) {
+		if (!(bits >> l & 1) || g->tos.layer[l] < 0)
+			continue;
+		m = pick(g, g->tos.layer[l], fr);
+		return m < 0 ? ST_OUT_DROP : to_member(g, g->tos.layer[l], m, false, fr);
+	}
+	return g->tos.out;
+down:
+	for (; l >= 0; l--) {
+		if (!(bits >> l & 1) || g->tos.layer[l] < 0)
+			continue;
+		m = pick(g, g->tos.layer[l], fr);
+		return m < 0 ? ST_OUT_DROP : to_member(g, g->tos.layer[l], m, true, fr);
+	}
+	return g->tos.in;
+}
+
+/* A frame for one of our SIDs. Returns a port, ST_OUT_DROP, or -1 to look
+ * again (the frame was rewritten and goes on by its new headers). */
+static int sid_frame(struct st_gen *g, const struct st_sid *s, struct frame *fr)
+{
+	struct nf_srv6_adj adj;
+	uint8_t *b = spare(fr);
+	int n, m;
+
+	count(s->count, fr->len);
+	switch (s->beh) {
+	case ST_END:
+		n = nf_srv6_end(fr->p, fr->len, &fr->h, NULL, b, fr->cap);
+		return took(g, fr, b, n) < 0 ? ST_OUT_DROP : -1;
+	case ST_END_X:
+	case ST_END_DX4:
+	case ST_END_DX6:
+		memcpy(adj.dst, s->mac, 6);
+		memcpy(adj.src, fr->p + 6, 6);
+		n = s->beh == ST_END_X ? nf_srv6_end(fr->p, fr->len, &fr->h, &adj, b, fr->cap)
+			: nf_srv6_end_dx(fr->p, fr->len, &fr->h, s->beh == ST_END_DX4 ?
+					 NF_IPPROTO_IPIP : NF_IPPROTO_IPV6, &adj, b, fr->cap);
+		return took(g, fr, b, n) < 0 ? ST_OUT_DROP : s->port;
+	case ST_END_DT4:
+	case ST_END_DT6:
+		n = nf_srv6_end_dx(fr->p, fr->len, &fr->h, s->beh == ST_END_DT4 ?
+				   NF_IPPROTO_IPIP : NF_IPPROTO_IPV6, NULL, b, fr->cap);
+		return took(g, fr, b, n) < 0 ? ST_OUT_DROP : -1;
+	default:		/* End.AD / End.AS: to a replica of the VNF */
+		m = pick(g, s->group, fr);
+		if (m < 0)
+			return ST_OUT_DROP;
+		{
+			const struct st_member *mb = &g->group[s->group].m[m];
+
+			memcpy(adj.dst, mb->has_mac ? mb->mac : fr->p, 6);
+			memcpy(adj.src, fr->p + 6, 6);
+			n = nf_srv6_proxy_in(s->beh == ST_END_AD ? s->px : NULL, (unsigned)m,
+					     s->inner, fr->p, fr->len, &fr->h, &adj, b, fr->cap);
+			if (took(g, fr, b, n) < 0)
+				return ST_OUT_DROP;
+			return s->reverse ? mb->peer : mb->port;
+		}
+	}
+}
+
+/* A frame back from a proxied VNF replica: the SRv6 headers again. */
+static int proxy_back(struct st_gen *g, const struct st_port_role *role, struct frame *fr)
+{
+	const struct st_sid *s = &g->sid[role->sid];
+	uint8_t *b = spare(fr);
+	int n;
+
+	if (s->beh == ST_END_AD)
+		n = nf_srv6_proxy_out(s->px, role->member, fr->p, fr->len, &fr->h, NULL, b,
+				      fr->cap);
+	else
+		n = nf_srv6_encaps(s->as, fr->p, fr->len, &fr->h, b, fr->cap);
+	return took(g, fr, b, n);
+}
+
+static inline bool l2_match(const struct st_rule *r, uint16_t in, const struct frame *fr)
+{
+	const uint8_t *e = fr->p;
+
+	if (r->in_port >= 0 && r->in_port != in)
+		return false;
+	if (r->has_dmac && memcmp(e, r->dmac, 6) != 0)
+		return false;
+	if (r->has_smac && memcmp(e + 6, r->smac, 6) != 0)
+		return false;
+	if (r->has_type && fr->h.ethertype != r->type)
+		return false;
+	if (r->has_vlan && (!(fr->h.flags & NF_HDR_VLAN) || fr->h.vlan != r->vlan))
+		return false;
+	return true;
+}
+
+/* Apply rule @r. Returns a port, ST_OUT_L2, ST_OUT_DROP or -1 (look again). */
+static int rule_frame(struct st_gen *g, const struct st_rule *r, struct frame *fr, int *mirror)
+{
+	count(r->count, fr->len);
+	if (r->decap) {
+		uint8_t *b = spare(fr);
+		int n = nf_srv6_end_dx(fr->p, fr->len, &fr->h, fr->h.l4_proto, NULL, b, fr->cap);
+
+		if (took(g, fr, b, n) < 0)
+			return ST_OUT_DROP;
+	}
+	if (r->encap != NULL) {
+		uint8_t *b = spare(fr);
+
+		if (r->decap && nf_parse(fr->p, fr->len, &fr->h) != NF_PERR_OK) {
+			g->drops[ST_DROP_PARSE]++;
+			return ST_OUT_DROP;
+		}
+		if (took(g, fr, b, nf_srv6_encaps(r->encap, fr->p, fr->len, &fr->h, b,
+						 fr->cap)) < 0)
+			return ST_OUT_DROP;
+	}
+	if (r->set_dmac)
+		set_dmac(fr, r->dmac_new);
+	if (r->mirror >= 0)
+		*mirror = r->mirror;
+	switch (r->term) {
+	case ST_T_OUTPUT:
+		return r->out;
+	case ST_T_GROUP: {
+		int m = pick(g, r->out, fr);
+
+		return m < 0 ? ST_OUT_DROP : to_member(g, r->out, m, false, fr);
+	}
+	case ST_T_DROP:
+		g->drops[ST_DROP_RULE]++;
+		return ST_OUT_DROP;
+	case ST_T_RECIRC:
+		return -1;
+	default:
+		return ST_OUT_L2;
+	}
+}
+
+int st_frame(struct sw *sw, struct st_gen *g, uint16_t in, const uint8_t **data,
+	     uint32_t *len, uint8_t *buf, uint8_t *buf2, uint32_t cap, int *mirror)
+{
+	struct frame fr = { .p = *data, .len = *len, .buf = { buf, buf2 }, .cap = cap };
+	const struct st_port_role *role = &g->role[in];
+	unsigned round;
+	int out = ST_OUT_L2;
+
+	(void)sw;
+	*mirror = -1;
+	for (round = 0; round <= ST_RECIRC_MAX; round++) {
+		if (nf_parse(fr.p, fr.len, &fr.h) != NF_PERR_OK) {
+			if (round == 0 && role->role == ST_R_NONE) {
+				out = ST_OUT_L2;	/* as without steering */
+				goto done;
+			}
+			g->drops[ST_DROP_PARSE]++;
+			out = ST_OUT_DROP;
+			goto done;
+		}
+		if (round == 0 && role->role != ST_R_NONE) {
+			if (role->role != ST_R_PROXY_RET) {
+				out = tos_next(g, role, &fr);
+				goto done;
+			}
+			if (proxy_back(g, role, &fr) < 0) {
+				out = ST_OUT_DROP;
+				goto done;
+			}
+			continue;	/* by its new destination */
+		}
+		if (g->nsids && fr.h.ethertype == NF_ETH_P_IPV6) {
+			const struct st_sid *s = sid_find(g, fr.p + fr.h.l3_off + 24);
+
+			if (s != NULL) {
+				out = sid_frame(g, s, &fr);
+				if (out >= 0)
+					goto done;
+				continue;
+			}
+		}
+		if (g->nrules) {
+			struct nf_cls_key k;
+			uint32_t r;
+
+			nf_cls_key_of(fr.p, &fr.h, &k);
+			k.iif = (uint8_t)(in < 64 ? in : 63);
+			k.ct = NF_RULE_CT_UNTRACKED;
+			for (r = nf_cls_match(g->cls, &k, 0); r != UINT32_MAX;
+			     r = nf_cls_match(g->cls, &k, r + 1))
+				if (l2_match(&g->rule[r], in, &fr))
+					break;
+			if (r != UINT32_MAX) {
+				out = rule_frame(g, &g->rule[r], &fr, mirror);
+				if (out >= 0)
+					goto done;
+				continue;
+			}
+		}
+		out = ST_OUT_L2;
+		goto done;
+	}
+	g->drops[ST_DROP_RECIRC]++;
+	out = ST_OUT_DROP;
+done:
+	*data = fr.p;
+	*len = fr.len;
+	return out;
+}

@@ -1,0 +1,420 @@
+/* steer_ctl.c - the steering plane's control requests (steer.h). Every
+ * change makes a new list of lines, builds a generation from it and, if
+ * that worked, swaps it in (between bursts: the control socket is served
+ * by the forwarding thread); a failed change leaves everything as it was.
+ *
+ *   steering                   the configuration lines
+ *   steer-load FILE            replace everything with FILE's lines
+ *   steer-clear                no steering (plain MAC learning switch)
+ *   rules                      rules in classification order, counters
+ *   rule-add WORDS...          a rule line without the leading "rule"
+ *   rule-del ID
+ *   groups                     members, up or removed, frames per member
+ *   group-add NAME MEMBER...   (a group line without "group")
+ *   group-del NAME
+ *   group-member-del NAME I    member I leaves (its position stays "-")
+ *   group-member-set NAME I MEMBER   member I (re)joins
+ *   sids                       SIDs with counters
+ *   sid-add ADDR BEHAVIOUR ... / sid-del ADDR
+ *   tos INGRESS EGRESS LAYER...  / tos-off
+ *   steer-stats                drops by reason (steering and SRv6)
+ */
+#include "steer.h"
+#include "sw.h"
+#include "nf_util.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LINE_BYTES 4096
+
+static int join(char *buf, size_t n, const char *first, int argc, char **argv)
+{
+	size_t used = 0;
+	int i, k;
+
+	buf[0] = '\0';
+	if (first != NULL) {
+		k = snprintf(buf, n, "%s", first);
+		used = (size_t)k;
+	}
+	for (i = 0; i < argc; i++) {
+		k = snprintf(buf + used, n - used, "%s%s", used ? " " : "", argv[i]);
+		if (k < 0 || (size_t)k >= n - used) {
+			nf_set_error("request too long");
+			return -EINVAL;
+		}
+		used += (size_t)k;
+	}
+	return 0;
+}
+
+/* The current lines, with line @skip left out (or none: -1) and @add
+ * appended (or none). Then build and swap. */
+static int apply(struct sw *sw, int skip, const char *add, int replace_at)
+{
+	struct st_gen *old = sw->steer, *g = NULL;
+	unsigned n = old ? old->nlines : 0, i, k = 0;
+	char **lines = calloc(n + 1, sizeof(char *));
+	int ret;
+
+	if (lines == NULL)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		if ((int)i == replace_at)
+			lines[k++] = (char *)add;
+		else if ((int)i != skip)
+			lines[k++] = old->lines[i];
+	}
+	if (add != NULL && replace_at < 0)
+		lines[k++] = (char *)add;
+	ret = st_build(sw, lines, k, old, &g);
+	free(lines);
+	if (ret < 0)
+		return ret;
+	sw->steer = g;		/* the next frame sees the whole new set */
+	sw->steer_loads++;
+	st_free(old);
+	return 0;
+}
+
+/* Index of the line whose words start with @w0 @w1 (or "rule ... id N"). */
+static int find_line(const struct st_gen *g, const char *w0, const char *w1)
+{
+	unsigned i;
+
+	for (i = 0; g != NULL && i < g->nlines; i++) {
+		char buf[LINE_BYTES], *save = NULL, *a, *b;
+
+		nf_strlcpy(buf, g->lines[i], sizeof(buf));
+		a = strtok_r(buf, " \t", &save);
+		b = strtok_r(NULL, " \t", &save);
+		if (a == NULL || b == NULL || strcmp(a, w0) != 0)
+			continue;
+		if (strcmp(b, w1) == 0)
+			return (int)i;
+		if (strcmp(w0, "sid") == 0) {
+			uint8_t x[16], y[16];
+
+			if (inet_pton(AF_INET6, b, x) == 1 && inet_pton(AF_INET6, w1, y) == 1 &&
+			    memcmp(x, y, 16) == 0)
+				return (int)i;
+		}
+	}
+	return -1;
+}
+
+static int rule_line(const struct st_gen *g, uint32_t id)
+{
+	unsigned i;
+
+	for (i = 0; g != NULL && i < g->nrules; i++)
+		if (g->rule[i].id == id) {
+			unsigned j;
+
+			for (j = 0; j < g->nlines; j++)
+				if (g->lines[j] == g->rule[i].text)
+					return (int)j;
+		}
+	return -1;
+}
+
+static struct json_object *cnt(const struct st_count *c)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "packets", json_object_new_uint64(c ? c->packets : 0));
+	json_object_object_add(o, "bytes", json_object_new_uint64(c ? c->bytes : 0));
+	return o;
+}
+
+static void list_rules(const struct st_gen *g, struct json_object *reply)
+{
+	struct json_object *a = json_object_new_array();
+	unsigned i;
+
+	for (i = 0; g != NULL && i < g->nrules; i++) {
+		struct json_object *o = cnt(g->rule[i].count);
+
+		json_object_object_add(o, "id", json_object_new_int64(g->rule[i].id));
+		json_object_object_add(o, "priority", json_object_new_int64(g->rule[i].prio));
+		json_object_object_add(o, "rule", json_object_new_string(g->rule[i].text));
+		json_object_array_add(a, o);
+	}
+	json_object_object_add(reply, "rules", a);
+}
+
+static void list_groups(struct sw *sw, const struct st_gen *g, struct json_object *reply)
+{
+	struct json_object *a = json_object_new_array();
+	unsigned i, j;
+
+	for (i = 0; g != NULL && i < g->ngroups; i++) {
+		const struct st_group *gr = &g->group[i];
+		struct json_object *o = json_object_new_object(), *m = json_object_new_array();
+
+		json_object_object_add(o, "name", json_object_new_string(gr->name));
+		for (j = 0; j < gr->n; j++) {
+			struct json_object *e = cnt(&gr->mcount[j]);
+			const struct st_member *mb = &gr->m[j];
+
+			json_object_object_add(e, "member", json_object_new_int((int)j));
+			json_object_object_add(e, "up", json_object_new_boolean(mb->port >= 0));
+			if (mb->port >= 0 && sw->ports[mb->port].p != NULL)
+				json_object_object_add(e, "port", json_object_new_string(
+					nf_port_name(sw->ports[mb->port].p)));
+			if (mb->peer >= 0 && sw->ports[mb->peer].p != NULL)
+				json_object_object_add(e, "return", json_object_new_string(
+					nf_port_name(sw->ports[mb->peer].p)));
+			json_object_object_add(e, "table_entries",
+					       json_object_new_uint64(gr->tab->count[j]));
+			json_object_array_add(m, e);
+		}
+		json_object_object_add(o, "members", m);
+		json_object_array_add(a, o);
+	}
+	json_object_object_add(reply, "groups", a);
+}
+
+static void list_sids(const struct st_gen *g, struct json_object *reply)
+{
+	struct json_object *a = json_object_new_array();
+	unsigned i;
+
+	for (i = 0; g != NULL && i < g->nsids; i++) {
+		struct json_object *o = cnt(g->sid[i].count);
+
+		json_object_object_add(o, "sid", json_object_new_string(g->sid[i].text));
+		json_object_array_add(a, o);
+	}
+	json_object_object_add(reply, "sids", a);
+}
+
+static void steer_stats(const struct st_gen *g, struct json_object *reply)
+{
+	struct json_object *o = json_object_new_object();
+	unsigned i;
+
+	for (i = 0; g != NULL && i < ST_DROP_MAX; i++)
+		if (g->drops[i])
+			json_object_object_add(o, st_drop_name(i), json_object_new_uint64(g->drops[i]));
+	for (i = 1; g != NULL && i < NF_SRV6_DROP_MAX; i++)
+		if (g->srv6_drops[i])
+			json_object_object_add(o, nf_srv6_drop_name(i),
+					       json_object_new_uint64(g->srv6_drops[i]));
+	json_object_object_add(reply, "steer_drops", o);
+}
+
+static int load_file(struct sw *sw, const char *path)
+{
+	char **lines = NULL, buf[LINE_BYTES];
+	unsigned n = 0, cap = 0, i;
+	struct st_gen *g = NULL;
+	FILE *f = fopen(path, "r");
+	int ret = 0;
+
+	if (f == NULL) {
+		ret = -errno;
+		nf_set_error("cannot open '%s': %s", path, strerror(errno));
+		return ret;
+	}
+	while (fgets(buf, sizeof(buf), f) != NULL) {
+		size_t l = strlen(buf);
+
+		if (l > 0 && buf[l - 1] != '\n' && !feof(f)) {
+			nf_set_error("%s:%u: line too long", path, n + 1);
+			ret = -EINVAL;
+			goto out;
+		}
+		while (l > 0 && (buf[l - 1] == '\n' || buf[l - 1] == '\r'))
+			buf[--l] = '\0';
+		if (n == cap) {
+			char **nl = realloc(lines, (cap ? cap * 2 : 64) * sizeof(char *));
+
+			if (nl == NULL) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			lines = nl;
+			cap = cap ? cap * 2 : 64;
+		}
+		lines[n] = strdup(buf);
+		if (lines[n] == NULL) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		n++;
+	}
+	ret = st_build(sw, lines, n, sw->steer, &g);
+	if (ret < 0) {
+		char msg[512];
+
+		nf_strlcpy(msg, nf_last_error(), sizeof(msg));
+		nf_set_error("%s: %s", path, msg);
+		goto out;
+	}
+	st_free(sw->steer);
+	sw->steer = g;
+	sw->steer_loads++;
+out:
+	fclose(f);
+	for (i = 0; i < n; i++)
+		free(lines[i]);
+	free(lines);
+	return ret;
+}
+
+int sw_steer_load(struct sw *sw, const char *path)
+{
+	return load_file(sw, path);
+}
+
+int st_ctl(struct sw *sw, int argc, char **argv, struct json_object *reply)
+{
+	const char *cmd = argv[0];
+	struct st_gen *g = sw->steer;
+	char line[LINE_BYTES];
+	int ret, i;
+
+	if (strcmp(cmd, "steering") == 0 && argc == 1) {
+		struct json_object *a = json_object_new_array();
+		unsigned k;
+
+		for (k = 0; g != NULL && k < g->nlines; k++)
+			json_object_array_add(a, json_object_new_string(g->lines[k]));
+		json_object_object_add(reply, "lines", a);
+		return 0;
+	}
+	if (strcmp(cmd, "steer-load") == 0 && argc == 2)
+		return load_file(sw, argv[1]);
+	if (strcmp(cmd, "steer-clear") == 0 && argc == 1) {
+		sw->steer = NULL;
+		st_free(g);
+		return 0;
+	}
+	if (strcmp(cmd, "steer-stats") == 0 && argc == 1) {
+		steer_stats(g, reply);
+		return 0;
+	}
+	if (strcmp(cmd, "rules") == 0 && argc == 1) {
+		list_rules(g, reply);
+		return 0;
+	}
+	if (strcmp(cmd, "groups") == 0 && argc == 1) {
+		list_groups(sw, g, reply);
+		return 0;
+	}
+	if (strcmp(cmd, "sids") == 0 && argc == 1) {
+		list_sids(g, reply);
+		return 0;
+	}
+	if (strcmp(cmd, "rule-add") == 0 && argc >= 2) {
+		uint32_t id = g ? g->next_id : 1;
+		bool has_id = false;
+
+		for (i = 1; i + 1 < argc; i++)
+			if (strcmp(argv[i], "id") == 0)
+				has_id = true;
+		if (has_id)
+			ret = join(line, sizeof(line), "rule", argc - 1, argv + 1);
+		else {
+			char head[32];
+
+			snprintf(head, sizeof(head), "rule id %u", id);
+			ret = join(line, sizeof(line), head, argc - 1, argv + 1);
+		}
+		if (ret == 0)
+			ret = apply(sw, -1, line, -1);
+		if (ret == 0 && !has_id)
+			json_object_object_add(reply, "id", json_object_new_int64(id));
+		return ret;
+	}
+	if (strcmp(cmd, "rule-del") == 0 && argc == 2) {
+		uint64_t id;
+		int l;
+
+		if (nf_parse_u64(argv[1], 1, UINT32_MAX, 0, &id) < 0) {
+			nf_set_error("rule-del ID: ID 1..%u", UINT32_MAX);
+			return -EINVAL;
+		}
+		l = rule_line(g, (uint32_t)id);
+		if (l < 0) {
+			nf_set_error("no rule %s", argv[1]);
+			return -ENOENT;
+		}
+		return apply(sw, l, NULL, -1);
+	}
+	if ((strcmp(cmd, "group-add") == 0 && argc >= 3) ||
+	    (strcmp(cmd, "sid-add") == 0 && argc >= 3) ||
+	    (strcmp(cmd, "tos") == 0 && argc >= 4)) {
+		const char *w0 = cmd[0] == 'g' ? "group" : cmd[0] == 's' ? "sid" : "tos";
+		int at = -1;
+
+		if (cmd[0] == 't') {	/* tos replaces the tos line */
+			unsigned k;
+
+			for (k = 0; g != NULL && k < g->nlines; k++)
+				if (strncmp(g->lines[k], "tos ", 4) == 0)
+					at = (int)k;
+		}
+		ret = join(line, sizeof(line), w0, argc - 1, argv + 1);
+		return ret < 0 ? ret : apply(sw, -1, line, at);
+	}
+	if ((strcmp(cmd, "group-del") == 0 || strcmp(cmd, "sid-del") == 0) && argc == 2) {
+		int l = find_line(g, cmd[0] == 'g' ? "group" : "sid", argv[1]);
+
+		if (l < 0) {
+			nf_set_error("no %s '%s'", cmd[0] == 'g' ? "group" : "SID", argv[1]);
+			return -ENOENT;
+		}
+		return apply(sw, l, NULL, -1);
+	}
+	if (strcmp(cmd, "tos-off") == 0 && argc == 1) {
+		unsigned k;
+
+		for (k = 0; g != NULL && k < g->nlines; k++)
+			if (strncmp(g->lines[k], "tos ", 4) == 0)
+				return apply(sw, (int)k, NULL, -1);
+		nf_set_error("the ToS mode is off");
+		return -ENOENT;
+	}
+	if ((strcmp(cmd, "group-member-del") == 0 && argc == 3) ||
+	    (strcmp(cmd, "group-member-set") == 0 && argc == 4)) {
+		char buf[LINE_BYTES], *save = NULL, *tok, *words[NF_HASH_MEMBERS_MAX + 2];
+		unsigned nw = 0, k;
+		uint64_t m;
+		int l = find_line(g, "group", argv[1]);
+
+		if (l < 0) {
+			nf_set_error("no group '%s'", argv[1]);
+			return -ENOENT;
+		}
+		if (nf_parse_u64(argv[2], 0, NF_HASH_MEMBERS_MAX - 1, 0, &m) < 0) {
+			nf_set_error("member '%s': expected 0..%d", argv[2], NF_HASH_MEMBERS_MAX - 1);
+			return -EINVAL;
+		}
+		nf_strlcpy(buf, g->lines[l], sizeof(buf));
+		for (tok = strtok_r(buf, " \t", &save); tok != NULL && nw < NF_HASH_MEMBERS_MAX + 2;
+		     tok = strtok_r(NULL, " \t", &save))
+			words[nw++] = tok;
+		if (m + 2 > nw && cmd[13] == 'd') {
+			nf_set_error("group '%s' has no member %s", argv[1], argv[2]);
+			return -ENOENT;
+		}
+		while (nw < m + 3 && nw < NF_HASH_MEMBERS_MAX + 2)
+			words[nw++] = "-";
+		words[m + 2] = cmd[13] == 'd' ? "-" : argv[3];
+		line[0] = '\0';
+		for (k = 0; k < nw; k++) {
+			size_t used = strlen(line);
+
+			snprintf(line + used, sizeof(line) - used, "%s%s", k ? " " : "", words[k]);
+		}
+		return apply(sw, -1, line, l);
+	}
+	return -ENOENT;
+}
