@@ -530,44 +530,44 @@ static int cmp_rule(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
-static struct st_count *carry_rule(const struct st_gen *old, uint32_t id)
+/* Carry what outlives a generation from @old into @g: rule counters by
+ * id, SID counters and End.AD caches by address, group member counters by
+ * name. Called once @g is complete (nothing can fail after it): the
+ * pointers are swapped, so @old keeps valid (fresh) ones and a build that
+ * fails earlier leaves @old exactly as it was. */
+#define SWAP(a, b) do { __typeof__(a) _t = (a); (a) = (b); (b) = _t; } while (0)
+static void carry(struct st_gen *g, struct st_gen *old)
 {
-	unsigned i;
-
-	if (old == NULL)
-		return NULL;
-	for (i = 0; i < old->nrules; i++) {
-		if (old->rule[i].id == id && old->rule[i].count != NULL) {
-			struct st_count *c = old->rule[i].count;
-
-			((struct st_gen *)old)->rule[i].count = NULL;
-			return c;
-		}
-	}
-	return NULL;
-}
-
-static void carry_sid(const struct st_gen *old, struct st_sid *s)
-{
-	unsigned i;
+	unsigned i, j;
 
 	if (old == NULL)
 		return;
-	for (i = 0; i < old->nsids; i++) {
-		struct st_sid *o = (struct st_sid *)&old->sid[i];
+	for (i = 0; i < g->nrules; i++)
+		for (j = 0; j < old->nrules; j++)
+			if (old->rule[j].id == g->rule[i].id) {
+				SWAP(g->rule[i].count, old->rule[j].count);
+				break;
+			}
+	for (i = 0; i < g->nsids; i++) {
+		struct st_sid *s = &g->sid[i];
 
-		if (memcmp(o->addr, s->addr, 16) != 0)
-			continue;
-		s->count = o->count;
-		o->count = NULL;
-		if (s->beh == ST_END_AD && o->beh == ST_END_AD && o->px != NULL &&
-		    o->group >= 0 && s->group >= 0 &&
-		    strcmp(old->group[o->group].name, "") != 0) {
-			s->px = o->px;
-			o->px = NULL;
+		for (j = 0; j < old->nsids; j++) {
+			struct st_sid *o = &old->sid[j];
+
+			if (memcmp(o->addr, s->addr, 16) != 0)
+				continue;
+			SWAP(s->count, o->count);
+			if (s->beh == ST_END_AD && o->beh == ST_END_AD)
+				SWAP(s->px, o->px);
+			break;
 		}
-		return;
 	}
+	for (i = 0; i < g->ngroups; i++)
+		for (j = 0; j < old->ngroups; j++)
+			if (strcmp(old->group[j].name, g->group[i].name) == 0) {
+				SWAP(g->group[i].mcount, old->group[j].mcount);
+				break;
+			}
 }
 
 /* The group's hash table: derived from the old generation's table of the
@@ -588,19 +588,13 @@ static int group_table(struct st_group *gr, const struct st_gen *old)
 		ret = nf_hash_group_build(gr->tab, og->tab, og->tab->up);
 		if (ret == 0)
 			ret = nf_hash_group_build(gr->tab, gr->tab, gr->up);
-		gr->mcount = og->mcount;
-		((struct st_group *)og)->mcount = NULL;
 	} else {
 		ret = nf_hash_group_build(gr->tab, gr->tab, gr->up);
 	}
 	if (ret < 0)
 		return ret;
-	if (gr->mcount == NULL) {
-		gr->mcount = calloc(NF_HASH_MEMBERS_MAX, sizeof(*gr->mcount));
-		if (gr->mcount == NULL)
-			return -ENOMEM;
-	}
-	return 0;
+	gr->mcount = calloc(NF_HASH_MEMBERS_MAX, sizeof(*gr->mcount));
+	return gr->mcount == NULL ? -ENOMEM : 0;
 }
 
 static int set_role(struct st_gen *g, int port, struct st_port_role r, const char *what)
@@ -841,9 +835,7 @@ int st_build(struct sw *sw, char *const *lines, unsigned n, const struct st_gen 
 		g->rule[i] = pr[i].r;
 		g->rule[i].text = g->lines[pr[i].line];
 		g->nrules++;
-		g->rule[i].count = carry_rule(old, g->rule[i].id);
-		if (g->rule[i].count == NULL)
-			g->rule[i].count = calloc(1, sizeof(struct st_count));
+		g->rule[i].count = calloc(1, sizeof(struct st_count));
 		if (g->rule[i].count == NULL) {
 			ret = -ENOMEM;
 			goto fail;
@@ -873,10 +865,8 @@ int st_build(struct sw *sw, char *const *lines, unsigned n, const struct st_gen 
 			while (g->sid_hash[j] != 0)
 				j = (j + 1) & g->sid_mask;
 			g->sid_hash[j] = i + 1;
-			carry_sid(old, s);
-			if (s->count == NULL)
-				s->count = calloc(1, sizeof(*s->count));
-			if (s->beh == ST_END_AD && s->px == NULL) {
+			s->count = calloc(1, sizeof(*s->count));
+			if (s->beh == ST_END_AD) {
 				s->px = calloc(1, sizeof(*s->px));
 				if (s->px != NULL)
 					nf_srv6_proxy_init(s->px, NF_SRV6_PROXY_REPLICAS_MAX);
@@ -902,6 +892,7 @@ int st_build(struct sw *sw, char *const *lines, unsigned n, const struct st_gen 
 	ret = roles(g);
 	if (ret < 0)
 		goto fail;
+	carry(g, (struct st_gen *)old);
 	g->active = g->nrules || g->nsids || g->tos.on;
 	free(pr);
 	*out = g;
@@ -1160,7 +1151,15 @@ static int rule_frame(struct st_gen *g, const struct st_rule *r, struct frame *f
 	case ST_T_OUTPUT:
 		return r->out;
 	case ST_T_GROUP: {
-		int m = pick(g, r->out, fr);
+		int m;
+
+		/* The hash reads the headers: those of the rewritten frame. */
+		if ((r->decap || r->encap != NULL) &&
+		    nf_parse(fr->p, fr->len, &fr->h) != NF_PERR_OK) {
+			g->drops[ST_DROP_PARSE]++;
+			return ST_OUT_DROP;
+		}
+		m = pick(g, r->out, fr);
 
 		return m < 0 ? ST_OUT_DROP : to_member(g, r->out, m, false, fr);
 	}

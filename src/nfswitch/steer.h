@@ -164,12 +164,14 @@ struct st_gen {
 };
 
 /* Build a generation from @lines (copied). @old (may be NULL) gives the
- * counters, caches and hash tables to carry. 0, or -errno with
+ * counters and caches to carry (swapped, on success only) and the hash
+ * tables to derive from (read). 0, or -errno with
  * nf_last_error() naming the line ("line 3: ..."). */
 int st_build(struct sw *sw, char *const *lines, unsigned n, const struct st_gen *old,
 	     struct st_gen **out);
-/* Free a generation; what was carried into a newer one is not freed
- * (st_build moved it: the pointers in @g were cleared). */
+/* Free a generation. What a newer one carried from it is not freed:
+ * st_build swapped those pointers with fresh ones once the new generation
+ * was complete (a failed build leaves @old untouched). */
 void st_free(struct st_gen *g);
 /* The control requests listed in steer_ctl.c. -ENOENT without an error
  * sentence: not a steering request. */

@@ -316,8 +316,8 @@ int st_ctl(struct sw *sw, int argc, char **argv, struct json_object *reply)
 		uint32_t id = g ? g->next_id : 1;
 		bool has_id = false;
 
-		for (i = 1; i + 1 < argc; i++)
-			if (strcmp(argv[i], "id") == 0)
+		for (i = 1; i + 1 < argc; i++)	/* "id N", not "vlan id V" */
+			if (strcmp(argv[i], "id") == 0 && strcmp(argv[i - 1], "vlan") != 0)
 				has_id = true;
 		if (has_id)
 			ret = join(line, sizeof(line), "rule", argc - 1, argv + 1);
@@ -401,7 +401,7 @@ int st_ctl(struct sw *sw, int argc, char **argv, struct json_object *reply)
 		for (tok = strtok_r(buf, " \t", &save); tok != NULL && nw < NF_HASH_MEMBERS_MAX + 2;
 		     tok = strtok_r(NULL, " \t", &save))
 			words[nw++] = tok;
-		if (m + 2 > nw && cmd[13] == 'd') {
+		if (m + 2 >= nw && cmd[13] == 'd') {
 			nf_set_error("group '%s' has no member %s", argv[1], argv[2]);
 			return -ENOENT;
 		}
