@@ -188,8 +188,8 @@ static void print_steering(const char *req, struct json_object *reply)
 	} else if (json_object_object_get_ex(reply, "steer_drops", &a)) {
 		json_object_object_foreach(a, key, val)
 			printf("%-28s %" PRIu64 "\n", key, (uint64_t)json_object_get_uint64(val));
-	} else if (json_object_object_get_ex(reply, "id", &a)) {
-		printf("rule %" PRIu64 " added\n", (uint64_t)json_object_get_uint64(a));
+	} else if (json_object_object_get_ex(reply, "message", &a)) {
+		printf("%s\n", json_object_get_string(a));	/* what a change did */
 	}
 	(void)req;
 }

@@ -733,7 +733,7 @@ int st_build(struct sw *sw, char *const *lines, unsigned n, const struct st_gen 
 	struct pending_rule *pr = NULL;
 	struct nf_rule_opts ro = { 0 };
 	struct st_gen *g;
-	unsigned i, npr = 0, order = 0;
+	unsigned i, npr = 0, order = 0, srcs = 0;
 	uint32_t maxid = 0;
 	int ret = 0;
 
@@ -762,7 +762,26 @@ int st_build(struct sw *sw, char *const *lines, unsigned n, const struct st_gen 
 		}
 		g->nlines++;
 	}
-	/* Lines in order: groups and srv6-source before what names them. */
+	/* srv6-source first: it applies to every srv6-encap and End.AS,
+	 * wherever it is written. */
+	for (i = 0; i < n; i++) {
+		struct toks k;
+
+		ret = tokenize(lines[i], &k);
+		if (ret < 0)
+			goto fail_line;
+		if (k.n == 0 || strcmp(k.t[0], "srv6-source") != 0)
+			continue;
+		if (k.n != 2 || srcs++ > 0) {
+			nf_set_error(k.n != 2 ? "usage: srv6-source ADDR" : "a second srv6-source line");
+			ret = -EINVAL;
+			goto fail_line;
+		}
+		ret = ip6_of(k.t[1], g->src6);
+		if (ret < 0)
+			goto fail_line;
+	}
+	/* Lines in order: groups before what names them. */
 	for (i = 0; i < n; i++) {
 		struct toks k;
 
@@ -775,8 +794,8 @@ int st_build(struct sw *sw, char *const *lines, unsigned n, const struct st_gen 
 			ret = parse_group(sw, g, &k);
 		else if (strcmp(k.t[0], "sid") == 0)
 			ret = parse_sid(sw, g, &k, lines[i]);
-		else if (strcmp(k.t[0], "srv6-source") == 0 && k.n == 2)
-			ret = ip6_of(k.t[1], g->src6);
+		else if (strcmp(k.t[0], "srv6-source") == 0)
+			ret = 0;	/* done above */
 		else if (strcmp(k.t[0], "tos") == 0)
 			ret = parse_tos(sw, g, &k);
 		else if (strcmp(k.t[0], "rule") == 0) {
@@ -1019,6 +1038,10 @@ static int tos_next(struct st_gen *g, const struct st_port_role *role, struct fr
 		l = 7;
 		goto down;
 	default:
+		if (!(bits >> role->layer & 1)) {	/* not for this layer */
+			g->drops[ST_DROP_TOS_PORT]++;
+			return ST_OUT_DROP;
+		}
 		if (role->ret) {	/* forward traffic leaving layer i */
 			l = role->layer + 1;
 			goto up;

@@ -25,6 +25,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -273,7 +274,7 @@ int sw_steer_load(struct sw *sw, const char *path)
 	return load_file(sw, path);
 }
 
-int st_ctl(struct sw *sw, int argc, char **argv, struct json_object *reply)
+static int st_ctl_do(struct sw *sw, int argc, char **argv, struct json_object *reply)
 {
 	const char *cmd = argv[0];
 	struct st_gen *g = sw->steer;
@@ -316,9 +317,15 @@ int st_ctl(struct sw *sw, int argc, char **argv, struct json_object *reply)
 		uint32_t id = g ? g->next_id : 1;
 		bool has_id = false;
 
-		for (i = 1; i + 1 < argc; i++)	/* "id N", not "vlan id V" */
-			if (strcmp(argv[i], "id") == 0 && strcmp(argv[i - 1], "vlan") != 0)
+		for (i = 1; i + 1 < argc; i++) {	/* "id N", not "vlan id V" */
+			uint64_t v;
+
+			if (strcmp(argv[i], "id") == 0 && strcmp(argv[i - 1], "vlan") != 0) {
 				has_id = true;
+				if (nf_parse_u64(argv[i + 1], 1, UINT32_MAX, 0, &v) == 0)
+					id = (uint32_t)v;
+			}
+		}
 		if (has_id)
 			ret = join(line, sizeof(line), "rule", argc - 1, argv + 1);
 		else {
@@ -329,7 +336,7 @@ int st_ctl(struct sw *sw, int argc, char **argv, struct json_object *reply)
 		}
 		if (ret == 0)
 			ret = apply(sw, -1, line, -1);
-		if (ret == 0 && !has_id)
+		if (ret == 0)
 			json_object_object_add(reply, "id", json_object_new_int64(id));
 		return ret;
 	}
@@ -417,4 +424,53 @@ int st_ctl(struct sw *sw, int argc, char **argv, struct json_object *reply)
 		return apply(sw, -1, line, l);
 	}
 	return -ENOENT;
+}
+
+/* What a change did, in one sentence ("message"; nfchain prints it). */
+static void message(const struct st_gen *g, int argc, char **argv, struct json_object *reply)
+{
+	const char *c = argv[0];
+	char m[512];
+
+	m[0] = '\0';
+	if (strcmp(c, "steer-load") == 0)
+		snprintf(m, sizeof(m), "loaded %s: %u lines, %u rules, %u groups, %u SIDs%s",
+			 argv[1], g ? g->nlines : 0, g ? g->nrules : 0, g ? g->ngroups : 0,
+			 g ? g->nsids : 0, g && g->tos.on ? ", ToS mode" : "");
+	else if (strcmp(c, "steer-clear") == 0)
+		snprintf(m, sizeof(m), "steering cleared: MAC learning only");
+	else if (strcmp(c, "rule-add") == 0)
+		snprintf(m, sizeof(m), "rule %" PRId64 " added",
+			 json_object_get_int64(json_object_object_get(reply, "id")));
+	else if (strcmp(c, "rule-del") == 0)
+		snprintf(m, sizeof(m), "rule %s deleted", argv[1]);
+	else if (strcmp(c, "group-add") == 0)
+		snprintf(m, sizeof(m), "group %s added (%d members)", argv[1], argc - 2);
+	else if (strcmp(c, "group-del") == 0)
+		snprintf(m, sizeof(m), "group %s deleted", argv[1]);
+	else if (strcmp(c, "group-member-del") == 0)
+		snprintf(m, sizeof(m), "group %s: member %s removed (its flows move to the others)",
+			 argv[1], argv[2]);
+	else if (strcmp(c, "group-member-set") == 0)
+		snprintf(m, sizeof(m), "group %s: member %s is %s", argv[1], argv[2], argv[3]);
+	else if (strcmp(c, "sid-add") == 0)
+		snprintf(m, sizeof(m), "SID %s added (%s)", argv[1], argv[2]);
+	else if (strcmp(c, "sid-del") == 0)
+		snprintf(m, sizeof(m), "SID %s deleted", argv[1]);
+	else if (strcmp(c, "tos") == 0)
+		snprintf(m, sizeof(m), "ToS mode on: ingress %s, egress %s, %d layers", argv[1],
+			 argv[2], argc - 3);
+	else if (strcmp(c, "tos-off") == 0)
+		snprintf(m, sizeof(m), "ToS mode off");
+	if (m[0] != '\0')
+		json_object_object_add(reply, "message", json_object_new_string(m));
+}
+
+int st_ctl(struct sw *sw, int argc, char **argv, struct json_object *reply)
+{
+	int ret = st_ctl_do(sw, argc, argv, reply);
+
+	if (ret == 0)
+		message(sw->steer, argc, argv, reply);
+	return ret;
 }
