@@ -1150,7 +1150,9 @@ static int rule_frame(struct st_gen *g, const struct st_rule *r, struct frame *f
 	count(r->count, fr->len);
 	if (r->decap) {
 		uint8_t *b = spare(fr);
-		int n = nf_srv6_end_dx(fr->p, fr->len, &fr->h, fr->h.l4_proto, NULL, b, fr->cap);
+		/* IPv6 or IPv4 inside; anything else is "not IPv4" */
+		uint8_t want = fr->h.l4_proto == NF_IPPROTO_IPV6 ? NF_IPPROTO_IPV6 : NF_IPPROTO_IPIP;
+		int n = nf_srv6_end_dx(fr->p, fr->len, &fr->h, want, NULL, b, fr->cap);
 
 		if (took(g, fr, b, n) < 0)
 			return ST_OUT_DROP;
