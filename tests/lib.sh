@@ -62,3 +62,34 @@ jget() { python3 -c 'import json,sys
 d=json.load(open(sys.argv[1]))
 for k in sys.argv[2].split("."): d=d[k]
 print(d)' "$1" "$2"; }
+
+# seg6_ns NS...: loopback up, IPv4/IPv6 forwarding, seg6 enabled, no DAD,
+# no reverse-path filter: namespaces for Linux's seg6 / seg6local.
+seg6_ns() {
+	local ns
+	for ns in "$@"; do
+		ip -n "$ns" link set lo up
+		ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1 \
+			net.ipv6.conf.all.forwarding=1 net.ipv6.conf.all.seg6_enabled=1 \
+			net.ipv6.conf.default.seg6_enabled=1 \
+			net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+			net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 || return 1
+	done
+}
+
+# tshark_expert PCAP OFFSET OPTS...: tshark's expert info over PCAP must
+# hold no error, warning or note; then the control: PCAP with the byte at
+# file OFFSET flipped (an inner IPv4 checksum) must show one.
+tshark_expert() {
+	local pcap=$1 off=$2; shift 2
+	tshark -r "$pcap" "$@" -q -z expert >"$pcap.expert" 2>/dev/null
+	check_eq "tshark expert info: no errors, warnings or notes" "" \
+		"$(grep -E '^(Errors|Warns|Notes) \(' "$pcap.expert")"
+	[ -s "$pcap.expert" ] && head -20 "$pcap.expert"
+	python3 -c 'import sys
+b = bytearray(open(sys.argv[1], "rb").read()); b[int(sys.argv[3])] ^= 0xff
+open(sys.argv[2], "wb").write(b)' "$pcap" "$pcap.broken" "$off"
+	tshark -r "$pcap.broken" "$@" -q -z expert >"$pcap.expert2" 2>/dev/null
+	check "control: a broken checksum does show in the expert info" \
+		grep -qE '^(Errors|Warns) \(' "$pcap.expert2"
+}

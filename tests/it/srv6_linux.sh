@@ -30,15 +30,7 @@ link() {	# link NS1 IF1 MAC1 NS2 IF2 MAC2
 	ip -n "$4" link set "$5" up
 }
 setup() {
-	local ns
-	for ns in "$H1" "$R1" "$E" "$D" "$Y" "$X"; do
-		ip -n "$ns" link set lo up
-		ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1 \
-			net.ipv6.conf.all.forwarding=1 net.ipv6.conf.all.seg6_enabled=1 \
-			net.ipv6.conf.default.seg6_enabled=1 \
-			net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
-			net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
-	done
+	seg6_ns "$H1" "$R1" "$E" "$D" "$Y" "$X" || return 1
 	link "$H1" h1a "$(mac 1)" "$R1" r1a "$(mac 2)"
 	link "$R1" r1b "$(mac 3)" "$E" ea "$(mac 4)"
 	link "$E" eb "$(mac 5)" "$D" da "$(mac 6)"
