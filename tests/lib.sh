@@ -93,3 +93,11 @@ open(sys.argv[2], "wb").write(b)' "$pcap" "$pcap.broken" "$off"
 	check "control: a broken checksum does show in the expert info" \
 		grep -qE '^(Errors|Warns) \(' "$pcap.expert2"
 }
+
+# stop_clean WHAT PID: SIGINT, wait, and check the exit status is 0 (under
+# ASan: no finding, no leak).
+stop_clean() {
+	kill -INT "$2" 2>/dev/null
+	wait "$2"
+	check_eq "$1 exits cleanly on SIGINT (ASan found nothing)" 0 "$?"
+}

@@ -110,6 +110,7 @@ rule in-port afpacket:p2 udp dport 7004 action srv6-encap red fc00:b::e,fc00:c::
 EOF
 spawn ip netns exec "$SW" "$BIN/nfswitch" -q -m intr -c "$T/ctl" -S "$T/steer" \
 	-p afpacket:p1 -p afpacket:p2 -p afpacket:p3
+SWPID=$SPAWNED
 wait_for "$T/ctl" 10 || { not_ok "nfswitch starts with the steering file"; exit 1; }
 "$BIN/nfchain" switch --ctl "$T/ctl" --json sids >"$T/sids0.json" 2>&1
 check "nfswitch loaded the steering file (2 SIDs)" \
@@ -142,4 +143,5 @@ fi
 "$BIN/nfchain" switch --ctl "$T/ctl" --json steer-stats >"$T/stats.json" 2>&1
 check_eq "no steering or SRv6 drops in nfswitch" '{}' \
 	"$(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["steer_drops"]))' "$T/stats.json")"
+stop_clean nfswitch "$SWPID"
 exit 0
