@@ -1198,6 +1198,22 @@ static int rule_frame(struct st_gen *g, const struct st_rule *r, struct frame *f
 	}
 }
 
+/* A frame nf_parse() refused that is IPv6 to one of our SIDs (an SRH that
+ * runs past the packet, say): malformed SRv6 for us, dropped and counted
+ * (on the SID too), never switched by MAC (it would be flooded). */
+static bool to_sid(struct st_gen *g, const struct frame *fr)
+{
+	const struct st_sid *s;
+
+	if (g->nsids == 0 || fr->h.ethertype != NF_ETH_P_IPV6 ||
+	    fr->len < (uint32_t)fr->h.l3_off + 40)
+		return false;
+	s = sid_find(g, fr->p + fr->h.l3_off + 24);
+	if (s != NULL)
+		count(s->count, fr->len);
+	return s != NULL;
+}
+
 int st_frame(struct sw *sw, struct st_gen *g, uint16_t in, const uint8_t **data,
 	     uint32_t *len, uint8_t *buf, uint8_t *buf2, uint32_t cap, int *mirror)
 {
@@ -1210,7 +1226,7 @@ int st_frame(struct sw *sw, struct st_gen *g, uint16_t in, const uint8_t **data,
 	*mirror = -1;
 	for (round = 0; round <= ST_RECIRC_MAX; round++) {
 		if (nf_parse(fr.p, fr.len, &fr.h) != NF_PERR_OK) {
-			if (round == 0 && role->role == ST_R_NONE) {
+			if (round == 0 && role->role == ST_R_NONE && !to_sid(g, &fr)) {
 				out = ST_OUT_L2;	/* as without steering */
 				goto done;
 			}

@@ -134,6 +134,7 @@ def linux_encaps(dst, data):
     return enc, at_m0, at_y0, recv_all(ysock, 1)
 
 
+linux = {}		# Linux's encapsulations, by inner destination
 for dst, segs, what in (("10.9.0.2", ["fc00:a::d4", "fc00:a::1"], "2 segments"),
                         ("10.8.0.2", ["fc00:a::d4"], "1 segment")):
     data = ("linux-encap-" + dst).encode()
@@ -144,6 +145,8 @@ for dst, segs, what in (("10.9.0.2", ["fc00:a::d4", "fc00:a::1"], "2 segments"),
           (what, len(segs) - 1, segs), len(enc) == 1 and
           srh_of(enc[0])[:3] == (len(segs) - 1, len(segs) - 1, segs) and
           srh_of(enc[0])[3] == 4, [srh_of(e) for e in enc])
+    if len(enc) == 1:
+        linux[dst] = enc[0]
     if len(enc) == 1 and len(y0) == 1:
         e = enc[0]
         inner = e[14 + 40 + 8 + 8 * e[14 + 41]:]
@@ -236,11 +239,47 @@ wpcap(os.path.join(A.dir, "ours.pcap"), [fr for fr, _ in ours])
 with open(os.path.join(A.dir, "expect.fields"), "w") as f:
     f.write("".join(e + "\n" for _, e in ours))
 
+# malformed SRHs (Linux's frames, altered) from L into the SIDs: dropped,
+# counted by reason, nothing leaves the switch
+def altered(f, **kw):
+    b = bytearray(f)
+    for k, v in kw.items():
+        b[14 + 40 + {"hdr_len": 1, "sl": 3, "last": 4}[k]] = v
+    return bytes(b)
+
+
+bad = []
+if "10.9.0.2" in linux and "10.8.0.2" in linux:
+    two, one = linux["10.9.0.2"], linux["10.8.0.2"]
+    bad = [("End, SL 3 > last entry 1 + 1", altered(two, sl=3), "srv6-sl-beyond"),
+           ("End.DX4, SL 2 > last entry 0 + 1", altered(one, sl=2), "srv6-sl-beyond"),
+           ("End, last entry 2 past hdr ext len 4", altered(two, last=2), "srv6-bad-srh"),
+           ("End, hdr ext len 6 (8 bytes of the inner packet read as TLVs)",
+            altered(two, hdr_len=6), "srv6-bad-tlv"),
+           ("End, hdr ext len 200: the SRH runs past the packet",
+            altered(two, hdr_len=200), "steer-unparsable")]
+    pkt.drain(caps, 0.2)
+    before = pkt.ctl(A.ctl, "steer-stats")["steer_drops"]
+    for what, f, reason in bad:
+        caps["l1"].send(f)
+        out = [(n, fr) for n, fr in pkt.drain(caps, 0.5) if n in ("y0", "m0")]
+        after = pkt.ctl(A.ctl, "steer-stats")["steer_drops"]
+        diff = {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
+        check("malformed SRH (%s): dropped, nothing leaves nfswitch" % what, out == [],
+              [(n, fr.hex()) for n, fr in out])
+        check("malformed SRH (%s): counted once as %s" % (what, reason),
+              diff == {reason: 1}, diff)
+        before = after
+else:
+    check("Linux's frames to alter into malformed SRHs", False, list(linux))
+
 # nfswitch's own counters: SIDs and rules that did the work
 sids = pkt.ctl(A.ctl, "sids")["sids"]
 rules = pkt.ctl(A.ctl, "rules")["rules"]
-check("nfswitch counted 2 frames on End (fc00:a::1), 2 on End.DX4 (fc00:a::d4)",
-      [s["packets"] for s in sids] == [2, 2], sids)
+nbad = sum(1 for _, f, _ in bad if f[38:54] == pkt.ip6("fc00:a::1"))
+check("nfswitch counted %d frames on End (fc00:a::1: 2 good, %d malformed), 3 on End.DX4 "
+      "(fc00:a::d4: 2 good, 1 malformed)" % (2 + nbad, nbad),
+      [s["packets"] for s in sids] == [2 + nbad, 3], sids)
 check("nfswitch's rules counted 1 frame each (to M after End; the 4 encapsulations)",
       [r["packets"] for r in rules] == [1, 1, 1, 1, 1], rules)
 sys.exit(FAILED[0])
