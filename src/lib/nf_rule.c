@@ -31,7 +31,10 @@ static const struct nf_name proto_names[] = {
 	{ "beetph", 94 }, { "encap", 98 }, { "pim", 103 }, { "comp", 108 },
 	{ "vrrp", 112 }, { "l2tp", 115 }, { "sctp", 132 },
 	{ "udplite", 136 }, { "mpls", 137 }, { "ethernet", 143 },
-	{ "raw", 255 }, { NULL, 0 }
+	{ "raw", 255 },
+	/* /etc/protocols' names nft also takes (after the ones it prints) */
+	{ "hopopt", 0 }, { "ipv6-route", 43 }, { "ipv6-frag", 44 },
+	{ "ipv6-icmp", 58 }, { "ipv6-nonxt", 59 }, { "ipv6-opts", 60 }, { NULL, 0 }
 };
 
 static const struct nf_name icmp_type_names[] = {

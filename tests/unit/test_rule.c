@@ -181,6 +181,11 @@ static void test_values(void)
 		ranges_are(r, NF_RF_NEXTHDR, "50"));
 	r = one("meta l4proto tcp tcp dport 22 accept");
 	NF_TEST("explicit l4proto tcp and tcp dport", ranges_are(r, NF_RF_PROTO, "6"));
+	r = one("meta l4proto ipv6-icmp drop");
+	NF_TEST("/etc/protocols names with a dash (ipv6-icmp = 58), not a range",
+		r && ranges_are(r, NF_RF_PROTO, "58"));
+	r = one("meta l4proto { ipv6-frag, ipv6-opts } drop");
+	NF_TEST("ipv6-frag, ipv6-opts in a set", r && ranges_are(r, NF_RF_PROTO, "44 60"));
 	r = one("icmp type echo-request accept");
 	NF_TEST("icmp type: family 4, proto 1, type 8",
 		r && r->family == 4 && ranges_are(r, NF_RF_PROTO, "1") &&
