@@ -34,7 +34,7 @@ def not_ok(d):
 
 
 def check(d, cond, detail=""):
-    (ok if cond else not_ok)(d + ("" if cond or not detail else " (%s)" % detail))
+    (ok if cond else not_ok)(d + ("" if cond or not detail else " (%s)" % (detail,)))
     return cond
 
 

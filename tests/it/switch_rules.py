@@ -286,6 +286,270 @@ def actions():
     check_eq("actions: nfswitch exits cleanly", 0, sw.stop())
 
 
+# ------------------------------------------------------------ ToS bitmap
+def tos():
+    # port 0 ingress, 1 egress; layer 0: group l0 = 2/3, 4/5; layer 1: l1 =
+    # 6/7; layer 2: l2 = 8/9, 10/11 (PORT/RETURN: the VNF gets forward
+    # traffic on PORT and sends it on by RETURN; the reverse direction
+    # goes in by RETURN and out by PORT).
+    lines = ["group l0 2/3 4/5", "group l1 6/7", "group l2 8/9 10/11", "tos 0 1 l0 l1 l2"]
+    L = {0: (2, 4), 1: (6,), 2: (8, 10)}
+    RET = {2: 3, 4: 5, 6: 7, 8: 9, 10: 11}
+    flows = [(u4(3000 + i, 80, src="10.1.%d.2" % i, dst="10.2.0.%d" % (i + 1), tos=bits), bits)
+             for i in range(16) for bits in (0b101,)]
+    inputs = {p: [] for p in range(12)}
+    for f, _ in flows:
+        inputs[0].append(f)              # forward: ingress -> layer 0
+        inputs[1].append(reverse(f))     # reverse: egress -> layer 2
+    x0 = u4(5000, 80, tos=0)             # no bit: straight to egress
+    x6 = u4(5001, 80, tos=0b110)         # layers 1 and 2
+    inputs[0] += [x0, x6]
+    r7 = u4(5002, 80, tos=0b011)         # forward, back from layer 1: to egress
+    r3 = u4(5003, 80, tos=0b101)         # forward, back from layer 0 member 0: layer 2
+    r2 = u4(5004, 80, tos=0b001)         # reverse, back from layer 0 member 0: ingress
+    r8 = u4(5005, 80, tos=0b101)         # reverse, back from layer 2: layer 0 RETURN
+    bad = u4(5006, 80, tos=0b100)        # from layer 0 without bit 0: dropped
+    inputs[7].append(r7)
+    inputs[3].append(r3)
+    inputs[2] += [r2, bad]
+    inputs[8].append(r8)
+    sw = Sw("tos", 12, lines, inputs)
+    got = {p: sw.new(p) for p in range(12)}
+
+    def where(f):
+        return sorted(p for p in range(12) if f in got[p])
+    check_eq("tos: ToS 0: ingress straight to egress", [1], where(x0))
+    check("tos: ToS 0b110 bypasses layer 0, visits layer 1", where(x6) == [6], where(x6))
+    check_eq("tos: 0b011 back from layer 1 (RETURN 7): no layer above, to egress", [1], where(r7))
+    check("tos: 0b101 back from layer 0 (RETURN 3): bypasses layer 1, to layer 2",
+          where(r3) in ([8], [10]), where(r3))
+    check_eq("tos: reverse 0b001 back from layer 0 (PORT 2): to ingress", [0], where(r2))
+    check("tos: reverse 0b101 back from layer 2 (PORT 8): bypasses layer 1, to a layer 0 RETURN",
+          where(r8) in ([3], [5]), where(r8))
+    check_eq("tos: a frame from layer 0 without bit 0 is not forwarded", [], where(bad))
+    check_eq("tos: ... counted as steer-tos-no-layer", {"steer-tos-no-layer": 1}, sw.drops())
+    fwd_member, bad_sym, spread = [], [], set()
+    for f, _ in flows:
+        w = where(f)
+        fwd_member.append(w)
+        spread.add(tuple(w))
+        # the reverse from egress goes to a layer-2 RETURN port
+        rw = where(reverse(f))
+        if len(w) != 1 or w[0] not in L[0] or len(rw) != 1 or rw[0] not in (9, 11):
+            bad_sym.append((w, rw))
+    check("tos: forward 0b101 from ingress -> one layer-0 PORT; reverse from egress -> one "
+          "layer-2 RETURN", not bad_sym, bad_sym[:3])
+    check("tos: the 16 flows use both layer-0 replicas", len(spread) == 2, spread)
+    # Symmetry through the same replica: what layer 0 member k sent on
+    # (forward, by RETURN) and what comes back (reverse, from layer 2's
+    # PORT) pick the same member. Second switch: feed each flow's
+    # layer-2 hop and its reverse.
+    check_eq("tos: nfswitch exits cleanly", 0, sw.stop())
+    inputs = {p: [] for p in range(12)}
+    for f, _ in flows:
+        inputs[8].append(reverse(f))     # reverse leaving layer 2 member 0
+        inputs[3].append(f)              # forward leaving layer 0 member 0
+    sw2 = Sw("tos2", 12, lines, inputs)
+    got = {p: sw2.new(p) for p in range(12)}
+    mism = []
+    for i, (f, _) in enumerate(flows):
+        fw = fwd_member[i][0]                       # layer-0 PORT the forward went to
+        back = where(reverse(f))                    # layer-0 RETURN the reverse goes to
+        l2f = where(f)                              # layer-2 PORT the forward goes to
+        if back != [RET[fw]]:
+            mism.append((i, fw, back))
+        if len(l2f) != 1:
+            mism.append((i, "l2", l2f))
+    check("tos: the reverse of every flow re-enters layer 0 through the replica the forward "
+          "used (symmetric hash), layers in reverse order", not mism, mism[:3])
+    check_eq("tos: nfswitch exits cleanly", 0, sw2.stop())
+
+
+# ------------------------------------------------------------ runtime
+def runtime():
+    lines = ["group g 1 2 3", "rule id 1 udp dport 1 action output 1"]
+    sw = Sw("runtime", 5, lines)
+
+    def req(d, want_out, *a):
+        rc, out, err = sw.cli(*a)
+        check("runtime: %s -> '%s'" % (" ".join(map(str, a)), out.strip()),
+              rc == 0 and out.strip() == want_out and err == "", (rc, out, err))
+
+    def goes(d, fr, port):
+        sw.inject([fr])
+        got = {p: sw.new(p) for p in range(5)}
+        w = [p for p in range(5) if fr in got[p] or any(g[12:] == fr[12:] for g in got[p])]
+        check_eq("runtime: " + d, port, w)
+    check_eq("runtime: steering lists the lines", lines, sw.steering())
+    goes("udp dport 1 -> port 1", u4(4000, 1), [1])
+    req("", "rule 2 added", "add-rule", "udp", "dport", "2", "action", "output", "2")
+    goes("after add-rule: udp dport 2 -> port 2", u4(4000, 2), [2])
+    req("", "rule 50 added", "add-rule", "id", "50", "priority", "5", "udp", "dport", "1",
+        "action", "output", "3")
+    goes("a priority-5 rule takes udp dport 1 -> port 3", u4(4000, 1), [3])
+    req("", "rule 50 deleted", "del-rule", "50")
+    goes("after del-rule 50: back to port 1", u4(4000, 1), [1])
+    req("", "rule 3 added", "add-rule", "vlan", "id", "9", "action", "output", "4")
+    goes("vlan id 9 -> port 4 (not an id)", vlan(u4(4000, 77), 9), [4])
+    req("", "rule 4 added", "add-rule", "udp", "dport", "3", "action", "group", "g")
+    f = u4(4000, 3)
+    sw.inject([f])
+    got = {p: sw.new(p) for p in range(5)}
+    m = [p for p in (1, 2, 3) if f in got[p]]
+    check("runtime: udp dport 3 -> one member of g", len(m) == 1, m)
+    idx = m[0] - 1
+    req("", "group g: member %d removed (its flows move to the others)" % idx, "del-member",
+        "g", idx)
+    sw.inject([f])
+    got = {p: sw.new(p) for p in range(5)}
+    m2 = [p for p in (1, 2, 3) if f in got[p]]
+    check("runtime: after del-member the flow moved to another member", len(m2) == 1 and
+          m2 != m, (m, m2))
+    req("", "group g: member %d is %d" % (idx, m[0]), "set-member", "g", idx, m[0])
+    sw.inject([f])
+    got = {p: sw.new(p) for p in range(5)}
+    m3 = [p for p in (1, 2, 3) if f in got[p]]
+    check("runtime: after set-member the flow stays or moves to the member back (%s)" % m3,
+          m3 in (m, m2), (m, m2, m3))
+    for i in range(3):
+        sw.cli("del-member", "g", i)
+    sw.inject([f])
+    check_eq("runtime: all members removed: steer-group-empty", 1,
+             sw.drops().get("steer-group-empty"))
+    for i in range(3):
+        sw.cli("set-member", "g", i, i + 1)
+    req("", "group h added (2 members)", "add-group", "h", "3@02:00:00:00:00:33", "4")
+    req("", "rule 5 added", "add-rule", "udp", "dport", "4", "action", "group", "h")
+    req("", "SID fc00::100 added (End.DX4)", "add-sid", "fc00::100", "End.DX4", "2",
+        "02:00:00:00:00:22")
+    inner = u4(4000, 9)
+    outer = encap(inner, ["fc00::100"], red=True)
+    sw.inject([outer])
+    want = mac("02:00:00:00:00:22") + inner[6:14] + dec_ttl4(inner[14:])
+    check_eq("runtime: End.DX4 SID decapsulates to port 2 with the next hop's MAC", [want],
+             sw.new(2))
+    check_eq("runtime: sids counts it", 1, sw.js("sids")["sids"][0]["packets"])
+    req("", "SID fc00::100 deleted", "del-sid", "fc00::100")
+    req("", "group t added (1 members)", "add-group", "t", "3/4")
+    req("", "ToS mode on: ingress 0, egress 1, 1 layers", "tos", "0", "1", "t")
+    check("runtime: steering shows the tos line", "tos 0 1 t" in sw.steering())
+    req("", "ToS mode off", "tos-off")
+    check("runtime: no tos line after tos-off", not any(x.startswith("tos") for x in sw.steering()))
+    before = sw.rules()
+    conf = os.path.join(sw.d, "new.conf")
+    open(conf, "w").write("group g 1 2 3\n# the same rule 1, another rule 7\n"
+                          "rule id 1 udp dport 1 action output 2\n"
+                          "rule id 7 udp dport 7 action output 4\n")
+    req("", "loaded %s: 4 lines, 2 rules, 1 groups, 0 SIDs" % conf, "load-steering", conf)
+    goes("after load-steering: udp dport 1 -> port 2", u4(4000, 1), [2])
+    check_eq("runtime: rule 1's counters carried by id (and counted on)",
+             (before[1][0] + 1, before[1][1] + len(u4(4000, 1))), sw.rules()[1])
+    good = sw.steering()
+    # ---- malformed requests: one sentence each, nothing changes
+    bad = [
+        (["add-rule", "udp", "dport", "99999", "action", "output", "1"], "out of range"),
+        (["add-rule", "udp", "dport", "1"], "needs 'action"),
+        (["add-rule", "action", "output", "nosuch"], "no port 'nosuch'"),
+        (["add-rule", "action", "teleport"], "action 'teleport'"),
+        (["add-rule", "action", "output", "1", "drop"], "after the final action"),
+        (["add-rule", "action", "srv6-encap"], "segment list"),
+        (["add-rule", "action", "srv6-encap", "zz::1"], "not an IPv6 address"),
+        (["add-rule", "action", "srv6-encap", "fc00::1,fc00::2", "srv6-encap", "fc00::3"],
+         "one srv6-encap"),
+        (["add-rule", "id", "0", "action", "drop"], "id '0'"),
+        (["add-rule", "id", "1", "action", "drop"], "rule id 1 is used twice"),
+        (["add-rule", "priority", "70000", "action", "drop"], "priority '70000'"),
+        (["add-rule", "vlan", "id", "5000", "action", "drop"], "vlan id '5000'"),
+        (["add-rule", "ether", "type", "foo", "action", "drop"], "ether type 'foo'"),
+        (["add-rule", "ether", "saddr", "1:2", "action", "drop"], "not a MAC"),
+        (["add-rule", "action", "group", "nosuch"], "no group 'nosuch'"),
+        (["add-rule", "ip", "saddr", "10.0.0.0/33", "action", "drop"], ""),
+        (["add-rule", "tcp", "dport", "22", "tcp", "dport", "23", "action", "drop"], ""),
+        (["del-rule", "999"], "no rule 999"),
+        (["del-rule", "abc"], "ID"),
+        (["add-group", "g", "1"], "already used"),
+        (["add-group", "h2", "nosuch"], "no port 'nosuch'"),
+        (["add-group", "h2", "1@zz"], "not a MAC"),
+        (["del-group", "nosuch"], "no group 'nosuch'"),
+        (["del-member", "g", "9"], "has no member 9"),
+        (["del-member", "nosuch", "0"], "no group 'nosuch'"),
+        (["del-member", "g", "x"], "member 'x'"),
+        (["del-member", "g", "64"], "member '64'"),
+        (["set-member", "g", "0", "nosuch"], "no port 'nosuch'"),
+        (["add-sid", "zz", "End"], "not an IPv6 address"),
+        (["add-sid", "fc00::1", "End.Q"], "behaviour 'End.Q'"),
+        (["add-sid", "fc00::1", "End", "extra"], "takes no arguments"),
+        (["add-sid", "fc00::1", "End.X", "1"], "usage"),
+        (["add-sid", "fc00::1", "End.AD", "group", "g"], "no return port"),
+        (["add-sid", "fc00::1", "End.AS", "group", "nosuch"], "no group"),
+        (["del-sid", "fc00::999"], "no SID"),
+        (["tos", "0", "1", "nosuch"], "no group 'nosuch'"),
+        (["tos", "0", "1", "g"], "needs PORT/RETURN"),
+        (["tos-off"], "ToS mode is off"),
+        (["load-steering", "/nonexistent/steer.conf"], "cannot open"),
+    ]
+    for args, frag in bad:
+        rc, out, err = sw.cli(*args)
+        lines_err = err.strip().splitlines()
+        check("runtime: refused: %s -> '%s'" % (" ".join(args), err.strip()),
+              rc == 1 and out == "" and len(lines_err) == 1 and frag in err and
+              sw.steering() == good, (rc, out, err))
+    broken = os.path.join(sw.d, "broken.conf")
+    open(broken, "w").write("group g 1 2 3\nrule id 1 udp dport 1 action output 3\n"
+                            "rule id 2 udp dport 2 action frobnicate\n")
+    rc, out, err = sw.cli("load-steering", broken)
+    check("runtime: a broken file: '%s', the old configuration stays" % err.strip(),
+          rc == 1 and "line 3" in err and sw.steering() == good, (rc, err))
+    # A file that fails late (after the counters would be carried): two
+    # roles on one port. The live generation keeps working and counting.
+    late = os.path.join(sw.d, "late.conf")
+    open(late, "w").write("group p 1/2\ngroup q 3/2\nsid fc00::a End.AD group p\n"
+                          "sid fc00::b End.AD group q\nrule id 1 udp dport 1 action output 3\n")
+    before = sw.rules()
+    rc, out, err = sw.cli("load-steering", late)
+    check("runtime: a file failing after parsing: '%s', the old one stays" % err.strip(),
+          rc == 1 and "two roles" in err and sw.steering() == good, (rc, err))
+    goes("the old generation still forwards udp dport 1 -> port 2", u4(4000, 1), [2])
+    check_eq("runtime: ... and still counts", before[1][0] + 1, sw.rules()[1][0])
+    req("", "steering cleared: MAC learning only", "clear-steering")
+    check_eq("runtime: steering is empty after clear-steering", [], sw.steering())
+    goes("without steering udp dport 1 is flooded", u4(4000, 1), [0, 1, 2, 3, 4])
+    check_eq("runtime: nfswitch exits cleanly", 0, sw.stop())
+
+
+# ------------------------------------------------------------ thousands of rules
+def scale():
+    N = 5000
+    lines = ["rule id %d ip saddr 10.%d.%d.0/24 udp dport %d action output %d" %
+             (i, i // 256, i % 256, 1000 + i, 1 + i % 3) for i in range(1, N + 1)]
+    sw = Sw("scale", 4, [])
+    conf = os.path.join(sw.d, "big.conf")
+    open(conf, "w").write("\n".join(lines) + "\n")
+    t0 = time.time()
+    rc, out, err = sw.cli("load-steering", conf)
+    dt = time.time() - t0
+    limit = 10.0 if "asan" in BIN else 1.0
+    check("scale: %d rules loaded in %.3f s (limit %.0f s)" % (N, dt, limit),
+          rc == 0 and dt < limit, (rc, err))
+    r = sw.js("rules")["rules"]
+    check_eq("scale: rules lists them all", N, len(r))
+    frames = []
+    for i in (N, N - 1, 2500, 1, 4096):
+        frames.append((u4(4000, 1000 + i, src="10.%d.%d.7" % (i // 256, i % 256)), 1 + i % 3))
+    miss = u4(4000, 1000 + 17, src="10.0.18.7")      # dport of rule 17, saddr of rule 18
+    sw.inject([f for f, _ in frames] + [miss])
+    got = {p: sw.new(p) for p in range(4)}
+    for (f, p), i in zip(frames, (N, N - 1, 2500, 1, 4096)):
+        check_eq("scale: a frame for rule %d -> port %d" % (i, p),
+                 [q for q in range(4) if f in got[q]], [p])
+    check_eq("scale: a frame matching no rule is flooded", [0, 1, 2, 3],
+             [q for q in range(4) if miss in got[q]])
+    rr = sw.rules()
+    check_eq("scale: counters of the rules hit", [1, 1, 1, 1, 1, 0],
+             [rr[i][0] for i in (N, N - 1, 2500, 1, 4096, 17)])
+    check_eq("scale: nfswitch exits cleanly", 0, sw.stop())
+
+
 if __name__ == "__main__":
     for s in sys.argv[1:]:
         globals()[s]()
