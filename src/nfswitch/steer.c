@@ -568,6 +568,24 @@ static void carry(struct st_gen *g, struct st_gen *old)
 				SWAP(g->group[i].mcount, old->group[j].mcount);
 				break;
 			}
+	/* Return ports of replicas that left a proxy's group (member "-")
+	 * keep their role while the member stays removed: what is still in
+	 * the replica's rings goes back by the proxy, as before. Switched by
+	 * MAC instead it would be flooded into the other VNFs (duplicates)
+	 * and into the replica itself (a loop). */
+	for (i = 0; i < SW_PORTS_MAX; i++) {
+		const struct st_port_role *o = &old->role[i];
+		const struct st_sid *s;
+
+		if (o->role != ST_R_PROXY_RET || g->role[i].role != ST_R_NONE)
+			continue;
+		s = sid_find(g, old->sid[o->sid].addr);
+		if (s != NULL && s->group >= 0 && (s->beh == ST_END_AD || s->beh == ST_END_AS) &&
+		    o->member < g->group[s->group].n && g->group[s->group].m[o->member].port < 0) {
+			g->role[i] = *o;
+			g->role[i].sid = (uint16_t)(s - g->sid);
+		}
+	}
 }
 
 /* The group's hash table: derived from the old generation's table of the
