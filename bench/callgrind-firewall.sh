@@ -8,7 +8,7 @@
 # (nf_cls_match) and conntrack (nf_ct_in, nf_ct_confirm), and the
 # 10000/100 ratio of the stages (the issue's bound: at most 2x).
 #
-#   bench/callgrind-firewall.sh [-n FRAMES] [-f FLOWS] [-r "100 10000"] [-m "stateless stateful"]
+#   [BIN=DIR] bench/callgrind-firewall.sh [-n FRAMES] [-f FLOWS] [-r "100 10000"] [-m "stateless stateful"]
 set -u
 cd "$(dirname "$0")/.."
 N=100000 FLOWS=100 RULES="100 10000" MODES="stateless stateful"
@@ -19,7 +19,7 @@ while getopts "n:f:r:m:" o; do
 	   exit 2 ;;
 	esac
 done
-BIN=$PWD/build/release/bin
+BIN=${BIN:-$PWD/build/release/bin}
 W=$(mktemp -d /tmp/nfchain-cgf.XXXXXX)
 FW=
 trap '[ -n "$FW" ] && kill $FW 2>/dev/null; wait 2>/dev/null; rm -rf "$W"' EXIT

@@ -11,7 +11,7 @@
 # framework's parse, and all of it, with the split by function. nf-nat
 # runs in interrupt mode so that idle polls do not count.
 #
-#   bench/callgrind-nat.sh [-n FRAMES] [-s SIZE] [-f FLOWS]
+#   [BIN=DIR] bench/callgrind-nat.sh [-n FRAMES] [-s SIZE] [-f FLOWS]   (BIN: default build/release/bin)
 set -u
 cd "$(dirname "$0")/.."
 N=200000 SIZE=60 FLOWS=1
@@ -21,7 +21,7 @@ while getopts "n:s:f:" o; do
 	*) echo "usage: bench/callgrind-nat.sh [-n FRAMES] [-s SIZE] [-f FLOWS]" >&2; exit 2 ;;
 	esac
 done
-BIN=$PWD/build/release/bin
+BIN=${BIN:-$PWD/build/release/bin}
 W=$(mktemp -d /tmp/nfchain-cgn.XXXXXX)
 NP=
 trap '[ -n "$NP" ] && kill $NP 2>/dev/null; wait 2>/dev/null; [ -n "${KEEP:-}" ] && cp "$W/cg.out" "$KEEP"; rm -rf "$W"' EXIT

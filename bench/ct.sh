@@ -4,16 +4,19 @@
 #
 #   1. instructions per packet, counted by valgrind's callgrind (this
 #      machine has no hardware counters; counts repeat for the same input):
-#      collection only inside bench/ct.c's run_parse() and run_ct() loops
-#      (not the setup); nf_ct_in's inclusive count / packets, its call and
-#      return included, the loop's own instructions not; nf_parse's the same
-#      for comparison. Target: < 80 per established packet.
+#      collection only inside bench/ct.c's run_parse(), run_ct() and
+#      run_burst() loops (not the setup); nf_ct_in's inclusive count /
+#      packets, its call and return included, the loop's own instructions
+#      not; nf_ct_in_burst's the same (bursts of 32: the calls of a burst
+#      over its packets); nf_parse's for comparison. Target: < 80 per
+#      established packet.
 #   2. packets per second by wall clock, pinned to one CPU: nf_parse()
 #      alone (the baseline, same run), nf_ct_in() alone on pre-parsed
-#      headers, and both; medians of RUNS runs.
+#      headers, nf_ct_in_burst() on them, and parse + nf_ct_in; medians of
+#      RUNS runs.
 #
 # Builds the library into $O (default build/release) with the release
-# flags and bench/ct.c against it, into build/bench/.
+# flags and bench/ct.c against it, into $B (default build/bench/).
 #
 #   bench/ct.sh [-f FLOWS] [-n PACKETS] [-N CG_PACKETS] [-r RUNS] [-c CPU] [-6] [-W] [-G]
 #   (-W: skip the wall-clock part, -G: skip callgrind)
@@ -29,7 +32,7 @@ while getopts "f:n:N:r:c:6WG" o; do
 	esac
 done
 O=${O:-build/release}
-B=build/bench
+B=${B:-build/bench}
 mkdir -p "$B"
 MARCH=$(grep -qw avx2 /proc/cpuinfo 2>/dev/null && echo x86-64-v3 || echo x86-64)
 make -s O="$O" "$O/libnf.a"
@@ -45,16 +48,19 @@ if [ -n "$CG" ]; then
 	trap 'rm -rf "$W"' EXIT
 	echo
 	echo "instructions per packet (callgrind, $CGN packets per case, setup not counted)"
-	printf '  %-5s %-5s %8s  %10s %10s\n' proto IPv flows nf_ct_in nf_parse
+	printf '  %-5s %-5s %8s  %10s %14s %10s\n' proto IPv flows nf_ct_in nf_ct_in_burst nf_parse
 	for proto in tcp udp; do
 		for f in 1 "$FLOWS"; do
 			valgrind --tool=callgrind --callgrind-out-file="$W/cg.out" \
 				--collect-atstart=no --toggle-collect=run_parse --toggle-collect=run_ct \
+				--toggle-collect=run_burst \
 				"$B/ct" -c -p "$proto" $V6 -f "$f" -n "$CGN" >"$W/out" 2>"$W/err" ||
 				{ cat "$W/err" >&2; exit 1; }
-			read -r ct parse < <(python3 bench/cg_incl.py "$W/cg.out" "$CGN" nf_ct_in nf_parse)
+			read -r ct burst parse < <(python3 bench/cg_incl.py "$W/cg.out" "$CGN" \
+				nf_ct_in nf_ct_in_burst nf_parse)
 			fam=${V6:--4}
-			printf '  %-5s %-5s %8s  %10.1f %10.1f\n' "$proto" "${fam#-}" "$f" "$ct" "$parse"
+			printf '  %-5s %-5s %8s  %10.1f %14.1f %10.1f\n' "$proto" "${fam#-}" "$f" "$ct" \
+				"$burst" "$parse"
 		done
 	done
 fi

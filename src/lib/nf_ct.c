@@ -88,8 +88,11 @@
  *   - a RELATED ICMP error is counted in its entry (Linux does not).
  *
  * Measured (bench/ct.sh, docs/BENCHMARKS.md): an ESTABLISHED TCP packet
- * costs 134 instructions in nf_ct_in() (UDP 126), 1 flow or 1M; 19 ns
- * with 1 flow, 170-190 ns with 1M (two cache misses: bucket, entry).
+ * costs 139 instructions in nf_ct_in() (assured UDP 135; those counts
+ * leave out the SSE intrinsics' lines, 10-30 more), 1 flow or 1M; about
+ * 20 ns with 1 flow, 80-100 ns with 1M (two cache misses: bucket,
+ * entry). nf_ct_in_burst() costs about 30 instructions more per packet
+ * but overlaps those misses: about 31 ns per packet with 1M flows.
  */
 #include "nf_ct.h"
 #include "nf_util.h"
@@ -105,6 +108,8 @@
 
 #define SLOTS		8
 #define NONE		UINT32_MAX
+#define SLOW		(NONE - 1)	/* nf_ct_in(): not a slot, see prep() */
+#define CHUNK		32		/* nf_ct_in_burst()'s passes */
 #define ALT_MUL		0x9e3779b1u	/* odd: see the file comment */
 #define BFS_NODES	128
 #define CRC_SEED	0xffffffffu
@@ -137,6 +142,9 @@ struct nf_ct {
 	uint32_t now;			/* ms: the latest time we were given */
 	uint32_t to_tcp[NF_CT_TCP_MAX];	/* timeouts in ms */
 	uint32_t to_unack, to_udp, to_stream, to_icmp, to_generic;
+	uint16_t stay[2][8];		/* [dir][flags index]: bit s set when a
+					 * packet leaves state s as it is with
+					 * nothing but the table (see hit()) */
 	bool loose;
 	uint32_t *aux;
 	/* the rest */
@@ -438,21 +446,23 @@ static uint32_t find(const struct nf_ct *ct, const struct nf_ct_tuple *t, uint32
 	return NONE;
 }
 
-/* find() for nf_ct_in(): only the first signature match in the primary
- * bucket (nearly every hit): true and *vp, or false ("not there", not
- * "absent"). */
-static inline bool find_first(const struct nf_ct *ct, const struct nf_ct_tuple *t,
-			      uint32_t h, uint32_t now, uint32_t *vp)
+/* The first part of find() for nf_ct_in(): the slot value of the first
+ * signature match in the primary bucket of hash @h (nearly every hit),
+ * or NONE. The entry is not looked at (see first_is()). */
+static inline uint32_t first_slot(const struct nf_ct *ct, uint32_t h)
 {
 	const struct bucket *bk = &ct->bkt[h & ct->mask];
-	uint32_t m = match(bk, sig_of(h)), v;
-	const struct nf_ct_entry *e;
+	uint32_t m = match(bk, sig_of(h));
 
-	if (nf_unlikely(m == 0))
-		return false;
-	v = bk->val[__builtin_ctz(m) >> 1];
-	e = &ct->ent[v >> 1];
-	*vp = v;
+	return nf_likely(m != 0) ? bk->val[__builtin_ctz(m) >> 1] : NONE;
+}
+
+/* The rest: does slot value @v (not NONE) hold the live entry of @t? */
+static inline bool first_is(const struct nf_ct *ct, uint32_t v, const struct nf_ct_tuple *t,
+			    uint32_t now)
+{
+	const struct nf_ct_entry *e = &ct->ent[v >> 1];
+
 	return same(&e->t[v & 1], t) && alive(e, now);
 }
 
@@ -660,6 +670,19 @@ static int conf_check(const struct nf_ct_conf *c)
 
 /* ---- create, destroy ---- */
 
+/* ct->stay from Linux's table: the transitions that leave one of the
+ * TCP_FAST states as it is. */
+static void stay_init(struct nf_ct *ct)
+{
+	unsigned d, i, s;
+
+	for (d = 0; d < 2; d++)
+		for (i = 0; i < I_NONE; i++)
+			for (s = 0; s < NF_CT_TCP_MAX; s++)
+				if (tcp_next[d][i][s] == s && (TCP_FAST >> s & 1))
+					ct->stay[d][i] |= (uint16_t)(1u << s);
+}
+
 static size_t align_up(size_t n, size_t a)
 {
 	return (n + a - 1) & ~(a - 1);
@@ -706,6 +729,7 @@ int nf_ct_create(const struct nf_ct_conf *c, struct nf_ct **ctp)
 	ct->nfree = c->max;
 	ct->slice = NF_MIN(NF_MAX(c->max / 100, 64u), c->max);
 	nf_ct_set_conf(ct, c);
+	stay_init(ct);
 	crc_init();
 	*ctp = ct;
 	return 0;
@@ -1117,9 +1141,8 @@ static enum nf_ct_state slow_in(struct nf_ct *ct, const uint8_t *f, const struct
 }
 
 /* A UDP packet of entry @v that is not ASSURED yet. */
-static __attribute__((noinline)) enum nf_ct_state udp_in(struct nf_ct *ct, uint32_t v,
-							 uint32_t len, uint32_t now,
-							 struct nf_ct_pkt *p)
+static enum nf_ct_state udp_in(struct nf_ct *ct, uint32_t v, uint32_t len, uint32_t now,
+			       struct nf_ct_pkt *p)
 {
 	struct nf_ct_entry *e = &ct->ent[v >> 1];
 
@@ -1128,11 +1151,14 @@ static __attribute__((noinline)) enum nf_ct_state udp_in(struct nf_ct *ct, uint3
 	return fill(p, v, NF_CT_ESTABLISHED);
 }
 
-/* Everything but TCP and UDP with a complete header. */
-static __attribute__((noinline)) enum nf_ct_state
-in_other(struct nf_ct *ct, const uint8_t *f, const struct nf_hdrs *h, uint32_t now,
-	 struct nf_ct_pkt *p)
+/* Everything but a valid TCP or UDP packet with a complete header:
+ * prep() said no. */
+static enum nf_ct_state in_slow(struct nf_ct *ct, const uint8_t *f, const struct nf_hdrs *h,
+				uint32_t now, struct nf_ct_pkt *p)
 {
+	if ((h->flags & NF_HDR_L4) &&
+	    (h->l4_proto == NF_IPPROTO_TCP || h->l4_proto == NF_IPPROTO_UDP))
+		return invalid(ct);	/* prep(): Linux's tcp_error(), udp_error() */
 	memset(&p->t, 0, sizeof(p->t));
 	if ((h->ethertype != NF_ETH_P_IPV4 && h->ethertype != NF_ETH_P_IPV6) ||
 	    h->l3_len == 0 || (h->flags & NF_HDR_FRAG_LATER))
@@ -1142,73 +1168,64 @@ in_other(struct nf_ct *ct, const uint8_t *f, const struct nf_hdrs *h, uint32_t n
 	return slow_in(ct, f, h, now, p);
 }
 
-/* Entry @v was found for TCP or UDP packet @h (TCP flags index @ix):
- * update it. Inline in nf_ct_in() and in_rest(). */
-static inline enum nf_ct_state hit(struct nf_ct *ct, uint32_t v, unsigned ix,
-				   const uint8_t *l4, const struct nf_hdrs *h, uint32_t now,
-				   struct nf_ct_pkt *p)
+/* Entry @v was found for the TCP or UDP packet @p (TCP flags index @ix):
+ * the common case of updating it, inline. An ASSURED UDP entry is a
+ * stream for good (see udp_timeout); before any reply, a packet the ORIG
+ * way stays unreplied. TCP: an assured entry staying in a state that has
+ * no special case in Linux's nf_conntrack_tcp_packet() for a packet that
+ * does not change it (a RST here is one in CLOSE: its timeout is CLOSE's
+ * either way): ct->stay. ESTABLISHED, or -1: hit_slow() decides. */
+static inline int hit(struct nf_ct *ct, uint32_t v, unsigned ix, uint32_t now,
+		      struct nf_ct_pkt *p)
 {
 	struct nf_ct_entry *e = &ct->ent[v >> 1];
-	unsigned dir = v & 1, old, nw;
+	const unsigned dir = v & 1, fl = e->flags;
 	uint32_t to;
 
-	if (h->l4_proto == NF_IPPROTO_UDP) {
-		/* an ASSURED UDP entry is a stream for good (see udp_timeout) */
-		if (nf_unlikely(!(e->flags & NF_CT_F_ASSURED)))
-			return udp_in(ct, v, h->l3_len, now, p);
-		to = ct->to_stream;
+	if (p->t.proto == NF_IPPROTO_UDP) {
+		if (nf_likely(fl & NF_CT_F_ASSURED))
+			to = ct->to_stream;
+		else if (nf_likely(!((fl & NF_CT_F_SEEN_REPLY) | dir)))
+			to = ct->to_udp;
+		else
+			return -1;
 	} else {
-		old = e->tcp_state;
-		nw = tcp_next[dir][ix][old];
-		/* The common case: an assured entry staying in a state that
-		 * has no special case in Linux's nf_conntrack_tcp_packet()
-		 * for a packet that does not change it (a RST here is one in
-		 * CLOSE: its timeout is CLOSE's either way). Everything
-		 * else: tcp_special(). */
-		if (nf_unlikely(nw != old || !(e->flags & NF_CT_F_ASSURED) ||
-				!(TCP_FAST >> old & 1)))
-			return tcp_special(ct, v, l4, h, now, p);
+		const unsigned old = e->tcp_state;
+
+		if (nf_unlikely(!(ct->stay[dir][ix] >> old & 1) || !(fl & NF_CT_F_ASSURED)))
+			return -1;
 		e->tcp_last_index = (uint8_t)ix;
 		e->tcp_last_dir = (uint8_t)dir;
-		to = ct->to_tcp[nw];
+		to = ct->to_tcp[old];
 	}
-	/* ASSURED: SEEN_REPLY is set already */
-	account(e, dir, now + to, h->l3_len);
+	/* (an ASSURED entry has SEEN_REPLY already; an unreplied one went ORIG) */
+	account(e, dir, now + to, p->len);
 	return fill(p, v, NF_CT_ESTABLISHED);
 }
 
-/* nf_ct_in() when the first signature match of the primary bucket was
- * not the packet's entry: the full search, then as nf_ct_in(). */
+/* The rest of a hit: UDP before ASSURED, TCP state changes and Linux's
+ * special cases. */
 static __attribute__((noinline)) enum nf_ct_state
-in_rest(struct nf_ct *ct, const uint8_t *l4, const struct nf_hdrs *h, uint32_t now,
-	struct nf_ct_pkt *p, unsigned ix)
+hit_slow(struct nf_ct *ct, uint32_t v, const uint8_t *f, const struct nf_hdrs *h, uint32_t now,
+	 struct nf_ct_pkt *p)
 {
-	uint32_t v = find(ct, &p->t, hash(&p->t), now);
-
-	if (v == NONE) {	/* no entry: NEW, or flags that cannot start one */
-		if (h->l4_proto == NF_IPPROTO_TCP && !tcp_may_start(ct, l4[13]))
-			return invalid(ct);
-		return NF_CT_NEW;
-	}
-	return hit(ct, v, ix, l4, h, now, p);
+	if (p->t.proto == NF_IPPROTO_UDP)
+		return udp_in(ct, v, p->len, now, p);
+	return tcp_special(ct, v, f + h->l4_off, h, now, p);
 }
 
-/* The common case, inline: IPv4 or IPv6 TCP or UDP with a complete
- * header (not a later fragment: those have no L4 flag), whose entry is
- * the first signature match in its primary bucket.
- *
- * Cost (bench/ct.sh, callgrind, gcc 12 -O2 -march=x86-64-v3): see
- * docs/BENCHMARKS.md, "Connection tracker (nf_ct)". */
-enum nf_ct_state nf_ct_in(struct nf_ct *ct, const uint8_t *f, const struct nf_hdrs *h,
-			  uint64_t now_ns, struct nf_ct_pkt *p)
+/* The first part of nf_ct_in(): @p's fields, and for the common case,
+ * an IPv4 or IPv6 TCP or UDP packet with a complete header (not a later
+ * fragment: those have no L4 flag) valid for Linux's tcp_error() /
+ * udp_error(), its tuple and TCP flags index (*ix, 0 for UDP): true.
+ * False: in_slow() decides (p->t may be written). */
+static inline bool prep(const uint8_t *f, const struct nf_hdrs *h, struct nf_ct_pkt *p,
+			unsigned *ix)
 {
-	uint32_t now = ms_of(now_ns), v;
 	const uint8_t *l4 = f + h->l4_off;
-	uint8_t proto = h->l4_proto;
-	bool v4 = h->ethertype == NF_ETH_P_IPV4;
-	unsigned ix = 0;
+	const uint8_t proto = h->l4_proto;
+	const bool v4 = h->ethertype == NF_ETH_P_IPV4;
 
-	ct->now = now;
 	p->idx = NONE;
 	p->dir = 0;
 	p->tcp_flags = 0;
@@ -1217,25 +1234,152 @@ enum nf_ct_state nf_ct_in(struct nf_ct *ct, const uint8_t *f, const struct nf_hd
 	p->len = h->l3_len;
 	if (nf_unlikely(!(h->flags & NF_HDR_L4) ||
 			(proto != NF_IPPROTO_TCP && proto != NF_IPPROTO_UDP)))
-		return in_other(ct, f, h, now, p);
+		return false;
 	put_tuple(&p->t, f + h->l3_off, v4, tail_word(ld32(l4), proto, v4 ? 4 : 6));
 	if (proto == NF_IPPROTO_TCP) {
 		p->tcp_flags = l4[13];
-		ix = tcp_index[TF(l4[13])];
-		if (nf_unlikely(ix == 0xff))	/* Linux's tcp_error() */
-			return invalid(ct);
-	} else if (nf_likely(!(h->flags & NF_HDR_FRAG))) {
-		/* Linux's udp_error(): the length field within the packet
-		 * (a first fragment carries only part of the datagram) */
-		uint32_t ulen = (uint32_t)l4[4] << 8 | l4[5];
-
-		if (nf_unlikely(ulen - 8 > h->l4_len - 8u))	/* 8 <= ulen <= l4_len */
-			return invalid(ct);
+		*ix = tcp_index[TF(l4[13])];
+		return *ix != 0xff;
 	}
+	/* UDP: the length field within the packet (a first fragment
+	 * carries only part of the datagram): 8 <= length <= l4_len */
+	*ix = 0;
+	return (h->flags & NF_HDR_FRAG) ||
+	       (uint32_t)__builtin_bswap16(ld16(l4 + 4)) - 8 <= h->l4_len - 8u;
+}
+
+/* Packet @p (prep() took it, hash @hv, TCP flags index @ix) when the
+ * first signature match of its primary bucket (@v, NONE if none) is not
+ * its entry: the full search, then as a hit. @v SLOW: prep() refused it. */
+static __attribute__((noinline)) enum nf_ct_state
+in_rest(struct nf_ct *ct, const uint8_t *f, const struct nf_hdrs *h, uint32_t now,
+	struct nf_ct_pkt *p, uint32_t hv, uint32_t v, unsigned ix)
+{
+	int s;
+
+	if (v == SLOW)
+		return in_slow(ct, f, h, now, p);
 	ct->searched++;
-	if (nf_unlikely(!find_first(ct, &p->t, hash(&p->t), now, &v)))
-		return in_rest(ct, l4, h, now, p, ix);
-	return hit(ct, v, ix, l4, h, now, p);
+	v = find(ct, &p->t, hv, now);
+	if (v == NONE) {	/* no entry: NEW, or flags that cannot start one */
+		if (p->t.proto == NF_IPPROTO_TCP && !tcp_may_start(ct, p->tcp_flags))
+			return invalid(ct);
+		return NF_CT_NEW;
+	}
+	s = hit(ct, v, ix, now, p);
+	return s >= 0 ? (enum nf_ct_state)s : hit_slow(ct, v, f, h, now, p);
+}
+
+/* Packet @p after prep(), hash @hv, first slot @v (first_slot(), or
+ * SLOW): the state as nf_ct_in() says, the common case inline; -1 when
+ * classify_rest() must say. */
+static inline int classify(struct nf_ct *ct, uint32_t now, struct nf_ct_pkt *p, uint32_t v,
+			   unsigned ix)
+{
+	if (nf_unlikely(v >= SLOW || !first_is(ct, v, &p->t, now)))
+		return -1;
+	ct->searched++;
+	return hit(ct, v, ix, now, p);
+}
+
+/* The rest of classify(). */
+static __attribute__((noinline)) enum nf_ct_state
+classify_rest(struct nf_ct *ct, const uint8_t *f, const struct nf_hdrs *h, uint32_t now,
+	      struct nf_ct_pkt *p, uint32_t hv, uint32_t v, unsigned ix)
+{
+	if (v < SLOW && first_is(ct, v, &p->t, now))	/* hit() said no */
+		return hit_slow(ct, v, f, h, now, p);
+	return in_rest(ct, f, h, now, p, hv, v, ix);
+}
+
+/* Cost (bench/ct.sh, callgrind, gcc 12 -O2 -march=x86-64-v3): see the
+ * file comment and docs/BENCHMARKS.md, "Connection tracker (nf_ct)". */
+enum nf_ct_state nf_ct_in(struct nf_ct *ct, const uint8_t *f, const struct nf_hdrs *h,
+			  uint64_t now_ns, struct nf_ct_pkt *p)
+{
+	uint32_t now = ms_of(now_ns), hv, v;
+	unsigned ix;
+	int s;
+
+	ct->now = now;
+	if (nf_unlikely(!prep(f, h, p, &ix)))
+		return in_slow(ct, f, h, now, p);
+	hv = hash(&p->t);
+	v = first_slot(ct, hv);
+	if (nf_unlikely(v == NONE || !first_is(ct, v, &p->t, now)))
+		return in_rest(ct, f, h, now, p, hv, v, ix);
+	ct->searched++;
+	s = hit(ct, v, ix, now, p);
+	if (nf_unlikely(s < 0))
+		return hit_slow(ct, v, f, h, now, p);
+	return (enum nf_ct_state)s;
+}
+
+/* nf_ct_in() over a burst in passes, so that the cache misses of
+ * different packets overlap (DPDK's rte_hash_lookup_bulk): tuples and
+ * hashes, prefetching the primary buckets; then each packet in order as
+ * nf_ct_in() takes it, prefetching the entry of the first signature
+ * match of a packet AHEAD places on. Nothing in nf_ct_in() moves a slot
+ * (only confirm, delete, expire and flush do), so a slot read ahead is
+ * still there when its packet comes. */
+#define AHEAD 4
+
+static inline void slot_ahead(const struct nf_ct *ct, uint32_t *sl, const uint32_t *hv)
+{
+	if (nf_likely(*sl != SLOW)) {
+		*sl = first_slot(ct, *hv);
+		if (nf_likely(*sl != NONE)) {
+			const char *e = (const char *)&ct->ent[*sl >> 1];
+
+			__builtin_prefetch(e, 1);
+			__builtin_prefetch(e + 64, 1);
+		}
+	}
+}
+
+unsigned nf_ct_in_burst(struct nf_ct *ct, const uint8_t *const *f,
+			const struct nf_hdrs *const *h, unsigned n, uint64_t now_ns,
+			struct nf_ct_pkt *p, uint8_t *st)
+{
+	const uint32_t now = ms_of(now_ns);
+	uint32_t hv[CHUNK], sl[CHUNK];
+	uint8_t ix[CHUNK];
+	unsigned done, i, m;
+
+	ct->now = now;
+	for (done = 0; done < n; done += m) {
+		m = NF_MIN(n - done, (unsigned)CHUNK);
+		for (i = 0; i < m; i++) {
+			unsigned x = 0;
+
+			sl[i] = SLOW;
+			if (nf_likely(prep(f[i], h[i], &p[i], &x))) {
+				hv[i] = hash(&p[i].t);
+				__builtin_prefetch(&ct->bkt[hv[i] & ct->mask]);
+				sl[i] = 0;
+			}
+			ix[i] = (uint8_t)x;
+		}
+		for (i = 0; i < m && i < AHEAD; i++)
+			slot_ahead(ct, &sl[i], &hv[i]);
+		for (i = 0; i < m; i++) {
+			int s;
+
+			if (i + AHEAD < m)
+				slot_ahead(ct, &sl[i + AHEAD], &hv[i + AHEAD]);
+			s = classify(ct, now, &p[i], sl[i], ix[i]);
+			if (nf_unlikely(s < 0))
+				s = classify_rest(ct, f[i], h[i], now, &p[i], hv[i], sl[i], ix[i]);
+			st[i] = (uint8_t)s;
+			if (nf_unlikely(s == NF_CT_NEW))
+				return done + i + 1;
+		}
+		f += m;
+		h += m;
+		p += m;
+		st += m;
+	}
+	return n;
 }
 
 /* ---- insert, look up, delete ---- */

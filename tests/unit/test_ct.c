@@ -2160,6 +2160,113 @@ static void test_malformed(void)
 	nf_ct_destroy(ct);
 }
 
+/* nf_ct_in_burst() against nf_ct_in() one by one: two tables, the same
+ * random stream (TCP with any flags, UDP, ICMP echo, IPv4 and IPv6, in
+ * bursts of 1..40 with the clock moving between them), every NEW packet
+ * confirmed; the states, packet fields and counters must be the same. */
+static void test_burst(void)
+{
+	enum { FLOWS = 48, PKTS = 30000, B = 40 };
+	static struct frame fr[B];
+	static const uint8_t flags[] = { SYN, SYN | ACK, ACK, ACK | PSH, FIN | ACK, RST, RST | ACK,
+					 0x3f, 0 };
+	struct nf_ct *a, *b;
+	struct nf_ct_conf conf;
+	struct nf_ct_stats sa, sb;
+	uint64_t now = SEC(1000);
+	unsigned sent = 0, bad = 0, bursts = 0;
+
+	nf_ct_conf_default(&conf, 4096);
+	conf.to.tcp[NF_CT_TCP_CLOSE] = 2;
+	conf.to.udp = 3;
+	if (nf_ct_create(&conf, &a) < 0 || nf_ct_create(&conf, &b) < 0) {
+		CHECK(0, "burst: tables created");
+		return;
+	}
+	while (sent < PKTS) {
+		const uint8_t *f[B];
+		const struct nf_hdrs *h[B];
+		struct nf_ct_pkt pa, pb[B];
+		uint8_t st[B], l4[64];
+		unsigned n = 1 + rnd() % B, i, done;
+
+		for (i = 0; i < n; i++) {
+			const unsigned fl = rnd() % FLOWS, dir = rnd() & 1, fam = fl & 1 ? 6 : 4;
+			uint8_t cli[16] = { 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 10, 0, 0, 0 };
+			uint8_t srv[16] = { 0xfd, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 };
+			uint32_t len;
+			uint8_t proto;
+
+			if (fam == 4)
+				cli[0] = 10, cli[3] = (uint8_t)fl, srv[0] = 192, srv[3] = 1;
+			else
+				cli[15] = (uint8_t)fl;
+			switch (fl % 6) {
+			case 0: case 1: case 2:
+				proto = NF_IPPROTO_TCP;
+				len = tcp_hdr(l4, dir ? 80 : (uint16_t)(1000 + fl), dir ? (uint16_t)(1000 + fl) : 80,
+					      rnd(), rnd(), flags[rnd() % sizeof(flags)], rnd() % 3);
+				break;
+			case 3: case 4:
+				proto = NF_IPPROTO_UDP;
+				len = udp_hdr(l4, dir ? 53 : (uint16_t)(1000 + fl), dir ? (uint16_t)(1000 + fl) : 53,
+					      rnd() % 4);
+				break;
+			default:
+				proto = fam == 4 ? NF_IPPROTO_ICMP : NF_IPPROTO_ICMPV6;
+				len = icmp_hdr(l4, fam == 4 ? (dir ? 0 : 8) : (dir ? 129 : 128), 0,
+					       (uint16_t)fl);
+				break;
+			}
+			ip_frame(&fr[i], (int)fam, dir ? srv : cli, dir ? cli : srv, proto, l4, len);
+			f[i] = fr[i].b;
+			h[i] = &fr[i].h;
+		}
+		for (done = 0; done < n;) {
+			unsigned k = nf_ct_in_burst(b, f + done, h + done, n - done, now, pb + done,
+						    st + done);
+
+			if (k == 0 || k > n - done) {
+				bad++;
+				break;
+			}
+			done += k;
+			if (st[done - 1] == NF_CT_NEW)
+				nf_ct_confirm(b, &pb[done - 1], NULL, now);
+		}
+		for (i = 0; i < done; i++) {
+			enum nf_ct_state s = nf_ct_in(a, f[i], h[i], now, &pa);
+
+			if (s == NF_CT_NEW)
+				nf_ct_confirm(a, &pa, NULL, now);
+			if (s != st[i] || pa.idx != pb[i].idx || pa.dir != pb[i].dir ||
+			    pa.tcp_flags != pb[i].tcp_flags || pa.icmp_error != pb[i].icmp_error ||
+			    pa.len != pb[i].len || memcmp(&pa.t, &pb[i].t, sizeof(pa.t)) != 0) {
+				if (bad++ < 5)
+					CHECK(0, "burst %u packet %u: %s, one by one %s", bursts, i,
+					      nf_ct_state_name(st[i]), nf_ct_state_name(s));
+			}
+		}
+		sent += n;
+		bursts++;
+		now += (uint64_t)(rnd() % 1500) * 1000000;
+		if (rnd() % 8 == 0) {
+			nf_ct_expire(a, now, NULL, NULL);
+			nf_ct_expire(b, now, NULL, NULL);
+		}
+	}
+	nf_ct_get_stats(a, &sa);
+	nf_ct_get_stats(b, &sb);
+	CHECK(bad == 0 && sa.count == sb.count && sa.inserted == sb.inserted &&
+	      sa.invalid == sb.invalid && sa.searched == sb.searched && sa.expired == sb.expired,
+	      "nf_ct_in_burst = nf_ct_in one by one: %u packets in %u bursts, %u differ "
+	      "(entries %u/%u, invalid %llu/%llu, searched %llu/%llu)", sent, bursts, bad,
+	      sa.count, sb.count, (unsigned long long)sa.invalid, (unsigned long long)sb.invalid,
+	      (unsigned long long)sa.searched, (unsigned long long)sb.searched);
+	nf_ct_destroy(a);
+	nf_ct_destroy(b);
+}
+
 int main(void)
 {
 	test_tcp_table();
@@ -2177,5 +2284,6 @@ int main(void)
 	test_api();
 	test_malformed();
 	test_capacity();
+	test_burst();
 	return nf_test_report();
 }
