@@ -133,13 +133,84 @@ static int inner_of(const char *s, uint8_t *inner)
 	return 0;
 }
 
+/* The ports of a member, "PORT" or "PORT/RETURN". Port names may hold '/'
+ * themselves (memif specs): the whole word as one port and every split at
+ * a '/' into two are tried; exactly one reading must name ports. */
+static int member_ports(struct sw *sw, char *s, struct st_member *m)
+{
+	char *sl, *first = strchr(s, '/');
+	unsigned found = sw_port_find(sw, s) != NULL;
+	int p, r;
+
+	if (first == NULL) {
+		p = port_of(sw, s);
+		if (p < 0)
+			return p;
+		m->port = p;
+		return 0;
+	}
+	if (found)
+		m->port = port_of(sw, s);
+	for (sl = first; sl != NULL; sl = strchr(sl + 1, '/')) {
+		*sl = '\0';
+		if (sw_port_find(sw, s) != NULL && sw_port_find(sw, sl + 1) != NULL) {
+			m->port = port_of(sw, s);
+			m->peer = port_of(sw, sl + 1);
+			found++;
+		}
+		*sl = '/';
+	}
+	if (found == 1)
+		return 0;
+	if (found > 1) {
+		nf_set_error("member '%s' reads as ports in %u ways: name the ports "
+			     "(add-port SPEC NAME) or use their indices", s, found);
+		return -EINVAL;
+	}
+	if (strchr(first + 1, '/') == NULL) {	/* PORT/RETURN: say which is missing */
+		*first = '\0';
+		p = port_of(sw, s);
+		r = p < 0 ? p : port_of(sw, first + 1);
+		*first = '/';
+		if (r < 0)
+			return r;
+	}
+	nf_set_error("member '%s': no port PORT or pair PORT/RETURN by these names", s);
+	return -ENOENT;
+}
+
+/* "MAC", "MAC/RMAC": side 0 (into PORT) and side 1 (into RETURN); one MAC
+ * is both; "-" none. */
+static int member_macs(char *s, struct st_member *m)
+{
+	char *sl = strchr(s, '/'), *side[2] = { s, s };
+	unsigned i;
+
+	if (sl != NULL) {
+		*sl = '\0';
+		side[1] = sl + 1;
+		if (m->peer < 0) {
+			nf_set_error("two MACs (@MAC/RMAC) for a member without RETURN port");
+			return -EINVAL;
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		if (strcmp(side[i], "-") == 0)
+			continue;
+		if (mac_of(side[i], m->mac[i]) < 0)
+			return -EINVAL;
+		m->has_mac[i] = true;
+	}
+	return 0;
+}
+
 static int parse_group(struct sw *sw, struct st_gen *g, struct toks *k)
 {
 	struct st_group *gr;
 	unsigned i;
 
 	if (k->n < 3) {
-		nf_set_error("usage: group NAME MEMBER... (MEMBER: PORT[/RETURN][@MAC] or -)");
+		nf_set_error("usage: group NAME MEMBER... (MEMBER: PORT[/RETURN][@MAC[/RMAC]] or -)");
 		return -EINVAL;
 	}
 	if (g->ngroups == ST_GROUPS_MAX) {
@@ -159,32 +230,21 @@ static int parse_group(struct sw *sw, struct st_gen *g, struct toks *k)
 	nf_strlcpy(gr->name, k->t[1], sizeof(gr->name));
 	for (i = 2; i < k->n; i++) {
 		struct st_member *m = &gr->m[gr->n++];
-		char tmp[128], *at, *sl;
-		int p;
+		char tmp[NF_RULE_LINE_MAX], *at;
+		int ret;
 
 		m->port = m->peer = -1;
 		if (strcmp(k->t[i], "-") == 0)
 			continue;
 		nf_strlcpy(tmp, k->t[i], sizeof(tmp));
-		at = strchr(tmp, '@');
-		if (at != NULL) {
+		at = strrchr(tmp, '@');
+		if (at != NULL)
 			*at++ = '\0';
-			if (mac_of(at, m->mac) < 0)
-				return -EINVAL;
-			m->has_mac = true;
-		}
-		sl = strchr(tmp, '/');
-		if (sl != NULL) {
-			*sl++ = '\0';
-			p = port_of(sw, sl);
-			if (p < 0)
-				return p;
-			m->peer = p;
-		}
-		p = port_of(sw, tmp);
-		if (p < 0)
-			return p;
-		m->port = p;
+		ret = member_ports(sw, tmp, m);
+		if (ret == 0 && at != NULL)
+			ret = member_macs(at, m);
+		if (ret < 0)
+			return ret;
 		gr->up |= 1ull << (gr->n - 1);
 	}
 	g->ngroups++;
@@ -1021,13 +1081,13 @@ static int pick(struct st_gen *g, int gi, const struct frame *fr)
 }
 
 /* Send to member @m of group @gi: by its PORT (or RETURN with @peer), with
- * its MAC when it has one. */
+ * that side's MAC when it has one. */
 static int to_member(struct st_gen *g, int gi, int m, bool peer, struct frame *fr)
 {
 	const struct st_member *mb = &g->group[gi].m[m];
 
-	if (mb->has_mac)
-		set_dmac(fr, mb->mac);
+	if (mb->has_mac[peer])
+		set_dmac(fr, mb->mac[peer]);
 	return peer ? mb->peer : mb->port;
 }
 
@@ -1118,8 +1178,9 @@ static int sid_frame(struct st_gen *g, const struct st_sid *s, struct frame *fr)
 			return ST_OUT_DROP;
 		{
 			const struct st_member *mb = &g->group[s->group].m[m];
+			const bool side = s->reverse;	/* into RETURN */
 
-			memcpy(adj.dst, mb->has_mac ? mb->mac : fr->p, 6);
+			memcpy(adj.dst, mb->has_mac[side] ? mb->mac[side] : fr->p, 6);
 			memcpy(adj.src, fr->p + 6, 6);
 			n = nf_srv6_proxy_in(s->beh == ST_END_AD ? s->px : NULL, (unsigned)m,
 					     s->inner, fr->p, fr->len, &fr->h, &adj, b, fr->cap);

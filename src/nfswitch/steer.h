@@ -4,7 +4,9 @@
  * The configuration is a list of text lines (the canonical state, listed by
  * the `steering` request and replaced whole by `steer-load FILE`):
  *
- *   group NAME MEMBER...       replicas; MEMBER = PORT[/RETURN][@MAC], or
+ *   group NAME MEMBER...       replicas; MEMBER = PORT[/RETURN][@MAC[/RMAC]]
+ *                              (MAC: into PORT, and into RETURN too unless
+ *                              RMAC, "-" for none, says otherwise), or
  *                              "-" for a removed member (positions stay:
  *                              member i is replica i of the hash table)
  *   sid ADDR BEHAVIOUR ARGS    an SRv6 SID of this switch (RFC 8986):
@@ -71,8 +73,8 @@ struct st_count {
 struct st_member {
 	int32_t port;		/* -1: removed */
 	int32_t peer;		/* return port of a proxy / ToS layer, -1 */
-	bool has_mac;
-	uint8_t mac[6];
+	bool has_mac[2];	/* [0] frames into port, [1] into peer */
+	uint8_t mac[2][6];	/* their destination MAC */
 };
 
 struct st_group {

@@ -152,7 +152,7 @@ static void list_rules(const struct st_gen *g, struct json_object *reply)
 static void list_groups(struct sw *sw, const struct st_gen *g, struct json_object *reply)
 {
 	struct json_object *a = json_object_new_array();
-	unsigned i, j;
+	unsigned i, j, k;
 
 	for (i = 0; g != NULL && i < g->ngroups; i++) {
 		const struct st_group *gr = &g->group[i];
@@ -171,6 +171,17 @@ static void list_groups(struct sw *sw, const struct st_gen *g, struct json_objec
 			if (mb->peer >= 0 && sw->ports[mb->peer].p != NULL)
 				json_object_object_add(e, "return", json_object_new_string(
 					nf_port_name(sw->ports[mb->peer].p)));
+			for (k = 0; k < 2; k++) {
+				const uint8_t *a = mb->mac[k];
+				char ms[18];
+
+				if (!mb->has_mac[k] || (k == 1 && mb->peer < 0))
+					continue;
+				snprintf(ms, sizeof(ms), "%02x:%02x:%02x:%02x:%02x:%02x",
+					 a[0], a[1], a[2], a[3], a[4], a[5]);
+				json_object_object_add(e, k ? "return_mac" : "mac",
+						       json_object_new_string(ms));
+			}
 			json_object_object_add(e, "table_entries",
 					       json_object_new_uint64(gr->tab->count[j]));
 			json_object_array_add(m, e);

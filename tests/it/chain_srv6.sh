@@ -43,12 +43,12 @@ SOCK=$T/sw.sock
 M() { echo "memif:$SOCK,id=$1"; }
 # nfswitch ports: 0 afpacket:pc (client), 1 afpacket:ps (server), then
 # memif ids 0..7 as ports 2..9: router lan/wan, nat in/out, fw0 in/out,
-# fw1 in/out (steering names them by index: memif names hold '/').
+# fw1 in/out (steering names them by index: shorter than their memif specs).
 cat >"$T/steer" <<EOF
-# proxies: member PORT/RETURN@MAC (the router is an L3 hop: the MAC of
-# the port the proxy sends into, so one group per direction)
-group rt 2/3@$RT_LAN
-group rtrev 2/3@$RT_WAN
+# proxies: member PORT/RETURN, the router's with @MAC/RMAC (an L3 hop:
+# forward frames go into its lan port with the lan MAC, the reverse
+# proxies send into its wan port with the wan MAC)
+group rt 2/3@$RT_LAN/$RT_WAN
 group nat 4/5
 group fw 6/7 8/9
 srv6-source fc00:e::100
@@ -56,7 +56,7 @@ sid fc00:e::1 End.AD group rt
 sid fc00:e::2 End.AD group nat
 sid fc00:e::3 End.AD group fw
 sid fc00:e::4 End.DX4 1 $SMAC
-sid fc00:e::11 End.AD group rtrev reverse
+sid fc00:e::11 End.AD group rt reverse
 sid fc00:e::12 End.AD group nat reverse
 sid fc00:e::13 End.AD group fw reverse
 sid fc00:e::14 End.DX4 0 $CMAC

@@ -2,7 +2,7 @@
 (match-action rules, groups, SRv6 actions, the ToS-bitmap mode, runtime
 changes, malformed requests, thousands of rules) with pcap ports, exact
 bytes per port. Usage: switch_rules.py SECTION (matches, actions, tos,
-runtime, scale)."""
+members, runtime, scale)."""
 import os, sys, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from steer_lib import *  # noqa: E402,F403
@@ -363,6 +363,66 @@ def tos():
     check("tos: the reverse of every flow re-enters layer 0 through the replica the forward "
           "used (symmetric hash), layers in reverse order", not mism, mism[:3])
     check_eq("tos: nfswitch exits cleanly", 0, sw2.stop())
+
+
+# ------------------------------------------------------------ member MACs
+def members():
+    """Each side of a member its own MAC (PORT/RETURN@MAC/RMAC), one MAC for
+    both sides (@MAC, as before), "-" for none; members named by port
+    names that hold '/' (the pcap specs here, memif specs alike)."""
+    d = os.path.join(T, "members")
+
+    def name(i):
+        return "pcap:%s,%s" % (os.path.join(d, "in%d.pcap" % i), os.path.join(d, "out%d.pcap" % i))
+    M = {i: mac("02:00:00:00:0e:%02x" % i) for i in range(12)}
+    ms = {i: "02:00:00:00:0e:%02x" % i for i in range(12)}
+    # 0 ToS ingress, 1 egress, layer 0 = 2/3, layer 1 = 8/9; 4/5 an End.AD
+    # reverse proxy, 6/7 a forward one; SRv6 frames come from port 10.
+    lines = ["group l0 %s/%s@%s/%s" % (name(2), name(3), ms[2], ms[3]),
+             "group l1 8/9@%s" % ms[8],
+             "tos 0 1 l0 l1",
+             "group px 4/5@-/%s" % ms[5],
+             "sid fc00::a End.AD group px reverse",
+             "group py %s/7@%s" % (name(6), ms[6]),
+             "sid fc00::c End.AD group py"]
+    f1, f2 = u4(7000, 80, tos=1), u4(7001, 80, tos=2)
+    e1, e2 = u4(7002, 80), u4(7003, 80)
+    inputs = {0: [f1, f2], 1: [reverse(f1), reverse(f2)],
+              10: [encap(e1, ["fc00::a", "fc00::b"]), encap(e2, ["fc00::c", "fc00::d"])]}
+    sw = Sw("members", 11, lines, inputs)
+    want = {p: [] for p in range(11)}
+    want[2].append(M[2] + f1[6:])             # forward into layer 0's PORT: its MAC
+    want[3].append(M[3] + reverse(f1)[6:])    # reverse into its RETURN: the RETURN's MAC
+    want[8].append(M[8] + f2[6:])             # one MAC: both sides
+    want[9].append(M[8] + reverse(f2)[6:])
+    want[5].append(M[5] + A_MAC + b"\x08\x00" + e1[14:])   # reverse proxy: into RETURN
+    want[6].append(M[6] + A_MAC + b"\x08\x00" + e2[14:])   # forward proxy: into PORT
+    compare_all(sw, want, "members")
+    g = {x["name"]: [{k: v for k, v in m.items() if k in ("mac", "return_mac")}
+                     for m in x["members"]] for x in sw.js("groups")["groups"]}
+    check_eq("members: groups lists each side's MAC",
+             {"l0": [{"mac": ms[2], "return_mac": ms[3]}], "l1": [{"mac": ms[8], "return_mac": ms[8]}],
+              "px": [{"return_mac": ms[5]}], "py": [{"mac": ms[6], "return_mac": ms[6]}]}, g)
+    check_eq("members: nothing dropped", {}, sw.drops())
+    # names that read two ways, and malformed MAC lists
+    for n in ("x", "y", "x/y"):
+        wpcap(os.path.join(d, n.replace("/", "_") + ".pcap"), [])
+        rc, out, err = sw.cli("add-port", "pcap:" + os.path.join(d, n.replace("/", "_") + ".pcap"), n)
+        check_eq("members: add-port named %s" % n, 0, rc)
+    good = sw.steering()
+    for args, frag in [
+            (["add-group", "a", "x/y"], "reads as ports in 2 ways"),
+            (["add-group", "a", "2@%s/%s" % (ms[2], ms[3])], "without RETURN"),
+            (["add-group", "a", "2/3@%s/zz" % ms[2]], "'zz' is not a MAC"),
+            (["add-group", "a", "2/nosuch"], "no port 'nosuch'"),
+            (["add-group", "a", "2/3/nosuch"], "no port PORT or pair PORT/RETURN")]:
+        rc, out, err = sw.cli(*args)
+        check("members: refused: %s -> '%s'" % (" ".join(args), err.strip()),
+              rc == 1 and frag in err and sw.steering() == good, (rc, err))
+    rc, out, err = sw.cli("add-group", "a", "x/3@-/%s" % ms[3], "%s/%s" % (name(2), name(4)))
+    check_eq("members: add-group with a port named by a name and a spec pair",
+             (0, "group a added (2 members)\n"), (rc, out))
+    check_eq("members: nfswitch exits cleanly", 0, sw.stop())
 
 
 # ------------------------------------------------------------ runtime
