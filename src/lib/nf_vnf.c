@@ -440,6 +440,22 @@ static int ctl_handler(int argc, char **argv, struct json_object *reply, void *a
 	return -EINVAL;
 }
 
+void nf_vnf_forward_until(struct nf_vnf *v, bool (*done)(void *arg), void *arg)
+{
+	while (!done(arg) && !v->stop) {
+		unsigned i, work = 0;
+
+		v->now_ns = nf_now_ns();
+		v->blocked = false;
+		for (i = 0; i < v->nports; i++)
+			work += vnf_burst(v, i);
+		flush_out(v);
+		v->loops++;
+		if (work == 0 || v->blocked)
+			sched_yield();	/* the waited-for thread may need the CPU */
+	}
+}
+
 static void on_signal(int sig)
 {
 	(void)sig;

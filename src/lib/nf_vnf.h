@@ -157,6 +157,14 @@ int nf_vnf_port_find(const struct nf_vnf *v, const char *name);
  * control request). Copies @len bytes. Returns 0 or -ENOBUFS (counted). */
 int nf_vnf_send(struct nf_vnf *v, unsigned port, const uint8_t *frame, uint32_t len);
 
+/* From a control request that waits for work done on another thread
+ * (nf-firewall builds a new rule set that way): keep forwarding — bursts
+ * on every port and the frames the VNF made, no control requests, no
+ * ticks — until @done(@arg) returns true or the VNF is stopping. The
+ * stages run meanwhile, so they must not depend on what the request is
+ * about to change until it changes it. */
+void nf_vnf_forward_until(struct nf_vnf *v, bool (*done)(void *arg), void *arg);
+
 /* Run the VNF: parse the command line, load the configuration, open the
  * ports, loop until SIGINT/SIGTERM. Returns the exit status. */
 int nf_vnf_main(int argc, char **argv, const struct nf_vnf_ops *ops, void *priv);
