@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# bench/steer.sh - the cost of steering in nfswitch (docs/STEERING.md):
+# instructions per packet by valgrind's callgrind (collection only in
+# sw_forward(), as bench/callgrind.sh; this machine has no hardware
+# counters) and Mpps by wall clock, each scenario against the no-steering
+# baseline.
+#
+# nf-gen sends IPv4/UDP (10.0.0.1 -> 10.0.0.2, one flow) into memif port 0
+# and receives on port 1; port 2 is a memif port no one connects (a proxy
+# member's other side). Scenarios (one nfswitch each):
+#   base     no steering: MAC learning, the sink's MAC static on port 1
+#   rules100 100 rules, the frames match the last one (output 1)
+#   rules5k  5000 rules, the same
+#   group    a rule to a group of 4 members (all port 1): nf_hash flow hash
+#            and Maglev pick
+#   encap    srv6-encap (H.Encaps, 3 SIDs) output 1
+#   end      srv6-encap A,B,C (recirculated), SID A End, then a rule for B:
+#            encap + one End hop in one pass (end - encap = the End hop:
+#            parse, SID lookup, End, rule lookup)
+#   adin     srv6-encap A,B,C, SID A End.AD: the inner packet to member
+#            1/2 (adin - encap = End.AD's way in)
+#   adout    the proxy's way back: port 0 is member 2/0's RETURN; its
+#            IPv4 frames get the cached SRv6 headers (the cache primed by
+#            one frame from a pcap port) and go on by a rule for B
+# Per packet: all of sw_forward minus empty polls (their cost from an idle
+# run), then st_frame() alone (the steering; 0 in base) and the inclusive
+# cost of the library calls that ran. Mpps: REPEAT rounds, each scenario
+# right after a baseline run; the ratio scenario/base within each round,
+# then the median (the machine is shared: paired ratios are the figures).
+#
+#   [BIN=DIR] bench/steer.sh [-n FRAMES] [-t SECONDS] [-r REPEAT] [-S "SCENARIOS"]
+set -u
+cd "$(dirname "$0")/.."
+N=200000 DUR=3 REPEAT=5 SCEN="base rules100 rules5k group encap end adin adout"
+while getopts "n:t:r:S:" o; do
+	case $o in
+	n) N=$OPTARG ;; t) DUR=$OPTARG ;; r) REPEAT=$OPTARG ;; S) SCEN=$OPTARG ;;
+	*) echo "usage: bench/steer.sh [-n FRAMES] [-t SECONDS] [-r REPEAT] [-S SCENARIOS]" >&2
+	   exit 2 ;;
+	esac
+done
+BIN=${BIN:-$PWD/build/release/bin}
+[ -x "$BIN/nfswitch" ] || { echo "bench: build first (make)" >&2; exit 1; }
+command -v valgrind >/dev/null || { echo "bench: valgrind missing (scripts/deps)" >&2; exit 1; }
+W=$(mktemp -d /tmp/nfchain-steer.XXXXXX)
+SW=
+trap '[ -n "$SW" ] && kill $SW 2>/dev/null; wait 2>/dev/null; rm -rf "$W"' EXIT
+trap 'exit 130' INT TERM
+M() { echo "memif:$W/sw.sock,id=$1"; }
+FNS="sw_forward st_frame nf_parse nf_cls_match nf_hash_flow nf_hash_pick nf_srv6_encaps nf_srv6_end nf_srv6_proxy_in nf_srv6_proxy_out"
+
+# The steering lines of scenario $1 on stdout.
+conf() {
+	local i
+	case $1 in
+	rules100|rules5k)
+		local n=$([ "$1" = rules100 ] && echo 100 || echo 5000)
+		for i in $(seq 1 $((n - 1))); do
+			echo "rule id $i udp dport $((2000 + i)) action drop"
+		done
+		echo "rule id $n ip daddr 10.0.0.2 action output 1" ;;
+	group)
+		echo "group g 1 1 1 1"
+		echo "rule id 1 ip daddr 10.0.0.2 action group g" ;;
+	encap)
+		echo "rule id 1 ip daddr 10.0.0.2 action srv6-encap fc00::a,fc00::b,fc00::c output 1" ;;
+	end)
+		echo "sid fc00::a End"
+		echo "rule id 1 ip daddr 10.0.0.2 action srv6-encap fc00::a,fc00::b,fc00::c"
+		echo "rule id 2 ip6 daddr fc00::b action output 1" ;;
+	adin)
+		echo "group vnf 1/2"
+		echo "sid fc00::a End.AD group vnf"
+		echo "rule id 1 ip daddr 10.0.0.2 action srv6-encap fc00::a,fc00::b,fc00::c" ;;
+	adout)
+		echo "group vnf 2/0"
+		echo "sid fc00::a End.AD group vnf"
+		echo "rule id 2 ip6 daddr fc00::b action output 1" ;;
+	esac
+}
+
+# start SCENARIO [valgrind]: nfswitch with the scenario's steering.
+start() {
+	local pre=()
+	[ -n "${2:-}" ] && pre=(valgrind --tool=callgrind --callgrind-out-file="$W/$1.cg"
+		--collect-atstart=no --toggle-collect=sw_forward)
+	rm -f "$W/ctl"
+	conf "$1" >"$W/$1.conf"
+	taskset -c 1 "${pre[@]}" "$BIN/nfswitch" -q -c "$W/ctl" -S "$W/$1.conf" \
+		-p "$(M 0)" -p "$(M 1)" -p "$(M 2)" >"$W/$1.log" 2>&1 &
+	SW=$!
+	for i in $(seq 300); do [ -S "$W/ctl" ] && break; sleep 0.1; done
+	[ -S "$W/ctl" ] || { echo "bench: nfswitch ($1) did not start: $(cat "$W/$1.log")" >&2; exit 1; }
+	sw() { "$BIN/nfchain" switch --ctl "$W/ctl" "$@"; }
+	[ "$1" = base ] && sw add-mac 02:00:00:00:00:02 1 >/dev/null
+	[ "$1" = adout ] && prime
+	return 0
+}
+stop() {	# name: the switch's stats into $W/name.json
+	"$BIN/nfchain" switch --ctl "$W/ctl" --json stats >"$W/$1.json"
+	kill -INT "$SW"; wait "$SW"; SW=
+}
+# One SRv6 frame to End.AD fc00::a from a pcap port: the proxy caches its
+# headers for member 0, the headers adout's frames get back.
+prime() {
+	BIN=$BIN T=$W ROOT=$PWD python3 -c '
+import sys; sys.path.insert(0, "tests/it")
+from steer_lib import encap, u4, wpcap
+wpcap(sys.argv[1], [encap(u4(1024, 1024, src="10.0.0.1", dst="10.0.0.2"), ["fc00::a", "fc00::b", "fc00::c"])])' "$W/prime.pcap"
+	"$BIN/nfchain" switch --ctl "$W/ctl" add-port "pcap:$W/prime.pcap" prime >/dev/null
+	sleep 0.5
+	"$BIN/nfchain" switch --ctl "$W/ctl" del-port prime >/dev/null
+	[ "$("$BIN/nfchain" switch --ctl "$W/ctl" --json sids | python3 -c \
+		'import json,sys; print(json.load(sys.stdin)["sids"][0]["packets"])')" = 1 ] ||
+		{ echo "bench: the End.AD cache was not primed" >&2; exit 1; }
+}
+gen() {	# out.json, then nf-gen's arguments
+	local out=$1
+	shift
+	taskset -c 0 "$BIN/nf-gen" --tx "$(M 0)" --rx "$(M 1)" --wait 60s --json "$@" \
+		>"$out" 2>"$out.err"
+}
+
+# ---- instructions per packet
+start idle valgrind
+sleep 3
+stop idle
+for s in $SCEN; do
+	start "$s" valgrind
+	gen "$W/$s.gen" --count "$N" --drain 5s
+	stop "$s"
+	python3 bench/cg_incl.py "$W/$s.cg" 1 $FNS >"$W/$s.incl"
+done
+python3 bench/cg_incl.py "$W/idle.cg" 1 sw_forward >"$W/idle.incl"
+
+# ---- Mpps, paired with a baseline run in each round
+mpps() {	# gen json: frames received on port 1 (any kind) per second
+	python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))
+print("%.4f" % (r["ports"]["rx"]["rx_packets"] / r["duration_s"] / 1e6))' "$1"
+}
+for r in $(seq "$REPEAT"); do
+	for s in $SCEN; do
+		[ "$s" = base ] && continue
+		for x in base "$s"; do
+			start "$x"
+			gen "$W/m.json" --duration "$DUR"
+			stop "m_$x"
+			echo "$r $s $x $(mpps "$W/m.json")" >>"$W/mpps"
+		done
+	done
+done
+
+python3 - "$W" "$N" "$FNS" "$SCEN" <<'PY'
+import json, statistics, sys
+w, n, fns, scen = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(), sys.argv[4].split()
+idle = json.load(open(w + "/idle.json"))
+per_empty = float(open(w + "/idle.incl").read()) / max(idle["polls"], 1)
+print("nf-gen: %d frames of 60 bytes, one flow, memif port 0 -> nfswitch -> port 1" % n)
+print("empty poll: %.1f instructions" % per_empty)
+rows = {}
+for s in scen:
+    st = json.load(open("%s/%s.json" % (w, s)))
+    fwd = sum(p["tx_packets"] for p in st["ports"])
+    inc = dict(zip(fns, map(float, open("%s/%s.incl" % (w, s)).read().split())))
+    empty = st["polls"] - st["bursts"]
+    rows[s] = ((inc["sw_forward"] - empty * per_empty) / max(fwd, 1), fwd, inc)
+base = rows["base"][0] if "base" in rows else None
+print("%-9s %9s %8s %9s %7s  %s" % ("scenario", "frames", "instr/pk", "vs base", "steer",
+                                    "library calls per packet (inclusive)"))
+for s in scen:
+    per, fwd, inc = rows[s]
+    lib = ", ".join("%s %.0f" % (f, inc[f] / fwd) for f in fns[2:] if inc[f] > 0)
+    print("%-9s %9d %8.1f %9s %7.1f  %s" % (s, fwd, per, "%.2fx" % (per / base) if base else "-",
+                                           inc["st_frame"] / max(fwd, 1), lib))
+mp = {}
+for line in open(w + "/mpps"):
+    r, s, x, v = line.split()
+    mp.setdefault((s, r), {})[x] = float(v)
+print("\nMpps (64-byte frames), median of %d rounds; ratio = scenario / base within "
+      "each round, median" % len({r for _, r in mp}))
+for s in scen:
+    if s == "base":
+        continue
+    pairs = [d for (x, r), d in mp.items() if x == s and "base" in d and s in d]
+    if not pairs:
+        continue
+    print("%-9s %6.2f Mpps (base %.2f)  ratio %.2f  [%s]" % (
+        s, statistics.median(d[s] for d in pairs), statistics.median(d["base"] for d in pairs),
+        statistics.median(d[s] / d["base"] for d in pairs),
+        " ".join("%.2f" % (d[s] / d["base"]) for d in pairs)))
+PY
