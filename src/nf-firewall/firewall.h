@@ -48,6 +48,24 @@ struct fw_count {
 	uint64_t packets, bytes;
 };
 
+/* The verdict cache of a rule set (an exact-match microflow cache, as Open
+ * vSwitch's): everything a rule can look at, packed into six words, ->
+ * the deciding rule. Direct-mapped; a collision replaces the entry. Only
+ * decisions reached without a counter-only rule on the way are cached
+ * (those must count every rule they cross). */
+#define FW_CACHE_SIZE	4096u		/* entries, a power of two */
+#define FW_CACHE_NONE	UINT32_MAX	/* cached: no rule, the policy */
+
+struct fw_ckey {
+	uint64_t w[6];
+};
+
+struct fw_centry {
+	struct fw_ckey k;
+	uint32_t rule;			/* index, or FW_CACHE_NONE */
+	uint32_t pad[3];		/* 64 bytes an entry */
+};
+
 /* One loaded rule set: the rules, their classifier, their counters.
  * Replaced as a whole (atomic replacement): packets see the old one or
  * the new one, never a mix. */
@@ -55,6 +73,8 @@ struct fw_gen {
 	struct nf_ruleset rs;
 	struct nf_cls *cls;
 	struct fw_count *count;		/* one per rule */
+	struct fw_centry *cache;	/* FW_CACHE_SIZE entries */
+	uint64_t cache_misses;		/* classifier walks (hits: the rest) */
 	unsigned id;			/* 1, 2, ... */
 	char file[PATH_MAX];
 	int64_t loaded;			/* time(NULL) of the load */

@@ -158,11 +158,14 @@ static void fw_stop(struct nf_vnf *v)
 
 /* ---- the stages ---- */
 
+/* Frames of the current burst with a port for a verdict (post's count). */
+static uint16_t burst_out;
+
 /* IPv4 header checksums; non-IP frames leave by the other port at once. */
 static uint16_t fw_pre(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts,
 		       const struct nf_hdrs *h, uint16_t *verdict, uint16_t n)
 {
-	uint16_t i, pending = 0;
+	uint16_t i, pending = 0, nonip = 0;
 
 	for (i = 0; i < n; i++) {
 		if (verdict[i] != NF_V_PENDING)
@@ -180,10 +183,12 @@ static uint16_t fw_pre(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts,
 		} else if (h[i].ethertype != NF_ETH_P_IPV6) {
 			verdict[i] = (uint16_t)(in ^ 1);
 			fw.passed_other++;
+			nonip++;
 			continue;
 		}
 		pending++;
 	}
+	burst_out = nonip;
 	return pending;
 }
 
@@ -208,35 +213,117 @@ static inline uint8_t ct_bits(enum nf_ct_state st, const struct nf_ct_pkt *p)
 	}
 }
 
-/* Walk the matching rules from the first; count them; return the deciding
- * rule, or NULL (the policy decides). */
-static inline const struct nf_rule *classify(const struct fw_gen *g, const struct nf_cls_key *k,
-					     uint32_t bytes)
+/* The cache key of a frame: every field nf_cls_key_of() takes (the
+ * classifier's whole view of the packet), read straight from the frame,
+ * plus @meta (ct state, ports). Raw bytes: equal keys mean equal keys for
+ * the classifier, which is all the cache needs. */
+static inline void ckey_of(const uint8_t *f, const struct nf_hdrs *h, uint64_t meta,
+			   struct fw_ckey *c)
 {
-	uint32_t r = nf_cls_match(g->cls, k, 0);
+	const uint8_t *ip = f + h->l3_off;
+	uint64_t w4;
 
-	while (r != UINT32_MAX) {
+	c->w[1] = c->w[3] = 0;
+	if (h->ethertype == NF_ETH_P_IPV4) {
+		uint32_t a, b;
+
+		memcpy(&a, ip + 12, 4);
+		memcpy(&b, ip + 16, 4);
+		c->w[0] = a;
+		c->w[2] = b;
+		w4 = 4ull << 32 | (uint64_t)(ip[1] >> 2) << 56;
+	} else {
+		memcpy(&c->w[0], ip + 8, 16);
+		memcpy(&c->w[2], ip + 24, 16);
+		w4 = 6ull << 32 | (uint64_t)ip[6] << 48 |
+		     (uint64_t)((ip[0] & 0x0f) << 2 | ip[1] >> 6) << 56;
+	}
+	w4 |= (uint64_t)h->l4_proto << 40;
+	if (!(h->flags & NF_HDR_FRAG_LATER) &&
+	    h->l4_len >= (h->l4_proto == NF_IPPROTO_TCP ? 14 : 4)) {
+		const uint8_t *t = f + h->l4_off;
+		uint32_t ports;
+
+		memcpy(&ports, t, 4);
+		w4 |= ports;
+		meta |= 1ull << 32;
+		if (h->l4_proto == NF_IPPROTO_TCP)
+			meta |= t[13];
+	}
+	c->w[4] = w4;
+	c->w[5] = meta;
+}
+
+static inline uint32_t ckey_hash(const struct fw_ckey *c)
+{
+	uint64_t x = c->w[0] * 0x9e3779b97f4a7c15ull ^ c->w[1] * 0xc2b2ae3d27d4eb4full ^
+		     c->w[2] * 0x165667b19e3779f9ull ^ c->w[3] * 0xd6e8feb86659fd93ull ^
+		     c->w[4] * 0xff51afd7ed558ccdull ^ c->w[5] * 0xc4ceb9fe1a85ec53ull;
+
+	return (uint32_t)(x >> 32 ^ x);
+}
+
+static inline bool ckey_eq(const struct fw_ckey *a, const struct fw_ckey *b)
+{
+	return ((a->w[0] ^ b->w[0]) | (a->w[1] ^ b->w[1]) | (a->w[2] ^ b->w[2]) |
+		(a->w[3] ^ b->w[3]) | (a->w[4] ^ b->w[4]) | (a->w[5] ^ b->w[5])) == 0;
+}
+
+/* The deciding rule for the frame, or NULL (the policy decides); every
+ * matching rule on the way counts (nft: only those with `counter`). The
+ * verdict cache answers a key seen before; a miss builds the classifier's
+ * key and walks the trees. */
+static inline const struct nf_rule *classify(struct fw_gen *g, const uint8_t *f,
+					     const struct nf_hdrs *h, uint8_t ct, unsigned in,
+					     unsigned out)
+{
+	struct nf_cls_key k;
+	struct fw_ckey ck;
+	struct fw_centry *e;
+	uint32_t r, bytes = h->l3_len;
+	bool crossed = false;
+
+	ckey_of(f, h, (uint64_t)ct << 8 | (uint64_t)in << 16 | (uint64_t)out << 24, &ck);
+	e = &g->cache[ckey_hash(&ck) & (FW_CACHE_SIZE - 1)];
+	/* An empty entry never equals a key: w[4] of a key has its family. */
+	if (nf_likely(ckey_eq(&e->k, &ck))) {
+		r = e->rule;
+		if (r == FW_CACHE_NONE)
+			return NULL;
+		g->count[r].packets++;
+		g->count[r].bytes += bytes;
+		return &g->rs.rules[r];
+	}
+	g->cache_misses++;
+	nf_cls_key_of(f, h, &k);
+	k.iif = (uint8_t)in;
+	k.oif = (uint8_t)out;
+	k.ct = ct;
+	for (r = nf_cls_match(g->cls, &k, 0); r != UINT32_MAX; r = nf_cls_match(g->cls, &k, r + 1)) {
 		const struct nf_rule *rule = &g->rs.rules[r];
 
-		g->count[r].packets++;		/* every rule counts (nft: only */
-		g->count[r].bytes += bytes;	/* those with `counter`) */
+		g->count[r].packets++;
+		g->count[r].bytes += bytes;
 		if (rule->verdict != NF_RULE_CONTINUE)
-			return rule;
-		r = nf_cls_match(g->cls, k, r + 1);
+			break;
+		crossed = true;
 	}
-	return NULL;
+	if (!crossed) {
+		e->k = ck;
+		e->rule = r == UINT32_MAX ? FW_CACHE_NONE : r;
+	}
+	return r == UINT32_MAX ? NULL : &g->rs.rules[r];
 }
 
 static uint16_t fw_process(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts,
 			   const struct nf_hdrs *h, uint16_t *verdict, uint16_t n)
 {
-	const struct fw_gen *g = fw.gen;
+	struct fw_gen *g = fw.gen;
 	const unsigned out = in ^ 1;
 	uint16_t i, pending = 0;
 
 	for (i = 0; i < n; i++) {
 		const uint8_t *f = pkts[i].data;
-		struct nf_cls_key k;
 		struct nf_ct_pkt p;
 		enum nf_ct_state st = NF_CT_UNTRACKED;
 		const struct nf_rule *rule = NULL;
@@ -246,13 +333,9 @@ static uint16_t fw_process(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts,
 			continue;
 		if (fw.ct != NULL)
 			st = nf_ct_in(fw.ct, f, &h[i], v->now_ns, &p);
-		if (g != NULL) {
-			nf_cls_key_of(f, &h[i], &k);
-			k.iif = (uint8_t)in;
-			k.oif = (uint8_t)out;
-			k.ct = fw.ct != NULL ? ct_bits(st, &p) : NF_RULE_CT_UNTRACKED;
-			rule = classify(g, &k, h[i].l3_len);
-		}
+		if (g != NULL)
+			rule = classify(g, f, &h[i], fw.ct != NULL ? ct_bits(st, &p) :
+					NF_RULE_CT_UNTRACKED, in, out);
 		if (rule != NULL) {
 			action = rule->verdict;
 		} else {
@@ -275,7 +358,6 @@ static uint16_t fw_process(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts,
 				 * untracked when a rule accepts it. */
 			}
 			verdict[i] = (uint16_t)out;
-			fw.accepted++;
 			pending++;
 			break;
 		case NF_RULE_REJECT:
@@ -290,21 +372,21 @@ static uint16_t fw_process(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts,
 			break;
 		}
 	}
+	fw.accepted += pending;
+	burst_out += pending;
 	return pending;
 }
 
 static uint16_t fw_post(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts,
 			const struct nf_hdrs *h, uint16_t *verdict, uint16_t n)
 {
-	uint16_t i, out = 0;
-
 	(void)v;
 	(void)in;
 	(void)pkts;
 	(void)h;
-	for (i = 0; i < n; i++)
-		out += verdict[i] < NF_VNF_PORTS_MAX;
-	return out;
+	(void)verdict;
+	(void)n;
+	return burst_out;
 }
 
 static void fw_tick(struct nf_vnf *v, uint64_t now)

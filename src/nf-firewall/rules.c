@@ -26,6 +26,7 @@ void fw_gen_free(struct fw_gen *g)
 	nf_cls_free(g->cls);
 	nf_ruleset_free(&g->rs);
 	free(g->count);
+	free(g->cache);
 	free(g);
 }
 
@@ -60,6 +61,13 @@ int fw_gen_load(struct nf_vnf *v, const char *path, struct fw_gen **out)
 		nf_set_error("no memory for the counters of %u rules", g->rs.n);
 		goto fail;
 	}
+	g->cache = aligned_alloc(64, FW_CACHE_SIZE * sizeof(*g->cache));
+	if (g->cache == NULL) {
+		ret = -ENOMEM;
+		nf_set_error("no memory for the verdict cache");
+		goto fail;
+	}
+	memset(g->cache, 0, FW_CACHE_SIZE * sizeof(*g->cache));
 	g->parse_ns = t1 - t0;
 	g->build_ns = mono_ns() - t1;
 	g->loaded = time(NULL);
@@ -113,6 +121,7 @@ void fw_gen_json(struct nf_vnf *v, const struct fw_gen *g, struct json_object *r
 		json_object_object_add(c, "depth_max", u64j(cs.depth_max));
 		json_object_object_add(c, "leaf_max", u64j(cs.leaf_max));
 		json_object_object_add(c, "bytes", u64j(cs.bytes));
+		json_object_object_add(c, "cache_misses", u64j(g->cache_misses));
 		json_object_object_add(reply, "classifier", c);
 		for (i = 0; i < g->rs.n; i++) {
 			struct json_object *r = json_object_new_object();
