@@ -21,6 +21,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 /* What a rule can look at, taken from one packet. */
 struct nf_cls_key {
@@ -78,5 +79,82 @@ uint32_t nf_cls_match(const struct nf_cls *c, const struct nf_cls_key *k, uint32
 /* The same by scanning @rs rule by rule: the reference. */
 uint32_t nf_cls_match_linear(const struct nf_ruleset *rs, const struct nf_cls_key *k,
 			     uint32_t from);
+
+/* A key for an exact-match cache in front of nf_cls_match() (nf-firewall's
+ * verdict cache, nfswitch's rule cache): every field nf_cls_key_of() takes,
+ * read straight from the frame into six words (raw bytes: equal keys here
+ * mean equal classifier keys, which is all a cache needs). w[5] bits 0-7
+ * and 32 are the TCP flags and "transport header there"; the caller's
+ * @meta (ct state, ports: what its rules also read) fills the other bits.
+ * A key of an IPv4/IPv6 frame is never all zeros (w[4] holds the family):
+ * a zeroed cache entry matches nothing IP. @ip_only: the caller has made
+ * sure the frame is IPv4 or IPv6 (saves the tests). */
+struct nf_cls_ckey {
+	uint64_t w[6];
+};
+
+static inline void nf_cls_ckey_of(const uint8_t *f, const struct nf_hdrs *h, uint64_t meta,
+				  struct nf_cls_ckey *c, bool ip_only)
+{
+	const uint8_t *ip = f + h->l3_off;
+	uint64_t w4 = 0;
+
+	c->w[1] = c->w[3] = 0;
+	if (ip_only) {		/* the caller knows: IPv4 or IPv6 */
+		if (h->ethertype == NF_ETH_P_IPV4)
+			goto v4;
+		goto v6;
+	}
+	c->w[0] = c->w[2] = 0;
+	if (h->ethertype == NF_ETH_P_IPV4 && h->l3_len) {
+v4:;
+		uint32_t a, b;
+
+		memcpy(&a, ip + 12, 4);
+		memcpy(&b, ip + 16, 4);
+		c->w[0] = a;
+		c->w[2] = b;
+		w4 = 4ull << 32 | (uint64_t)(ip[1] >> 2) << 56;
+	} else if (h->ethertype == NF_ETH_P_IPV6 && h->l3_len) {
+v6:
+		memcpy(&c->w[0], ip + 8, 16);
+		memcpy(&c->w[2], ip + 24, 16);
+		w4 = 6ull << 32 | (uint64_t)ip[6] << 48 |
+		     (uint64_t)((ip[0] & 0x0f) << 2 | ip[1] >> 6) << 56;
+	} else {
+		c->w[4] = 0;
+		c->w[5] = meta;
+		return;
+	}
+	w4 |= (uint64_t)h->l4_proto << 40;
+	if (!(h->flags & NF_HDR_FRAG_LATER) &&
+	    h->l4_len >= (h->l4_proto == NF_IPPROTO_TCP ? 14 : 4)) {
+		const uint8_t *t = f + h->l4_off;
+		uint32_t ports;
+
+		memcpy(&ports, t, 4);
+		w4 |= ports;
+		meta |= 1ull << 32;
+		if (h->l4_proto == NF_IPPROTO_TCP)
+			meta |= t[13];
+	}
+	c->w[4] = w4;
+	c->w[5] = meta;
+}
+
+static inline uint32_t nf_cls_ckey_hash(const struct nf_cls_ckey *c)
+{
+	uint64_t x = c->w[0] * 0x9e3779b97f4a7c15ull ^ c->w[1] * 0xc2b2ae3d27d4eb4full ^
+		     c->w[2] * 0x165667b19e3779f9ull ^ c->w[3] * 0xd6e8feb86659fd93ull ^
+		     c->w[4] * 0xff51afd7ed558ccdull ^ c->w[5] * 0xc4ceb9fe1a85ec53ull;
+
+	return (uint32_t)(x >> 32 ^ x);
+}
+
+static inline bool nf_cls_ckey_eq(const struct nf_cls_ckey *a, const struct nf_cls_ckey *b)
+{
+	return ((a->w[0] ^ b->w[0]) | (a->w[1] ^ b->w[1]) | (a->w[2] ^ b->w[2]) |
+		(a->w[3] ^ b->w[3]) | (a->w[4] ^ b->w[4]) | (a->w[5] ^ b->w[5])) == 0;
+}
 
 #endif

@@ -56,12 +56,8 @@ struct fw_count {
 #define FW_CACHE_SIZE	4096u		/* entries, a power of two */
 #define FW_CACHE_NONE	UINT32_MAX	/* cached: no rule, the policy */
 
-struct fw_ckey {
-	uint64_t w[6];
-};
-
 struct fw_centry {
-	struct fw_ckey k;
+	struct nf_cls_ckey k;
 	uint32_t rule;			/* index, or FW_CACHE_NONE */
 	uint32_t pad[3];		/* 64 bytes an entry */
 };

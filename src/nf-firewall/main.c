@@ -213,62 +213,6 @@ static inline uint8_t ct_bits(enum nf_ct_state st, const struct nf_ct_pkt *p)
 	}
 }
 
-/* The cache key of a frame: every field nf_cls_key_of() takes (the
- * classifier's whole view of the packet), read straight from the frame,
- * plus @meta (ct state, ports). Raw bytes: equal keys mean equal keys for
- * the classifier, which is all the cache needs. */
-static inline void ckey_of(const uint8_t *f, const struct nf_hdrs *h, uint64_t meta,
-			   struct fw_ckey *c)
-{
-	const uint8_t *ip = f + h->l3_off;
-	uint64_t w4;
-
-	c->w[1] = c->w[3] = 0;
-	if (h->ethertype == NF_ETH_P_IPV4) {
-		uint32_t a, b;
-
-		memcpy(&a, ip + 12, 4);
-		memcpy(&b, ip + 16, 4);
-		c->w[0] = a;
-		c->w[2] = b;
-		w4 = 4ull << 32 | (uint64_t)(ip[1] >> 2) << 56;
-	} else {
-		memcpy(&c->w[0], ip + 8, 16);
-		memcpy(&c->w[2], ip + 24, 16);
-		w4 = 6ull << 32 | (uint64_t)ip[6] << 48 |
-		     (uint64_t)((ip[0] & 0x0f) << 2 | ip[1] >> 6) << 56;
-	}
-	w4 |= (uint64_t)h->l4_proto << 40;
-	if (!(h->flags & NF_HDR_FRAG_LATER) &&
-	    h->l4_len >= (h->l4_proto == NF_IPPROTO_TCP ? 14 : 4)) {
-		const uint8_t *t = f + h->l4_off;
-		uint32_t ports;
-
-		memcpy(&ports, t, 4);
-		w4 |= ports;
-		meta |= 1ull << 32;
-		if (h->l4_proto == NF_IPPROTO_TCP)
-			meta |= t[13];
-	}
-	c->w[4] = w4;
-	c->w[5] = meta;
-}
-
-static inline uint32_t ckey_hash(const struct fw_ckey *c)
-{
-	uint64_t x = c->w[0] * 0x9e3779b97f4a7c15ull ^ c->w[1] * 0xc2b2ae3d27d4eb4full ^
-		     c->w[2] * 0x165667b19e3779f9ull ^ c->w[3] * 0xd6e8feb86659fd93ull ^
-		     c->w[4] * 0xff51afd7ed558ccdull ^ c->w[5] * 0xc4ceb9fe1a85ec53ull;
-
-	return (uint32_t)(x >> 32 ^ x);
-}
-
-static inline bool ckey_eq(const struct fw_ckey *a, const struct fw_ckey *b)
-{
-	return ((a->w[0] ^ b->w[0]) | (a->w[1] ^ b->w[1]) | (a->w[2] ^ b->w[2]) |
-		(a->w[3] ^ b->w[3]) | (a->w[4] ^ b->w[4]) | (a->w[5] ^ b->w[5])) == 0;
-}
-
 /* The deciding rule for the frame, or NULL (the policy decides); every
  * matching rule on the way counts (nft: only those with `counter`). The
  * verdict cache answers a key seen before; a miss builds the classifier's
@@ -278,15 +222,16 @@ static inline const struct nf_rule *classify(struct fw_gen *g, const uint8_t *f,
 					     unsigned out)
 {
 	struct nf_cls_key k;
-	struct fw_ckey ck;
+	struct nf_cls_ckey ck;
 	struct fw_centry *e;
 	uint32_t r, bytes = h->l3_len;
 	bool crossed = false;
 
-	ckey_of(f, h, (uint64_t)ct << 8 | (uint64_t)in << 16 | (uint64_t)out << 24, &ck);
-	e = &g->cache[ckey_hash(&ck) & (FW_CACHE_SIZE - 1)];
+	nf_cls_ckey_of(f, h, (uint64_t)ct << 8 | (uint64_t)in << 16 | (uint64_t)out << 24, &ck,
+		       true);
+	e = &g->cache[nf_cls_ckey_hash(&ck) & (FW_CACHE_SIZE - 1)];
 	/* An empty entry never equals a key: w[4] of a key has its family. */
-	if (nf_likely(ckey_eq(&e->k, &ck))) {
+	if (nf_likely(nf_cls_ckey_eq(&e->k, &ck))) {
 		r = e->rule;
 		if (r == FW_CACHE_NONE)
 			return NULL;

@@ -802,6 +802,7 @@ void st_free(struct st_gen *g)
 	nf_ruleset_free(&g->rs);
 	nf_cls_free(g->cls);
 	free(g->role);
+	free(g->rcache);
 	free(g);
 }
 
@@ -942,6 +943,11 @@ int st_build(struct sw *sw, char *const *lines, unsigned n, const struct st_gen 
 		ret = nf_cls_build(&g->rs, &g->cls);
 		if (ret < 0)
 			goto fail;
+		g->rcache = calloc(ST_CACHE_SIZE, sizeof(*g->rcache));
+		if (g->rcache == NULL) {
+			ret = -ENOMEM;
+			goto fail;
+		}
 	}
 	/* SIDs: hash, carried counters and caches. */
 	if (g->nsids) {
@@ -1293,6 +1299,41 @@ static bool to_sid(struct st_gen *g, const struct frame *fr)
 	return s != NULL;
 }
 
+/* The first rule that matches the frame from port @in, or UINT32_MAX. The
+ * rule cache (exact match on everything a rule can look at: the
+ * classifier's fields, in-port, MACs, EtherType, VLAN) answers a frame
+ * like one seen before; a miss walks the classifier and fills the entry. */
+static uint32_t rule_of(struct st_gen *g, uint16_t in, const struct frame *fr)
+{
+	struct st_centry k, *e;
+	struct nf_cls_key key;
+	uint64_t dmac = 0, smac = 0;
+	uint32_t r;
+
+	nf_cls_ckey_of(fr->p, &fr->h, (uint64_t)in << 16, &k.c, false);
+	memcpy(&dmac, fr->p, 6);
+	memcpy(&smac, fr->p + 6, 6);
+	k.l2[0] = dmac | (uint64_t)fr->h.ethertype << 48;
+	k.l2[1] = smac | (fr->h.flags & NF_HDR_VLAN ? (uint64_t)(0x1000 | fr->h.vlan) << 48 : 0);
+	e = &g->rcache[(nf_cls_ckey_hash(&k.c) ^ (uint32_t)((k.l2[0] ^ k.l2[1] * 0x9e3779b97f4a7c15ull)
+						       >> 20)) & (ST_CACHE_SIZE - 1)];
+	if (e->used && nf_cls_ckey_eq(&e->c, &k.c) && e->l2[0] == k.l2[0] && e->l2[1] == k.l2[1])
+		return e->rule;
+	g->cache_misses++;
+	nf_cls_key_of(fr->p, &fr->h, &key);
+	key.iif = (uint8_t)(in < 64 ? in : 63);
+	key.ct = NF_RULE_CT_UNTRACKED;
+	for (r = nf_cls_match(g->cls, &key, 0); r != UINT32_MAX; r = nf_cls_match(g->cls, &key, r + 1))
+		if (l2_match(&g->rule[r], in, fr))
+			break;
+	e->c = k.c;
+	e->l2[0] = k.l2[0];
+	e->l2[1] = k.l2[1];
+	e->rule = r;
+	e->used = 1;
+	return r;
+}
+
 int st_frame(struct sw *sw, struct st_gen *g, uint16_t in, const uint8_t **data,
 	     uint32_t *len, uint8_t *buf, uint8_t *buf2, uint32_t cap, int *mirror)
 {
@@ -1335,16 +1376,8 @@ int st_frame(struct sw *sw, struct st_gen *g, uint16_t in, const uint8_t **data,
 			}
 		}
 		if (g->nrules) {
-			struct nf_cls_key k;
-			uint32_t r;
+			uint32_t r = rule_of(g, in, &fr);
 
-			nf_cls_key_of(fr.p, &fr.h, &k);
-			k.iif = (uint8_t)(in < 64 ? in : 63);
-			k.ct = NF_RULE_CT_UNTRACKED;
-			for (r = nf_cls_match(g->cls, &k, 0); r != UINT32_MAX;
-			     r = nf_cls_match(g->cls, &k, r + 1))
-				if (l2_match(&g->rule[r], in, &fr))
-					break;
 			if (r != UINT32_MAX) {
 				out = rule_frame(g, &g->rule[r], &fr, mirror);
 				if (out >= 0)

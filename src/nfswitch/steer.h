@@ -143,6 +143,18 @@ struct st_tos {
 	int layer[8];			/* group index or -1 */
 };
 
+/* The rule cache: a frame's whole view for the rules -> the first rule
+ * that matches it (UINT32_MAX: none). Direct-mapped, per generation (a
+ * new configuration starts empty). */
+#define ST_CACHE_SIZE	4096u
+
+struct st_centry {
+	struct nf_cls_ckey c;		/* classifier fields, in-port in w[5] */
+	uint64_t l2[2];			/* dst MAC + EtherType, src MAC + VLAN */
+	uint32_t rule;
+	uint32_t used;
+};
+
 struct st_gen {
 	unsigned nlines;
 	char **lines;			/* the configuration, owned */
@@ -156,6 +168,8 @@ struct st_gen {
 	unsigned nrules;
 	struct nf_ruleset rs;		/* their nf_rule matches, same order */
 	struct nf_cls *cls;
+	struct st_centry *rcache;	/* ST_CACHE_SIZE entries */
+	uint64_t cache_misses;
 	struct st_port_role *role;	/* [SW_PORTS_MAX] or NULL */
 	struct st_tos tos;
 	uint8_t src6[16];		/* srv6-source */

@@ -219,6 +219,8 @@ static void steer_stats(const struct st_gen *g, struct json_object *reply)
 			json_object_object_add(o, nf_srv6_drop_name(i),
 					       json_object_new_uint64(g->srv6_drops[i]));
 	json_object_object_add(reply, "steer_drops", o);
+	json_object_object_add(reply, "rule_cache_misses",
+			       json_object_new_uint64(g != NULL ? g->cache_misses : 0));
 }
 
 static int load_file(struct sw *sw, const char *path)
