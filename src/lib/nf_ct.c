@@ -1382,6 +1382,88 @@ unsigned nf_ct_in_burst(struct nf_ct *ct, const uint8_t *const *f,
 	return n;
 }
 
+/* The cases are hit()'s (UDP, TCP) and slow_in()'s refresh of an ICMP
+ * query whose direction flag is set already, with prep()'s and slow_in()'s
+ * validity checks; anything else is left to nf_ct_in(). The entry is the
+ * one nf_ct_in() would find: the caller found the tuple there and the
+ * entry lives, and two live entries never share a tuple (nf_ct_confirm()
+ * refuses). Only an entry whose two tuples are equal (the sources equal
+ * is enough to refuse) could answer for the other direction: left to
+ * nf_ct_in(), which takes whichever slot comes first. A freed entry has
+ * t[ORIG].family 0. */
+static inline int refresh_done(struct nf_ct *ct, struct nf_ct_entry *e, unsigned dir,
+				uint32_t to, uint32_t len, uint64_t now_ns)
+{
+	const uint32_t now = ms_of(now_ns);
+
+	if (nf_unlikely(e->t[NF_CT_ORIG].family == 0 || !alive(e, now) ||
+			memcmp(e->t[NF_CT_ORIG].src, e->t[NF_CT_REPLY].src, 16) == 0))
+		return -EAGAIN;
+	ct->now = now;
+	ct->searched++;
+	account(e, dir, now + to, len);
+	return 0;
+}
+
+/* nf_ct_refresh() but UDP. */
+static __attribute__((noinline)) int refresh_other(struct nf_ct *ct, const uint8_t *f,
+						   const struct nf_hdrs *h, uint32_t idx,
+						   unsigned dir, uint64_t now_ns)
+{
+	const uint8_t *l4 = f + h->l4_off;
+	const uint8_t proto = h->l4_proto;
+	struct nf_ct_entry *e = &ct->ent[idx];
+	const unsigned fl = e->flags;
+	bool req = false;
+	unsigned ix;
+	int ret;
+
+	if (proto == NF_IPPROTO_TCP) {
+		ix = tcp_index[TF(l4[13])];
+		if (ix == 0xff || !(fl & NF_CT_F_ASSURED) || !(ct->stay[dir][ix] >> e->tcp_state & 1))
+			return -EAGAIN;
+		ret = refresh_done(ct, e, dir, ct->to_tcp[e->tcp_state], h->l3_len, now_ns);
+		if (ret == 0) {
+			e->tcp_last_index = (uint8_t)ix;
+			e->tcp_last_dir = (uint8_t)dir;
+		}
+		return ret;
+	}
+	if (proto == NF_IPPROTO_ICMP || proto == NF_IPPROTO_ICMPV6) {
+		const bool v4 = h->ethertype == NF_ETH_P_IPV4;
+
+		if ((proto == NF_IPPROTO_ICMP) != v4 || h->l3_len == 0 ||
+		    !(v4 ? icmp4_query(l4[0], &req) : icmp6_query(l4[0], &req)) ||
+		    req != (dir == NF_CT_ORIG) || (fl & dir) != dir)
+			return -EAGAIN;
+		return refresh_done(ct, e, dir, ct->to_icmp, h->l3_len, now_ns);
+	}
+	return -EAGAIN;
+}
+
+int nf_ct_refresh(struct nf_ct *ct, const uint8_t *f, const struct nf_hdrs *h, uint32_t idx,
+		  unsigned dir, uint64_t now_ns)
+{
+	struct nf_ct_entry *e;
+	const uint8_t *l4;
+	unsigned fl;
+
+	if (nf_unlikely(idx >= ct->max || dir > 1 || !(h->flags & NF_HDR_L4)))
+		return -EAGAIN;
+	if (nf_unlikely(h->l4_proto != NF_IPPROTO_UDP))
+		return refresh_other(ct, f, h, idx, dir, now_ns);
+	e = &ct->ent[idx];
+	fl = e->flags;
+	l4 = f + h->l4_off;
+	if (!(fl & NF_CT_F_ASSURED) && ((fl & NF_CT_F_SEEN_REPLY) | dir))
+		return -EAGAIN;			/* udp_in()'s cases */
+	if (!(h->flags & NF_HDR_FRAG) &&
+	    (uint32_t)__builtin_bswap16(ld16(l4 + 4)) - 8 > h->l4_len - 8u)
+		return -EAGAIN;			/* INVALID: prep() */
+	return refresh_done(ct, e, dir, (fl & NF_CT_F_ASSURED) ? ct->to_stream : ct->to_udp,
+			    h->l3_len, now_ns);
+}
+
 /* ---- insert, look up, delete ---- */
 
 int nf_ct_confirm(struct nf_ct *ct, struct nf_ct_pkt *p, const struct nf_ct_tuple *reply,

@@ -190,6 +190,27 @@ unsigned nf_ct_in_burst(struct nf_ct *ct, const uint8_t *const *f,
 			const struct nf_hdrs *const *h, unsigned n, uint64_t now_ns,
 			struct nf_ct_pkt *p, uint8_t *st);
 
+/* nf_ct_in()'s steady state without the lookup, for a caller that
+ * remembers where a packet's tuple was found (nf-nat's flow cache): the
+ * packet @f (@h as for nf_ct_in()) has the tuple t[@dir] of entry @idx,
+ * as nf_ct_in() or nf_ct_lookup() said since the entry was made (an entry
+ * is freed only by nf_ct_expire(), whose callback sees it go, and by
+ * nf_ct_delete() and nf_ct_flush()). When the entry is alive at @now_ns,
+ * its two tuples differ, and the packet leaves its state as it is:
+ *   UDP   a valid length field, and the entry ASSURED, or not replied
+ *         yet and the packet going ORIG;
+ *   TCP   valid flags that keep the state as it is with nothing but
+ *         Linux's table (ACK, PSH/ACK... in ESTABLISHED), entry ASSURED;
+ *   ICMP / ICMPv6  a query of the entry's direction (request ORIG,
+ *         reply REPLY), that direction seen before;
+ * it does to the table exactly what nf_ct_in() would do (timeout,
+ * counters, TCP's last flags index and direction, the table's clock and
+ * lookup count) and returns 0: nf_ct_in() would have returned
+ * ESTABLISHED with p->idx = @idx, p->dir = @dir. Otherwise -EAGAIN and
+ * nothing is changed: call nf_ct_in(). */
+int nf_ct_refresh(struct nf_ct *ct, const uint8_t *f, const struct nf_hdrs *h, uint32_t idx,
+		  unsigned dir, uint64_t now_ns);
+
 /* Insert the entry for a NEW packet @p (after the caller accepted it).
  * @reply: the REPLY tuple, or NULL for the plain inverse of p->t (NAT
  * passes the translated one). Sets p->idx, applies the first packet's TCP

@@ -24,6 +24,10 @@
 /* The session of each frame of the burst, from process to post. */
 static struct nf_ct_entry *ent[NF_BURST_MAX];
 
+/* process -> post: the frames passed on when none of them needs post's
+ * work (all done by the flow cache or passed untouched), else -1. */
+static int post_idle = -1;
+
 static inline bool icmp_query(uint8_t type)
 {
 	return type == 8 || type == 13 || type == 15 || type == 17;
@@ -111,6 +115,162 @@ uint16_t nat_pre(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts,
 		pending += pre_one(v, in, &pkts[i], &h[i], verdict, i);
 	}
 	return pending;
+}
+
+/* ----------------------------------------------------------- flow cache */
+
+/* The established TCP / UDP sessions' steady packets skip the lookup and
+ * post: a direct-mapped cache keyed by the input port and the frame's own
+ * 5-tuple words (IPv4 without options, untagged, not a fragment: the
+ * header at 14, L4 at 34) gives the session's nf_ct entry and direction
+ * and its rewrite, worked out once from the entry's other tuple: the new
+ * addresses and ports, the RFC 1624 sums of both checksums, the output
+ * port. A hit is taken only when nf_ct_refresh() finds the packet to be
+ * exactly a refresh of that live entry holding its tuple; anything else
+ * (a state change, expiry, flags, a bad length) goes the normal way,
+ * which fills the slot again. The rewrite stays right because a slot is
+ * cleared (nat_session_gone) before nf_ct frees its entry: nf-nat
+ * neither deletes nor flushes sessions otherwise, and an entry's tuples
+ * and user word never change while it lives. */
+#define FC_SIZE	4096			/* slots, a power of two */
+
+struct fc_slot {
+	uint64_t addrs;			/* key: IPv4 header bytes 12-19 */
+	uint64_t rest;			/* key: fc_rest(); 0: empty */
+	uint64_t new_addrs;		/* the new header bytes 12-19 */
+	uint32_t new_ports;		/* the new L4 bytes 0-3 */
+	uint32_t idx;			/* the nf_ct entry */
+	uint16_t d_ip, d_l4;		/* sums for the checksums (folded) */
+	uint8_t dir;			/* NF_CT_ORIG / NF_CT_REPLY */
+	uint8_t out;			/* output port */
+	uint8_t l2;			/* the port has a next hop: */
+	uint8_t l2_hdr[12];		/* its MACs (dst, src) */
+} __attribute__((aligned(64)));
+
+static struct fc_slot fc[FC_SIZE];
+
+/* The key's second word: L4 bytes 0-3 @ports as in the frame, the
+ * protocol, fc_in() of the input port. */
+static inline uint64_t fc_rest(uint32_t ports, uint8_t proto, uint64_t in_bits)
+{
+	return ports | (uint64_t)proto << 32 | in_bits;
+}
+
+/* The input port @in's bits of the key; bit 63 set so that no key is 0. */
+static inline uint64_t fc_in(unsigned in)
+{
+	return (uint64_t)in << 40 | 1ull << 63;
+}
+
+static inline struct fc_slot *fc_slot_of(uint64_t addrs, uint64_t rest)
+{
+#if defined(__SSE4_2__)
+	uint64_t x = __builtin_ia32_crc32di(__builtin_ia32_crc32di(0, addrs), rest);
+#else
+	uint64_t x = addrs * 0x9e3779b97f4a7c15ull ^ rest * 0xc2b2ae3d27d4eb4full;
+
+	x ^= x >> 32;
+#endif
+	return &fc[x & (FC_SIZE - 1)];
+}
+
+/* Checksum field @c after adding the folded sum @d (RFC 1624 eqn. 3): the
+ * same value nat_csum_adj() gives for the unfolded sum (the one's
+ * complement sum of ~c and d is the same and is 0 only when both are). */
+static inline uint16_t csum_adj16(uint16_t c, uint16_t d)
+{
+	uint32_t s = (uint32_t)(uint16_t)~c + d;
+
+	return (uint16_t)~((s & 0xffff) + (s >> 16));
+}
+
+/* Remember the translation of the frame @f (TCP or UDP, the fast-path
+ * shape) that arrived on @in, belongs to direction @dir of entry @idx
+ * (@e) and leaves by @out: xlat_ports()'s rewrite, its sums worked out. */
+static void fc_fill(const struct nat *n, const uint8_t *f, unsigned in,
+		    const struct nf_ct_entry *e, uint32_t idx, unsigned dir, unsigned out)
+{
+	const uint8_t *ip = f + NF_ETH_HLEN, *l4 = ip + 20;
+	const struct nf_ct_tuple *o = &e->t[!dir];
+	struct fc_slot *s;
+	uint32_t os, od, op, na[2], np;
+	uint64_t addrs, rest, d;
+
+	memcpy(&addrs, ip + 12, 8);
+	memcpy(&os, ip + 12, 4);
+	memcpy(&od, ip + 16, 4);
+	memcpy(&op, l4, 4);
+	rest = fc_rest(op, ip[9], fc_in(in));
+	memcpy(&na[0], o->dst, 4);
+	memcpy(&na[1], o->src, 4);
+	memcpy(&np, &o->sport, 4);
+	np = np >> 16 | np << 16;
+	d = (uint64_t)(uint32_t)~os + (uint32_t)~od + na[0] + na[1];
+	s = fc_slot_of(addrs, rest);
+	s->addrs = addrs;
+	s->rest = rest;
+	memcpy(&s->new_addrs, na, 8);
+	s->new_ports = np;
+	s->idx = idx;
+	s->dir = (uint8_t)dir;
+	s->out = (uint8_t)out;
+	s->d_ip = nf_csum_fold(d);
+	s->d_l4 = nf_csum_fold(d + (uint32_t)~op + np);
+	s->l2 = n->l2_set[out];
+	memcpy(s->l2_hdr, n->l2_hdr[out], 12);
+}
+
+/* Clear the slots that may name entry @idx (@e, about to be freed): its
+ * two tuples as they arrive on either port. */
+static void fc_forget(const struct nat *n, uint32_t idx, const struct nf_ct_entry *e)
+{
+	unsigned d, k;
+
+	for (d = 0; d < 2; d++) {
+		const struct nf_ct_tuple *t = &e->t[d];
+		uint8_t a[8];
+		uint64_t addrs;
+		uint32_t ports;
+
+		memcpy(a, t->src, 4);
+		memcpy(a + 4, t->dst, 4);
+		memcpy(&addrs, a, 8);
+		memcpy(&ports, &t->sport, 4);
+		for (k = 0; k < 2; k++) {
+			struct fc_slot *s = fc_slot_of(addrs, fc_rest(ports, t->proto, fc_in(
+				(unsigned)(k ? n->outside : n->inside))));
+
+			if (s->rest != 0 && s->idx == idx)
+				s->rest = 0;
+		}
+	}
+}
+
+/* A hit: the frame @f rewritten as slot @s says (xlat_ports()'s result),
+ * the MACs towards its port. */
+static inline void fc_rewrite(uint8_t *f, const struct fc_slot *s)
+{
+	uint8_t *ip = f + NF_ETH_HLEN, *l4 = ip + 20;
+	uint16_t c;
+
+	memcpy(ip + 12, &s->new_addrs, 8);
+	memcpy(l4, &s->new_ports, 4);
+	memcpy(&c, ip + 10, 2);
+	c = csum_adj16(c, s->d_ip);
+	memcpy(ip + 10, &c, 2);
+	if (ip[9] == NF_IPPROTO_TCP) {
+		memcpy(&c, l4 + 16, 2);
+		c = csum_adj16(c, s->d_l4);
+		memcpy(l4 + 16, &c, 2);
+	} else {
+		memcpy(&c, l4 + 6, 2);
+		if (c != 0) {			/* 0: no checksum, stays so */
+			c = csum_adj16(c, s->d_l4);
+			memcpy(l4 + 6, c ? &c : &(const uint16_t){ 0xffff }, 2);
+		}
+	}
+	if (s->l2)
+		memcpy(f, s->l2_hdr, 12);
 }
 
 /* -------------------------------------------------------------- process */
@@ -379,8 +539,27 @@ static __attribute__((noinline)) unsigned process_one(struct nf_vnf *v, unsigned
 	return 0;
 }
 
-/* An established session, not hairpinned, arriving on its own side, is
- * decided here: the entry is kept for post. */
+/* A burst that the session table does not decide first: static pairs
+ * exist, or inbound packets must not refresh. */
+static __attribute__((noinline)) uint16_t process_slow(struct nf_vnf *v, unsigned in,
+						       struct nf_pkt *pkts, const struct nf_hdrs *h,
+						       uint16_t *verdict, uint16_t n)
+{
+	struct nf_ct_pkt p;
+	uint16_t i, pending = 0;
+
+	for (i = 0; i < n; i++) {
+		if (verdict[i] != NF_V_PENDING)
+			pending += verdict[i] < NF_VNF_PORTS_MAX;	/* passed by pre */
+		else
+			pending += process_one(v, in, &pkts[i], &h[i], verdict, i, -1, &p);
+	}
+	return pending;
+}
+
+/* A flow cache hit (the common frame, see above) finishes the frame here;
+ * else an established session, not hairpinned, arriving on its own side,
+ * is decided here (the entry kept for post) and cached. */
 uint16_t nat_process(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts,
 		     const struct nf_hdrs *h, uint16_t *verdict, uint16_t n)
 {
@@ -388,25 +567,50 @@ uint16_t nat_process(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts,
 	struct nf_ct *ct = nt->ct;
 	const unsigned outside = in == (unsigned)nt->outside;
 	const uint16_t other = (uint16_t)other_port(nt, in);
-	const uint64_t now = v->now_ns;
-	const bool slow = nt->nst != 0 || (outside && !nt->set.inbound_refresh);
+	const uint64_t now = v->now_ns, in_bits = fc_in(in);
 	struct nf_ct_pkt p;
-	uint16_t i, pending = 0;
+	uint16_t i, pending = 0, fast = 0;
+	bool idle = true;		/* nothing for post to do */
 
 	if (nf_unlikely(memcmp(&nt->applied, &nt->set, sizeof(nt->set)) != 0))
 		nat_apply(nt);		/* runtime keys changed since the last burst */
+	if (nf_unlikely(nt->nst != 0 || (outside && !nt->set.inbound_refresh))) {
+		post_idle = -1;
+		return process_slow(v, in, pkts, h, verdict, n);
+	}
 	for (i = 0; i < n; i++) {
+		uint8_t *f = pkts[i].data;
 		enum nf_ct_state st;
 
 		if (verdict[i] != NF_V_PENDING) {
-			pending += verdict[i] < NF_VNF_PORTS_MAX;	/* passed by pre */
+			if (verdict[i] < NF_VNF_PORTS_MAX) {		/* passed by pre */
+				pending++;
+				if (pkts[i].user != NAT_K_PASS)
+					idle = false;			/* MACs to write */
+			}
 			continue;
 		}
-		if (nf_unlikely(slow)) {
-			pending += process_one(v, in, &pkts[i], &h[i], verdict, i, -1, &p);
-			continue;
+		if (nf_likely(h[i].flags == NF_HDR_L4)) {	/* IPv4 at 14, L4 at 34 */
+			const uint8_t *ip = f + NF_ETH_HLEN;
+			const struct fc_slot *s;
+			uint64_t addrs, rest;
+			uint32_t ports;
+
+			memcpy(&addrs, ip + 12, 8);
+			memcpy(&ports, ip + 20, 4);
+			rest = fc_rest(ports, ip[9], in_bits);
+			s = fc_slot_of(addrs, rest);
+			if (nf_likely(s->addrs == addrs && s->rest == rest &&
+				      nf_ct_refresh(ct, f, &h[i], s->idx, s->dir, now) == 0)) {
+				fc_rewrite(f, s);
+				pkts[i].user = NAT_K_FAST;
+				verdict[i] = s->out;
+				fast++;
+				continue;
+			}
 		}
-		st = nf_ct_in(ct, pkts[i].data, &h[i], now, &p);
+		idle = false;
+		st = nf_ct_in(ct, f, &h[i], now, &p);
 		if (nf_likely(st == NF_CT_ESTABLISHED)) {
 			struct nf_ct_entry *e = nf_ct_entry(ct, p.idx);
 
@@ -416,11 +620,20 @@ uint16_t nat_process(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts,
 				pkts[i].user |= p.dir;
 				verdict[i] = other;
 				pending++;
+				if (h[i].flags == NF_HDR_L4 && (h[i].l4_proto == NF_IPPROTO_TCP ||
+								h[i].l4_proto == NF_IPPROTO_UDP))
+					fc_fill(nt, f, in, e, p.idx, p.dir, other);
 				continue;
 			}
 		}
 		pending += process_one(v, in, &pkts[i], &h[i], verdict, i, (int)st, &p);
 	}
+	if (outside)
+		nt->xlat_in += fast;
+	else
+		nt->xlat_out += fast;
+	pending += fast;
+	post_idle = idle ? pending : -1;
 	return pending;
 }
 
@@ -504,6 +717,11 @@ uint16_t nat_post(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts,
 	const unsigned nports = v->nports;
 	uint16_t i, out = 0, done = 0;
 
+	if (nf_likely(post_idle >= 0)) {	/* process did it all */
+		out = (uint16_t)post_idle;
+		post_idle = -1;
+		return out;
+	}
 	for (i = 0; i < n; i++) {
 		struct nf_pkt *pk = &pkts[i];
 		const unsigned port = verdict[i];
@@ -522,7 +740,8 @@ uint16_t nat_post(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts,
 				memcpy(pk->data, nt->l2_hdr[port], 12);
 			continue;
 		}
-		post_one(v, pk, &h[i], i, port);
+		if (u != NAT_K_FAST)
+			post_one(v, pk, &h[i], i, port);
 	}
 	if (in == (unsigned)nt->inside)
 		nt->xlat_out += done;
@@ -538,7 +757,7 @@ void nat_session_gone(void *arg, uint32_t idx, struct nf_ct_entry *e)
 	const uint32_t u = e->user, m = u & NAT_U_MAP;
 	uint32_t remote;
 
-	(void)idx;
+	fc_forget(n, idx, e);
 	if (m >= n->nmap_max || !n->map[m].used)
 		return;
 	memcpy(&remote, (u & NAT_U_INBOUND) ? e->t[NF_CT_ORIG].src : e->t[NF_CT_ORIG].dst, 4);

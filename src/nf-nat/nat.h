@@ -86,6 +86,7 @@ enum { NAT_P_TCP, NAT_P_UDP, NAT_P_ICMP, NAT_P_MAX };
 #define NAT_K_PASS	0x2u		/* leave as it is (done or not IPv4) */
 #define NAT_K_FRAG	0x4u		/* a first fragment: remember it */
 #define NAT_K_DONE	0x8u		/* translated already: MACs only */
+#define NAT_K_FAST	0x10u		/* the flow cache did it all (fwd.c) */
 
 struct nat_map {
 	uint32_t in_addr;		/* network order */

@@ -2267,6 +2267,291 @@ static void test_burst(void)
 	nf_ct_destroy(b);
 }
 
+/* ---- nf_ct_refresh ---- */
+
+/* Two tables given the same packets: a through nf_ct_in() alone, b
+ * through nf_ct_refresh() first and nf_ct_in() when it refuses. */
+struct twin {
+	struct nf_ct *a, *b;
+	uint32_t max;
+	unsigned bad;
+	uint64_t hits;
+};
+
+static bool twin_same(const struct twin *w, uint32_t idx)
+{
+	struct nf_ct_stats sa, sb;
+
+	nf_ct_get_stats(w->a, &sa);
+	nf_ct_get_stats(w->b, &sb);
+	if (sa.count != sb.count || sa.inserted != sb.inserted || sa.invalid != sb.invalid ||
+	    sa.searched != sb.searched || sa.deleted != sb.deleted || sa.expired != sb.expired)
+		return false;
+	return idx >= w->max || memcmp(nf_ct_entry(w->a, idx), nf_ct_entry(w->b, idx),
+				       sizeof(struct nf_ct_entry)) == 0;
+}
+
+/* Packet @fr at now, nf_ct_refresh() asked with (@idx, @dir). Returns its
+ * result; *pb: the packet as b's nf_ct_in() classified it (refresh: the
+ * entry it updated). Any difference between the tables is counted. */
+static int twin_pkt(struct twin *w, const struct frame *fr, uint32_t idx, unsigned dir,
+		    struct nf_ct_pkt *pb, const char *what)
+{
+	struct nf_ct_pkt pa;
+	enum nf_ct_state sa, sb = NF_CT_ESTABLISHED;
+	int r;
+	bool ok;
+
+	sa = nf_ct_in(w->a, fr->b, &fr->h, now, &pa);
+	if (sa == NF_CT_NEW)
+		nf_ct_confirm(w->a, &pa, NULL, now);
+	r = nf_ct_refresh(w->b, fr->b, &fr->h, idx, dir, now);
+	if (r == 0) {
+		pb->idx = idx;
+		pb->dir = (uint8_t)dir;
+		w->hits++;
+	} else {
+		sb = nf_ct_in(w->b, fr->b, &fr->h, now, pb);
+		if (sb == NF_CT_NEW)
+			nf_ct_confirm(w->b, pb, NULL, now);
+	}
+	ok = (r == 0 || r == -EAGAIN) && sa == sb && pa.idx == pb->idx && pa.dir == pb->dir &&
+	     twin_same(w, pa.idx) && twin_same(w, idx);
+	if (!ok && w->bad++ < 5)
+		CHECK(0, "refresh: %s: refresh %d, nf_ct_in %s idx %u dir %u, then %s idx %u "
+		      "dir %u", what, r, nf_ct_state_name(sa), pa.idx, pa.dir,
+		      nf_ct_state_name(sb), pb->idx, pb->dir);
+	return r;
+}
+
+/* A frame of @c going @dir without classifying it: TCP flags @x, UDP
+ * payload @x bytes, ICMP type @x. */
+static void conn_frame(struct conn *c, int dir, uint8_t x)
+{
+	uint8_t l4[320];
+	uint32_t n;
+
+	if (c->proto == NF_IPPROTO_TCP)
+		n = tcp_hdr(l4, dir ? c->pb : c->pa, dir ? c->pa : c->pb, c->seq[dir],
+			    c->seq[!dir], x, 0);
+	else if (c->proto == NF_IPPROTO_UDP)
+		n = udp_hdr(l4, dir ? c->pb : c->pa, dir ? c->pa : c->pb, x);
+	else
+		n = icmp_hdr(l4, x, 0, c->pa);
+	ip_frame(&c->fr, c->fam, dir ? c->b : c->a, dir ? c->a : c->b, c->proto, l4, n);
+}
+
+/* @c's next packet @dir (conn_frame()) through the twin, refresh asked
+ * with @c's entry and @dir; true when refresh did it. */
+static bool twin_conn(struct twin *w, struct conn *c, int dir, uint8_t x, const char *what)
+{
+	struct nf_ct_pkt p;
+	int r;
+
+	conn_frame(c, dir, x);
+	r = twin_pkt(w, &c->fr, c->idx, (unsigned)dir, &p, what);
+	if (p.idx != NOIDX)
+		c->idx = p.idx;
+	return r == 0;
+}
+
+static void test_refresh_cases(void)
+{
+	struct twin w = { mk(64, true), mk(64, true), 64, 0, 0 };
+	struct conn c, d;
+	bool r1, r2, r3, r4;
+
+	/* UDP: unreplied ORIG refreshes; the first reply, and the ORIG
+	 * packets after it until the 2 s rule assures the flow, do not */
+	conn_init(&c, w.b, 4, NF_IPPROTO_UDP, 1000, 53);
+	r1 = twin_conn(&w, &c, 0, 10, "UDP first packet");
+	r2 = twin_conn(&w, &c, 0, 10, "UDP second packet");
+	CHECK(!r1 && r2 && c.idx == 0, "refresh: UDP: not before the entry, then ORIG unreplied");
+	r1 = twin_conn(&w, &c, 1, 10, "UDP first reply");
+	r2 = twin_conn(&w, &c, 0, 10, "UDP ORIG after the reply");
+	now += MS(2500);
+	r3 = twin_conn(&w, &c, 0, 10, "UDP ORIG after 2.5 s");
+	r4 = twin_conn(&w, &c, 1, 10, "UDP assured reply");
+	CHECK(!r1 && !r2 && !r3 && r4, "refresh: UDP: not the first reply, nor before ASSURED; "
+	      "ASSURED both ways");
+	CHECK(twin_conn(&w, &c, 0, 100, "UDP assured ORIG") && ttl(&c) == 120,
+	      "refresh: UDP assured: the stream timeout (%u s)", ttl(&c));
+	conn_frame(&c, 0, 10);
+	c.fr.b[14 + 20 + 5] = 60;		/* UDP length past the packet */
+	CHECK(twin_pkt(&w, &c.fr, c.idx, 0, &c.p, "UDP bad length") == -EAGAIN,
+	      "refresh: UDP with a bad length field: no (INVALID)");
+	conn_frame(&c, 0, 10);
+	CHECK(twin_pkt(&w, &c.fr, 64, 0, &c.p, "UDP, index out of range") == -EAGAIN &&
+	      twin_pkt(&w, &c.fr, c.idx, 2, &c.p, "UDP, direction 2") == -EAGAIN,
+	      "refresh: an index or direction out of range: no");
+	now += SEC(121);
+	CHECK(!twin_conn(&w, &c, 0, 10, "UDP after its timeout"),
+	      "refresh: an expired entry: no (the packet is NEW)");
+
+	/* TCP: only ASSURED, and only flags that stay in the state */
+	conn_init(&d, w.b, 4, NF_IPPROTO_TCP, 40000, 80);
+	r1 = twin_conn(&w, &d, 0, SYN, "SYN");
+	r2 = twin_conn(&w, &d, 1, SYN | ACK, "SYN/ACK");
+	r3 = twin_conn(&w, &d, 0, ACK, "ACK");
+	CHECK(!r1 && !r2 && !r3 && tstate(&d) == NF_CT_TCP_ESTABLISHED,
+	      "refresh: TCP handshake: none");
+	r1 = twin_conn(&w, &d, 0, ACK | PSH, "PSH/ACK ORIG");
+	r2 = twin_conn(&w, &d, 1, ACK, "ACK REPLY");
+	r3 = twin_conn(&w, &d, 1, ACK | URG | ECE, "ACK/URG/ECE REPLY");
+	CHECK(r1 && r2 && r3, "refresh: TCP ESTABLISHED, ACK and PSH/ACK both ways");
+	r1 = twin_conn(&w, &d, 0, SYN, "SYN in ESTABLISHED");
+	r2 = twin_conn(&w, &d, 0, SYN | FIN, "SYN/FIN");
+	r3 = twin_conn(&w, &d, 0, FIN | ACK, "FIN");
+	r4 = twin_conn(&w, &d, 1, ACK, "ACK in FIN_WAIT");
+	CHECK(!r1 && !r2 && !r3 && !r4, "refresh: TCP: not an ignored SYN, invalid flags, a "
+	      "FIN or the ACK after it");
+	CHECK(twin_conn(&w, &d, 0, ACK, "ACK in CLOSE_WAIT") &&
+	      tstate(&d) == NF_CT_TCP_CLOSE_WAIT, "refresh: TCP: an ACK in CLOSE_WAIT (%s)",
+	      nf_ct_tcp_name((enum nf_ct_tcp)tstate(&d)));
+	r1 = twin_conn(&w, &d, 1, RST, "RST");
+	CHECK(!r1 && tstate(&d) == NF_CT_TCP_CLOSE, "refresh: TCP RST: no");
+	nf_ct_delete(w.a, d.idx);
+	nf_ct_delete(w.b, d.idx);
+	CHECK(!twin_conn(&w, &d, 0, ACK, "ACK after delete"), "refresh: a deleted entry: no");
+
+	/* ICMPv6 echo: requests; a reply once the first reply was seen */
+	conn_init(&c, w.b, 6, NF_IPPROTO_ICMPV6, 77, 0);
+	r1 = twin_conn(&w, &c, 0, NF_ICMP6_ECHO_REQUEST, "echo request");
+	r2 = twin_conn(&w, &c, 0, NF_ICMP6_ECHO_REQUEST, "echo request again");
+	r3 = twin_conn(&w, &c, 1, NF_ICMP6_ECHO_REPLY, "first echo reply");
+	r4 = twin_conn(&w, &c, 1, NF_ICMP6_ECHO_REPLY, "second echo reply");
+	CHECK(!r1 && r2 && !r3 && r4, "refresh: ICMPv6 echo: request, reply once replied");
+	CHECK(!twin_conn(&w, &c, 1, NF_ICMP6_ECHO_REQUEST, "request the REPLY way") &&
+	      !twin_conn(&w, &c, 0, NF_ICMP6_ECHO_REPLY, "reply the ORIG way"),
+	      "refresh: an echo of the wrong direction: no (INVALID)");
+	conn_init(&c, w.b, 4, NF_IPPROTO_ICMP, 78, 0);
+	r1 = twin_conn(&w, &c, 0, 8, "IPv4 echo request");
+	r2 = twin_conn(&w, &c, 0, 13, "IPv4 timestamp request");
+	CHECK(!r1 && r2, "refresh: ICMP queries by identifier");
+
+	/* a tuple equal to its own inverse: nf_ct_in() picks a slot */
+	conn_init(&c, w.b, 4, NF_IPPROTO_UDP, 53, 53);
+	memcpy(c.b, c.a, 16);
+	r1 = twin_conn(&w, &c, 0, 1, "self-inverse UDP");
+	r2 = twin_conn(&w, &c, 0, 1, "self-inverse UDP again");
+	r3 = twin_conn(&w, &c, 1, 1, "self-inverse UDP, REPLY asked");
+	CHECK(!r1 && !r2 && !r3, "refresh: an entry whose two tuples are equal: no");
+	nf_ct_flush(w.a);
+	nf_ct_flush(w.b);
+	conn_init(&c, w.b, 4, NF_IPPROTO_UDP, 1000, 53);
+	c.idx = 0;
+	CHECK(!twin_conn(&w, &c, 0, 10, "after flush"), "refresh: a flushed table: no");
+	CHECK(w.bad == 0, "refresh = nf_ct_in in every case above (%u differ)", w.bad);
+	nf_ct_destroy(w.a);
+	nf_ct_destroy(w.b);
+}
+
+/* The flows' remembered entries (test_refresh_random): (idx << 1 | dir),
+ * or all ones; an entry's are forgotten when it is freed. */
+enum { RF_FLOWS = 40 };
+static uint32_t rf_memo[RF_FLOWS][2];
+
+static void rf_forget(uint32_t idx)
+{
+	unsigned i;
+
+	for (i = 0; i < RF_FLOWS * 2; i++)
+		if (rf_memo[i / 2][i % 2] >> 1 == idx)
+			rf_memo[i / 2][i % 2] = UINT32_MAX;
+}
+
+static void rf_gone(void *arg, uint32_t idx, struct nf_ct_entry *e)
+{
+	(void)arg;
+	(void)e;
+	rf_forget(idx);
+}
+
+/* Random traffic (flows of every protocol both families, random TCP
+ * flags, bad UDP lengths and ICMP types, time passing, expiry, deletes,
+ * flushes): refresh asked with the entry and direction b's nf_ct_in()
+ * last gave the flow's packets that way, while that entry lives (as
+ * nf-nat's cache does); the two tables never differ. */
+static void test_refresh_random(void)
+{
+	enum { FLOWS = RF_FLOWS, PKTS = 60000, MAX = 256 };
+	static const uint8_t flags[] = { SYN, SYN | ACK, ACK, ACK, ACK | PSH, ACK | PSH,
+					 FIN | ACK, RST, RST | ACK, 0x3f, 0 };
+	struct nf_ct_conf conf;
+	struct twin w = { NULL, NULL, MAX, 0, 0 };
+	uint32_t (*memo)[2] = rf_memo;
+	uint64_t hits[3] = { 0 };
+	const uint64_t saved = now;
+	static struct conn fl[FLOWS];
+	unsigned i, k;
+
+	nf_ct_conf_default(&conf, MAX);
+	conf.to.tcp[NF_CT_TCP_CLOSE] = 2;
+	conf.to.udp = 3;
+	conf.to.udp_stream = 6;
+	conf.to.icmp = 4;
+	if (nf_ct_create(&conf, &w.a) < 0 || nf_ct_create(&conf, &w.b) < 0) {
+		CHECK(0, "refresh: tables created");
+		return;
+	}
+	memset(rf_memo, 0xff, sizeof(rf_memo));
+	for (k = 0; k < FLOWS; k++) {		/* protocols and families mixed */
+		conn_init(&fl[k], w.b, k & 1 ? 6 : 4, k % 6 < 3 ? NF_IPPROTO_TCP :
+			  k % 6 < 5 ? NF_IPPROTO_UDP : k & 1 ? NF_IPPROTO_ICMPV6 : NF_IPPROTO_ICMP,
+			  (uint16_t)(1000 + k), 53);
+		fl[k].a[3] = (uint8_t)(100 + k);
+		fl[k].a[15] = (uint8_t)k;
+	}
+	for (i = 0; i < PKTS; i++) {
+		const unsigned f = rnd() % FLOWS, dir = rnd() & 1;
+		struct conn *c = &fl[f];
+		const uint8_t proto = c->proto;
+		const bool v4 = c->fam == 4;
+		struct nf_ct_pkt p;
+		uint32_t idx = memo[f][dir] >> 1, d = memo[f][dir] & 1;
+		uint64_t before = w.hits;
+
+		if (proto == NF_IPPROTO_TCP) {
+			conn_frame(c, (int)dir, flags[rnd() % sizeof(flags)]);
+		} else if (proto == NF_IPPROTO_UDP) {
+			conn_frame(c, (int)dir, (uint8_t)(rnd() % 4));
+			if (rnd() % 16 == 0)
+				c->fr.b[c->fr.h.l4_off + 5] = (uint8_t)rnd();	/* length */
+		} else {				/* a request, or a reply, either way */
+			conn_frame(c, (int)dir, (uint8_t)(((rnd() % 16 == 0) ^ dir) ?
+							  (v4 ? 0 : 129) : (v4 ? 8 : 128)));
+		}
+		twin_pkt(&w, &c->fr, idx, d, &p, "random traffic");
+		if (p.idx < MAX)
+			memo[f][dir] = p.idx << 1 | p.dir;
+		if (w.hits > before)
+			hits[proto == NF_IPPROTO_TCP ? 0 : proto == NF_IPPROTO_UDP ? 1 : 2]++;
+		now += (uint64_t)(rnd() % 40) * 1000000;
+		if (rnd() % 64 == 0) {
+			nf_ct_expire(w.a, now, NULL, NULL);
+			nf_ct_expire(w.b, now, rf_gone, NULL);
+		}
+		if (rnd() % 512 == 0) {
+			k = rnd() % MAX;
+			nf_ct_delete(w.a, k);
+			nf_ct_delete(w.b, k);
+			rf_forget(k);
+		}
+		if (rnd() % 16384 == 0) {
+			nf_ct_flush(w.a);
+			nf_ct_flush(w.b);
+			memset(rf_memo, 0xff, sizeof(rf_memo));
+		}
+	}
+	CHECK(w.bad == 0 && hits[0] > 1000 && hits[1] > 1000 && hits[2] > 1000,
+	      "refresh = nf_ct_in on %u random packets (%u differ); refreshed TCP %llu, UDP "
+	      "%llu, ICMP %llu", PKTS, w.bad, (unsigned long long)hits[0],
+	      (unsigned long long)hits[1], (unsigned long long)hits[2]);
+	nf_ct_destroy(w.a);
+	nf_ct_destroy(w.b);
+	now = saved;
+}
+
 int main(void)
 {
 	test_tcp_table();
@@ -2285,5 +2570,7 @@ int main(void)
 	test_malformed();
 	test_capacity();
 	test_burst();
+	test_refresh_cases();
+	test_refresh_random();
 	return nf_test_report();
 }
