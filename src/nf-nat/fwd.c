@@ -4,15 +4,26 @@
  *            header checksum and a TCP, UDP or ICMP header, goes on
  *            inline; pre_one() does the rest: proxy ARP, IPv6 and non-IP
  *            frames passed through, fragments, options, VLAN tags
- *   process: nf_ct_in(); an established session arriving on the side it
- *            belongs to is decided inline; process_one() does the rest:
- *            static 1:1 pairs, ICMP errors, new sessions (mapping,
- *            filtering, hairpinning, port choice), refusals
+ *   process: the flow cache: a steady TCP / UDP packet of an established
+ *            session is refreshed in nf_ct (nf_ct_refresh()), rewritten
+ *            and given its port here; else nf_ct_in(), and an established
+ *            session arriving on the side it belongs to is decided inline
+ *            (and cached); process_one() does the rest: static 1:1 pairs,
+ *            ICMP errors, new sessions (mapping, filtering, hairpinning,
+ *            port choice), refusals
  *   post:    the packet is rewritten to the inverse of the session's
  *            other tuple (conntrack's rule: what the other side expects),
  *            checksums updated incrementally; MACs rewritten towards a
- *            port with a next hop.
+ *            port with a next hop. A burst the cache finished is not
+ *            looked at.
  * Every frame ends in a port's transmit, a named drop or "handled".
+ *
+ * Cost (bench/callgrind-nat.sh: outbound UDP, 1 flow, 200,000 frames,
+ * instructions per packet in the stages, gcc 12 -O2 -march=x86-64-v3):
+ * 312.5 before the flow cache (pre 28, process 191 of which nf_ct_in 138,
+ * post 93), 187.8 with it (pre 28, process 159 of which nf_ct_refresh
+ * 60, post 1). 10,000 flows round robin, 400,000 frames (a third of the
+ * flows hold a slot): 336.5 before, 342.7 with it.
  */
 #include "nat.h"
 #include "nf_util.h"
@@ -145,7 +156,13 @@ struct fc_slot {
 	uint8_t out;			/* output port */
 	uint8_t l2;			/* the port has a next hop: */
 	uint8_t l2_hdr[12];		/* its MACs (dst, src) */
+	uint32_t used;			/* ms (now_ns / 10^6) of the last hit */
 } __attribute__((aligned(64)));
+
+/* A slot held by a flow that hit it within this many ms is not given to
+ * another: many flows sharing slots would otherwise take turns evicting
+ * each other and all miss (and pay for the fill). */
+#define FC_KEEP_MS	1000
 
 static struct fc_slot fc[FC_SIZE];
 
@@ -186,27 +203,34 @@ static inline uint16_t csum_adj16(uint16_t c, uint16_t d)
 
 /* Remember the translation of the frame @f (TCP or UDP, the fast-path
  * shape) that arrived on @in, belongs to direction @dir of entry @idx
- * (@e) and leaves by @out: xlat_ports()'s rewrite, its sums worked out. */
+ * (@e) and leaves by @out: xlat_ports()'s rewrite, its sums worked out;
+ * unless another flow holds the slot and hit it in the last FC_KEEP_MS
+ * before @ms. */
 static void fc_fill(const struct nat *n, const uint8_t *f, unsigned in,
-		    const struct nf_ct_entry *e, uint32_t idx, unsigned dir, unsigned out)
+		    const struct nf_ct_entry *e, uint32_t idx, unsigned dir, unsigned out,
+		    uint32_t ms)
 {
 	const uint8_t *ip = f + NF_ETH_HLEN, *l4 = ip + 20;
 	const struct nf_ct_tuple *o = &e->t[!dir];
-	struct fc_slot *s;
 	uint32_t os, od, op, na[2], np;
 	uint64_t addrs, rest, d;
+	struct fc_slot *s;
 
 	memcpy(&addrs, ip + 12, 8);
-	memcpy(&os, ip + 12, 4);
-	memcpy(&od, ip + 16, 4);
 	memcpy(&op, l4, 4);
 	rest = fc_rest(op, ip[9], fc_in(in));
+	s = fc_slot_of(addrs, rest);
+	if (s->rest != 0 && (s->addrs != addrs || s->rest != rest) &&
+	    (int32_t)(ms - s->used) < FC_KEEP_MS)
+		return;
+	memcpy(&os, ip + 12, 4);
+	memcpy(&od, ip + 16, 4);
 	memcpy(&na[0], o->dst, 4);
 	memcpy(&na[1], o->src, 4);
 	memcpy(&np, &o->sport, 4);
 	np = np >> 16 | np << 16;
 	d = (uint64_t)(uint32_t)~os + (uint32_t)~od + na[0] + na[1];
-	s = fc_slot_of(addrs, rest);
+	s->used = ms;
 	s->addrs = addrs;
 	s->rest = rest;
 	memcpy(&s->new_addrs, na, 8);
@@ -568,6 +592,7 @@ uint16_t nat_process(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts,
 	const unsigned outside = in == (unsigned)nt->outside;
 	const uint16_t other = (uint16_t)other_port(nt, in);
 	const uint64_t now = v->now_ns, in_bits = fc_in(in);
+	const uint32_t ms = (uint32_t)(now / 1000000u);
 	struct nf_ct_pkt p;
 	uint16_t i, pending = 0, fast = 0;
 	bool idle = true;		/* nothing for post to do */
@@ -592,7 +617,7 @@ uint16_t nat_process(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts,
 		}
 		if (nf_likely(h[i].flags == NF_HDR_L4)) {	/* IPv4 at 14, L4 at 34 */
 			const uint8_t *ip = f + NF_ETH_HLEN;
-			const struct fc_slot *s;
+			struct fc_slot *s;
 			uint64_t addrs, rest;
 			uint32_t ports;
 
@@ -603,6 +628,7 @@ uint16_t nat_process(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts,
 			if (nf_likely(s->addrs == addrs && s->rest == rest &&
 				      nf_ct_refresh(ct, f, &h[i], s->idx, s->dir, now) == 0)) {
 				fc_rewrite(f, s);
+				s->used = ms;
 				pkts[i].user = NAT_K_FAST;
 				verdict[i] = s->out;
 				fast++;
@@ -622,7 +648,7 @@ uint16_t nat_process(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts,
 				pending++;
 				if (h[i].flags == NF_HDR_L4 && (h[i].l4_proto == NF_IPPROTO_TCP ||
 								h[i].l4_proto == NF_IPPROTO_UDP))
-					fc_fill(nt, f, in, e, p.idx, p.dir, other);
+					fc_fill(nt, f, in, e, p.idx, p.dir, other, ms);
 				continue;
 			}
 		}
