@@ -42,7 +42,10 @@ nf-router's decision against the one the probe states.
 
 Prints "ok - ..." / "not ok - ..." lines; exit status 1 if any failed.
 """
-import argparse, ctypes, json, os, select, socket, struct, sys, time
+import argparse, json, os, select, socket, struct, sys, time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from pkt import astr, csum, ip4, ip6, pseudo, socket_in  # noqa: E402
 
 # ------------------------------------------------------------ addresses
 
@@ -53,18 +56,6 @@ MAC_R2 = bytes.fromhex("020000000201")
 BCAST = b"\xff" * 6
 
 
-def ip4(s):
-    return socket.inet_pton(socket.AF_INET, s)
-
-
-def ip6(s):
-    return socket.inet_pton(socket.AF_INET6, s)
-
-
-def astr(b):
-    return socket.inet_ntop(socket.AF_INET if len(b) == 4 else socket.AF_INET6, b)
-
-
 R1_4, R2_4, H2_4 = ip4("10.1.0.1"), ip4("10.2.0.1"), ip4("10.2.0.2")
 R1_6, R2_6, H2_6 = ip6("fd01::1"), ip6("fd02::1"), ip6("fd02::2")
 R1_LL = ip6("fe80::ff:fe00:101")		# EUI-64 of MAC_R1
@@ -72,22 +63,7 @@ ROUTER_ADDRS = {R1_4, R2_4, R1_6, R2_6, R1_LL, ip6("fe80::ff:fe00:201")}
 
 # ------------------------------------------------------------ checksums
 
-
-def csum(b):
-    if len(b) & 1:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return (~s) & 0xffff
-
-
-def pseudo4(src, dst, proto, n):
-    return src + dst + struct.pack("!BBH", 0, proto, n)
-
-
-def pseudo6(src, dst, nh, n):
-    return src + dst + struct.pack("!IxxxB", n, nh)
+pseudo4 = pseudo6 = pseudo	# the pseudo-headers (pkt.py picks by length)
 
 # ------------------------------------------------------------ builders
 
@@ -820,27 +796,6 @@ def exts_body(exts, upper):
     return out
 
 # ------------------------------------------------------------ sockets
-
-libc = ctypes.CDLL(None, use_errno=True)
-CLONE_NEWNET = 0x40000000
-
-
-def socket_in(ns, ifname):
-    """A raw packet socket on @ifname inside namespace @ns."""
-    me = os.open("/proc/self/ns/net", os.O_RDONLY)
-    fd = os.open("/var/run/netns/" + ns, os.O_RDONLY)
-    try:
-        if libc.setns(fd, CLONE_NEWNET) != 0:
-            raise OSError(ctypes.get_errno(), "setns " + ns)
-        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
-        s.bind((ifname, 0))
-        s.setblocking(False)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
-    finally:
-        libc.setns(me, CLONE_NEWNET)
-        os.close(fd)
-        os.close(me)
-    return s
 
 
 class Capture:
