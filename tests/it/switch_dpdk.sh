@@ -6,10 +6,12 @@
 #  2. nf-gen as a memif CLIENT talks directly to testpmd as a memif SERVER
 #     (macswap): 1,000,000 frames out and back, zero loss.
 #  3. The switch's counters (nfchain switch ports --json) match.
-# testpmd runs with --no-huge -m 512 (this machine has no hugepages).
+# testpmd runs with --no-huge -m 1024 (this machine has no hugepages).
 # Three programs share two cores (testpmd busy-polls one core): the switch
-# runs in interrupt mode and every ring has 4096 slots, so that a CPU time
-# slice (~10 ms) does not overflow a ring at the test's rate.
+# runs in interrupt mode and every ring has 8192 slots (rsize=13, as many as
+# nf-gen's 16384-buffer pool holds for one client port), 164 ms at the
+# test's rate: a CI run once lost 95 frames with 4096-slot rings (an 84 ms
+# stall of the switch's virtual CPU).
 . "$(dirname "$0")/../lib.sh"
 
 N=${DPDK_FRAMES:-1000000}
@@ -22,9 +24,9 @@ testpmd() {
 	# Non-interactive testpmd quits when stdin ends: give it a fifo that
 	# stays open (read-write) until cleanup.
 	mkfifo "$T/$pfx.in"
-	stdbuf -oL dpdk-testpmd --lcores=0@0,1@1 --no-huge -m 512 --no-pci \
+	stdbuf -oL dpdk-testpmd --lcores=0@0,1@1 --no-huge -m 1024 --no-pci \
 		--file-prefix="$pfx" --vdev="net_memif0,$vdev,socket-abstract=no" -- \
-		--total-num-mbufs=16384 --forward-mode=macswap -a \
+		--total-num-mbufs=65536 --forward-mode=macswap -a \
 		--stats-period 1 >"$log" 2>&1 <>"$T/$pfx.in" &
 	local pid=$!
 	cleanup "kill $pid; wait $pid; rm -rf /var/run/dpdk/$pfx"
@@ -43,7 +45,7 @@ stop_testpmd() { kill -INT "$1"; for i in $(seq 50); do kill -0 "$1" 2>/dev/null
 SW=$!
 cleanup "kill $SW; wait $SW"
 wait_for "$T/sw.sock" || not_ok "nfswitch creates its memif socket"
-TP=$(testpmd nft1 "role=client,id=1,socket=$T/sw.sock,rsize=12" "$T/tp1.log")
+TP=$(testpmd nft1 "role=client,id=1,socket=$T/sw.sock,rsize=13" "$T/tp1.log")
 
 # Wait until testpmd forwards ("Logical Core 1 ... forwards packets on"); before
 # that its receive ring has no buffers and frames would be dropped.
@@ -57,7 +59,7 @@ check "testpmd (DPDK 22.11 memif PMD, client) connects to nfswitch" \
 "$BIN/nfchain" switch --ctl "$T/ctl" --json ports >"$T/ports0.json"
 check "nfswitch sees DPDK as the peer of port 1" grep -q 'peer=\\"DPDK 22.11' "$T/ports0.json"
 
-"$BIN/nf-gen" --tx "memif:$T/sw.sock,id=0,rsize=12" --rx "memif:$T/sw.sock,id=0,rsize=12" \
+"$BIN/nf-gen" --tx "memif:$T/sw.sock,id=0,rsize=13" --rx "memif:$T/sw.sock,id=0,rsize=13" \
 	--count "$N" --rate "$RATE" --drain 2s --json --expect-zero-loss >"$T/gen1.json" 2>"$T/gen1.err"
 rc=$?
 check_eq "nf-gen -> nfswitch -> testpmd macswap -> nfswitch -> nf-gen exits 0 (zero loss)" 0 "$rc"
@@ -79,10 +81,10 @@ EOF
 kill "$SW"; wait "$SW" 2>/dev/null
 
 # ---- 2. nf-gen client, testpmd server ----
-TP=$(testpmd nft2 "role=server,id=0,socket=$T/tp.sock,rsize=12" "$T/tp2.log")
+TP=$(testpmd nft2 "role=server,id=0,socket=$T/tp.sock,rsize=13" "$T/tp2.log")
 wait_for "$T/tp.sock" 10 || not_ok "testpmd creates its server socket"
 wait_testpmd "$T/tp2.log" || not_ok "testpmd (server) starts forwarding"
-"$BIN/nf-gen" --tx "memif:$T/tp.sock,rsize=12" --rx "memif:$T/tp.sock,rsize=12" \
+"$BIN/nf-gen" --tx "memif:$T/tp.sock,rsize=13" --rx "memif:$T/tp.sock,rsize=13" \
 	--count "$N" --rate "$RATE" --drain 2s --hold 2500ms --wait 10s --json \
 	--expect-zero-loss >"$T/gen2.json" 2>"$T/gen2.err"
 rc=$?
