@@ -102,6 +102,16 @@ stop_clean() {
 	check_eq "$1 exits cleanly on SIGINT (ASan found nothing)" 0 "$?"
 }
 
+# py_half NAME: run tests/it/NAME.py, the Python half of a test that uses
+# tests/it/steer_lib.py (its nfswitch processes are listed in $T/pids and
+# stopped at exit), within 300 s.
+py_half() {
+	export ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+	export BIN T
+	cleanup 'for p in $(cat "$T/pids" 2>/dev/null); do kill $p; done'
+	timeout 300 python3 "$ROOT/tests/it/$1.py" || not_ok "$1.py ran to its end"
+}
+
 # fuzz_target NAME MIN_SEEDS MIN_EXECS: the checks every libFuzzer target
 # gets (tests/fuzz/fuzz_NAME.c, built by `make fuzz-build`): built; the
 # committed seed corpus tests/fuzz/corpus/NAME has at least MIN_SEEDS

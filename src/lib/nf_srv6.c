@@ -468,6 +468,8 @@ static enum nf_srv6_drop cache(struct nf_srv6_proxy_slot *slot,
 	memcpy(tmp, in + h->l3_off, hl);
 	end_update(tmp, in, h, v);
 	wr16(tmp + offsetof(struct nf_ipv6, payload_len), 0);
+	tmp[1] &= 0xf0;			/* flow label: set on the way out */
+	tmp[2] = tmp[3] = 0;
 	if (slot->len != hl || memcmp(slot->hdr, tmp, hl) != 0) {
 		memcpy(slot->hdr, tmp, hl);
 		slot->len = (uint16_t)hl;
@@ -511,7 +513,7 @@ int nf_srv6_proxy_out(const struct nf_srv6_proxy *px, unsigned replica,
 		      uint32_t cap)
 {
 	const struct nf_srv6_proxy_slot *slot;
-	uint32_t l3 = h->l3_off, ilen = h->l3_len, plen;
+	uint32_t l3 = h->l3_off, ilen = h->l3_len, plen, fl;
 
 	(void)len;
 	if (replica >= px->replicas)
@@ -527,6 +529,10 @@ int nf_srv6_proxy_out(const struct nf_srv6_proxy *px, unsigned replica,
 	copy_l2(out, in, l3, NF_ETH_P_IPV6, adj);
 	memcpy(out + l3, slot->hdr, slot->len);
 	wr16(out + l3 + offsetof(struct nf_ipv6, payload_len), plen);
+	fl = flow_label(in, h);
+	out[l3 + 1] |= (uint8_t)(fl >> 16);
+	out[l3 + 2] = (uint8_t)(fl >> 8);
+	out[l3 + 3] = (uint8_t)fl;
 	memcpy(out + l3 + slot->len, in + l3, ilen);
 	return (int)(l3 + slot->len + ilen);
 }

@@ -286,7 +286,7 @@ struct nf_srv6_proxy_slot {
 	uint16_t len;		/* 0: nothing cached */
 	uint16_t pad;
 	uint32_t updates;	/* times the content changed */
-	uint8_t hdr[NF_SRV6_PROXY_HDRS_MAX];	/* payload length kept 0 */
+	uint8_t hdr[NF_SRV6_PROXY_HDRS_MAX];	/* payload length, flow label 0 */
 };
 
 /* The dynamic proxy state of one End.AD SID, owned by the caller: the
@@ -310,8 +310,8 @@ int nf_srv6_proxy_init(struct nf_srv6_proxy *px, unsigned replicas);
  * be @want (NF_IPPROTO_IPIP or NF_IPPROTO_IPV6: the proxy's configured
  * inner type; else NF_SRV6_INNER_NOT_IPV4/_IPV6), complete
  * (NF_SRV6_INNER_BAD), not in a fragment (NF_SRV6_FRAGMENT). End.AD copies
- * the updated IPv6 header and its extension headers into the slot when
- * they differ from what it holds (a compare, no write, in the steady
+ * the updated IPv6 header and its extension headers, payload length and
+ * flow label zeroed, into the slot when they differ from what it holds (a compare, no write, in the steady
  * state; NF_SRV6_CACHE_TOO_BIG when they do not fit). OUT = Ethernet and
  * tags (@adj: MACs towards the VNF; NULL: as received), the inner
  * packet untouched (no TTL change: the VNF is a hop of its own), cut to
@@ -325,8 +325,12 @@ int nf_srv6_proxy_in(struct nf_srv6_proxy *px, unsigned replica, uint8_t want,
  * as is, its own checksums are the VNF's) gets the headers cached for
  * (@replica, its type) with the payload length set. OUT = Ethernet and
  * tags of @in (@adj: MACs towards the next segment; NULL: as received),
- * EtherType IPv6, the cached headers, the packet without padding.
- * Returns the length, -NF_SRV6_NOT_IP, -NF_SRV6_NO_CACHE, -NF_SRV6_BAD_REPLICA or
+ * EtherType IPv6, the cached headers, the packet without padding. The
+ * flow label is the packet's own (its 5-tuple hash, as nf_srv6_encaps()
+ * sets it), not that of the packet the headers were cached from: a flow
+ * keeps one label on every leg of the chain (RFC 6437), and the cache
+ * stays the same while flows of one chain interleave (its content is the
+ * chain's, not the last flow's). Returns the length, -NF_SRV6_NOT_IP, -NF_SRV6_NO_CACHE, -NF_SRV6_BAD_REPLICA or
  * -NF_SRV6_TOO_BIG. End.AS's way back is nf_srv6_encaps() with the
  * policy compiled by nf_srv6_encap_init(..., first = index after the
  * proxy's SID, NF_SRV6_ENCAPS): the configured headers. */

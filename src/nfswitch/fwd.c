@@ -157,33 +157,58 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 {
 	struct fwd_cache c = { 0, 0, 0, false };
 	struct st_gen *g = sw->steer;
-	uint16_t i, j, nm = 0;
+	struct st_flow *const fl = g->flow, *last = NULL;
+	uint16_t i, j, nm = 0, hits = 0, o0 = 0;
 	uint32_t diff = 0;
 
 	for (i = 0; i < n; i++) {
 		const uint8_t *d = rx[i].data;
 		uint32_t l = rx[i].len;
-		int m, o;
+		int m = -1, o = -1;
 
-		o = st_frame(sw, g, inidx, &d, &l, scratch[i][0], scratch[i][1],
-			     sizeof(scratch[i][0]), &m);
+		if (fl != NULL)		/* the flow cache first (steer.h) */
+			o = st_flow_hit(g, &last, inidx, &d, &l, scratch[i][0],
+					sizeof(scratch[i][0]));
+		if (nf_likely(o >= 0 && d == rx[i].data && (unsigned)o < SW_PORTS_MAX &&
+			      sw->ports[o].p != NULL)) {
+			/* rewritten in place to a port: so are the frames of
+			 * the same flow that follow it */
+			uint16_t k = st_flow_run(last, rx, (uint16_t)(i + 1), n, outp);
+
+			outp[i] = (uint16_t)o;
+			if (i == 0)
+				o0 = (uint16_t)o;
+			diff |= (uint32_t)(o ^ o0);
+			hits = (uint16_t)(hits + k - i);
+			i = (uint16_t)(k - 1);
+			continue;
+		}
+		if (o >= 0)
+			hits++;
+		else
+			o = st_frame(sw, g, inidx, &d, &l, scratch[i][0], scratch[i][1],
+				     sizeof(scratch[i][0]), &m);
 		if (d != rx[i].data) {
 			rx[i].data = (uint8_t *)d;
 			rx[i].len = l;
 			rx[i].slot = NULL;
 			rx[i].buf = NF_BUF_NONE;
 		}
-		if (o == (int)ST_OUT_L2)
+		if (nf_likely((unsigned)o < SW_PORTS_MAX && sw->ports[o].p != NULL))
+			;			/* a port that is there */
+		else if (o == (int)ST_OUT_L2)
 			o = classify(sw, in, inidx, d, l, &c);
 		else if (o == (int)ST_OUT_DROP)
 			o = OUT_DROP;
-		else if (o < 0 || o >= SW_PORTS_MAX || sw->ports[o].p == NULL) {
+		else {
 			in->drops[SW_DROP_NO_PORT]++;
 			o = OUT_DROP;
 		}
 		outp[i] = (uint16_t)o;
-		diff |= (uint32_t)(o ^ outp[0]);
-		if (m >= 0 && o != OUT_DROP && sw->ports[m].p != NULL) {
+		if (i == 0)
+			o0 = (uint16_t)o;
+		diff |= (uint32_t)(o ^ o0);
+		if (nf_unlikely(m >= 0) && o != OUT_DROP && sw->ports[m].p != NULL) {
 			mir[nm] = rx[i];
 			mir[nm].slot = NULL;
 			mirp[nm++] = (uint16_t)m;
@@ -202,6 +227,7 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 		}
 		sw->mirrored += nf_tx_burst(sw->ports[p].p, grp, k);
 	}
+	g->flow_hits += hits;
 	send_out(sw, inidx, n, diff == 0);
 }
 

@@ -186,6 +186,9 @@ static void usage(FILE *f)
 "                         this long, 100..3600000 (default 5000)\n"
 "      --pool N           packet buffers in the pool (default 16384)\n"
 "      --cpu N            pin the thread to CPU N\n"
+"      --flow-cache on|off  replay steering per flow (default on; off:\n"
+"                         every frame through the rules, SIDs and groups,\n"
+"                         for comparison)\n"
 "  -s, --stats SECONDS    print a counter line every SECONDS (0: never)\n"
 "  -n, --check            check the command line and port specs, print\n"
 "                         \"configuration OK\" and exit\n"
@@ -310,6 +313,7 @@ int main(int argc, char **argv)
 		{ "stall-ms", required_argument, NULL, 3 },
 		{ "pool", required_argument, NULL, 4 },
 		{ "cpu", required_argument, NULL, 5 },
+		{ "flow-cache", required_argument, NULL, 6 },
 		{ "stats", required_argument, NULL, 's' },
 		{ "check", no_argument, NULL, 'n' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -353,6 +357,11 @@ int main(int argc, char **argv)
 		case 3: prm.stall_ms = (uint32_t)num_opt("stall-ms", optarg, 100, 3600000); break;
 		case 4: prm.pool_bufs = (uint32_t)num_opt("pool", optarg, 256, 1u << 21); break;
 		case 5: cpu = (int)num_opt("cpu", optarg, 0, CPU_SETSIZE - 1); break;
+		case 6:
+			if (strcmp(optarg, "on") != 0 && strcmp(optarg, "off") != 0)
+				die_usage("--flow-cache %s: expected on or off", optarg);
+			sw->no_flow_cache = strcmp(optarg, "off") == 0;
+			break;
 		case 's': stats_s = num_opt("stats", optarg, 0, 3600); break;
 		case 'n': check = 1; break;
 		case 'q': verbose = 0; break;

@@ -602,6 +602,7 @@ static void carry(struct st_gen *g, struct st_gen *old)
 
 	if (old == NULL)
 		return;
+	st_flow_flush(old);	/* its counters move to @g */
 	for (i = 0; i < g->nrules; i++)
 		for (j = 0; j < old->nrules; j++)
 			if (old->rule[j].id == g->rule[i].id) {
@@ -803,6 +804,7 @@ void st_free(struct st_gen *g)
 	nf_cls_free(g->cls);
 	free(g->role);
 	free(g->rcache);
+	free(g->flow);
 	free(g);
 }
 
@@ -995,6 +997,13 @@ int st_build(struct sw *sw, char *const *lines, unsigned n, const struct st_gen 
 	ret = roles(g);
 	if (ret < 0)
 		goto fail;
+	if ((g->nrules || g->nsids) && !sw->no_flow_cache) {
+		g->flow = calloc(ST_FLOW_SIZE, sizeof(*g->flow));
+		if (g->flow == NULL) {
+			ret = -ENOMEM;
+			goto fail;
+		}
+	}
 	carry(g, (struct st_gen *)old);
 	g->active = g->nrules || g->nsids || g->tos.on;
 	free(pr);
@@ -1017,12 +1026,24 @@ fail:
 
 /* ---------------------------------------------------------------- frames */
 
+/* What a frame's pass touched, for the flow cache (st_flow in steer.h). */
+struct st_trace {
+	uint32_t len0;			/* input length */
+	uint8_t ncnt, ndep;
+	bool bad;			/* more than the entry holds */
+	struct st_count *cnt[ST_FLOW_CNT];
+	int32_t delta[ST_FLOW_CNT];
+	const uint32_t *dep[ST_FLOW_DEP];
+	uint32_t ver[ST_FLOW_DEP];
+};
+
 struct frame {
 	const uint8_t *p;
 	uint32_t len;
 	uint8_t *buf[2];
 	uint32_t cap;
 	struct nf_hdrs h;
+	struct st_trace *tr;		/* NULL: not cacheable */
 };
 
 /* A buffer the next rewrite may write (not the one holding the frame). */
@@ -1053,10 +1074,46 @@ static void set_dmac(struct frame *fr, const uint8_t *mac)
 	memcpy((uint8_t *)fr->p, mac, 6);
 }
 
-static inline void count(struct st_count *c, uint32_t len)
+static inline void count_len(struct st_count *c, uint32_t len)
 {
 	c->packets++;
 	c->bytes += len;
+}
+
+/* Count the frame on @c (and note it for the flow cache). */
+static inline void count(struct frame *fr, struct st_count *c)
+{
+	struct st_trace *t = fr->tr;
+
+	count_len(c, fr->len);
+	if (t == NULL)
+		return;
+	if (t->ncnt == ST_FLOW_CNT) {
+		t->bad = true;
+		return;
+	}
+	t->cnt[t->ncnt] = c;
+	t->delta[t->ncnt++] = (int32_t)fr->len - (int32_t)t->len0;
+}
+
+/* The frame read or wrote an End.AD cache slot whose update count is now
+ * *@v: the flow cache replays it only while the count stays. */
+static inline void depend(struct frame *fr, const uint32_t *v)
+{
+	struct st_trace *t = fr->tr;
+	unsigned i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->ndep; i++)
+		if (t->dep[i] == v && t->ver[i] != *v)
+			t->bad = true;	/* read one content, wrote another */
+	if (t->ndep == ST_FLOW_DEP) {
+		t->bad = true;
+		return;
+	}
+	t->dep[t->ndep] = v;
+	t->ver[t->ndep++] = *v;
 }
 
 /* The result of an nf_srv6 call: the frame now in the spare buffer, or a
@@ -1073,7 +1130,7 @@ static int took(struct st_gen *g, struct frame *fr, uint8_t *b, int n)
 }
 
 /* A member of group @gi for the frame: its index, or -1 (counted). */
-static int pick(struct st_gen *g, int gi, const struct frame *fr)
+static int pick(struct st_gen *g, int gi, struct frame *fr)
 {
 	struct st_group *gr = &g->group[gi];
 	unsigned m = nf_hash_pick(gr->tab, nf_hash_flow(fr->p, &fr->h, 0));
@@ -1082,7 +1139,7 @@ static int pick(struct st_gen *g, int gi, const struct frame *fr)
 		g->drops[ST_DROP_GROUP_EMPTY]++;
 		return -1;
 	}
-	count(&gr->mcount[m], fr->len);
+	count(fr, &gr->mcount[m]);
 	return (int)m;
 }
 
@@ -1159,7 +1216,7 @@ static int sid_frame(struct st_gen *g, const struct st_sid *s, struct frame *fr)
 	uint8_t *b = spare(fr);
 	int n, m;
 
-	count(s->count, fr->len);
+	count(fr, s->count);
 	switch (s->beh) {
 	case ST_END:
 		n = nf_srv6_end(fr->p, fr->len, &fr->h, NULL, b, fr->cap);
@@ -1192,6 +1249,8 @@ static int sid_frame(struct st_gen *g, const struct st_sid *s, struct frame *fr)
 					     s->inner, fr->p, fr->len, &fr->h, &adj, b, fr->cap);
 			if (took(g, fr, b, n) < 0)
 				return ST_OUT_DROP;
+			if (s->px != NULL)
+				depend(fr, &s->px->slot[m][s->inner == NF_IPPROTO_IPV6].updates);
 			return s->reverse ? mb->peer : mb->port;
 		}
 	}
@@ -1204,10 +1263,13 @@ static int proxy_back(struct st_gen *g, const struct st_port_role *role, struct 
 	uint8_t *b = spare(fr);
 	int n;
 
-	if (s->beh == ST_END_AD)
+	if (s->beh == ST_END_AD) {
 		n = nf_srv6_proxy_out(s->px, role->member, fr->p, fr->len, &fr->h, NULL, b,
 				      fr->cap);
-	else
+		if (n >= 0)
+			depend(fr, &s->px->slot[role->member]
+				   [fr->h.ethertype == NF_ETH_P_IPV6].updates);
+	} else
 		n = nf_srv6_encaps(s->as, fr->p, fr->len, &fr->h, b, fr->cap);
 	return took(g, fr, b, n);
 }
@@ -1232,7 +1294,7 @@ static inline bool l2_match(const struct st_rule *r, uint16_t in, const struct f
 /* Apply rule @r. Returns a port, ST_OUT_L2, ST_OUT_DROP or -1 (look again). */
 static int rule_frame(struct st_gen *g, const struct st_rule *r, struct frame *fr, int *mirror)
 {
-	count(r->count, fr->len);
+	count(fr, r->count);
 	if (r->decap) {
 		uint8_t *b = spare(fr);
 		/* IPv6 or IPv4 inside; anything else is "not IPv4" */
@@ -1295,7 +1357,7 @@ static bool to_sid(struct st_gen *g, const struct frame *fr)
 		return false;
 	s = sid_find(g, fr->p + fr->h.l3_off + 24);
 	if (s != NULL)
-		count(s->count, fr->len);
+		count_len(s->count, fr->len);
 	return s != NULL;
 }
 
@@ -1334,16 +1396,144 @@ static uint32_t rule_of(struct st_gen *g, uint16_t in, const struct frame *fr)
 	return r;
 }
 
+/* ------------------------------------------------------------ flow cache */
+
+/* The key's mask over frame bytes 0..47, [TCP]: every header byte but the
+ * IPv4 total length (16-17), identification (18-19) and checksum (24-25),
+ * the UDP length and checksum or TCP sequence and acknowledgement numbers
+ * (38-45), and for UDP the first payload bytes (46-47; for TCP they are
+ * its data offset and flags, which rules match). */
+#define FM_ETH	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, \
+		0xff, 0xff
+#define FM_IP	0xff, 0xff, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, \
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff
+#define FM_L4	0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0
+const uint8_t st_flow_mask[2][48] __attribute__((aligned(64))) = {
+	{ FM_ETH, FM_IP, FM_L4, 0, 0 },
+	{ FM_ETH, FM_IP, FM_L4, 0xff, 0xff },
+};
+
+/* The IPv4 packet's minimal total length for the parse to find its
+ * transport header whole: 0 if the frame is not an untagged, unfragmented
+ * IPv4 TCP/UDP frame without padding whose header the key covers. */
+static uint32_t flow_shape(const uint8_t *e, uint32_t len)
+{
+	uint32_t tl, min;
+
+	if (len < 48 || e[12] != 0x08 || e[13] != 0x00 || e[14] != 0x45 ||
+	    ((e[20] & 0x3f) | e[21]) != 0)
+		return 0;
+	if (e[23] == NF_IPPROTO_UDP)
+		min = 28;
+	else if (e[23] == NF_IPPROTO_TCP && e[46] >> 4 >= 5)
+		min = 20 + (e[46] >> 4) * 4u;
+	else
+		return 0;
+	tl = (uint32_t)e[16] << 8 | e[17];
+	return tl == len - 14 && tl >= min ? min : 0;
+}
+
+static void flow_flush1(struct st_flow *f)
+{
+	unsigned j;
+
+	for (j = 0; j < f->ncnt; j++) {
+		f->cnt[j]->packets += f->pend;
+		f->cnt[j]->bytes += f->pend_bytes + (uint64_t)((int64_t)f->pend * f->delta[j]);
+	}
+	f->pend = 0;
+	f->pend_bytes = 0;
+}
+
+void st_flow_flush(struct st_gen *g)
+{
+	unsigned i;
+
+	if (g == NULL || g->flow == NULL)
+		return;
+	for (i = 0; i < ST_FLOW_SIZE; i++)
+		if (g->flow[i].pend)
+			flow_flush1(&g->flow[i]);
+}
+
+/* Make entry @f replay what the pass did to frame @e (@l bytes, shape
+ * @min) that became @o (@ol bytes) for port @out: if the output is the
+ * input's IP packet (or whole frame) behind at most ST_FLOW_HDR new bytes,
+ * and an outer IPv6 header's payload length is the only length in them. */
+static void flow_fill(struct st_gen *g, struct st_flow *f, uint16_t in, const uint8_t *e,
+		      uint32_t l, uint32_t min, const uint8_t *o, uint32_t ol, int out,
+		      const struct st_trace *t)
+{
+	const bool tcp = e[23] == NF_IPPROTO_TCP;
+	uint32_t a, b;
+	unsigned j;
+
+	if (t->bad)
+		return;
+	if (o == e && ol == l) {
+		a = b = 0;
+	} else if (ol == l && memcmp(o + 14, e + 14, l - 14) == 0) {
+		a = b = 14;
+	} else {
+		for (b = 14;; b = 0) {
+			a = ol + b - l;
+			if (ol + b >= l && a <= ST_FLOW_HDR && memcmp(o + a, e + b, l - b) == 0)
+				break;
+			if (b == 0)
+				return;
+		}
+	}
+	if (f->pend)
+		flow_flush1(f);
+	f->plen = 0;
+	if (a >= 54 && o[12] == 0x86 && o[13] == 0xdd) {
+		if (((uint32_t)o[18] << 8 | o[19]) != ol - 54)
+			return;
+		f->plen = 18;
+	} else if (a > 14) {
+		return;			/* new bytes that are not an IPv6 header */
+	}
+	for (j = 0; j < sizeof(f->k); j++)
+		f->k[j] = e[j] & st_flow_mask[tcp][j];
+	f->tcp = tcp;
+	f->in = (uint16_t)(in + 1);
+	f->out = (uint16_t)out;
+	f->lmin = (uint16_t)NF_MAX(min + 14, 48u);
+	f->a = (uint8_t)a;
+	f->b = (uint8_t)b;
+	memcpy(f->hdr, o, a);
+	f->ncnt = t->ncnt;
+	memcpy(f->cnt, t->cnt, sizeof(f->cnt));
+	memcpy(f->delta, t->delta, sizeof(f->delta));
+	f->ndep = t->ndep;
+	memcpy(f->dep, t->dep, sizeof(f->dep));
+	memcpy(f->ver, t->ver, sizeof(f->ver));
+	g->flow_fills++;
+}
+
 int st_frame(struct sw *sw, struct st_gen *g, uint16_t in, const uint8_t **data,
 	     uint32_t *len, uint8_t *buf, uint8_t *buf2, uint32_t cap, int *mirror)
 {
 	struct frame fr = { .p = *data, .len = *len, .buf = { buf, buf2 }, .cap = cap };
 	const struct st_port_role *role = &g->role[in];
+	struct st_flow *f = NULL;
+	struct st_trace tr;
 	unsigned round;
+	uint32_t min = 0;
 	int out = ST_OUT_L2;
 
 	(void)sw;
 	*mirror = -1;
+	if (g->flow != NULL) {		/* st_flow_hit() said no: fill */
+		min = flow_shape(*data, *len);
+		f = min != 0 ? st_flow_slot(g, *data, in) : NULL;
+		if (min != 0 && (role->role == ST_R_NONE || role->role == ST_R_PROXY_RET)) {
+			tr.len0 = *len;
+			tr.ncnt = tr.ndep = 0;
+			tr.bad = false;
+			fr.tr = &tr;
+		}
+	}
 	for (round = 0; round <= ST_RECIRC_MAX; round++) {
 		if (nf_parse(fr.p, fr.len, &fr.h) != NF_PERR_OK) {
 			if (round == 0 && role->role == ST_R_NONE && !to_sid(g, &fr)) {
@@ -1391,6 +1581,8 @@ int st_frame(struct sw *sw, struct st_gen *g, uint16_t in, const uint8_t **data,
 	g->drops[ST_DROP_RECIRC]++;
 	out = ST_OUT_DROP;
 done:
+	if (fr.tr != NULL && *mirror < 0 && out != ST_OUT_DROP)
+		flow_fill(g, f, in, *data, *len, min, fr.p, fr.len, out, &tr);
 	*data = fr.p;
 	*len = fr.len;
 	return out;

@@ -36,11 +36,16 @@
 
 #include "nf_cls.h"
 #include "nf_hash.h"
+#include "nf_io.h"
 #include "nf_rule.h"
 #include "nf_srv6.h"
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
 
 struct sw;
 struct json_object;
@@ -155,6 +160,40 @@ struct st_centry {
 	uint32_t used;
 };
 
+/* The flow cache (DESIGN "Steering", flow cache): what st_frame() did to
+ * an untagged IPv4 TCP/UDP frame, replayed for the next frames with the
+ * same header bytes. Key: the frame's first 48 bytes under a mask (MACs,
+ * EtherType, version/IHL, ToS, flags/fragment offset, TTL, protocol,
+ * addresses, ports, TCP data offset and flags: everything a rule, a SID
+ * or a group hash reads; not the lengths, identification, checksums or
+ * sequence numbers), and the in-port. Action: the output frame is hdr[0,
+ * a) followed by the input from byte b (the IP packet, or the whole frame
+ * for an L2 encapsulation), the outer IPv6 payload length set; counters
+ * get the entry's frames at flush (the rule's, SIDs', members', each with
+ * its own length delta); valid while every End.AD cache slot the frame
+ * read or wrote still has the content it had (its update count). */
+#define ST_FLOW_SIZE	4096u
+#define ST_FLOW_HDR	176	/* eth + IPv6 + SRH with 7 SIDs */
+#define ST_FLOW_CNT	8
+#define ST_FLOW_DEP	4
+
+struct st_flow {
+	uint8_t k[48];			/* frame bytes 0..47 & the mask */
+	uint8_t tcp;			/* the mask: st_flow_mask[tcp] */
+	uint16_t in;			/* in-port + 1; 0: empty */
+	uint16_t out;			/* port or ST_OUT_L2 */
+	uint16_t lmin;			/* frame length the parse needs, >= 48 */
+	uint16_t plen;			/* offset of the IPv6 payload length in hdr, 0 none */
+	uint8_t a, b, ncnt, ndep;
+	uint32_t pend;			/* frames not yet in the counters */
+	uint64_t pend_bytes;		/* their input bytes */
+	struct st_count *cnt[ST_FLOW_CNT];
+	int32_t delta[ST_FLOW_CNT];	/* counted length - input length */
+	const uint32_t *dep[ST_FLOW_DEP];	/* End.AD slots' update counts */
+	uint32_t ver[ST_FLOW_DEP];
+	uint8_t hdr[ST_FLOW_HDR];
+};
+
 struct st_gen {
 	unsigned nlines;
 	char **lines;			/* the configuration, owned */
@@ -170,6 +209,8 @@ struct st_gen {
 	struct nf_cls *cls;
 	struct st_centry *rcache;	/* ST_CACHE_SIZE entries */
 	uint64_t cache_misses;
+	struct st_flow *flow;		/* ST_FLOW_SIZE entries, or NULL */
+	uint64_t flow_hits, flow_fills;
 	struct st_port_role *role;	/* [SW_PORTS_MAX] or NULL */
 	struct st_tos tos;
 	uint8_t src6[16];		/* srv6-source */
@@ -201,6 +242,129 @@ const char *st_drop_name(enum st_drop d);
  * a copy of the frame as it leaves, or -1. */
 #define ST_OUT_L2	0xfff0		/* normal MAC learning switching */
 #define ST_OUT_DROP	0xfff1
+/* Move the flow cache's pending frames into the counters (before they
+ * are read or carried to a new generation). */
+void st_flow_flush(struct st_gen *g);
+
+/* The flow cache's key mask, [TCP]: bytes 0..47 of a frame. */
+extern const uint8_t st_flow_mask[2][48];
+
+static inline bool st_flow_key_eq(const struct st_flow *f, const uint8_t *e)
+{
+	const uint8_t *m = st_flow_mask[f->tcp];
+#ifdef __AVX2__
+	/* bytes 0..31 and 16..47: two loads, one test */
+	const __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)e);
+	const __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(e + 16));
+	const __m256i x = _mm256_or_si256(
+		_mm256_xor_si256(_mm256_and_si256(a, _mm256_loadu_si256((const void *)m)),
+				 _mm256_loadu_si256((const void *)f->k)),
+		_mm256_xor_si256(_mm256_and_si256(b, _mm256_loadu_si256((const void *)(m + 16))),
+				 _mm256_loadu_si256((const void *)(f->k + 16))));
+
+	return _mm256_testz_si256(x, x);
+#else
+	uint64_t d = 0, v, w, k;
+	unsigned j;
+
+	for (j = 0; j < 48; j += 8) {
+		memcpy(&v, e + j, 8);
+		memcpy(&w, m + j, 8);
+		memcpy(&k, f->k + j, 8);
+		d |= (v & w) ^ k;
+	}
+	return d == 0;
+#endif
+}
+
+static inline struct st_flow *st_flow_slot(struct st_gen *g, const uint8_t *e, uint16_t in)
+{
+	uint64_t a, x;
+	uint32_t ports;
+
+	memcpy(&a, e + 26, 8);
+	memcpy(&ports, e + 34, 4);
+	x = (a ^ ((uint64_t)ports << 16 | in)) * 0x9e3779b97f4a7c15ull;
+	return &g->flow[x >> 52];		/* ST_FLOW_SIZE = 2^12 */
+}
+
+/* The flow cache's answer for the frame *@data (*@len bytes) from port
+ * @in: a port or ST_OUT_L2 (the frame rewritten in place, or into @buf
+ * with *data, *len moved there), or -1: the frame goes to st_frame().
+ * *@last: the entry of the previous frame of this burst (tried first,
+ * no hash: a burst of one flow), NULL at the start of a burst. */
+static inline int st_flow_hit(struct st_gen *g, struct st_flow **last, uint16_t in,
+			      const uint8_t **data, uint32_t *len, uint8_t *buf, uint32_t cap)
+{
+	uint8_t *e = (uint8_t *)(uintptr_t)*data;
+	const uint32_t l = *len;
+	struct st_flow *f = *last;
+	uint32_t tl, nl;
+	unsigned j;
+
+	if (l < 48)
+		return -1;
+	if (f == NULL || !st_flow_key_eq(f, e)) {
+		f = st_flow_slot(g, e, in);
+		if (f->in != in + 1u || !st_flow_key_eq(f, e))
+			return -1;
+		*last = f;
+	}
+	tl = (uint32_t)e[16] << 8 | e[17];
+	if (tl + 14 != l || l < f->lmin)
+		return -1;
+	for (j = 0; j < f->ndep; j++)
+		if (*f->dep[j] != f->ver[j])
+			return -1;
+	if (f->a == f->b) {
+		if (f->a != 0)
+			memcpy(e, f->hdr, 14);
+	} else {
+		nl = l - f->b + f->a;
+		if (nl > cap)
+			return -1;
+		memcpy(buf, f->hdr, f->a);
+		memcpy(buf + f->a, e + f->b, l - f->b);
+		if (f->plen != 0) {
+			buf[f->plen] = (uint8_t)((nl - 54) >> 8);
+			buf[f->plen + 1] = (uint8_t)(nl - 54);
+		}
+		*data = buf;
+		*len = nl;
+	}
+	f->pend++;
+	f->pend_bytes += l;
+	return f->out;
+}
+
+/* After a hit on @f by frame @i - 1: frames i, i+1, ... of the burst with
+ * the same key (a run of one flow) get the same in-place rewrite and
+ * output port, with one key compare and one length check each (the End.AD
+ * slots were checked for frame i - 1 and nothing changed them since).
+ * Returns the index of the first frame not done. */
+static inline uint16_t st_flow_run(struct st_flow *f, struct nf_pkt *pk, uint16_t i,
+				   uint16_t n, uint16_t *outp)
+{
+	const uint16_t start = i, out = f->out;
+	uint64_t bytes = 0;
+
+	if (f->a != f->b)
+		return i;
+	for (; i < n; i++) {
+		uint8_t *e = pk[i].data;
+		const uint32_t l = pk[i].len;
+
+		if (l < f->lmin || !st_flow_key_eq(f, e) || ((uint32_t)e[16] << 8 | e[17]) + 14 != l)
+			break;
+		if (f->a != 0)
+			memcpy(e, f->hdr, 14);
+		outp[i] = out;
+		bytes += l;
+	}
+	f->pend += (uint32_t)(i - start);
+	f->pend_bytes += bytes;
+	return i;
+}
 int st_frame(struct sw *sw, struct st_gen *g, uint16_t in, const uint8_t **data,
 	     uint32_t *len, uint8_t *buf, uint8_t *buf2, uint32_t cap, int *mirror);
 

@@ -221,6 +221,10 @@ static void steer_stats(const struct st_gen *g, struct json_object *reply)
 	json_object_object_add(reply, "steer_drops", o);
 	json_object_object_add(reply, "rule_cache_misses",
 			       json_object_new_uint64(g != NULL ? g->cache_misses : 0));
+	json_object_object_add(reply, "flow_cache_hits",
+			       json_object_new_uint64(g != NULL ? g->flow_hits : 0));
+	json_object_object_add(reply, "flow_cache_fills",
+			       json_object_new_uint64(g != NULL ? g->flow_fills : 0));
 }
 
 static int load_file(struct sw *sw, const char *path)
@@ -481,7 +485,10 @@ static void message(const struct st_gen *g, int argc, char **argv, struct json_o
 
 int st_ctl(struct sw *sw, int argc, char **argv, struct json_object *reply)
 {
-	int ret = st_ctl_do(sw, argc, argv, reply);
+	int ret;
+
+	st_flow_flush(sw->steer);	/* counters read or cleared below */
+	ret = st_ctl_do(sw, argc, argv, reply);
 
 	if (ret == 0)
 		message(sw->steer, argc, argv, reply);

@@ -52,6 +52,7 @@ struct sw {
 	unsigned burst;
 	bool intr;		/* interrupt mode */
 	bool yield;		/* yield mode: give the CPU away when idle or blocked */
+	bool no_flow_cache;	/* --flow-cache off */
 	bool blocked;		/* a transmit in this pass found a full ring */
 	bool changed;		/* port set or link state changed */
 	uint32_t now_s;		/* coarse clock for the FDB */

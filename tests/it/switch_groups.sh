@@ -6,9 +6,5 @@
 # printed, 0 others); `set-member` it back moves only flows to it; every
 # member within 20% of the fair share. The Python half: switch_groups.py.
 . "$(dirname "$0")/../lib.sh"
-export ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
-export BIN T
-cleanup 'for p in $(cat "$T/pids" 2>/dev/null); do kill $p; done'
-
-timeout 300 python3 "$ROOT/tests/it/switch_groups.py" || not_ok "switch_groups.py ran to its end"
+py_half switch_groups
 exit 0

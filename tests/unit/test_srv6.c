@@ -196,6 +196,17 @@ static uint32_t ref_label(const uint8_t *ip, int v6, int ports)
 	return x ? x : 1;
 }
 
+/* End.AD's way out gives the packet its own flow label: write into the
+ * expected IPv6 header @ip6 the label of the inner packet @inner. */
+static void put_label(uint8_t *ip6, const uint8_t *inner, int v6)
+{
+	uint32_t fl = ref_label(inner, v6, 1);
+
+	ip6[1] = (uint8_t)((ip6[1] & 0xf0) | fl >> 16);
+	ip6[2] = (uint8_t)(fl >> 8);
+	ip6[3] = (uint8_t)fl;
+}
+
 /* ---- guarded execution ---- */
 
 #define PAGE	4096u
@@ -921,6 +932,8 @@ static void test_proxy(void)
 		same(out, run_pin(&px, 0, 4, &in, &to_vnf), &ex));
 	NF_TEST("... the cache holds the End-updated headers",
 		px.slot[0][0].len == 40 + 56 && px.slot[0][0].updates == 1 &&
+		(px.slot[0][0].hdr[1] & 0x0f) == 0 && px.slot[0][0].hdr[2] == 0 &&
+		px.slot[0][0].hdr[3] == 0 &&		/* flow label: set on the way out */
 		px.slot[0][0].hdr[7] == 63 && px.slot[0][0].hdr[40 + 3] == 0 &&
 		!memcmp(px.slot[0][0].hdr + 24, &S3, 16) &&
 		px.slot[1][0].len == 0 && px.slot[0][1].len == 0);
@@ -935,8 +948,9 @@ static void test_proxy(void)
 	memcpy(back.b + 6, to_vnf.dst, 6);
 	memcpy(end_out + 6, to_vnf.dst, 6);
 	memcpy(end_out, MAC_A, 6);
+	put_label(end_out + 14, back.b + 14, 0);
 	r = run_pout(0, &back, NULL, o2, sizeof(o2));
-	NF_TEST("End.AD out, packet unchanged: the bytes End produces",
+	NF_TEST("End.AD out, packet unchanged: the bytes End produces, the packet's flow label",
 		r == re && !memcmp(o2, end_out, (size_t)re));
 	/* NAT by the VNF: source 10.0.0.1 -> 192.0.2.7, checksum by the VNF */
 	{
@@ -949,6 +963,7 @@ static void test_proxy(void)
 		ip[10] = (uint8_t)(c >> 8);
 		ip[11] = (uint8_t)c;
 		memcpy(end_out + 14 + 96, ip, 40);
+		put_label(end_out + 14, ip, 0);		/* the new source's */
 		r = run_pout(0, &back, &to_vnf, o2, sizeof(o2));
 		memcpy(end_out, to_vnf.dst, 6);
 		memcpy(end_out + 6, to_vnf.src, 6);
@@ -974,6 +989,7 @@ static void test_proxy(void)
 		memcpy(ex.b + 18 + 24, &l4[1], 16);
 		memcpy(ex.b, MAC_A, 6);
 		memcpy(ex.b + 6, MAC_B, 6);
+		put_label(ex.b + 18, back.b + 18, 0);
 		NF_TEST("End.AD: replica 1 caches its own chain, each returns with its own",
 			r == 18 + 28 && same(o2, run_pout(1, &back, NULL, o2, sizeof(o2)), &ex) &&
 			px.slot[0][0].len == 96 && px.slot[0][0].updates == 1 &&
@@ -1001,7 +1017,8 @@ static void test_proxy(void)
 	NF_TEST("End.AD in of IPv6: the inner IPv6 packet, hop limit kept",
 		same(out, run_pin(&px, 0, 41, &in, NULL), &ex) && px.slot[0][1].len == 80);
 	re = run_end(&in, NULL);
-	NF_TEST("End.AD out of IPv6: the bytes End produces",
+	put_label(out + 14, ex.b + 14, 1);
+	NF_TEST("End.AD out of IPv6: the bytes End produces, the packet's flow label",
 		run_pout(0, &ex, NULL, o2, sizeof(o2)) == re && !memcmp(o2, out, (size_t)re));
 	NF_TEST("End.AD in of IPv6 to an IPv4 proxy: srv6-inner-not-ipv4",
 		run_pin(&px, 0, 4, &in, NULL) == -NF_SRV6_INNER_NOT_IPV4);

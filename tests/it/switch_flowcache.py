@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""switch_flowcache.py - nfswitch's steering flow cache (DESIGN "Steering",
+flow cache) changes nothing but the cost: the same traffic through the same
+steering with --flow-cache on and off gives the same bytes on every port,
+in the same order, and the same rule, SID, group member and drop counters.
+
+The mix (port 0, and the replicas' return ports 4 and 5) exercises every
+way the cache can be wrong: runs of one flow and interleaved flows (hits
+through the previous-frame shortcut and through the hash); what the key
+leaves out changing per frame (IPv4 identification, lengths, checksums,
+TCP sequence numbers, payload) and what it keeps changing (TTL, ToS, TCP
+flags, MACs, ports); frames the cache must not take (Ethernet padding,
+fragments, IPv4 options, ICMP, IPv6, 802.1Q, short frames); every kind of
+entry (output, group, set-dst-mac, srv6-encap to a remote SID, to a local
+End, to an End.AD proxy whose replicas answer, End.DX4, drop, mirror, L2);
+two chains through one End.AD proxy, whose cached headers alternate (the
+entries that read them must notice); then a steering change and the mix
+again from a new port (a new generation starts empty)."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from steer_lib import *  # noqa: E402,F401,F403
+
+M = [mac("02:00:00:00:01:%02x" % i) for i in range(8)]
+LINES = [
+    "group vnf 2/4@02:00:00:00:01:02 3/5@02:00:00:00:01:03",
+    "group web 1 6",
+    "sid fc00::a End.AD group vnf",
+    "sid fc00::b End",
+    "sid fc00::e End.DX4 6 02:00:00:00:0e:0e",
+    "rule id 1 udp dport 1000-1999 action srv6-encap fc00::a,fc00::e",
+    "rule id 9 udp dport 7000-7999 action srv6-encap fc00::a,fc00::b,fc00::e",
+    "rule id 2 udp dport 2000-2999 action srv6-encap fc00::c,fc00::d output 1",
+    "rule id 3 tcp dport 80 action group web",
+    "rule id 4 udp dport 3000-3999 action set-dst-mac 02:00:00:00:09:09 output 1",
+    "rule id 5 udp dport 4000-4999 action srv6-encap fc00::b,fc00::f output 1",
+    "rule id 6 udp dport 5000-5999 action drop",
+    "rule id 7 tcp dport 22 action count",
+    "rule id 8 udp dport 6000 action mirror 6 output 1",
+    "rule id 10 ip dscp 10 action output 6",
+]
+
+
+def udp4(sport, dport, src="10.5.0.1", data=b"x" * 20, ttl=64, tos=0, ident=0x1234,
+         smac=A_MAC, dmac=B_MAC, pad=0, mf=False, opts=b""):
+    s, d = ip4(src), ip4("10.6.0.1")
+    return eth(v4(s, d, 17, udp(s, d, data, sport, dport), ttl=ttl, tos=tos, ident=ident,
+                  mf=mf, opts=opts), 0x0800, dmac, smac) + b"\0" * pad
+
+
+def tcp4(sport, dport, flags, seq=1, src="10.5.0.1"):
+    s, d = ip4(src), ip4("10.6.0.1")
+    return eth(v4(s, d, 6, tcp(s, d, sport, dport, flags, seq=seq, data=b"t" * (seq % 7))),
+               0x0800, B_MAC, A_MAC)
+
+
+def mix(rnd):
+    """Ingress frames: flows in runs and interleaved, with variations."""
+    fr = []
+    dports = [1000, 1001, 7000, 7001, 2000, 3000, 4000, 5000, 6000, 9999, 1500, 7500]
+    for rep in range(6):
+        for i, dp in enumerate(dports):
+            run = 1 + (i + rep) % 5                     # runs of 1..5 frames
+            for k in range(run):
+                fr.append(udp4(100 + i, dp, ident=rep * 100 + k,
+                               data=b"p" * (20 + (k * 7) % 40)))
+        for i in range(40):                             # interleaved flows
+            dp = dports[i % len(dports)]
+            fr.append(udp4(200 + i % 9, dp, src="10.5.%d.%d" % (i % 3, 1 + i % 5),
+                           ident=i, data=bytes([i]) * (18 + i % 30)))
+        for k in range(4):                              # what the key keeps
+            fr.append(udp4(300, 3000, ttl=64 - k))
+            fr.append(udp4(300, 3000, tos=k * 4))
+            fr.append(udp4(300, 3000, smac=M[k]))
+            fr.append(udp4(300, 3000, tos=40))          # dscp 10: rule 10
+        for fl in (TCP_SYN, TCP_ACK, TCP_ACK | TCP_PSH, TCP_FIN | TCP_ACK, TCP_RST):
+            for k in range(3):
+                fr.append(tcp4(40000 + rep, 80, fl, seq=1000 + k * 13))
+                fr.append(tcp4(40001, 22, fl, seq=k))
+        # what the cache must not take
+        fr.append(udp4(400, 1000, pad=6))                       # padding
+        fr.append(udp4(400, 3000, pad=1))
+        fr.append(udp4(401, 2000, mf=True))                     # fragment
+        fr.append(udp4(402, 3000, opts=b"\x01\x01\x01\x00"))    # options
+        fr.append(eth(v4(ip4("10.5.0.1"), ip4("10.6.0.1"), 1, icmp4(8, 0, rep)), 0x0800,
+                      B_MAC, A_MAC))
+        fr.append(u6(500, 3000))
+        fr.append(vlan(udp4(403, 3000), 7))
+        fr.append(udp4(404, 3000, data=b"")[:46])               # short: 46 bytes
+        fr.append(udp4(405, 3000)[:47])                         # cut: bad length
+        rnd.shuffle(fr[-9:])
+    return fr
+
+
+def returns(member):
+    """What the VNF replicas send back: IPv4 for the End.AD proxy."""
+    fr = []
+    for rep in range(8):
+        for i, dp in enumerate((1000, 1001, 7000, 7001, 1500, 7500)):
+            for k in range(1 + (i + rep) % 3):
+                fr.append(udp4(100 + i, dp, ident=k, data=b"r" * (20 + k),
+                               smac=M[2 + member], dmac=A_MAC))
+        fr.append(udp4(600 + rep, 7000, pad=4, smac=M[2 + member], dmac=A_MAC))
+    return fr
+
+
+def members(sw):
+    return [(g["name"], m["member"], m["packets"], m["bytes"])
+            for g in sw.js("groups")["groups"] for m in g["members"]]
+
+
+def run(tag, extra):
+    import random
+    rnd = random.Random(7)
+    ins = {0: mix(rnd), 4: returns(0), 5: returns(1)}
+    sw = Sw("fc_" + tag, 7, LINES, ins, extra=extra)
+    outs = [sw.new(i) for i in range(7)]
+    st = (sw.rules(), sw.js("sids")["sids"], members(sw), sw.drops())
+    stats = sw.js("steer-stats")
+    # a new generation (rule 4's MAC and rule 9 changed), the mix again
+    rc, _, err = sw.cli("add-rule", *("id 11 priority 5 udp dport 3000 action set-dst-mac "
+                                      "02:00:00:00:09:0a output 6").split())
+    rc2, _, err2 = sw.cli("del-rule", "9")
+    sw.inject(mix(random.Random(8)), "again")
+    outs2 = [sw.new(i) for i in range(7)]
+    st2 = (sw.rules(), sw.js("sids")["sids"], members(sw), sw.drops())
+    stats2 = sw.js("steer-stats")
+    rcs = sw.stop()
+    return outs, st, stats, outs2, st2, stats2, (rc, err, rc2, err2, rcs)
+
+
+on = run("on", [])
+off = run("off", ["--flow-cache", "off"])
+check_eq("the runtime changes and the stop went the same way", off[6], on[6])
+check_eq("add-rule and del-rule succeeded", (0, "", 0, ""), on[6][:4])
+for phase, k in (("first generation", 0), ("after the change", 3)):
+    n = 0
+    for i in range(7):
+        n += len(off[k][i])
+        same_frames("%s: port %d: the same frames, bytes and order with the flow cache"
+                    % (phase, i), off[k][i], on[k][i])
+    check("%s: the mix went out (%d frames)" % (phase, n), n > 500)
+    names = ("rule", "SID", "group member", "drop")
+    for j, nm in enumerate(names):
+        check_eq("%s: %s counters equal" % (phase, nm), off[k + 1][j], on[k + 1][j])
+for phase, s in (("first generation", 2), ("after the change", 5)):
+    hits, fills = on[s]["flow_cache_hits"], on[s]["flow_cache_fills"]
+    check("%s: the cache answered most frames (%d hits, %d fills)" % (phase, hits, fills),
+          hits > 250 and fills > 20)
+    check_eq("%s: --flow-cache off: no hits, no fills" % phase, (0, 0),
+             (off[s]["flow_cache_hits"], off[s]["flow_cache_fills"]))
+d = on[1][3]
+check("the replicas' returns went back through the End.AD proxy (End.DX4 and End "
+      "counted them)", [s["packets"] for s in on[1][1]][1:] == [s["packets"] for s in off[1][1]][1:]
+      and all(s["packets"] > 0 for s in on[1][1]))
+check_eq("no drop reason differs", off[1][3], d)

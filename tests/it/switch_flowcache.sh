@@ -1,0 +1,10 @@
+# switch_flowcache.sh - the steering flow cache is exact: one traffic mix
+# (runs and interleaved flows, every field the key keeps or leaves out,
+# every frame it must refuse, every kind of entry, two chains through one
+# End.AD proxy, a runtime change) through nfswitch with --flow-cache on and
+# off gives the same bytes on every port and the same counters; the cache
+# answers most frames when on and none when off. The Python half:
+# switch_flowcache.py.
+. "$(dirname "$0")/../lib.sh"
+py_half switch_flowcache
+exit 0
