@@ -22,16 +22,22 @@
 #   adout    the proxy's way back: port 0 is member 2/0's RETURN; its
 #            IPv4 frames get the cached SRv6 headers (the cache primed by
 #            one frame from a pcap port) and go on by a rule for B
-# Per packet: all of sw_forward minus empty polls (their cost from an idle
-# run), then st_frame() alone (the steering; 0 in base) and the inclusive
-# cost of the library calls that ran. Mpps: REPEAT rounds, each scenario
+#   NAME-100f  NAME with 100 flows that take turns frame by frame (no two
+#            frames of one flow in a row), against base-100f
+# The flow cache (DESIGN "Steering") answers every frame but each flow's
+# first. Per packet: all of sw_forward minus empty polls (their cost from
+# an idle run); the work per frame (the receive loop and forward():
+# steering, switching, transmit; no empty poll in it: the ratio that
+# counts); st_frame() alone (the full steering, for the frames the cache
+# did not answer) and the inclusive cost of the library calls that ran. Mpps: REPEAT rounds, each scenario
 # right after a baseline run; the ratio scenario/base within each round,
 # then the median (the machine is shared: paired ratios are the figures).
 #
 #   [BIN=DIR] bench/steer.sh [-n FRAMES] [-t SECONDS] [-r REPEAT] [-S "SCENARIOS"]
 set -u
 cd "$(dirname "$0")/.."
-N=200000 DUR=3 REPEAT=5 SCEN="base rules100 rules5k group encap end adin adout"
+N=200000 DUR=3 REPEAT=5
+SCEN="base rules100 rules5k group encap end adin adout base-100f group-100f adin-100f encap-100f"
 while getopts "n:t:r:S:" o; do
 	case $o in
 	n) N=$OPTARG ;; t) DUR=$OPTARG ;; r) REPEAT=$OPTARG ;; S) SCEN=$OPTARG ;;
@@ -47,12 +53,12 @@ SW=
 trap '[ -n "$SW" ] && kill $SW 2>/dev/null; wait 2>/dev/null; rm -rf "$W"' EXIT
 trap 'exit 130' INT TERM
 M() { echo "memif:$W/sw.sock,id=$1"; }
-FNS="sw_forward st_frame nf_parse nf_cls_match nf_hash_flow nf_hash_pick nf_srv6_encaps nf_srv6_end nf_srv6_proxy_in nf_srv6_proxy_out"
+FNS="sw_forward forward srv_rx_run st_frame nf_parse nf_cls_match nf_hash_flow nf_hash_pick nf_srv6_encaps nf_srv6_end nf_srv6_proxy_in nf_srv6_proxy_out"
 
 # The steering lines of scenario $1 on stdout.
 conf() {
 	local i
-	case $1 in
+	case ${1%-100f} in
 	rules100|rules5k)
 		local n=$([ "$1" = rules100 ] && echo 100 || echo 5000)
 		for i in $(seq 1 $((n - 1))); do
@@ -92,8 +98,8 @@ start() {
 	for i in $(seq 300); do [ -S "$W/ctl" ] && break; sleep 0.1; done
 	[ -S "$W/ctl" ] || { echo "bench: nfswitch ($1) did not start: $(cat "$W/$1.log")" >&2; exit 1; }
 	sw() { "$BIN/nfchain" switch --ctl "$W/ctl" "$@"; }
-	[ "$1" = base ] && sw add-mac 02:00:00:00:00:02 1 >/dev/null
-	[ "$1" = adout ] && prime
+	[ "${1%-100f}" = base ] && sw add-mac 02:00:00:00:00:02 1 >/dev/null
+	[ "${1%-100f}" = adout ] && prime
 	return 0
 }
 stop() {	# name: the switch's stats into $W/name.json
@@ -114,6 +120,9 @@ wpcap(sys.argv[1], [encap(u4(1024, 1024, src="10.0.0.1", dst="10.0.0.2"), ["fc00
 		'import json,sys; print(json.load(sys.stdin)["sids"][0]["packets"])')" = 1 ] ||
 		{ echo "bench: the End.AD cache was not primed" >&2; exit 1; }
 }
+flows() {	# scenario: nf-gen's flow option (NAME-100f: 100 flows, one after the other)
+	[ "${1%-100f}" != "$1" ] && echo "--flows 100"
+}
 gen() {	# out.json, then nf-gen's arguments
 	local out=$1
 	shift
@@ -127,7 +136,7 @@ sleep 3
 stop idle
 for s in $SCEN; do
 	start "$s" valgrind
-	gen "$W/$s.gen" --count "$N" --drain 5s
+	gen "$W/$s.gen" --count "$N" --drain 5s $(flows "$s")
 	stop "$s"
 	python3 bench/cg_incl.py "$W/$s.cg" 1 $FNS >"$W/$s.incl"
 done
@@ -140,10 +149,10 @@ print("%.4f" % (r["ports"]["rx"]["rx_packets"] / r["duration_s"] / 1e6))' "$1"
 }
 for r in $(seq "$REPEAT"); do
 	for s in $SCEN; do
-		[ "$s" = base ] && continue
+		[ "${s%-100f}" = base ] && continue
 		for x in base "$s"; do
 			start "$x"
-			gen "$W/m.json" --duration "$DUR"
+			gen "$W/m.json" --duration "$DUR" $(flows "$s")
 			stop "m_$x"
 			echo "$r $s $x $(mpps "$W/m.json")" >>"$W/mpps"
 		done
@@ -151,7 +160,7 @@ for r in $(seq "$REPEAT"); do
 done
 
 python3 - "$W" "$N" "$FNS" "$SCEN" <<'PY'
-import json, statistics, sys
+import json, os, statistics, sys
 w, n, fns, scen = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(), sys.argv[4].split()
 idle = json.load(open(w + "/idle.json"))
 per_empty = float(open(w + "/idle.incl").read()) / max(idle["polls"], 1)
@@ -165,15 +174,23 @@ for s in scen:
     empty = st["polls"] - st["bursts"]
     rows[s] = ((inc["sw_forward"] - empty * per_empty) / max(fwd, 1), fwd, inc)
 base = rows["base"][0] if "base" in rows else None
-print("%-9s %9s %8s %9s %7s  %s" % ("scenario", "frames", "instr/pk", "vs base", "steer",
-                                    "library calls per packet (inclusive)"))
+# work per frame: the receive loop and forward() (steering, switching,
+# transmit), no poll that found nothing: the figure for the ratio
+work = {s: (r[2]["forward"] + r[2]["srv_rx_run"]) / max(r[1], 1) for s, r in rows.items()}
+def base_of(s):
+    return "base-100f" if s.endswith("-100f") and "base-100f" in rows else "base"
+print("%-10s %8s %8s %9s %8s %9s %7s  %s" % (
+    "scenario", "frames", "instr/pk", "vs base", "work/pk", "vs base", "steer",
+    "library calls per packet (inclusive)"))
 for s in scen:
     per, fwd, inc = rows[s]
-    lib = ", ".join("%s %.0f" % (f, inc[f] / fwd) for f in fns[2:] if inc[f] > 0)
-    print("%-9s %9d %8.1f %9s %7.1f  %s" % (s, fwd, per, "%.2fx" % (per / base) if base else "-",
-                                           inc["st_frame"] / max(fwd, 1), lib))
+    b = base_of(s)
+    lib = ", ".join("%s %.0f" % (f, inc[f] / fwd) for f in fns[5:] if inc[f] > 0)
+    print("%-10s %8d %8.1f %9s %8.1f %9s %7.1f  %s" % (
+        s, fwd, per, "%.2fx" % (per / rows[b][0]) if b in rows else "-", work[s],
+        "%.2fx" % (work[s] / work[b]) if b in work else "-", inc["st_frame"] / max(fwd, 1), lib))
 mp = {}
-for line in open(w + "/mpps"):
+for line in open(w + "/mpps") if os.path.exists(w + "/mpps") else []:
     r, s, x, v = line.split()
     mp.setdefault((s, r), {})[x] = float(v)
 print("\nMpps (64-byte frames), median of %d rounds; ratio = scenario / base within "

@@ -105,6 +105,17 @@ static inline void nf_copy_frame(uint8_t *dst, const uint8_t *src, uint32_t len)
 		nf_copy32(dst + len - 32, src + len - 32);
 		return;
 	}
+	if (len - 65 < 128) {		/* 65..192: four or six moves, no loop */
+		nf_copy32(dst, src);
+		nf_copy32(dst + 32, src + 32);
+		if (len > 128) {
+			nf_copy32(dst + 64, src + 64);
+			nf_copy32(dst + 96, src + 96);
+		}
+		nf_copy32(dst + len - 64, src + len - 64);
+		nf_copy32(dst + len - 32, src + len - 32);
+		return;
+	}
 	if (len < 32) {
 		__builtin_memcpy(dst, src, len);
 		return;

@@ -152,6 +152,21 @@ static uint8_t scratch[NF_BURST_MAX][2][NF_FRAME_MAX + 512] __attribute__((align
 static struct nf_pkt mir[NF_BURST_MAX];
 static uint16_t mirp[NF_BURST_MAX];
 
+/* Frames @a (its input, as st_flow_hit() saw it) and @b have the same
+ * IPv4 addresses and ports: worth trying st_flow_run() on @b (interleaved
+ * flows skip it for two compares). */
+static inline bool same_hosts(const uint8_t *a, const uint8_t *b)
+{
+	uint64_t x, y;
+	uint32_t p, q;
+
+	memcpy(&x, a + 26, 8);
+	memcpy(&y, b + 26, 8);
+	memcpy(&p, a + 34, 4);
+	memcpy(&q, b + 34, 4);
+	return ((x ^ y) | (p ^ q)) == 0;
+}
+
 static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, uint16_t inidx,
 					    uint16_t n)
 {
@@ -161,6 +176,8 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 	uint16_t i, j, nm = 0, hits = 0, o0 = 0;
 	uint32_t diff = 0;
 
+	g->bursts++;
+
 	for (i = 0; i < n; i++) {
 		const uint8_t *d = rx[i].data;
 		uint32_t l = rx[i].len;
@@ -169,11 +186,21 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 		if (fl != NULL)		/* the flow cache first (steer.h) */
 			o = st_flow_hit(g, &last, inidx, &d, &l, scratch[i][0],
 					sizeof(scratch[i][0]));
-		if (nf_likely(o >= 0 && d == rx[i].data && (unsigned)o < SW_PORTS_MAX &&
-			      sw->ports[o].p != NULL)) {
-			/* rewritten in place to a port: so are the frames of
-			 * the same flow that follow it */
-			uint16_t k = st_flow_run(last, rx, (uint16_t)(i + 1), n, outp);
+		if (nf_likely(o >= 0 && (unsigned)o < SW_PORTS_MAX && sw->ports[o].p != NULL)) {
+			/* to a port: so are the frames of the same flow that
+			 * follow it */
+			uint16_t k;
+
+			if (d != rx[i].data) {
+				rx[i].data = (uint8_t *)d;
+				rx[i].len = l;
+				rx[i].slot = NULL;
+				rx[i].buf = NF_BUF_NONE;
+			}
+			k = (uint16_t)(i + 1);
+			if (k < n && same_hosts(rx[i].data, rx[k].data))
+				k = st_flow_run(last, rx, k, n, outp, scratch[0][0],
+						sizeof(scratch[0]));
 
 			outp[i] = (uint16_t)o;
 			if (i == 0)

@@ -1456,6 +1456,25 @@ void st_flow_flush(struct st_gen *g)
 			flow_flush1(&g->flow[i]);
 }
 
+/* The way of @f's set the flow of frame @e from @in takes: its own (an
+ * entry st_flow_hit() turned down: a length, an End.AD slot changed),
+ * else an empty one, else the one whose last hit is older. */
+static struct st_flow *flow_victim(struct st_gen *g, struct st_flow *f, uint16_t in,
+				   const uint8_t *e)
+{
+	struct st_flow *p = st_flow_pair(g, f);
+
+	if (f->in == in + 1u && st_flow_key_eq(f, e))
+		return f;
+	if (p->in == in + 1u && st_flow_key_eq(p, e))
+		return p;
+	if (f->in == 0)
+		return f;
+	if (p->in == 0)
+		return p;
+	return (int32_t)(p->used - f->used) < 0 ? p : f;
+}
+
 /* Make entry @f replay what the pass did to frame @e (@l bytes, shape
  * @min) that became @o (@ol bytes) for port @out: if the output is the
  * input's IP packet (or whole frame) behind at most ST_FLOW_HDR new bytes,
@@ -1497,6 +1516,7 @@ static void flow_fill(struct st_gen *g, struct st_flow *f, uint16_t in, const ui
 		f->k[j] = e[j] & st_flow_mask[tcp][j];
 	f->tcp = tcp;
 	f->in = (uint16_t)(in + 1);
+	f->used = g->bursts;
 	f->out = (uint16_t)out;
 	f->lmin = (uint16_t)NF_MAX(min + 14, 48u);
 	f->a = (uint8_t)a;
@@ -1526,7 +1546,7 @@ int st_frame(struct sw *sw, struct st_gen *g, uint16_t in, const uint8_t **data,
 	*mirror = -1;
 	if (g->flow != NULL) {		/* st_flow_hit() said no: fill */
 		min = flow_shape(*data, *len);
-		f = min != 0 ? st_flow_slot(g, *data, in) : NULL;
+		f = min != 0 ? flow_victim(g, st_flow_slot(g, *data, in), in, *data) : NULL;
 		if (min != 0 && (role->role == ST_R_NONE || role->role == ST_R_PROXY_RET)) {
 			tr.len0 = *len;
 			tr.ncnt = tr.ndep = 0;

@@ -173,7 +173,7 @@ struct st_centry {
  * its own length delta); valid while every End.AD cache slot the frame
  * read or wrote still has the content it had (its update count). */
 #define ST_FLOW_SIZE	4096u
-#define ST_FLOW_HDR	176	/* eth + IPv6 + SRH with 7 SIDs */
+#define ST_FLOW_HDR	192	/* eth + IPv6 + SRH with 8 SIDs, 6 x 32 */
 #define ST_FLOW_CNT	8
 #define ST_FLOW_DEP	4
 
@@ -186,6 +186,7 @@ struct st_flow {
 	uint16_t plen;			/* offset of the IPv6 payload length in hdr, 0 none */
 	uint8_t a, b, ncnt, ndep;
 	uint32_t pend;			/* frames not yet in the counters */
+	uint32_t used;			/* st_gen.bursts of the last lookup hit */
 	uint64_t pend_bytes;		/* their input bytes */
 	struct st_count *cnt[ST_FLOW_CNT];
 	int32_t delta[ST_FLOW_CNT];	/* counted length - input length */
@@ -210,6 +211,7 @@ struct st_gen {
 	struct st_centry *rcache;	/* ST_CACHE_SIZE entries */
 	uint64_t cache_misses;
 	struct st_flow *flow;		/* ST_FLOW_SIZE entries, or NULL */
+	uint32_t bursts;		/* steered bursts: the flow cache's clock */
 	uint64_t flow_hits, flow_fills;
 	struct st_port_role *role;	/* [SW_PORTS_MAX] or NULL */
 	struct st_tos tos;
@@ -249,32 +251,121 @@ void st_flow_flush(struct st_gen *g);
 /* The flow cache's key mask, [TCP]: bytes 0..47 of a frame. */
 extern const uint8_t st_flow_mask[2][48];
 
-static inline bool st_flow_key_eq(const struct st_flow *f, const uint8_t *e)
+/* An entry's key and mask in registers (a run compares many frames). */
+struct st_fkey {
+#ifdef __AVX2__
+	__m256i m0, m1, k0, k1;		/* bytes 0..31 and 16..47 */
+#else
+	uint64_t m[6], k[6];
+#endif
+};
+
+static inline void st_fkey_load(const struct st_flow *f, struct st_fkey *x)
 {
 	const uint8_t *m = st_flow_mask[f->tcp];
 #ifdef __AVX2__
-	/* bytes 0..31 and 16..47: two loads, one test */
+	x->m0 = _mm256_loadu_si256((const __m256i *)(const void *)m);
+	x->m1 = _mm256_loadu_si256((const __m256i *)(const void *)(m + 16));
+	x->k0 = _mm256_loadu_si256((const __m256i *)(const void *)f->k);
+	x->k1 = _mm256_loadu_si256((const __m256i *)(const void *)(f->k + 16));
+#else
+	memcpy(x->m, m, 48);
+	memcpy(x->k, f->k, 48);
+#endif
+}
+
+/* Frame bytes 0..47 under the mask equal the key: two loads, one test. */
+static inline bool st_fkey_eq(const struct st_fkey *x, const uint8_t *e)
+{
+#ifdef __AVX2__
 	const __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)e);
 	const __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(e + 16));
-	const __m256i x = _mm256_or_si256(
-		_mm256_xor_si256(_mm256_and_si256(a, _mm256_loadu_si256((const void *)m)),
-				 _mm256_loadu_si256((const void *)f->k)),
-		_mm256_xor_si256(_mm256_and_si256(b, _mm256_loadu_si256((const void *)(m + 16))),
-				 _mm256_loadu_si256((const void *)(f->k + 16))));
+	const __m256i d = _mm256_or_si256(_mm256_xor_si256(_mm256_and_si256(a, x->m0), x->k0),
+					  _mm256_xor_si256(_mm256_and_si256(b, x->m1), x->k1));
 
-	return _mm256_testz_si256(x, x);
+	return _mm256_testz_si256(d, d);
 #else
-	uint64_t d = 0, v, w, k;
+	uint64_t d = 0, v;
 	unsigned j;
 
-	for (j = 0; j < 48; j += 8) {
-		memcpy(&v, e + j, 8);
-		memcpy(&w, m + j, 8);
-		memcpy(&k, f->k + j, 8);
-		d |= (v & w) ^ k;
+	for (j = 0; j < 6; j++) {
+		memcpy(&v, e + 8 * j, 8);
+		d |= (v & x->m[j]) ^ x->k[j];
 	}
 	return d == 0;
 #endif
+}
+
+static inline bool st_flow_key_eq(const struct st_flow *f, const uint8_t *e)
+{
+	struct st_fkey x;
+
+	st_fkey_load(f, &x);
+	return st_fkey_eq(&x, e);
+}
+
+static inline void st_copy32(uint8_t *d, const uint8_t *s)
+{
+#ifdef __AVX__
+	_mm256_storeu_si256((__m256i *)(void *)d, _mm256_loadu_si256((const __m256i *)(const void *)s));
+#else
+	memcpy(d, s, 32);
+#endif
+}
+
+/* Copy @n bytes, 32 at a time, the last move overlapping the one before
+ * (nothing read or written outside [0, n)). */
+static inline void st_copy(uint8_t *d, const uint8_t *s, uint32_t n)
+{
+	uint32_t i;
+
+	if (n - 32 <= 32) {		/* 32..64: two moves */
+		st_copy32(d, s);
+		st_copy32(d + n - 32, s + n - 32);
+		return;
+	}
+	if (n < 32) {
+		memcpy(d, s, n);
+		return;
+	}
+	for (i = 0; i + 32 < n; i += 32)
+		st_copy32(d + i, s + i);
+	st_copy32(d + n - 32, s + n - 32);
+}
+
+/* The output of entry @f for input @e (@l bytes) written at @buf: its
+ * length. */
+static inline uint32_t st_flow_write(const struct st_flow *f, const uint8_t *e, uint32_t l,
+				     uint8_t *buf)
+{
+	const uint32_t nl = l - f->b + f->a;
+	const uint8_t *h = f->hdr;
+
+	/* The header in whole 32-byte moves (hdr[] is a multiple of 32 long;
+	 * what lands past a is overwritten by the packet next). */
+	switch ((f->a + 31u) >> 5) {
+	case 6: st_copy32(buf + 160, h + 160); __attribute__((fallthrough));
+	case 5: st_copy32(buf + 128, h + 128); __attribute__((fallthrough));
+	case 4: st_copy32(buf + 96, h + 96); __attribute__((fallthrough));
+	case 3: st_copy32(buf + 64, h + 64); __attribute__((fallthrough));
+	case 2: st_copy32(buf + 32, h + 32); __attribute__((fallthrough));
+	case 1: st_copy32(buf, h); __attribute__((fallthrough));
+	default: break;
+	}
+	st_copy(buf + f->a, e + f->b, l - f->b);
+	if (f->plen != 0) {
+		buf[f->plen] = (uint8_t)((nl - 54) >> 8);
+		buf[f->plen + 1] = (uint8_t)(nl - 54);
+	}
+	return nl;
+}
+
+/* The other way of the entry's set: 2-way set associative, so that two
+ * flows whose hashes collide both stay (the birthday bound of a
+ * direct-mapped table would churn a few flows in a hundred). */
+static inline struct st_flow *st_flow_pair(struct st_gen *g, struct st_flow *f)
+{
+	return &g->flow[(size_t)(f - g->flow) ^ 1];
 }
 
 static inline struct st_flow *st_flow_slot(struct st_gen *g, const uint8_t *e, uint16_t in)
@@ -284,32 +375,36 @@ static inline struct st_flow *st_flow_slot(struct st_gen *g, const uint8_t *e, u
 
 	memcpy(&a, e + 26, 8);
 	memcpy(&ports, e + 34, 4);
-	x = (a ^ ((uint64_t)ports << 16 | in)) * 0x9e3779b97f4a7c15ull;
+	/* two products: the bits that vary between flows (host bytes of
+	 * the addresses, port bytes) never cancel each other */
+	x = a * 0x9e3779b97f4a7c15ull ^ ((uint64_t)in << 32 | ports) * 0xc2b2ae3d27d4eb4full;
 	return &g->flow[x >> 52];		/* ST_FLOW_SIZE = 2^12 */
 }
 
 /* The flow cache's answer for the frame *@data (*@len bytes) from port
  * @in: a port or ST_OUT_L2 (the frame rewritten in place, or into @buf
  * with *data, *len moved there), or -1: the frame goes to st_frame().
- * *@last: the entry of the previous frame of this burst (tried first,
- * no hash: a burst of one flow), NULL at the start of a burst. */
+ * *@last: the entry, for st_flow_run() (the frames of the same flow that
+ * follow). */
 static inline int st_flow_hit(struct st_gen *g, struct st_flow **last, uint16_t in,
 			      const uint8_t **data, uint32_t *len, uint8_t *buf, uint32_t cap)
 {
 	uint8_t *e = (uint8_t *)(uintptr_t)*data;
 	const uint32_t l = *len;
-	struct st_flow *f = *last;
+	struct st_flow *f;
 	uint32_t tl, nl;
 	unsigned j;
 
 	if (l < 48)
 		return -1;
-	if (f == NULL || !st_flow_key_eq(f, e)) {
-		f = st_flow_slot(g, e, in);
+	f = st_flow_slot(g, e, in);		/* two ways: this and its pair */
+	if (f->in != in + 1u || !st_flow_key_eq(f, e)) {
+		f = st_flow_pair(g, f);
 		if (f->in != in + 1u || !st_flow_key_eq(f, e))
 			return -1;
-		*last = f;
 	}
+	f->used = g->bursts;
+	*last = f;
 	tl = (uint32_t)e[16] << 8 | e[17];
 	if (tl + 14 != l || l < f->lmin)
 		return -1;
@@ -320,15 +415,9 @@ static inline int st_flow_hit(struct st_gen *g, struct st_flow **last, uint16_t 
 		if (f->a != 0)
 			memcpy(e, f->hdr, 14);
 	} else {
-		nl = l - f->b + f->a;
-		if (nl > cap)
+		if (l - f->b + f->a > cap)
 			return -1;
-		memcpy(buf, f->hdr, f->a);
-		memcpy(buf + f->a, e + f->b, l - f->b);
-		if (f->plen != 0) {
-			buf[f->plen] = (uint8_t)((nl - 54) >> 8);
-			buf[f->plen + 1] = (uint8_t)(nl - 54);
-		}
+		nl = st_flow_write(f, e, l, buf);
 		*data = buf;
 		*len = nl;
 	}
@@ -338,29 +427,62 @@ static inline int st_flow_hit(struct st_gen *g, struct st_flow **last, uint16_t 
 }
 
 /* After a hit on @f by frame @i - 1: frames i, i+1, ... of the burst with
- * the same key (a run of one flow) get the same in-place rewrite and
- * output port, with one key compare and one length check each (the End.AD
- * slots were checked for frame i - 1 and nothing changed them since).
- * Returns the index of the first frame not done. */
+ * the same key (a run of one flow) get the same rewrite (in place, or
+ * into buffer j at @sbuf + j * @stride, which fits any frame) and output
+ * port, with one key compare and one length check each (the End.AD slots
+ * were checked for frame i - 1 and nothing changed them since). Returns
+ * the index of the first frame not done. */
 static inline uint16_t st_flow_run(struct st_flow *f, struct nf_pkt *pk, uint16_t i,
-				   uint16_t n, uint16_t *outp)
+				   uint16_t n, uint16_t *outp, uint8_t *sbuf, size_t stride)
 {
 	const uint16_t start = i, out = f->out;
-	uint64_t bytes = 0;
+	const uint32_t lmin = f->lmin;
+	uint64_t bytes = 0, h0, h1;
+	struct st_fkey x;
 
-	if (f->a != f->b)
-		return i;
-	for (; i < n; i++) {
-		uint8_t *e = pk[i].data;
-		const uint32_t l = pk[i].len;
+	st_fkey_load(f, &x);
+#define ST_RUN_TEST(e, l)	\
+	((l) < lmin || !st_fkey_eq(&x, (e)) || ((uint32_t)(e)[16] << 8 | (e)[17]) + 14 != (l))
+	if (f->a != f->b) {			/* into the buffers */
+		for (; i < n; i++) {
+			uint8_t *e = pk[i].data;
+			const uint32_t l = pk[i].len;
 
-		if (l < f->lmin || !st_flow_key_eq(f, e) || ((uint32_t)e[16] << 8 | e[17]) + 14 != l)
-			break;
-		if (f->a != 0)
-			memcpy(e, f->hdr, 14);
-		outp[i] = out;
-		bytes += l;
+			if (ST_RUN_TEST(e, l))
+				break;
+			pk[i].data = sbuf + i * stride;
+			pk[i].len = st_flow_write(f, e, l, pk[i].data);
+			pk[i].slot = NULL;
+			pk[i].buf = NF_BUF_NONE;
+			outp[i] = out;
+			bytes += l;
+		}
+	} else if (f->a != 0) {			/* new Ethernet header */
+		memcpy(&h0, f->hdr, 8);
+		memcpy(&h1, f->hdr + 6, 8);
+		for (; i < n; i++) {
+			uint8_t *e = pk[i].data;
+			const uint32_t l = pk[i].len;
+
+			if (ST_RUN_TEST(e, l))
+				break;
+			memcpy(e, &h0, 8);
+			memcpy(e + 6, &h1, 8);
+			outp[i] = out;
+			bytes += l;
+		}
+	} else {				/* unchanged */
+		for (; i < n; i++) {
+			const uint8_t *e = pk[i].data;
+			const uint32_t l = pk[i].len;
+
+			if (ST_RUN_TEST(e, l))
+				break;
+			outp[i] = out;
+			bytes += l;
+		}
 	}
+#undef ST_RUN_TEST
 	f->pend += (uint32_t)(i - start);
 	f->pend_bytes += bytes;
 	return i;
