@@ -10,12 +10,10 @@
 #include "nf_io.h"
 #include "nf_pool.h"
 #include "nf_spec.h"
+#include "nf_util.h"
 
 #include <stddef.h>
 #include <stdint.h>
-#ifdef __AVX__
-#include <immintrin.h>
-#endif
 
 struct nf_port_ops {
 	const char *type;
@@ -80,49 +78,5 @@ const struct nf_io_params *nf_io_params(void);
 extern const struct nf_port_ops nf_memif_ops;
 extern const struct nf_port_ops nf_afpacket_ops;
 extern const struct nf_port_ops nf_pcap_ops;
-
-/* Copy a frame of @len bytes with 32-byte moves, never touching a byte
- * outside [0, len) of either buffer: the last move overlaps the previous
- * one instead of rounding up (a frame may end exactly at the end of a
- * peer's region). Short frames (< 32 bytes) use memcpy. */
-static inline void nf_copy32(uint8_t *dst, const uint8_t *src)
-{
-#ifdef __AVX__
-	/* gcc 12 would expand a 32-byte memcpy into two 16-byte moves */
-	_mm256_storeu_si256((__m256i *)(void *)dst,
-			    _mm256_loadu_si256((const __m256i *)(const void *)src));
-#else
-	__builtin_memcpy(dst, src, 32);
-#endif
-}
-
-static inline void nf_copy_frame(uint8_t *dst, const uint8_t *src, uint32_t len)
-{
-	uint32_t i;
-
-	if (__builtin_expect(len - 32 <= 32, 1)) {	/* 32..64: two moves */
-		nf_copy32(dst, src);
-		nf_copy32(dst + len - 32, src + len - 32);
-		return;
-	}
-	if (len - 65 < 128) {		/* 65..192: four or six moves, no loop */
-		nf_copy32(dst, src);
-		nf_copy32(dst + 32, src + 32);
-		if (len > 128) {
-			nf_copy32(dst + 64, src + 64);
-			nf_copy32(dst + 96, src + 96);
-		}
-		nf_copy32(dst + len - 64, src + len - 64);
-		nf_copy32(dst + len - 32, src + len - 32);
-		return;
-	}
-	if (len < 32) {
-		__builtin_memcpy(dst, src, len);
-		return;
-	}
-	for (i = 0; i + 32 < len; i += 32)
-		nf_copy32(dst + i, src + i);
-	nf_copy32(dst + len - 32, src + len - 32);
-}
 
 #endif

@@ -9,7 +9,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
+#ifdef __AVX__
+#include <immintrin.h>
+#endif
 
 #define NF_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define nf_likely(x)   __builtin_expect(!!(x), 1)
@@ -55,5 +59,49 @@ int nf_mkdir_parent(const char *path);
 /* Copy a NUL-terminated string into dst of size n, always terminating.
  * Returns the length of src (truncation when >= n). */
 size_t nf_strlcpy(char *dst, const char *src, size_t n);
+
+/* Copy a frame of @len bytes with 32-byte moves, never touching a byte
+ * outside [0, len) of either buffer: the last move overlaps the previous
+ * one instead of rounding up (a frame may end exactly at the end of a
+ * peer's region). Short frames (< 32 bytes) use memcpy. */
+static inline void nf_copy32(uint8_t *dst, const uint8_t *src)
+{
+#ifdef __AVX__
+	/* gcc 12 would expand a 32-byte memcpy into two 16-byte moves */
+	_mm256_storeu_si256((__m256i *)(void *)dst,
+			    _mm256_loadu_si256((const __m256i *)(const void *)src));
+#else
+	__builtin_memcpy(dst, src, 32);
+#endif
+}
+
+static inline void nf_copy_frame(uint8_t *dst, const uint8_t *src, uint32_t len)
+{
+	uint32_t i;
+
+	if (__builtin_expect(len - 32 <= 32, 1)) {	/* 32..64: two moves */
+		nf_copy32(dst, src);
+		nf_copy32(dst + len - 32, src + len - 32);
+		return;
+	}
+	if (len - 65 < 128) {		/* 65..192: four or six moves, no loop */
+		nf_copy32(dst, src);
+		nf_copy32(dst + 32, src + 32);
+		if (len > 128) {
+			nf_copy32(dst + 64, src + 64);
+			nf_copy32(dst + 96, src + 96);
+		}
+		nf_copy32(dst + len - 64, src + len - 64);
+		nf_copy32(dst + len - 32, src + len - 32);
+		return;
+	}
+	if (len < 32) {
+		__builtin_memcpy(dst, src, len);
+		return;
+	}
+	for (i = 0; i + 32 < len; i += 32)
+		nf_copy32(dst + i, src + i);
+	nf_copy32(dst + len - 32, src + len - 32);
+}
 
 #endif

@@ -39,6 +39,7 @@
 #include "nf_io.h"
 #include "nf_rule.h"
 #include "nf_srv6.h"
+#include "nf_util.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -304,35 +305,6 @@ static inline bool st_flow_key_eq(const struct st_flow *f, const uint8_t *e)
 	return st_fkey_eq(&x, e);
 }
 
-static inline void st_copy32(uint8_t *d, const uint8_t *s)
-{
-#ifdef __AVX__
-	_mm256_storeu_si256((__m256i *)(void *)d, _mm256_loadu_si256((const __m256i *)(const void *)s));
-#else
-	memcpy(d, s, 32);
-#endif
-}
-
-/* Copy @n bytes, 32 at a time, the last move overlapping the one before
- * (nothing read or written outside [0, n)). */
-static inline void st_copy(uint8_t *d, const uint8_t *s, uint32_t n)
-{
-	uint32_t i;
-
-	if (n - 32 <= 32) {		/* 32..64: two moves */
-		st_copy32(d, s);
-		st_copy32(d + n - 32, s + n - 32);
-		return;
-	}
-	if (n < 32) {
-		memcpy(d, s, n);
-		return;
-	}
-	for (i = 0; i + 32 < n; i += 32)
-		st_copy32(d + i, s + i);
-	st_copy32(d + n - 32, s + n - 32);
-}
-
 /* The output of entry @f for input @e (@l bytes) written at @buf: its
  * length. */
 static inline uint32_t st_flow_write(const struct st_flow *f, const uint8_t *e, uint32_t l,
@@ -344,15 +316,15 @@ static inline uint32_t st_flow_write(const struct st_flow *f, const uint8_t *e, 
 	/* The header in whole 32-byte moves (hdr[] is a multiple of 32 long;
 	 * what lands past a is overwritten by the packet next). */
 	switch ((f->a + 31u) >> 5) {
-	case 6: st_copy32(buf + 160, h + 160); __attribute__((fallthrough));
-	case 5: st_copy32(buf + 128, h + 128); __attribute__((fallthrough));
-	case 4: st_copy32(buf + 96, h + 96); __attribute__((fallthrough));
-	case 3: st_copy32(buf + 64, h + 64); __attribute__((fallthrough));
-	case 2: st_copy32(buf + 32, h + 32); __attribute__((fallthrough));
-	case 1: st_copy32(buf, h); __attribute__((fallthrough));
+	case 6: nf_copy32(buf + 160, h + 160); __attribute__((fallthrough));
+	case 5: nf_copy32(buf + 128, h + 128); __attribute__((fallthrough));
+	case 4: nf_copy32(buf + 96, h + 96); __attribute__((fallthrough));
+	case 3: nf_copy32(buf + 64, h + 64); __attribute__((fallthrough));
+	case 2: nf_copy32(buf + 32, h + 32); __attribute__((fallthrough));
+	case 1: nf_copy32(buf, h); __attribute__((fallthrough));
 	default: break;
 	}
-	st_copy(buf + f->a, e + f->b, l - f->b);
+	nf_copy_frame(buf + f->a, e + f->b, l - f->b);
 	if (f->plen != 0) {
 		buf[f->plen] = (uint8_t)((nl - 54) >> 8);
 		buf[f->plen + 1] = (uint8_t)(nl - 54);
