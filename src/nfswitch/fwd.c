@@ -179,7 +179,7 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 	g->bursts++;
 
 	for (i = 0; i < n; i++) {
-		const uint8_t *d = rx[i].data;
+		const uint8_t *d = rx[i].data, *const e = d;
 		uint32_t l = rx[i].len;
 		int m = -1, o = -1;
 
@@ -198,7 +198,7 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 				rx[i].buf = NF_BUF_NONE;
 			}
 			k = (uint16_t)(i + 1);
-			if (k < n && same_hosts(rx[i].data, rx[k].data))
+			if (k < n && same_hosts(e, rx[k].data))
 				k = st_flow_run(last, rx, k, n, outp, scratch[0][0],
 						sizeof(scratch[0]));
 

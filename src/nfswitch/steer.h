@@ -307,7 +307,7 @@ static inline bool st_flow_key_eq(const struct st_flow *f, const uint8_t *e)
 
 /* The output of entry @f for input @e (@l bytes) written at @buf: its
  * length. */
-static inline uint32_t st_flow_write(const struct st_flow *f, const uint8_t *e, uint32_t l,
+static inline __attribute__((always_inline)) uint32_t st_flow_write(const struct st_flow *f, const uint8_t *e, uint32_t l,
 				     uint8_t *buf)
 {
 	const uint32_t nl = l - f->b + f->a;
