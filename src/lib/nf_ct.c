@@ -7,7 +7,9 @@
  * pages asked for; nothing is allocated, locked or asked of the kernel
  * afterwards):
  *   ent[max]   struct nf_ct_entry, 128 bytes (two cache lines, aligned);
- *              a free entry has t[0].family == 0;
+ *              a free entry has t[0].family == 0; gen changes at each
+ *              free (unlink, flush) and survives nf_ct_confirm(), so a
+ *              struct nf_ct_ref names one life of an entry;
  *   bkt[nb]    hash buckets, one 64-byte cache line each: 8 slots of a
  *              16-bit signature (0: free slot) and a 32-bit value
  *              (entry index << 1 | direction); 16 bytes unused;
