@@ -49,15 +49,15 @@ kill -INT "$NP"; wait "$NP"; NP=
 read -r n bursts created < <(python3 -c 'import json,sys
 d=json.load(open(sys.argv[1]))
 print(d["stages"]["post"]["out"], d["bursts"], d["nat"]["created"])' "$W/stats.json")
-FNS="vnf_burst cli_rx_burst nf_parse nat_pre nat_process nf_ct_in nat_post cli_tx_burst"
+FNS="vnf_burst cli_rx_burst nf_parse nat_pre nat_process fc_run nf_ct_in nat_post cli_tx_burst"
 # shellcheck disable=SC2086
-read -r tot rx parse pre proc ct post tx < <(python3 bench/cg_incl.py "$W/cg.out" "$n" $FNS)
+read -r tot rx parse pre proc run ct post tx < <(python3 bench/cg_incl.py "$W/cg.out" "$n" $FNS)
 python3 - "$SIZE" "$FLOWS" "$n" "$bursts" "$created" "$tot" "$rx" "$parse" "$pre" "$proc" \
-	"$ct" "$post" "$tx" <<'PY'
+	"$run" "$ct" "$post" "$tx" <<'PY'
 import sys
 size, flows = sys.argv[1:3]
 n, bursts, created = map(int, sys.argv[3:6])
-tot, rx, parse, pre, proc, ct, post, tx = map(float, sys.argv[6:14])
+tot, rx, parse, pre, proc, run, ct, post, tx = map(float, sys.argv[6:15])
 stages = pre + proc + post
 print("IPv4 UDP, %s-byte frames, %s flows: %d frames translated in %d bursts, %d sessions "
       "made" % (size, flows, n, bursts, created))
@@ -69,6 +69,8 @@ for fn, v, what in (("cli_rx_burst", rx, "receive (memif client)"),
                     ("nf_parse", parse, "parse (framework)"),
                     ("nat_pre", pre, "pre: IPv4 header checksum, the common case inline"),
                     ("nat_process", proc, "process: session lookup, new sessions"),
+                    ("  fc_run", run, "  of which the flow cache's hits that start a burst "
+                     "(nf_ct refresh inline)"),
                     ("  nf_ct_in", ct, "  of which the connection tracker (lookup, state)"),
                     ("nat_post", post, "post: address / port rewrite, checksums, MACs"),
                     ("cli_tx_burst", tx, "transmit (memif client)")):

@@ -7,7 +7,9 @@
  * pages asked for; nothing is allocated, locked or asked of the kernel
  * afterwards):
  *   ent[max]   struct nf_ct_entry, 128 bytes (two cache lines, aligned);
- *              a free entry has t[0].family == 0;
+ *              a free entry has t[0].family == 0; gen changes at each
+ *              free (unlink, flush) and survives nf_ct_confirm(), so a
+ *              struct nf_ct_ref names one life of an entry;
  *   bkt[nb]    hash buckets, one 64-byte cache line each: 8 slots of a
  *              16-bit signature (0: free slot) and a 32-bit value
  *              (entry index << 1 | direction); 16 bytes unused;
@@ -136,15 +138,12 @@ _Static_assert(sizeof(struct nf_ct_entry) == 128, "entry is two cache lines");
 
 struct nf_ct {
 	/* read for every packet */
+	struct nf_ct_hot hot;		/* first: nf_ct_refresh_ref() reads it
+					 * (entries, clock, lookup count, UDP and
+					 * TCP timeouts, stay: see hit()) */
 	struct bucket *bkt;
-	struct nf_ct_entry *ent;
 	uint32_t mask;			/* buckets - 1 */
-	uint32_t now;			/* ms: the latest time we were given */
-	uint32_t to_tcp[NF_CT_TCP_MAX];	/* timeouts in ms */
-	uint32_t to_unack, to_udp, to_stream, to_icmp, to_generic;
-	uint16_t stay[2][8];		/* [dir][flags index]: bit s set when a
-					 * packet leaves state s as it is with
-					 * nothing but the table (see hit()) */
+	uint32_t to_unack, to_icmp, to_generic;	/* timeouts in ms */
 	bool loose;
 	uint32_t *aux;
 	/* the rest */
@@ -216,11 +215,6 @@ static const uint8_t tcp_index[64] = {
 #pragma GCC diagnostic pop
 
 /* ---- small helpers ---- */
-
-static inline uint32_t ms_of(uint64_t now_ns)
-{
-	return (uint32_t)(now_ns / 1000000u);
-}
 
 static inline bool alive(const struct nf_ct_entry *e, uint32_t now)
 {
@@ -434,7 +428,7 @@ static uint32_t find(const struct nf_ct *ct, const struct nf_ct_tuple *t, uint32
 
 		while (m) {
 			uint32_t v = bk->val[__builtin_ctz(m) >> 1];
-			const struct nf_ct_entry *e = &ct->ent[v >> 1];
+			const struct nf_ct_entry *e = &ct->hot.ent[v >> 1];
 
 			if (same(&e->t[v & 1], t) && alive(e, now))
 				return v;
@@ -461,7 +455,7 @@ static inline uint32_t first_slot(const struct nf_ct *ct, uint32_t h)
 static inline bool first_is(const struct nf_ct *ct, uint32_t v, const struct nf_ct_tuple *t,
 			    uint32_t now)
 {
-	const struct nf_ct_entry *e = &ct->ent[v >> 1];
+	const struct nf_ct_entry *e = &ct->hot.ent[v >> 1];
 
 	return same(&e->t[v & 1], t) && alive(e, now);
 }
@@ -577,11 +571,12 @@ static void slot_del(struct nf_ct *ct, const struct nf_ct_tuple *t, uint32_t val
 /* Take entry @idx out of the table and free it. */
 static void unlink_entry(struct nf_ct *ct, uint32_t idx)
 {
-	struct nf_ct_entry *e = &ct->ent[idx];
+	struct nf_ct_entry *e = &ct->hot.ent[idx];
 
 	slot_del(ct, &e->t[NF_CT_ORIG], idx << 1);
 	slot_del(ct, &e->t[NF_CT_REPLY], idx << 1 | 1);
 	e->t[NF_CT_ORIG].family = 0;
+	e->gen++;			/* references to this life are stale */
 	ct->freel[ct->nfree++] = idx;
 }
 
@@ -596,9 +591,9 @@ static inline uint32_t udp_timeout(struct nf_ct *ct, struct nf_ct_entry *e, uint
 	if ((e->flags & NF_CT_F_ASSURED) ||
 	    ((e->flags & NF_CT_F_SEEN_REPLY) && (int32_t)(now - ct->aux[idx]) > 0)) {
 		e->flags |= NF_CT_F_ASSURED;
-		return ct->to_stream;
+		return ct->hot.to_stream;
 	}
-	return ct->to_udp;
+	return ct->hot.to_udp;
 }
 
 /* Linux's nf_ct_kill(): dead now, freed (and reported) by the sweep. */
@@ -640,10 +635,10 @@ void nf_ct_set_conf(struct nf_ct *ct, const struct nf_ct_conf *c)
 	int i;
 
 	for (i = 0; i < NF_CT_TCP_MAX; i++)
-		ct->to_tcp[i] = to_ms(c->to.tcp[i]);
+		ct->hot.to_tcp[i] = to_ms(c->to.tcp[i]);
 	ct->to_unack = to_ms(c->to.tcp_unack);
-	ct->to_udp = to_ms(c->to.udp);
-	ct->to_stream = to_ms(c->to.udp_stream);
+	ct->hot.to_udp = to_ms(c->to.udp);
+	ct->hot.to_stream = to_ms(c->to.udp_stream);
 	ct->to_icmp = to_ms(c->to.icmp);
 	ct->to_generic = to_ms(c->to.generic);
 	ct->loose = c->tcp_loose;
@@ -670,17 +665,20 @@ static int conf_check(const struct nf_ct_conf *c)
 
 /* ---- create, destroy ---- */
 
-/* ct->stay from Linux's table: the transitions that leave one of the
- * TCP_FAST states as it is. */
+/* ct->hot.stay from Linux's table: the transitions that leave one of the
+ * TCP_FAST states as it is; ct->hot.tcp_ix, tcp_index with I_NONE for
+ * invalid flags (no stay bits: one test instead of two inline). */
 static void stay_init(struct nf_ct *ct)
 {
 	unsigned d, i, s;
 
+	for (i = 0; i < sizeof(tcp_index); i++)
+		ct->hot.tcp_ix[i] = tcp_index[i] == 0xff ? I_NONE : tcp_index[i];
 	for (d = 0; d < 2; d++)
 		for (i = 0; i < I_NONE; i++)
 			for (s = 0; s < NF_CT_TCP_MAX; s++)
 				if (tcp_next[d][i][s] == s && (TCP_FAST >> s & 1))
-					ct->stay[d][i] |= (uint16_t)(1u << s);
+					ct->hot.stay[d][i] |= (uint16_t)(1u << s);
 }
 
 static size_t align_up(size_t n, size_t a)
@@ -718,7 +716,7 @@ int nf_ct_create(const struct nf_ct_conf *c, struct nf_ct **ctp)
 	memset(m, 0, len);		/* touch it all now: no page faults later */
 	ct->map = m;
 	ct->map_len = len;
-	ct->ent = (struct nf_ct_entry *)m;
+	ct->hot.ent = (struct nf_ct_entry *)m;
 	ct->bkt = (struct bucket *)(m + o_bkt);
 	ct->aux = (uint32_t *)(m + o_aux);
 	ct->freel = (uint32_t *)(m + o_free);
@@ -800,7 +798,7 @@ tcp_special(struct nf_ct *ct, uint32_t v, const uint8_t *th, const struct nf_hdr
 {
 	uint32_t idx = v >> 1;
 	unsigned dir = v & 1, ix = tcp_index[TF(th[13])];
-	struct nf_ct_entry *e = &ct->ent[idx];
+	struct nf_ct_entry *e = &ct->hot.ent[idx];
 	unsigned old = e->tcp_state, nw = tcp_next[dir][ix][old];
 	uint32_t to;
 
@@ -861,7 +859,7 @@ tcp_special(struct nf_ct *ct, uint32_t v, const uint8_t *th, const struct nf_hdr
 	e->tcp_state = (uint8_t)nw;
 	if (old != nw && nw == sFW)
 		e->flags |= F_CLOSE_INIT;
-	to = ix == I_RST ? ct->to_tcp[sCL] : ct->to_tcp[nw];
+	to = ix == I_RST ? ct->hot.to_tcp[sCL] : ct->hot.to_tcp[nw];
 	if (!(e->flags & NF_CT_F_SEEN_REPLY)) {
 		if (ix == I_RST) {
 			/* the only answer is a RST: gone */
@@ -1015,11 +1013,11 @@ static enum nf_ct_state icmp_err(struct nf_ct *ct, const uint8_t *f, const struc
 		return invalid(ct);
 	/* the quoted packet went the other way: its inverse is ours */
 	inv = invert(&p->inner);
-	ct->searched++;
+	ct->hot.searched++;
 	v = find(ct, &inv, hash(&inv), now);
 	if (v == NONE)
 		return invalid(ct);
-	e = &ct->ent[v >> 1];
+	e = &ct->hot.ent[v >> 1];
 	if (memcmp(e->t[v & 1].dst, daddr, fam == 4 ? 4 : 16) != 0)
 		return invalid(ct);
 	e->packets[v & 1]++;
@@ -1117,7 +1115,7 @@ static enum nf_ct_state slow_in(struct nf_ct *ct, const uint8_t *f, const struct
 	}
 	tail = tail_word(ports, proto, fam);
 	memcpy(&p->t.sport, &tail, 8);
-	ct->searched++;
+	ct->hot.searched++;
 	v = find(ct, &p->t, hash(&p->t), now);
 	if (v == NONE) {
 		if (icmp && !req)	/* Linux: only requests start an entry */
@@ -1125,7 +1123,7 @@ static enum nf_ct_state slow_in(struct nf_ct *ct, const uint8_t *f, const struct
 		return NF_CT_NEW;
 	}
 	dir = v & 1;
-	e = &ct->ent[v >> 1];
+	e = &ct->hot.ent[v >> 1];
 	if (icmp) {
 		if (req != (dir == NF_CT_ORIG))
 			return invalid(ct);
@@ -1144,7 +1142,7 @@ static enum nf_ct_state slow_in(struct nf_ct *ct, const uint8_t *f, const struct
 static enum nf_ct_state udp_in(struct nf_ct *ct, uint32_t v, uint32_t len, uint32_t now,
 			       struct nf_ct_pkt *p)
 {
-	struct nf_ct_entry *e = &ct->ent[v >> 1];
+	struct nf_ct_entry *e = &ct->hot.ent[v >> 1];
 
 	account(e, v & 1, now + udp_timeout(ct, e, v >> 1, now), len);
 	e->flags |= (uint8_t)(v & 1);		/* NF_CT_F_SEEN_REPLY */
@@ -1174,29 +1172,29 @@ static enum nf_ct_state in_slow(struct nf_ct *ct, const uint8_t *f, const struct
  * way stays unreplied. TCP: an assured entry staying in a state that has
  * no special case in Linux's nf_conntrack_tcp_packet() for a packet that
  * does not change it (a RST here is one in CLOSE: its timeout is CLOSE's
- * either way): ct->stay. ESTABLISHED, or -1: hit_slow() decides. */
+ * either way): ct->hot.stay. ESTABLISHED, or -1: hit_slow() decides. */
 static inline int hit(struct nf_ct *ct, uint32_t v, unsigned ix, uint32_t now,
 		      struct nf_ct_pkt *p)
 {
-	struct nf_ct_entry *e = &ct->ent[v >> 1];
+	struct nf_ct_entry *e = &ct->hot.ent[v >> 1];
 	const unsigned dir = v & 1, fl = e->flags;
 	uint32_t to;
 
 	if (p->t.proto == NF_IPPROTO_UDP) {
 		if (nf_likely(fl & NF_CT_F_ASSURED))
-			to = ct->to_stream;
+			to = ct->hot.to_stream;
 		else if (nf_likely(!((fl & NF_CT_F_SEEN_REPLY) | dir)))
-			to = ct->to_udp;
+			to = ct->hot.to_udp;
 		else
 			return -1;
 	} else {
 		const unsigned old = e->tcp_state;
 
-		if (nf_unlikely(!(ct->stay[dir][ix] >> old & 1) || !(fl & NF_CT_F_ASSURED)))
+		if (nf_unlikely(!(ct->hot.stay[dir][ix] >> old & 1) || !(fl & NF_CT_F_ASSURED)))
 			return -1;
 		e->tcp_last_index = (uint8_t)ix;
 		e->tcp_last_dir = (uint8_t)dir;
-		to = ct->to_tcp[old];
+		to = ct->hot.to_tcp[old];
 	}
 	/* (an ASSURED entry has SEEN_REPLY already; an unreplied one went ORIG) */
 	account(e, dir, now + to, p->len);
@@ -1259,7 +1257,7 @@ in_rest(struct nf_ct *ct, const uint8_t *f, const struct nf_hdrs *h, uint32_t no
 
 	if (v == SLOW)
 		return in_slow(ct, f, h, now, p);
-	ct->searched++;
+	ct->hot.searched++;
 	v = find(ct, &p->t, hv, now);
 	if (v == NONE) {	/* no entry: NEW, or flags that cannot start one */
 		if (p->t.proto == NF_IPPROTO_TCP && !tcp_may_start(ct, p->tcp_flags))
@@ -1278,7 +1276,7 @@ static inline int classify(struct nf_ct *ct, uint32_t now, struct nf_ct_pkt *p, 
 {
 	if (nf_unlikely(v >= SLOW || !first_is(ct, v, &p->t, now)))
 		return -1;
-	ct->searched++;
+	ct->hot.searched++;
 	return hit(ct, v, ix, now, p);
 }
 
@@ -1297,18 +1295,18 @@ classify_rest(struct nf_ct *ct, const uint8_t *f, const struct nf_hdrs *h, uint3
 enum nf_ct_state nf_ct_in(struct nf_ct *ct, const uint8_t *f, const struct nf_hdrs *h,
 			  uint64_t now_ns, struct nf_ct_pkt *p)
 {
-	uint32_t now = ms_of(now_ns), hv, v;
+	uint32_t now = nf_ct_ms(now_ns), hv, v;
 	unsigned ix;
 	int s;
 
-	ct->now = now;
+	ct->hot.now = now;
 	if (nf_unlikely(!prep(f, h, p, &ix)))
 		return in_slow(ct, f, h, now, p);
 	hv = hash(&p->t);
 	v = first_slot(ct, hv);
 	if (nf_unlikely(v == NONE || !first_is(ct, v, &p->t, now)))
 		return in_rest(ct, f, h, now, p, hv, v, ix);
-	ct->searched++;
+	ct->hot.searched++;
 	s = hit(ct, v, ix, now, p);
 	if (nf_unlikely(s < 0))
 		return hit_slow(ct, v, f, h, now, p);
@@ -1329,7 +1327,7 @@ static inline void slot_ahead(const struct nf_ct *ct, uint32_t *sl, const uint32
 	if (nf_likely(*sl != SLOW)) {
 		*sl = first_slot(ct, *hv);
 		if (nf_likely(*sl != NONE)) {
-			const char *e = (const char *)&ct->ent[*sl >> 1];
+			const char *e = (const char *)&ct->hot.ent[*sl >> 1];
 
 			__builtin_prefetch(e, 1);
 			__builtin_prefetch(e + 64, 1);
@@ -1341,12 +1339,12 @@ unsigned nf_ct_in_burst(struct nf_ct *ct, const uint8_t *const *f,
 			const struct nf_hdrs *const *h, unsigned n, uint64_t now_ns,
 			struct nf_ct_pkt *p, uint8_t *st)
 {
-	const uint32_t now = ms_of(now_ns);
+	const uint32_t now = nf_ct_ms(now_ns);
 	uint32_t hv[CHUNK], sl[CHUNK];
 	uint8_t ix[CHUNK];
 	unsigned done, i, m;
 
-	ct->now = now;
+	ct->hot.now = now;
 	for (done = 0; done < n; done += m) {
 		m = NF_MIN(n - done, (unsigned)CHUNK);
 		for (i = 0; i < m; i++) {
@@ -1382,86 +1380,67 @@ unsigned nf_ct_in_burst(struct nf_ct *ct, const uint8_t *const *f,
 	return n;
 }
 
-/* The cases are hit()'s (UDP, TCP) and slow_in()'s refresh of an ICMP
- * query whose direction flag is set already, with prep()'s and slow_in()'s
- * validity checks; anything else is left to nf_ct_in(). The entry is the
- * one nf_ct_in() would find: the caller found the tuple there and the
- * entry lives, and two live entries never share a tuple (nf_ct_confirm()
- * refuses). Only an entry whose two tuples are equal (the sources equal
- * is enough to refuse) could answer for the other direction: left to
- * nf_ct_in(), which takes whichever slot comes first. A freed entry has
- * t[ORIG].family 0. */
-static inline int refresh_done(struct nf_ct *ct, struct nf_ct_entry *e, unsigned dir,
-				uint32_t to, uint32_t len, uint64_t now_ns)
+/* nf_ct_refresh() and nf_ct_refresh_ref() take the cases of hit() (UDP,
+ * TCP: nf_ct_refresh_ref()) and slow_in()'s refresh of an ICMP query
+ * whose direction flag is set already (icmp_refresh()), with prep()'s
+ * and slow_in()'s validity checks; anything else is left to nf_ct_in().
+ * The entry is the one nf_ct_in() would find: the caller found the tuple
+ * there, the entry lives (and is the same life: gen), and two live
+ * entries never share a tuple (nf_ct_confirm() refuses). Only an entry
+ * whose two tuples are equal could answer for the other direction:
+ * nf_ct_ref_get() refuses it (the sources equal is enough to refuse).
+ * Its checks hold for the whole life of the entry: the tuples change
+ * only when the entry is freed (t[ORIG].family 0, gen + 1) and made
+ * again. */
+int nf_ct_ref_get(struct nf_ct *ct, uint32_t idx, unsigned dir, struct nf_ct_ref *r)
 {
-	const uint32_t now = ms_of(now_ns);
+	const struct nf_ct_entry *e;
 
-	if (nf_unlikely(e->t[NF_CT_ORIG].family == 0 || !alive(e, now) ||
+	if (nf_unlikely(idx >= ct->max || dir > 1))
+		return -EAGAIN;
+	e = &ct->hot.ent[idx];
+	if (nf_unlikely(e->t[NF_CT_ORIG].family == 0 ||
 			memcmp(e->t[NF_CT_ORIG].src, e->t[NF_CT_REPLY].src, 16) == 0))
 		return -EAGAIN;
-	ct->now = now;
-	ct->searched++;
-	account(e, dir, now + to, len);
+	r->idx = idx;
+	r->gen = e->gen;
+	r->dir = (uint8_t)dir;
 	return 0;
 }
 
-/* nf_ct_refresh() but UDP. */
-static __attribute__((noinline)) int refresh_other(struct nf_ct *ct, const uint8_t *f,
-						   const struct nf_hdrs *h, uint32_t idx,
-						   unsigned dir, uint64_t now_ns)
+/* nf_ct_refresh() of an ICMP or ICMPv6 packet @f (@h, a complete header)
+ * through @r. */
+static __attribute__((noinline)) int icmp_refresh(struct nf_ct *ct, const struct nf_ct_ref *r,
+						  const uint8_t *f, const struct nf_hdrs *h,
+						  uint32_t now)
 {
 	const uint8_t *l4 = f + h->l4_off;
 	const uint8_t proto = h->l4_proto;
-	struct nf_ct_entry *e = &ct->ent[idx];
-	const unsigned fl = e->flags;
+	const bool v4 = h->ethertype == NF_ETH_P_IPV4;
+	struct nf_ct_entry *e = &ct->hot.ent[r->idx];
+	const unsigned dir = r->dir;
 	bool req = false;
-	unsigned ix;
-	int ret;
 
-	if (proto == NF_IPPROTO_TCP) {
-		ix = tcp_index[TF(l4[13])];
-		if (ix == 0xff || !(fl & NF_CT_F_ASSURED) || !(ct->stay[dir][ix] >> e->tcp_state & 1))
-			return -EAGAIN;
-		ret = refresh_done(ct, e, dir, ct->to_tcp[e->tcp_state], h->l3_len, now_ns);
-		if (ret == 0) {
-			e->tcp_last_index = (uint8_t)ix;
-			e->tcp_last_dir = (uint8_t)dir;
-		}
-		return ret;
-	}
-	if (proto == NF_IPPROTO_ICMP || proto == NF_IPPROTO_ICMPV6) {
-		const bool v4 = h->ethertype == NF_ETH_P_IPV4;
-
-		if ((proto == NF_IPPROTO_ICMP) != v4 || h->l3_len == 0 ||
-		    !(v4 ? icmp4_query(l4[0], &req) : icmp6_query(l4[0], &req)) ||
-		    req != (dir == NF_CT_ORIG) || (fl & dir) != dir)
-			return -EAGAIN;
-		return refresh_done(ct, e, dir, ct->to_icmp, h->l3_len, now_ns);
-	}
-	return -EAGAIN;
+	if ((proto == NF_IPPROTO_ICMP) != v4 || h->l3_len == 0 ||
+	    !(v4 ? icmp4_query(l4[0], &req) : icmp6_query(l4[0], &req)) ||
+	    req != (dir == NF_CT_ORIG) || (e->flags & dir) != dir || !alive(e, now))
+		return -EAGAIN;
+	ct->hot.now = now;
+	ct->hot.searched++;
+	account(e, dir, now + ct->to_icmp, h->l3_len);
+	return 0;
 }
 
 int nf_ct_refresh(struct nf_ct *ct, const uint8_t *f, const struct nf_hdrs *h, uint32_t idx,
 		  unsigned dir, uint64_t now_ns)
 {
-	struct nf_ct_entry *e;
-	const uint8_t *l4;
-	unsigned fl;
+	struct nf_ct_ref r;
 
-	if (nf_unlikely(idx >= ct->max || dir > 1 || !(h->flags & NF_HDR_L4)))
+	if (nf_unlikely(!(h->flags & NF_HDR_L4) || nf_ct_ref_get(ct, idx, dir, &r) < 0))
 		return -EAGAIN;
-	if (nf_unlikely(h->l4_proto != NF_IPPROTO_UDP))
-		return refresh_other(ct, f, h, idx, dir, now_ns);
-	e = &ct->ent[idx];
-	fl = e->flags;
-	l4 = f + h->l4_off;
-	if (!(fl & NF_CT_F_ASSURED) && ((fl & NF_CT_F_SEEN_REPLY) | dir))
-		return -EAGAIN;			/* udp_in()'s cases */
-	if (!(h->flags & NF_HDR_FRAG) &&
-	    (uint32_t)__builtin_bswap16(ld16(l4 + 4)) - 8 > h->l4_len - 8u)
-		return -EAGAIN;			/* INVALID: prep() */
-	return refresh_done(ct, e, dir, (fl & NF_CT_F_ASSURED) ? ct->to_stream : ct->to_udp,
-			    h->l3_len, now_ns);
+	if (h->l4_proto == NF_IPPROTO_ICMP || h->l4_proto == NF_IPPROTO_ICMPV6)
+		return icmp_refresh(ct, &r, f, h, nf_ct_ms(now_ns));
+	return nf_ct_refresh_ref(ct, &r, f + h->l4_off, h, nf_ct_ms(now_ns));
 }
 
 /* ---- insert, look up, delete ---- */
@@ -1469,14 +1448,14 @@ int nf_ct_refresh(struct nf_ct *ct, const uint8_t *f, const struct nf_hdrs *h, u
 int nf_ct_confirm(struct nf_ct *ct, struct nf_ct_pkt *p, const struct nf_ct_tuple *reply,
 		  uint64_t now_ns)
 {
-	uint32_t now = ms_of(now_ns), idx, h0, h1, to;
+	uint32_t now = nf_ct_ms(now_ns), idx, h0, h1, to, gen;
 	struct nf_ct_tuple r = reply ? *reply : invert(&p->t);
 	struct nf_ct_entry *e;
 
 	uint8_t state = 0, ix = 0;
 	int ret;
 
-	ct->now = now;
+	ct->hot.now = now;
 	if ((p->t.family != 4 && p->t.family != 6) || r.family != p->t.family) {
 		nf_set_error("connection tuple of family %u/%u: not IPv4 or IPv6",
 			     p->t.family, r.family);
@@ -1490,13 +1469,13 @@ int nf_ct_confirm(struct nf_ct *ct, struct nf_ct_pkt *p, const struct nf_ct_tupl
 		}
 		ix = tcp_index[TF(p->tcp_flags)];
 		state = tcp_next[0][ix][sNO];
-		to = ct->to_tcp[state];
+		to = ct->hot.to_tcp[state];
 		if (state == sES)	/* picked up: no reply yet */
 			to = NF_MIN(to, ct->to_unack);
 		break;
 	case NF_IPPROTO_UDP:
 	case IPPROTO_UDPLITE_:
-		to = ct->to_udp;
+		to = ct->hot.to_udp;
 		break;
 	case NF_IPPROTO_ICMP:
 	case NF_IPPROTO_ICMPV6:
@@ -1523,8 +1502,10 @@ int nf_ct_confirm(struct nf_ct *ct, struct nf_ct_pkt *p, const struct nf_ct_tupl
 	if (ret < 0)
 		goto full;
 	ct->nfree--;
-	e = &ct->ent[idx];
+	e = &ct->hot.ent[idx];
+	gen = e->gen;			/* the one thing kept from the last life */
 	memset(e, 0, sizeof(*e));
+	e->gen = gen;
 	e->t[NF_CT_ORIG] = p->t;
 	e->t[NF_CT_REPLY] = r;
 	e->expires = now + to;
@@ -1548,8 +1529,8 @@ int nf_ct_lookup(struct nf_ct *ct, const struct nf_ct_tuple *t, uint32_t *idx, u
 {
 	uint32_t v;
 
-	ct->searched++;
-	v = find(ct, t, hash(t), ct->now);
+	ct->hot.searched++;
+	v = find(ct, t, hash(t), ct->hot.now);
 	if (v == NONE)
 		return -ENOENT;
 	*idx = v >> 1;
@@ -1559,12 +1540,12 @@ int nf_ct_lookup(struct nf_ct *ct, const struct nf_ct_tuple *t, uint32_t *idx, u
 
 struct nf_ct_entry *nf_ct_entry(struct nf_ct *ct, uint32_t idx)
 {
-	return idx < ct->max ? &ct->ent[idx] : NULL;
+	return idx < ct->max ? &ct->hot.ent[idx] : NULL;
 }
 
 void nf_ct_delete(struct nf_ct *ct, uint32_t idx)
 {
-	if (idx >= ct->max || ct->ent[idx].t[NF_CT_ORIG].family == 0)
+	if (idx >= ct->max || ct->hot.ent[idx].t[NF_CT_ORIG].family == 0)
 		return;
 	unlink_entry(ct, idx);
 	ct->deleted++;
@@ -1573,12 +1554,12 @@ void nf_ct_delete(struct nf_ct *ct, uint32_t idx)
 unsigned nf_ct_expire(struct nf_ct *ct, uint64_t now_ns,
 		      void (*cb)(void *arg, uint32_t idx, struct nf_ct_entry *e), void *arg)
 {
-	uint32_t now = ms_of(now_ns), i = ct->cursor, n;
+	uint32_t now = nf_ct_ms(now_ns), i = ct->cursor, n;
 	unsigned done = 0;
 
-	ct->now = now;
+	ct->hot.now = now;
 	for (n = ct->slice; n > 0; n--) {
-		struct nf_ct_entry *e = &ct->ent[i];
+		struct nf_ct_entry *e = &ct->hot.ent[i];
 
 		if (e->t[NF_CT_ORIG].family != 0 && !alive(e, now)) {
 			if (cb)
@@ -1601,9 +1582,9 @@ void nf_ct_foreach(struct nf_ct *ct, int (*fn)(void *arg, uint32_t idx,
 	uint32_t i;
 
 	for (i = 0; i < ct->max; i++) {
-		const struct nf_ct_entry *e = &ct->ent[i];
+		const struct nf_ct_entry *e = &ct->hot.ent[i];
 
-		if (e->t[NF_CT_ORIG].family != 0 && alive(e, ct->now) && fn(arg, i, e))
+		if (e->t[NF_CT_ORIG].family != 0 && alive(e, ct->hot.now) && fn(arg, i, e))
 			return;
 	}
 }
@@ -1615,7 +1596,12 @@ void nf_ct_flush(struct nf_ct *ct)
 	ct->deleted += ct->max - ct->nfree;
 	memset(ct->bkt, 0, ((size_t)ct->mask + 1) * sizeof(struct bucket));
 	for (i = 0; i < ct->max; i++) {
-		ct->ent[i].t[NF_CT_ORIG].family = 0;
+		struct nf_ct_entry *e = &ct->hot.ent[i];
+
+		if (e->t[NF_CT_ORIG].family != 0) {
+			e->t[NF_CT_ORIG].family = 0;
+			e->gen++;	/* as unlink_entry() */
+		}
 		ct->freel[i] = ct->max - 1 - i;
 	}
 	ct->nfree = ct->max;
@@ -1631,7 +1617,7 @@ void nf_ct_get_stats(const struct nf_ct *ct, struct nf_ct_stats *s)
 	s->expired = ct->expired;
 	s->full = ct->full;
 	s->invalid = ct->invalid;
-	s->searched = ct->searched;
+	s->searched = ct->hot.searched;
 	s->bytes = sizeof(*ct) + ct->map_len;
 }
 
@@ -1656,7 +1642,7 @@ const char *nf_ct_tcp_name(enum nf_ct_tcp s)
 
 uint32_t nf_ct_ttl(const struct nf_ct *ct, const struct nf_ct_entry *e, uint64_t now_ns)
 {
-	int32_t left = (int32_t)(e->expires - ms_of(now_ns));
+	int32_t left = (int32_t)(e->expires - nf_ct_ms(now_ns));
 
 	(void)ct;
 	return left > 0 ? (uint32_t)left / 1000 : 0;

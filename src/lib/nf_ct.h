@@ -48,6 +48,7 @@
 
 #include "nf_parse.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -105,6 +106,10 @@ struct nf_ct_entry {
 	uint8_t tcp_last_dir;		/* for the state table's dir-aware cases */
 	uint8_t tcp_last_index;
 	uint32_t user;			/* free for the VNF (nf-nat: its mapping) */
+	uint32_t gen;			/* the entry's life: changes each time it is
+					 * freed, so that a remembered (index, gen)
+					 * (struct nf_ct_ref) never names a later
+					 * connection in the same place */
 	uint64_t packets[2], bytes[2];	/* per direction */
 };
 
@@ -210,6 +215,106 @@ unsigned nf_ct_in_burst(struct nf_ct *ct, const uint8_t *const *f,
  * nothing is changed: call nf_ct_in(). */
 int nf_ct_refresh(struct nf_ct *ct, const uint8_t *f, const struct nf_hdrs *h, uint32_t idx,
 		  unsigned dir, uint64_t now_ns);
+
+/* nf_ct_refresh()'s TCP and UDP cases inline, for a flow cache that does
+ * its per-entry checks once when it fills a slot, not per packet:
+ * nf_ct_ref_get() checks what does not change while the entry lives and
+ * remembers which life of the entry it saw (nf_ct_entry.gen);
+ * nf_ct_refresh_ref() checks the rest per packet (the same life, alive,
+ * the packet leaves the state as it is) and takes the clock in ms, which
+ * the caller works out once per burst (nf_ct_ms()).
+ *
+ * The caller's promise is nf_ct_refresh()'s: the packet has the tuple
+ * t[dir] of the entry (the cache key is the packet's tuple, or more). The
+ * entry may have been freed, or freed and reused, since: its gen says
+ * so. */
+struct nf_ct_ref {
+	uint32_t idx;			/* the entry */
+	uint32_t gen;			/* its gen when the reference was taken */
+	uint8_t dir;			/* NF_CT_ORIG / NF_CT_REPLY */
+};
+
+/* The table's clock at @now_ns: ms modulo 2^32, as nf_ct_in() counts. */
+static inline uint32_t nf_ct_ms(uint64_t now_ns)
+{
+	return (uint32_t)(now_ns / 1000000u);
+}
+
+/* A reference to direction @dir of entry @idx (as nf_ct_in() or
+ * nf_ct_lookup() said for a packet): 0 and *@r; -EAGAIN when @idx or @dir
+ * are out of range, the entry is free, or its two tuples have the same
+ * source (an entry equal to its own inverse answers for either direction:
+ * nf_ct_in() takes whichever slot comes first, so no direction can be
+ * remembered for it). */
+int nf_ct_ref_get(struct nf_ct *ct, uint32_t idx, unsigned dir, struct nf_ct_ref *r);
+
+/* The fields nf_ct_refresh_ref() reads and writes: the first member of
+ * the table (struct nf_ct is private to nf_ct.c; this is what an inline
+ * function may see of it). Nothing else uses them. */
+struct nf_ct_hot {
+	struct nf_ct_entry *ent;	/* the entries */
+	uint32_t now;			/* ms: the latest time we were given */
+	uint32_t to_udp, to_stream;	/* timeouts in ms: UDP unreplied, stream */
+	uint32_t to_tcp[NF_CT_TCP_MAX];	/* per TCP state */
+	uint64_t searched;		/* lookups (a refresh counts as one) */
+	uint16_t stay[2][8];		/* [dir][flags index]: bit s set when a
+					 * packet leaves TCP state s as it is
+					 * with nothing but Linux's table */
+	uint8_t tcp_ix[64];		/* TCP flags & 0x37 -> the table's index;
+					 * invalid flags -> 5 (stay[][5] is 0) */
+};
+
+/* nf_ct_refresh() of the TCP or UDP packet whose L4 header is at @l4
+ * (f + h->l4_off of the frame f, @h) through @r at @now (nf_ct_ms()): 0
+ * when the entry is still the life @r saw, alive, and the
+ * packet leaves its state as it is, with the same update nf_ct_in() makes
+ * (see nf_ct_refresh()); else -EAGAIN, nothing changed: call nf_ct_in().
+ * ICMP and other protocols: always -EAGAIN (nf_ct_refresh() has them). */
+static inline int nf_ct_refresh_ref(struct nf_ct *ct, const struct nf_ct_ref *r,
+				    const uint8_t *l4, const struct nf_hdrs *h, uint32_t now)
+{
+	struct nf_ct_hot *c = (struct nf_ct_hot *)(void *)ct;
+	struct nf_ct_entry *e = &c->ent[r->idx];
+	const unsigned dir = r->dir, fl = e->flags;
+	uint32_t to;
+
+	if (__builtin_expect(e->gen != r->gen || (int32_t)(e->expires - now) <= 0 ||
+			     !(h->flags & NF_HDR_L4), 0))
+		return -EAGAIN;
+	if (__builtin_expect(h->l4_proto == NF_IPPROTO_UDP, 1)) {
+		/* the length field within the packet, 8 <= length <= l4_len
+		 * (nf_ct_in() finds it INVALID otherwise; a first fragment
+		 * carries only part of the datagram) */
+		uint16_t len;
+
+		__builtin_memcpy(&len, l4 + 4, 2);
+		if (!(h->flags & NF_HDR_FRAG) &&
+		    (uint32_t)__builtin_bswap16(len) - 8 > h->l4_len - 8u)
+			return -EAGAIN;
+		if (fl & NF_CT_F_ASSURED)		/* a stream for good */
+			to = c->to_stream;
+		else if (!((fl & NF_CT_F_SEEN_REPLY) | dir))	/* unreplied, ORIG */
+			to = c->to_udp;
+		else
+			return -EAGAIN;	/* the first replies: the 2 s rule */
+	} else if (h->l4_proto == NF_IPPROTO_TCP) {
+		const unsigned ix = c->tcp_ix[l4[13] & 0x37], st = e->tcp_state;
+
+		if (!(fl & NF_CT_F_ASSURED) || !(c->stay[dir][ix] >> st & 1))
+			return -EAGAIN;
+		e->tcp_last_index = (uint8_t)ix;
+		e->tcp_last_dir = (uint8_t)dir;
+		to = c->to_tcp[st];
+	} else {
+		return -EAGAIN;
+	}
+	c->now = now;
+	c->searched++;
+	e->expires = now + to;
+	e->packets[dir]++;
+	e->bytes[dir] += h->l3_len;
+	return 0;
+}
 
 /* Insert the entry for a NEW packet @p (after the caller accepted it).
  * @reply: the REPLY tuple, or NULL for the plain inverse of p->t (NAT

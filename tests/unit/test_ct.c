@@ -2270,12 +2270,14 @@ static void test_burst(void)
 /* ---- nf_ct_refresh ---- */
 
 /* Two tables given the same packets: a through nf_ct_in() alone, b
- * through nf_ct_refresh() first and nf_ct_in() when it refuses. */
+ * through nf_ct_refresh() first (or nf_ct_refresh_ref() with @ref when it
+ * is set) and nf_ct_in() when it refuses. */
 struct twin {
 	struct nf_ct *a, *b;
 	uint32_t max;
 	unsigned bad;
 	uint64_t hits;
+	const struct nf_ct_ref *ref;
 };
 
 static bool twin_same(const struct twin *w, uint32_t idx)
@@ -2305,7 +2307,10 @@ static int twin_pkt(struct twin *w, const struct frame *fr, uint32_t idx, unsign
 	sa = nf_ct_in(w->a, fr->b, &fr->h, now, &pa);
 	if (sa == NF_CT_NEW)
 		nf_ct_confirm(w->a, &pa, NULL, now);
-	r = nf_ct_refresh(w->b, fr->b, &fr->h, idx, dir, now);
+	if (w->ref != NULL)
+		r = nf_ct_refresh_ref(w->b, w->ref, fr->b + fr->h.l4_off, &fr->h, nf_ct_ms(now));
+	else
+		r = nf_ct_refresh(w->b, fr->b, &fr->h, idx, dir, now);
 	if (r == 0) {
 		pb->idx = idx;
 		pb->dir = (uint8_t)dir;
@@ -2446,6 +2451,53 @@ static void test_refresh_cases(void)
 	nf_ct_destroy(w.b);
 }
 
+/* nf_ct_ref_get() and nf_ct_refresh_ref(): what the reference refuses,
+ * and a reference outliving its entry's life. */
+static void test_refresh_ref_cases(void)
+{
+	struct twin w = { mk(64, true), mk(64, true), 64, 0, 0, NULL };
+	struct nf_ct_ref r, old;
+	struct conn c, d;
+	bool r1, r2;
+
+	conn_init(&c, w.b, 4, NF_IPPROTO_UDP, 1000, 53);
+	twin_conn(&w, &c, 0, 10, "UDP first packet");
+	CHECK(nf_ct_ref_get(w.b, 64, 0, &r) == -EAGAIN && nf_ct_ref_get(w.b, c.idx, 2, &r) ==
+	      -EAGAIN && nf_ct_ref_get(w.b, 1, 0, &r) == -EAGAIN,
+	      "refresh_ref: no reference out of range or to a free entry");
+	CHECK(nf_ct_ref_get(w.b, c.idx, 0, &r) == 0 && r.idx == c.idx && r.dir == 0,
+	      "refresh_ref: a reference to a live entry");
+	w.ref = &r;
+	r1 = twin_conn(&w, &c, 0, 10, "UDP through a reference");
+	conn_frame(&c, 0, 10);
+	c.fr.b[14 + 20 + 5] = 60;		/* UDP length past the packet */
+	r2 = twin_pkt(&w, &c.fr, r.idx, r.dir, &c.p, "UDP bad length, reference") == 0;
+	CHECK(r1 && !r2, "refresh_ref: a UDP refresh; not with a bad length");
+	old = r;
+	nf_ct_delete(w.a, c.idx);
+	nf_ct_delete(w.b, c.idx);
+	conn_init(&d, w.b, 4, NF_IPPROTO_UDP, 2000, 53);	/* reuses the entry */
+	w.ref = NULL;
+	twin_conn(&w, &d, 0, 10, "another flow in the freed entry");
+	CHECK(d.idx == old.idx && nf_ct_entry(w.b, d.idx)->gen != old.gen,
+	      "refresh_ref: the entry made again is another life (gen %u, was %u)",
+	      nf_ct_entry(w.b, d.idx)->gen, old.gen);
+	w.ref = &old;
+	CHECK(!twin_conn(&w, &d, 0, 10, "a reference to the last life"),
+	      "refresh_ref: a reference to a freed entry's life refuses, also after reuse");
+	nf_ct_flush(w.a);
+	nf_ct_flush(w.b);
+	w.ref = NULL;
+	conn_init(&c, w.b, 4, NF_IPPROTO_UDP, 53, 53);
+	memcpy(c.b, c.a, 16);
+	twin_conn(&w, &c, 0, 1, "self-inverse UDP");
+	CHECK(nf_ct_ref_get(w.b, c.idx, 0, &r) == -EAGAIN && nf_ct_ref_get(w.b, c.idx, 1, &r) ==
+	      -EAGAIN, "refresh_ref: no reference to an entry whose two tuples are equal");
+	CHECK(w.bad == 0, "refresh_ref = nf_ct_in in every case above (%u differ)", w.bad);
+	nf_ct_destroy(w.a);
+	nf_ct_destroy(w.b);
+}
+
 /* The flows' remembered entries (test_refresh_random): (idx << 1 | dir),
  * or all ones; an entry's are forgotten when it is freed. */
 enum { RF_FLOWS = 40 };
@@ -2471,16 +2523,22 @@ static void rf_gone(void *arg, uint32_t idx, struct nf_ct_entry *e)
  * flags, bad UDP lengths and ICMP types, time passing, expiry, deletes,
  * flushes): refresh asked with the entry and direction b's nf_ct_in()
  * last gave the flow's packets that way, while that entry lives (as
- * nf-nat's cache does); the two tables never differ. */
-static void test_refresh_random(void)
+ * nf-nat's cache does); the two tables never differ. @by_ref: through
+ * nf_ct_refresh_ref() with a reference taken then (nf_ct_ref_get()) and
+ * kept after the entry is freed (the gen must refuse it; ICMP is never
+ * refreshed that way). */
+static void test_refresh_random(bool by_ref)
 {
 	enum { FLOWS = RF_FLOWS, PKTS = 60000, MAX = 256 };
 	static const uint8_t flags[] = { SYN, SYN | ACK, ACK, ACK, ACK | PSH, ACK | PSH,
 					 FIN | ACK, RST, RST | ACK, 0x3f, 0 };
 	struct nf_ct_conf conf;
-	struct twin w = { NULL, NULL, MAX, 0, 0 };
+	struct twin w = { NULL, NULL, MAX, 0, 0, NULL };
 	uint32_t (*memo)[2] = rf_memo;
-	uint64_t hits[3] = { 0 };
+	static struct nf_ct_ref ref[FLOWS][2];
+	static bool has_ref[FLOWS][2];
+	const struct nf_ct_ref none = { MAX - 1, UINT32_MAX, 0 };	/* never matches */
+	uint64_t hits[3] = { 0 }, stale = 0;
 	const uint64_t saved = now;
 	static struct conn fl[FLOWS];
 	unsigned i, k;
@@ -2495,6 +2553,7 @@ static void test_refresh_random(void)
 		return;
 	}
 	memset(rf_memo, 0xff, sizeof(rf_memo));
+	memset(has_ref, 0, sizeof(has_ref));
 	for (k = 0; k < FLOWS; k++) {		/* protocols and families mixed */
 		conn_init(&fl[k], w.b, k & 1 ? 6 : 4, k % 6 < 3 ? NF_IPPROTO_TCP :
 			  k % 6 < 5 ? NF_IPPROTO_UDP : k & 1 ? NF_IPPROTO_ICMPV6 : NF_IPPROTO_ICMP,
@@ -2521,9 +2580,20 @@ static void test_refresh_random(void)
 			conn_frame(c, (int)dir, (uint8_t)(((rnd() % 16 == 0) ^ dir) ?
 							  (v4 ? 0 : 129) : (v4 ? 8 : 128)));
 		}
-		twin_pkt(&w, &c->fr, idx, d, &p, "random traffic");
-		if (p.idx < MAX)
+		if (by_ref) {
+			const struct nf_ct_ref *r = &ref[f][dir];
+
+			w.ref = has_ref[f][dir] ? r : &none;
+			idx = w.ref->idx;
+			d = w.ref->dir;
+			stale += has_ref[f][dir] && nf_ct_entry(w.b, r->idx)->gen != r->gen;
+		}
+		twin_pkt(&w, &c->fr, idx, d, &p, by_ref ? "random traffic, references" :
+			 "random traffic");
+		if (p.idx < MAX) {
 			memo[f][dir] = p.idx << 1 | p.dir;
+			has_ref[f][dir] = nf_ct_ref_get(w.b, p.idx, p.dir, &ref[f][dir]) == 0;
+		}
 		if (w.hits > before)
 			hits[proto == NF_IPPROTO_TCP ? 0 : proto == NF_IPPROTO_UDP ? 1 : 2]++;
 		now += (uint64_t)(rnd() % 40) * 1000000;
@@ -2543,10 +2613,12 @@ static void test_refresh_random(void)
 			memset(rf_memo, 0xff, sizeof(rf_memo));
 		}
 	}
-	CHECK(w.bad == 0 && hits[0] > 1000 && hits[1] > 1000 && hits[2] > 1000,
-	      "refresh = nf_ct_in on %u random packets (%u differ); refreshed TCP %llu, UDP "
-	      "%llu, ICMP %llu", PKTS, w.bad, (unsigned long long)hits[0],
-	      (unsigned long long)hits[1], (unsigned long long)hits[2]);
+	CHECK(w.bad == 0 && hits[0] > 1000 && hits[1] > 1000 &&
+	      (by_ref ? hits[2] == 0 && stale > 100 : hits[2] > 1000),
+	      "refresh%s = nf_ct_in on %u random packets (%u differ); refreshed TCP %llu, UDP "
+	      "%llu, ICMP %llu; references to a freed entry %llu", by_ref ? "_ref" : "", PKTS,
+	      w.bad, (unsigned long long)hits[0], (unsigned long long)hits[1],
+	      (unsigned long long)hits[2], (unsigned long long)stale);
 	nf_ct_destroy(w.a);
 	nf_ct_destroy(w.b);
 	now = saved;
@@ -2571,6 +2643,8 @@ int main(void)
 	test_capacity();
 	test_burst();
 	test_refresh_cases();
-	test_refresh_random();
+	test_refresh_ref_cases();
+	test_refresh_random(false);
+	test_refresh_random(true);
 	return nf_test_report();
 }
