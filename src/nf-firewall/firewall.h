@@ -62,6 +62,31 @@ struct fw_centry {
 	uint32_t pad[3];		/* 64 bytes an entry */
 };
 
+/* The flow cache of a rule set (DESIGN "nf-firewall"): the steady
+ * packets of a TCP / UDP flow (untagged IPv4, no options, not a fragment)
+ * skip the connection lookup and the verdict cache. Two-way sets chosen
+ * by the frame's addresses, ports, protocol and input port; a slot's key
+ * adds the per-packet bytes a rule can read (TCP flags, DSCP) and its
+ * value is the deciding rule and, stateful, the nf_ct entry and direction
+ * (for nf_ct_refresh()) and the ct state the rules saw. */
+#define FW_FC_SETS	2048u		/* sets of FW_FC_WAYS slots, a power of two */
+#define FW_FC_WAYS	2
+
+struct fw_fslot {
+	uint64_t addrs;			/* key: IPv4 header bytes 12-19 */
+	uint64_t rest;			/* key: see fc_rest(); 0: empty */
+	const struct nf_ct_entry *e;	/* nf_ct_entry(idx) (the table never
+					 * moves); NULL: stateless */
+	const struct nf_rule *rule;	/* the deciding rule; NULL: the policy */
+	struct fw_count *count;		/* its counters (fw.policy for the policy) */
+	uint32_t idx;			/* the nf_ct entry */
+	uint32_t used;			/* ms (now_ns / 10^6) of the last hit */
+	uint8_t dir;			/* NF_CT_ORIG / NF_CT_REPLY */
+	uint8_t seen;			/* e->flags & NF_CT_F_SEEN_REPLY the rules saw */
+	uint8_t act;			/* rule->verdict, or the policy's */
+	uint8_t pad[13];		/* 64 bytes a slot */
+};
+
 /* One loaded rule set: the rules, their classifier, their counters.
  * Replaced as a whole (atomic replacement): packets see the old one or
  * the new one, never a mix. */
@@ -71,6 +96,9 @@ struct fw_gen {
 	struct fw_count *count;		/* one per rule */
 	struct fw_centry *cache;	/* FW_CACHE_SIZE entries */
 	uint64_t cache_misses;		/* classifier walks (hits: the rest) */
+	struct fw_fslot *fc;		/* FW_FC_SETS x FW_FC_WAYS slots */
+	uint64_t fc_hits, fc_fills;	/* packets the flow cache decided, slots filled */
+	uint64_t fc_policy;		/* the policy its slots hold (fw_settings) */
 	unsigned id;			/* 1, 2, ... */
 	char file[PATH_MAX];
 	int64_t loaded;			/* time(NULL) of the load */
@@ -109,6 +137,8 @@ void fw_reject(struct nf_vnf *v, unsigned in, const uint8_t *f, const struct nf_
 /* rules.c: load @path into a new generation (parse + build; ports named
  * as @v's). 0 or -errno with nf_last_error() saying why (file:line). */
 int fw_gen_load(struct nf_vnf *v, const char *path, struct fw_gen **out);
+/* Empty @g's flow cache (after nf_ct_flush(): its entries are gone). */
+void fw_fc_clear(struct fw_gen *g);
 void fw_gen_free(struct fw_gen *g);
 /* The `rules` control request: every rule with its counters. */
 struct json_object;
