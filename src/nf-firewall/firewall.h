@@ -3,18 +3,21 @@
  * nf-firewall sits between two ports as a bump in the wire: a frame that
  * passes leaves by the other port unchanged (no TTL decrement, no MAC
  * rewrite). Non-IP frames (ARP...) pass. IPv4 and IPv6 go through:
- *   pre      frames that are not IP are passed to the other port;
- *   process  per packet, in order: the connection tracker (nf_ct) gives
- *            the packet's ct state (stateful mode), the classifier
- *            (nf_cls) finds the first matching rule (counter-only rules
- *            are counted on the way), the verdict is applied: accept
- *            (a NEW packet's connection is entered, as Linux confirms it
- *            when the packet leaves), drop, or reject (the answer is sent
- *            back out of the input port, see reject.c); no rule: policy;
+ *   pre      none;
+ *   process  per frame, in order: non-IP frames are passed to the other
+ *            port; IPv4 with a bad header checksum is dropped; a flow
+ *            cache hit (below) decides a steady TCP / UDP packet at once;
+ *            else the connection tracker (nf_ct) gives the packet's ct
+ *            state (stateful mode), the classifier (nf_cls) finds the
+ *            first matching rule (counter-only rules are counted on the
+ *            way), the verdict is applied: accept (a NEW packet's
+ *            connection is entered, as Linux confirms it when the packet
+ *            leaves), drop, or reject (the answer is sent back out of the
+ *            input port, see reject.c); no rule: policy;
  *   post     nothing per packet (the output port is the verdict).
- * Doing conntrack, rules and confirmation per packet in one stage keeps
- * Linux's sequential meaning inside a burst: the second packet of a new
- * connection sees the entry the first one made.
+ * Doing it all per packet in one pass keeps Linux's sequential meaning
+ * inside a burst: the second packet of a new connection sees the entry
+ * the first one made.
  */
 #ifndef NF_FIREWALL_H
 #define NF_FIREWALL_H
@@ -97,6 +100,9 @@ struct fw_gen {
 	struct fw_centry *cache;	/* FW_CACHE_SIZE entries */
 	uint64_t cache_misses;		/* classifier walks (hits: the rest) */
 	struct fw_fslot *fc;		/* FW_FC_SETS x FW_FC_WAYS slots */
+	struct fw_fslot *fc_port[2];	/* the halves of fc: port 0's, port 1's
+					 * (a loaded pointer: the compiler keeps
+					 * one register for it, not two) */
 	uint64_t fc_hits, fc_fills;	/* packets the flow cache decided, slots filled */
 	uint64_t fc_policy;		/* the policy its slots hold (fw_settings) */
 	unsigned id;			/* 1, 2, ... */

@@ -293,14 +293,14 @@ static inline struct fc_key fc_key(const uint8_t *ip)
 	memcpy(&k.addrs, ip + 12, 8);
 	memcpy(&ports, ip + 20, 4);
 	k.flow = ports | (uint64_t)ip[9] << 32;
-	k.rest = k.flow | fl << 40 | ((uint64_t)ip[1] >> 2) << 48;
+	k.rest = k.flow | fl << 40 | (uint64_t)ip[1] << 48;
 	return k;
 }
 
 /* The sets of input port @in (0 or 1: the firewall has two ports). */
-static inline struct fw_fslot *fc_port(struct fw_fslot *fc, unsigned in)
+static inline struct fw_fslot *fc_port(const struct fw_gen *g, unsigned in)
 {
-	return fc + in * (FW_FC_SETS / 2 * FW_FC_WAYS);
+	return g->fc_port[in];
 }
 
 /* The set of a flow among a port's sets @pfc. The per-packet bytes are not
@@ -340,7 +340,7 @@ static void fc_fill(struct fw_gen *g, const uint8_t *f, unsigned in, uint32_t id
 		    unsigned dir, uint32_t r, uint32_t ms)
 {
 	const struct fc_key k = fc_key(f + NF_ETH_HLEN);
-	struct fw_fslot *set = fc_set(fc_port(g->fc, in), k.addrs, k.flow), *s = NULL;
+	struct fw_fslot *set = fc_set(fc_port(g, in), k.addrs, k.flow), *s = NULL;
 	unsigned w;
 
 	for (w = 0; w < FW_FC_WAYS; w++) {
@@ -390,7 +390,7 @@ static void fc_forget(void *arg, uint32_t idx, struct nf_ct_entry *e)
 		memcpy(ip + 22, &t->dport, 2);
 		k = fc_key(ip);
 		for (in = 0; in < 2; in++) {
-			struct fw_fslot *set = fc_set(fc_port(g->fc, in), k.addrs, k.flow);
+			struct fw_fslot *set = fc_set(fc_port(g, in), k.addrs, k.flow);
 
 			for (w = 0; w < FW_FC_WAYS; w++)
 				if (set[w].rest != 0 && set[w].idx == idx)
@@ -588,8 +588,8 @@ static uint16_t fw_process(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts,
 		g->fc_policy = fw.set.policy;
 	}
 	if (fw.ct != NULL)
-		return burst(v, in, pkts, h, verdict, n, true, fc_port(g->fc, in), true);
-	return burst(v, in, pkts, h, verdict, n, true, fc_port(g->fc, in), false);
+		return burst(v, in, pkts, h, verdict, n, true, fc_port(g, in), true);
+	return burst(v, in, pkts, h, verdict, n, true, fc_port(g, in), false);
 }
 
 static uint16_t fw_post(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts,

@@ -75,6 +75,8 @@ int fw_gen_load(struct nf_vnf *v, const char *path, struct fw_gen **out)
 		nf_set_error("no memory for the flow cache");
 		goto fail;
 	}
+	g->fc_port[0] = g->fc;
+	g->fc_port[1] = g->fc + FW_FC_SETS / 2 * FW_FC_WAYS;
 	fw_fc_clear(g);
 	g->fc_policy = fw.set.policy;
 	g->parse_ns = t1 - t0;

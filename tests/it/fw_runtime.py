@@ -9,7 +9,7 @@ Rule set a (the configuration's a.rules, policy drop):
     4 counter drop
 Rule set b (load-rules): new TCP connections to 80 are no longer allowed.
 """
-import argparse, os, sys, threading, time
+import argparse, os, struct, sys, threading, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 from pkt import *  # noqa: E402,F401,F403
@@ -166,6 +166,7 @@ def main():
     r = c("conntrack-flush")
     check("cache: after conntrack-flush the cached connection's ACK is new: dropped",
           r.get("flushed", 0) >= 1 and not ack(), str(r))
+    check("load-rules b again (it accepts the UDP below)", c("load-rules " + b).get("ok"))
 
     # Reloads under traffic: two rule sets that both accept UDP to port 9
     # (at different places) swapped 40 times while 3000 packets flow.
@@ -178,11 +179,13 @@ def main():
     drain(n.s, 0.1)
     got, stop = [0], [False]
 
+    def count(frames):
+        got[0] += sum(nm == "h2" and summary(f).startswith("UDP 10.1.0.2:5000 > 10.2.0.2:9")
+                      for nm, f in frames)
+
     def rx():
         while not stop[0]:
-            for nm, f in drain(n.s, 0.05):
-                if nm == "h2" and summary(f).startswith("UDP 10.1.0.2:5000 > 10.2.0.2:9"):
-                    got[0] += 1
+            count(drain(n.s, 0.05))
     th = threading.Thread(target=rx)
     th.start()
     loads = 0
@@ -195,8 +198,15 @@ def main():
     time.sleep(0.5)
     stop[0] = True
     th.join()
+    count(drain(n.s, 0.5))	# what a slow (sanitized) firewall forwarded last
     check("40 reloads under traffic succeeded", loads == 40, str(loads))
-    check("no UDP packet lost across the reloads (%d of 3000)" % got[0], got[0] == 3000)
+    st = c("stats")
+    # (SOL_PACKET, PACKET_STATISTICS): what h2's socket dropped, if it did.
+    sock = struct.unpack("II", n.s["h2"].getsockopt(263, 6, 8))
+    check("no UDP packet lost across the reloads (%d of 3000)" % got[0], got[0] == 3000,
+          "socket h2 packets/drops %s, ports %s, firewall %s" % (sock, [
+              {k: p[k] for k in ("rx_packets", "tx_packets", "drops")} for p in st["ports"]],
+              st.get("firewall")))
     return 1 if failed else 0
 
 
