@@ -176,6 +176,8 @@ static inline uint8_t ct_bits(enum nf_ct_state st, const struct nf_ct_pkt *p)
 	case NF_CT_NEW:
 		return NF_RULE_CT_NEW;
 	case NF_CT_ESTABLISHED:
+		if (p->dir != NF_CT_ORIG)
+			return NF_RULE_CT_ESTABLISHED;
 		return est_bits(p->dir, nf_ct_entry(fw.ct, p->idx)->flags & NF_CT_F_SEEN_REPLY);
 	case NF_CT_RELATED:
 		return NF_RULE_CT_RELATED;
@@ -276,8 +278,10 @@ static inline unsigned policy_action(void)
  * transport bytes (ports) as in the frame and the protocol (never 0 in a
  * slot: TCP or UDP, so 0 is an empty slot), which with the addresses
  * choose the set (flow); that and what a rule may read of the packet
- * beyond it, the TCP flags and the DSCP (rest). The input port is not in
- * it: each port has half of the sets (fc_port()). */
+ * beyond it, the TCP flags and the DSCP (rest: the whole TOS byte, one
+ * shift cheaper; its ECN bits make the key stricter than it needs to be,
+ * so a CE-marked packet misses). The input port is not in it: each port
+ * has half of the sets (fc_port()). */
 struct fc_key {
 	uint64_t addrs, flow, rest;
 };
@@ -429,10 +433,12 @@ static inline struct fw_fslot *fc_hit(struct fw_fslot *pfc, bool stateful, const
 
 /* The verdict @action of @rule (NULL: the policy) for the frame @f that
  * arrived on @in, in state @st (@p: NEW is confirmed on accept). Returns 1
- * if it leaves by the other port. */
-static unsigned apply(struct nf_vnf *v, unsigned in, const uint8_t *f, const struct nf_hdrs *h,
-		      uint16_t *verdict, uint16_t i, const struct nf_rule *rule, unsigned action,
-		      enum nf_ct_state st, struct nf_ct_pkt *p)
+ * if it leaves by the other port. Inline in slow(); apply_hit() is the
+ * flow cache's (drop and reject are rare there). */
+static inline __attribute__((always_inline)) unsigned
+apply(struct nf_vnf *v, unsigned in, const uint8_t *f, const struct nf_hdrs *h,
+      uint16_t *verdict, uint16_t i, const struct nf_rule *rule, unsigned action,
+      enum nf_ct_state st, struct nf_ct_pkt *p)
 {
 	switch (action) {
 	case NF_RULE_ACCEPT:
@@ -458,6 +464,14 @@ static unsigned apply(struct nf_vnf *v, unsigned in, const uint8_t *f, const str
 	}
 }
 
+static __attribute__((noinline)) unsigned
+apply_hit(struct nf_vnf *v, unsigned in, const uint8_t *f, const struct nf_hdrs *h,
+	  uint16_t *verdict, uint16_t i, const struct nf_rule *rule, unsigned action,
+	  enum nf_ct_state st)
+{
+	return apply(v, in, f, h, verdict, i, rule, action, st, NULL);
+}
+
 /* An IP frame the flow cache did not decide: the header checksum (IPv4
  * not of the flow cache's shape), conntrack (unless @refreshed, the slot
  * whose nf_ct_refresh() took the packet, says the state), the rules, the
@@ -471,7 +485,7 @@ static __attribute__((noinline)) unsigned slow(struct nf_vnf *v, unsigned in, co
 					       uint32_t ms)
 {
 	struct fw_gen *g = fw.gen;
-	struct nf_ct_pkt p = { .idx = 0, .dir = 0 };
+	struct nf_ct_pkt p;		/* read when st says nf_ct filled it */
 	enum nf_ct_state st = NF_CT_UNTRACKED;
 	uint8_t ct = NF_RULE_CT_UNTRACKED;
 	const struct nf_rule *rule = NULL;
@@ -499,15 +513,17 @@ static __attribute__((noinline)) unsigned slow(struct nf_vnf *v, unsigned in, co
 		r = classify(g, f, h, ct, in, in ^ 1, &same);
 		if (same && (fw.ct == NULL || st == NF_CT_ESTABLISHED) && fc_shape(h) &&
 		    (h->l4_proto == NF_IPPROTO_TCP || h->l4_proto == NF_IPPROTO_UDP))
-			fc_fill(g, f, in, p.idx, p.dir, r, ms);
+			fc_fill(g, f, in, fw.ct != NULL ? p.idx : 0, fw.ct != NULL ? p.dir : 0, r,
+				ms);
 		if (r != FW_CACHE_NONE)
 			rule = &g->rs.rules[r];
 	}
-	if (rule != NULL)
-		return apply(v, in, f, h, verdict, i, rule, rule->verdict, st, &p);
-	fw.policy.packets++;
-	fw.policy.bytes += h->l3_len;
-	return apply(v, in, f, h, verdict, i, NULL, policy_action(), st, &p);
+	if (rule == NULL) {
+		fw.policy.packets++;
+		fw.policy.bytes += h->l3_len;
+	}
+	return apply(v, in, f, h, verdict, i, rule, rule != NULL ? rule->verdict : policy_action(),
+		     st, &p);
 }
 
 /* The firewall's one stage (pre and post do nothing per packet): per
@@ -533,13 +549,16 @@ burst(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts, const struct nf_hdrs *
 	const uint32_t ms = (uint32_t)(now / 1000000u);
 	uint16_t i, pending = 0, nonip = 0, hits = 0;
 
+	/* pkts[i].data is read again after fc_hit() rather than kept: that
+	 * saves a register across nf_ct_refresh() on the hit path. */
 	for (i = 0; i < n; i++) {
-		const uint8_t *f = pkts[i].data;
 		struct fw_fslot *s, *refreshed = NULL;
 
 		if (verdict[i] != NF_V_PENDING)
 			continue;
 		if (nf_likely(fc_shape(&h[i]))) {
+			const uint8_t *f = pkts[i].data;
+
 			if (nf_unlikely(!nf_ipv4_csum20_ok((const void *)(f + NF_ETH_HLEN)))) {
 				nf_vnf_drop(v, verdict, i, nf_vnf_reason(FW_DROP_BAD_CSUM));
 				continue;
@@ -556,8 +575,8 @@ burst(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts, const struct nf_hdrs *
 					verdict[i] = out;
 					pending++;
 				} else {
-					pending += apply(v, in, f, &h[i], verdict, i, s->rule, s->act,
-							 hit_st, NULL);
+					pending += apply_hit(v, in, pkts[i].data, &h[i], verdict, i,
+							     s->rule, s->act, hit_st);
 				}
 				continue;
 			}
@@ -567,7 +586,7 @@ burst(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts, const struct nf_hdrs *
 			nonip++;
 			continue;
 		}
-		pending += slow(v, in, f, &h[i], verdict, i, refreshed, ms);
+		pending += slow(v, in, pkts[i].data, &h[i], verdict, i, refreshed, ms);
 	}
 	if (cached)
 		fw.gen->fc_hits += hits;
