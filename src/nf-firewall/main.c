@@ -307,18 +307,20 @@ static inline struct fw_fslot *fc_port(const struct fw_gen *g, unsigned in)
 	return g->fc_port[in];
 }
 
-/* The set of a flow among a port's sets @pfc. The per-packet bytes are not
- * in its hash, so that fc_forget() finds every slot of an entry from its
+/* The set of a flow among a port's sets @pfc: a CRC32C of the addresses
+ * @addrs started from the ports (the low half of @flow; the protocol seldom
+ * tells flows apart, and the compare sees it). The per-packet bytes are not
+ * in the hash, so that fc_forget() finds every slot of an entry from its
  * tuples (and a TCP connection's ACK and PSH/ACK take the two ways of one
  * set). */
 static inline struct fw_fslot *fc_set(struct fw_fslot *pfc, uint64_t addrs, uint64_t flow)
 {
 #if defined(__SSE4_2__)
-	uint64_t x = __builtin_ia32_crc32di(__builtin_ia32_crc32di(0, addrs), flow);
+	uint64_t x = __builtin_ia32_crc32di((uint32_t)flow, addrs);
 #else
-	uint64_t x = addrs * 0x9e3779b97f4a7c15ull ^ flow * 0xc2b2ae3d27d4eb4full;
+	uint64_t x = (addrs ^ (uint32_t)flow) * 0x9e3779b97f4a7c15ull;
 
-	x ^= x >> 32;
+	x ^= x >> 29;
 #endif
 	return &pfc[(x & (FW_FC_SETS / 2 - 1)) * FW_FC_WAYS];
 }
