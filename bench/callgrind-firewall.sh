@@ -4,11 +4,15 @@
 # for rule sets of bench/fw_rules.py (N rules the traffic does not match,
 # then the accepting one), N = 100 and 10000 by default, stateless and
 # stateful. Prints per frame forwarded: the firewall's stages (pre +
-# process + post: conntrack, classifier, verdict), of which the classifier
-# (nf_cls_match) and conntrack (nf_ct_in, nf_ct_confirm), and the
+# process + post: conntrack, classifier, verdict; pre is empty since the
+# flow cache, builds before it had one), of which the classifier
+# (nf_cls_match) and conntrack (nf_ct_in, nf_ct_confirm, and
+# nf_ct_refresh for the flow cache's hits), and the
 # 10000/100 ratio of the stages (the issue's bound: at most 2x).
 #
-#   [BIN=DIR] bench/callgrind-firewall.sh [-n FRAMES] [-f FLOWS] [-r "100 10000"] [-m "stateless stateful"]
+#   [BIN=DIR] [KEEP=DIR] bench/callgrind-firewall.sh [-n FRAMES] [-f FLOWS] [-r "100 10000"] [-m "stateless stateful"]
+# KEEP: keep each run's callgrind output as DIR/MODE-RULES.out (for
+# callgrind_annotate --auto=yes).
 set -u
 cd "$(dirname "$0")/.."
 N=100000 FLOWS=100 RULES="100 10000" MODES="stateless stateful"
@@ -47,11 +51,12 @@ CONF
 	wait "$gen"
 	"$BIN/nfchain" vnf "$W/f.ctl" --json stats >"$W/stats.json"
 	kill -INT "$FW"; wait "$FW"; FW=
+	[ -n "${KEEP:-}" ] && cp "$W/cg.out" "$KEEP/$1-$2.out"
 	local n
 	n=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["stages"]["post"]["out"])' "$W/stats.json")
 	python3 bench/cg_incl.py "$W/cg.out" "$n" fw_pre fw_process fw_post nf_cls_match nf_ct_in \
-		nf_ct_confirm vnf_burst |
-		awk -v n="$n" '{ printf "%.1f %.1f %.1f %.1f %d\n", $1 + $2 + $3, $4, $5 + $6, $7, n }'
+		nf_ct_confirm nf_ct_refresh vnf_burst |
+		awk -v n="$n" '{ printf "%.1f %.1f %.1f %.1f %d\n", $1 + $2 + $3, $4, $5 + $6 + $7, $8, n }'
 }
 
 echo "bench/callgrind-firewall.sh: $N frames of 64 bytes, $FLOWS flows; instructions per frame forwarded"

@@ -3,18 +3,21 @@
  * nf-firewall sits between two ports as a bump in the wire: a frame that
  * passes leaves by the other port unchanged (no TTL decrement, no MAC
  * rewrite). Non-IP frames (ARP...) pass. IPv4 and IPv6 go through:
- *   pre      frames that are not IP are passed to the other port;
- *   process  per packet, in order: the connection tracker (nf_ct) gives
- *            the packet's ct state (stateful mode), the classifier
- *            (nf_cls) finds the first matching rule (counter-only rules
- *            are counted on the way), the verdict is applied: accept
- *            (a NEW packet's connection is entered, as Linux confirms it
- *            when the packet leaves), drop, or reject (the answer is sent
- *            back out of the input port, see reject.c); no rule: policy;
+ *   pre      none;
+ *   process  per frame, in order: non-IP frames are passed to the other
+ *            port; IPv4 with a bad header checksum is dropped; a flow
+ *            cache hit (below) decides a steady TCP / UDP packet at once;
+ *            else the connection tracker (nf_ct) gives the packet's ct
+ *            state (stateful mode), the classifier (nf_cls) finds the
+ *            first matching rule (counter-only rules are counted on the
+ *            way), the verdict is applied: accept (a NEW packet's
+ *            connection is entered, as Linux confirms it when the packet
+ *            leaves), drop, or reject (the answer is sent back out of the
+ *            input port, see reject.c); no rule: policy;
  *   post     nothing per packet (the output port is the verdict).
- * Doing conntrack, rules and confirmation per packet in one stage keeps
- * Linux's sequential meaning inside a burst: the second packet of a new
- * connection sees the entry the first one made.
+ * Doing it all per packet in one pass keeps Linux's sequential meaning
+ * inside a burst: the second packet of a new connection sees the entry
+ * the first one made.
  */
 #ifndef NF_FIREWALL_H
 #define NF_FIREWALL_H
@@ -62,6 +65,31 @@ struct fw_centry {
 	uint32_t pad[3];		/* 64 bytes an entry */
 };
 
+/* The flow cache of a rule set (DESIGN "nf-firewall"): the steady
+ * packets of a TCP / UDP flow (untagged IPv4, no options, not a fragment)
+ * skip the connection lookup and the verdict cache. Two-way sets chosen
+ * by the frame's addresses, ports, protocol and input port; a slot's key
+ * adds the per-packet bytes a rule can read (TCP flags, DSCP) and its
+ * value is the deciding rule and, stateful, the nf_ct entry and direction
+ * (for nf_ct_refresh()) and the ct state the rules saw. */
+#define FW_FC_SETS	2048u		/* sets of FW_FC_WAYS slots, a power of two */
+#define FW_FC_WAYS	2
+
+struct fw_fslot {
+	uint64_t addrs;			/* key: IPv4 header bytes 12-19 */
+	uint64_t rest;			/* key: see fc_rest(); 0: empty */
+	const struct nf_ct_entry *e;	/* nf_ct_entry(idx) (the table never
+					 * moves); NULL: stateless */
+	const struct nf_rule *rule;	/* the deciding rule; NULL: the policy */
+	struct fw_count *count;		/* its counters (fw.policy for the policy) */
+	uint32_t idx;			/* the nf_ct entry */
+	uint32_t used;			/* ms (now_ns / 10^6) of the last hit */
+	uint8_t dir;			/* NF_CT_ORIG / NF_CT_REPLY */
+	uint8_t seen;			/* e->flags & NF_CT_F_SEEN_REPLY the rules saw */
+	uint8_t act;			/* rule->verdict, or the policy's */
+	uint8_t pad[13];		/* 64 bytes a slot */
+};
+
 /* One loaded rule set: the rules, their classifier, their counters.
  * Replaced as a whole (atomic replacement): packets see the old one or
  * the new one, never a mix. */
@@ -71,6 +99,12 @@ struct fw_gen {
 	struct fw_count *count;		/* one per rule */
 	struct fw_centry *cache;	/* FW_CACHE_SIZE entries */
 	uint64_t cache_misses;		/* classifier walks (hits: the rest) */
+	struct fw_fslot *fc;		/* FW_FC_SETS x FW_FC_WAYS slots */
+	struct fw_fslot *fc_port[2];	/* the halves of fc: port 0's, port 1's
+					 * (a loaded pointer: the compiler keeps
+					 * one register for it, not two) */
+	uint64_t fc_hits, fc_fills;	/* packets the flow cache decided, slots filled */
+	uint64_t fc_policy;		/* the policy its slots hold (fw_settings) */
 	unsigned id;			/* 1, 2, ... */
 	char file[PATH_MAX];
 	int64_t loaded;			/* time(NULL) of the load */
@@ -109,6 +143,8 @@ void fw_reject(struct nf_vnf *v, unsigned in, const uint8_t *f, const struct nf_
 /* rules.c: load @path into a new generation (parse + build; ports named
  * as @v's). 0 or -errno with nf_last_error() saying why (file:line). */
 int fw_gen_load(struct nf_vnf *v, const char *path, struct fw_gen **out);
+/* Empty @g's flow cache (after nf_ct_flush(): its entries are gone). */
+void fw_fc_clear(struct fw_gen *g);
 void fw_gen_free(struct fw_gen *g);
 /* The `rules` control request: every rule with its counters. */
 struct json_object;

@@ -27,6 +27,7 @@ void fw_gen_free(struct fw_gen *g)
 	nf_ruleset_free(&g->rs);
 	free(g->count);
 	free(g->cache);
+	free(g->fc);
 	free(g);
 }
 
@@ -68,6 +69,16 @@ int fw_gen_load(struct nf_vnf *v, const char *path, struct fw_gen **out)
 		goto fail;
 	}
 	memset(g->cache, 0, FW_CACHE_SIZE * sizeof(*g->cache));
+	g->fc = aligned_alloc(64, FW_FC_SETS * FW_FC_WAYS * sizeof(*g->fc));
+	if (g->fc == NULL) {
+		ret = -ENOMEM;
+		nf_set_error("no memory for the flow cache");
+		goto fail;
+	}
+	g->fc_port[0] = g->fc;
+	g->fc_port[1] = g->fc + FW_FC_SETS / 2 * FW_FC_WAYS;
+	fw_fc_clear(g);
+	g->fc_policy = fw.set.policy;
 	g->parse_ns = t1 - t0;
 	g->build_ns = mono_ns() - t1;
 	g->loaded = time(NULL);
@@ -78,6 +89,12 @@ fail:
 		nf_set_error("%s: out of memory", path);
 	fw_gen_free(g);
 	return ret;
+}
+
+void fw_fc_clear(struct fw_gen *g)
+{
+	if (g != NULL)
+		memset(g->fc, 0, FW_FC_SETS * FW_FC_WAYS * sizeof(*g->fc));
 }
 
 static struct json_object *u64j(uint64_t x)
@@ -122,6 +139,8 @@ void fw_gen_json(struct nf_vnf *v, const struct fw_gen *g, struct json_object *r
 		json_object_object_add(c, "leaf_max", u64j(cs.leaf_max));
 		json_object_object_add(c, "bytes", u64j(cs.bytes));
 		json_object_object_add(c, "cache_misses", u64j(g->cache_misses));
+		json_object_object_add(c, "flow_cache_hits", u64j(g->fc_hits));
+		json_object_object_add(c, "flow_cache_fills", u64j(g->fc_fills));
 		json_object_object_add(reply, "classifier", c);
 		for (i = 0; i < g->rs.n; i++) {
 			struct json_object *r = json_object_new_object();

@@ -12,6 +12,8 @@
 #   b: R runs nf-firewall on afpacket:r1 and afpacket:r2 with the same rule
 #      file (ports named r1 and r2: iifname means the same); it is
 #      transparent, the kernel of R does nothing.
+# Rule sets (fw_diff.py): stateful, cache (the flow cache's invalidation
+# cases), stateless.
 # The hosts are raw sockets held by tests/it/fw_diff.py, which sends each
 # step of a sequence into both and compares the outcomes (pass, drop, the
 # reject's answer). Both run the same connection-tracking settings: TCP
@@ -127,5 +129,6 @@ EOF
 }
 
 run_set stateful
+run_set cache
 run_set stateless
 exit 0

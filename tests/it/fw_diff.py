@@ -196,6 +196,121 @@ def stateful_steps():
     return s
 
 
+# The flow cache (DESIGN "nf-firewall"): established IPv4 TCP / UDP flows
+# whose steady packets it decides, then whatever must change their
+# decision on the next packet: the ct state turning from new (unreplied)
+# to established, a per-packet field a rule reads (DSCP, TCP flags), RST,
+# FIN, timeouts. Each flow sends a few packets of one shape first, so that
+# the later ones are cache hits.
+CACHE = """\
+ct state invalid drop
+ct state established ip dscp ef drop
+ct state established tcp dport 8081 tcp flags & (psh|ack) == psh|ack drop
+ct state established udp dport 5353 drop
+ct state established tcp dport 8082 drop
+udp dport 5400 ip dscp cs1 drop
+ct state established,related accept
+iifname "r1" tcp dport { 80, 8081, 8082 } accept
+iifname "r1" udp dport { 53, 5353, 5400 } accept
+counter drop
+"""
+
+
+def cache_steps():
+    c, sv = C4, S4
+    s = []
+    # TCP: data both ways, then a RST; the connection's next packets.
+    p = 41001
+    s += [T("SYN", c, sv, p, 80, S, "pass", seq=100),
+          T("SYN/ACK", sv, c, 80, p, S | A, "pass", seq=500, ack=101),
+          T("ACK", c, sv, p, 80, A, "pass", seq=101, ack=501)]
+    s += [T("data out %d (ACK)" % k, c, sv, p, 80, A, "pass", seq=101 + 10 * k, ack=501,
+            data=b"x" * 10) for k in range(4)]
+    s += [T("data back %d (ACK)" % k, sv, c, 80, p, A, "pass", seq=501 + 10 * k, ack=141,
+            data=b"y" * 10) for k in range(4)]
+    s += [T("RST from the client", c, sv, p, 80, R | A, "pass", seq=141, ack=541),
+          T("data back after the RST (CLOSE)", sv, c, 80, p, A, "pass", seq=541, ack=141,
+            data=b"y" * 10),
+          T("data out after the RST (CLOSE)", c, sv, p, 80, A, "pass", seq=141, ack=551,
+            data=b"x" * 10),
+          T("a new SYN on the same ports", c, sv, p, 80, S, "pass", seq=7000)]
+    # TCP: a FIN teardown in the middle of cached traffic.
+    p = 41002
+    s += [T("FIN: SYN", c, sv, p, 80, S, "pass", seq=100),
+          T("FIN: SYN/ACK", sv, c, 80, p, S | A, "pass", seq=500, ack=101),
+          T("FIN: ACK", c, sv, p, 80, A, "pass", seq=101, ack=501)]
+    s += [T("FIN: ACK %d" % k, c, sv, p, 80, A, "pass", seq=101, ack=501) for k in range(3)]
+    s += [T("FIN from the client", c, sv, p, 80, F | A, "pass", seq=101, ack=501),
+          T("FIN: ACK back (CLOSE_WAIT)", sv, c, 80, p, A, "pass", seq=501, ack=102),
+          T("FIN: data back in CLOSE_WAIT", sv, c, 80, p, A, "pass", seq=501, ack=102,
+            data=b"z" * 10),
+          T("FIN from the server", sv, c, 80, p, F | A, "pass", seq=511, ack=102),
+          T("FIN: last ACK", c, sv, p, 80, A, "pass", seq=102, ack=512),
+          T("FIN: ACK in TIME_WAIT", c, sv, p, 80, A, "pass", seq=102, ack=512),
+          T("FIN: ACK in TIME_WAIT again", c, sv, p, 80, A, "pass", seq=102, ack=512)]
+    # TCP flags: PSH/ACK to 8081 dropped when established, ACK passes.
+    p = 41003
+    s += [T("flags: SYN to 8081", c, sv, p, 8081, S, "pass", seq=100),
+          T("flags: SYN/ACK", sv, c, 8081, p, S | A, "pass", seq=500, ack=101),
+          T("flags: ACK", c, sv, p, 8081, A, "pass", seq=101, ack=501)]
+    s += [T("flags: ACK %d" % k, c, sv, p, 8081, A, "pass", seq=101, ack=501,
+            data=b"a" * 4) for k in range(3)]
+    s += [T("flags: PSH/ACK dropped", c, sv, p, 8081, P | A, "drop", seq=105, ack=501,
+            data=b"b" * 4),
+          T("flags: ACK passes", c, sv, p, 8081, A, "pass", seq=105, ack=501, data=b"a" * 4),
+          T("flags: PSH/ACK dropped again", c, sv, p, 8081, P | A, "drop", seq=109,
+            ack=501, data=b"b" * 4)]
+    # DSCP: established packets marked EF are dropped, others pass.
+    s += [U("dscp: query %d" % k, c, sv, 5100, 53, "pass") for k in range(3)]
+    s += [U("dscp: answer", sv, c, 53, 5100, "pass"),
+          U("dscp: query after the answer", c, sv, 5100, 53, "pass"),
+          U("dscp: query after the answer again", c, sv, 5100, 53, "pass"),
+          U("dscp: query marked EF dropped", c, sv, 5100, 53, "drop", tos=46 << 2),
+          U("dscp: query unmarked passes", c, sv, 5100, 53, "pass"),
+          U("dscp: answer marked EF dropped", sv, c, 53, 5100, "drop", tos=46 << 2)]
+    # DSCP on a one-way flow (unreplied: new, its packets cached at once).
+    s += [U("dscp one way: packet %d" % k, c, sv, 5150, 5400, "pass") for k in range(3)]
+    s += [U("dscp one way: marked CS1 dropped", c, sv, 5150, 5400, "drop", tos=8 << 2),
+          U("dscp one way: unmarked passes", c, sv, 5150, 5400, "pass"),
+          U("dscp one way: marked CS1 dropped again", c, sv, 5150, 5400, "drop", tos=8 << 2)]
+    # ct state new -> established on a picked-up TCP connection: the ACK's
+    # slot was filled while it was new (no reply yet); after the reply a
+    # PSH/ACK (another slot) makes the entry ASSURED, and the next ACK, now
+    # established, is dropped.
+    p = 41004
+    s += [T("pickup: ACK to 8082 (new)", c, sv, p, 8082, A, "pass", seq=5, ack=6),
+          T("pickup: ACK again (new: no reply yet)", c, sv, p, 8082, A, "pass", seq=5, ack=6),
+          T("pickup: the answer (established)", sv, c, 8082, p, A, "pass", seq=6, ack=5),
+          T("pickup: PSH/ACK (established: dropped)", c, sv, p, 8082, P | A, "drop", seq=5,
+            ack=6, data=b"p"),
+          T("pickup: ACK (established now: dropped)", c, sv, p, 8082, A, "drop", seq=6, ack=6),
+          T("pickup: ACK again (dropped)", c, sv, p, 8082, A, "drop", seq=6, ack=6)]
+    # ct state new -> established: unreplied queries to 5353 pass (new),
+    # the answer and everything after it are established: dropped.
+    s += [U("mdns: query %d (new, unreplied)" % k, c, sv, 5200, 5353, "pass")
+          for k in range(4)]
+    s += [U("mdns: answer (established, to port 5200)", sv, c, 5353, 5200, "pass"),
+          U("mdns: query after the answer (established)", c, sv, 5200, 5353, "drop"),
+          U("mdns: query after the answer again", c, sv, 5200, 5353, "drop")]
+    # Timeouts (udp 2 s): cached packets refresh the entry as nf_ct_in does.
+    s += [U("timeout: query %d" % k, c, sv, 5300, 53, "pass") for k in range(3)]
+    s += [U("timeout: query at 1.2 s", c, sv, 5300, 53, "pass", sleep=1.2),
+          U("timeout: query at 2.4 s (alive: refreshed at 1.2 s)", c, sv, 5300, 53, "pass",
+            sleep=1.2),
+          U("timeout: answer at 3.6 s (alive: refreshed at 2.4 s)", sv, c, 53, 5300, "pass",
+            sleep=1.2),
+          U("timeout: query", c, sv, 5301, 53, "pass"),
+          U("timeout: query", c, sv, 5301, 53, "pass"),
+          U("timeout: query", c, sv, 5301, 53, "pass"),
+          U("timeout: answer after the UDP timeout (new from outside)", sv, c, 53, 5301,
+            "drop", sleep=2.6),
+          U("timeout: the query again after the timeout (a new entry)", c, sv, 5301, 53,
+            "pass"),
+          U("timeout: query", c, sv, 5301, 53, "pass"),
+          U("timeout: its answer", sv, c, 53, 5301, "pass")]
+    return s
+
+
 STATELESS = """\
 ip saddr 10.1.0.0/24 tcp dport 1000-2000 accept
 tcp flags & (syn|ack) == syn tcp dport 22 drop
@@ -249,6 +364,7 @@ def stateless_steps():
 
 
 RULESETS = {"stateful": (STATEFUL, "drop", stateful_steps),
+            "cache": (CACHE, "drop", cache_steps),
             "stateless": (STATELESS, "accept", stateless_steps)}
 
 # ------------------------------------------------------------ outcomes
