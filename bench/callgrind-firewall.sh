@@ -6,8 +6,9 @@
 # stateful. Prints per frame forwarded: the firewall's stages (pre +
 # process + post: conntrack, classifier, verdict; pre is empty since the
 # flow cache, builds before it had one), of which the classifier
-# (nf_cls_match) and conntrack (nf_ct_in, nf_ct_confirm, and
-# nf_ct_refresh for the flow cache's hits), and the
+# (nf_cls_match) and conntrack (nf_ct_in, nf_ct_confirm; the flow
+# cache's hits refresh their entry inline, nf_ct_refresh_ref(), counted
+# in the stages but not in this column), and the
 # 10000/100 ratio of the stages (the bound: at most 2x).
 #
 #   [BIN=DIR] [KEEP=DIR] bench/callgrind-firewall.sh [-n FRAMES] [-f FLOWS] [-r "100 10000"] [-m "stateless stateful"]

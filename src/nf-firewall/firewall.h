@@ -70,8 +70,9 @@ struct fw_centry {
  * skip the connection lookup and the verdict cache. Two-way sets chosen
  * by the frame's addresses, ports, protocol and input port; a slot's key
  * adds the per-packet bytes a rule can read (TCP flags, DSCP) and its
- * value is the deciding rule and, stateful, the nf_ct entry and direction
- * (for nf_ct_refresh()) and the ct state the rules saw. */
+ * value is the deciding rule and, stateful, a reference to the nf_ct
+ * entry and direction (for nf_ct_refresh_ref(), inline) and the ct state
+ * the rules saw. */
 #define FW_FC_SETS	2048u		/* sets of FW_FC_WAYS slots, a power of two */
 #define FW_FC_WAYS	2
 
@@ -82,12 +83,11 @@ struct fw_fslot {
 					 * moves); NULL: stateless */
 	const struct nf_rule *rule;	/* the deciding rule; NULL: the policy */
 	struct fw_count *count;		/* its counters (fw.policy for the policy) */
-	uint32_t idx;			/* the nf_ct entry */
+	struct nf_ct_ref ref;		/* the nf_ct entry, its life, direction */
 	uint32_t used;			/* ms (now_ns / 10^6) of the last hit */
-	uint8_t dir;			/* NF_CT_ORIG / NF_CT_REPLY */
 	uint8_t seen;			/* e->flags & NF_CT_F_SEEN_REPLY the rules saw */
 	uint8_t act;			/* rule->verdict, or the policy's */
-	uint8_t pad[13];		/* 64 bytes a slot */
+	uint8_t pad[6];			/* 64 bytes a slot */
 };
 
 /* One loaded rule set: the rules, their classifier, their counters.

@@ -361,14 +361,16 @@ static void fc_fill(struct fw_gen *g, const uint8_t *f, unsigned in, uint32_t id
 	if (s->rest != 0 && (s->addrs != k.addrs || s->rest != k.rest) &&
 	    (int32_t)(ms - s->used) < FC_KEEP_MS)
 		return;
+	if (fw.ct != NULL && nf_ct_ref_get(fw.ct, idx, dir, &s->ref) != 0) {
+		s->rest = 0;		/* an entry no direction can be kept for */
+		return;
+	}
 	s->addrs = k.addrs;
 	s->rest = k.rest;
 	s->e = fw.ct != NULL ? nf_ct_entry(fw.ct, idx) : NULL;
 	s->rule = r == FW_CACHE_NONE ? NULL : &g->rs.rules[r];
 	s->count = r == FW_CACHE_NONE ? &fw.policy : &g->count[r];
-	s->idx = idx;
 	s->used = ms;
-	s->dir = (uint8_t)dir;
 	s->seen = s->e != NULL ? s->e->flags & NF_CT_F_SEEN_REPLY : 0;
 	s->act = (uint8_t)(s->rule != NULL ? s->rule->verdict : policy_action());
 	g->fc_fills++;
@@ -399,7 +401,7 @@ static void fc_forget(void *arg, uint32_t idx, struct nf_ct_entry *e)
 			struct fw_fslot *set = fc_set(fc_port(g, in), k.addrs, k.flow);
 
 			for (w = 0; w < FW_FC_WAYS; w++)
-				if (set[w].rest != 0 && set[w].idx == idx)
+				if (set[w].rest != 0 && set[w].ref.idx == idx)
 					set[w].rest = 0;
 		}
 	}
@@ -409,8 +411,8 @@ static void fc_forget(void *arg, uint32_t idx, struct nf_ct_entry *e)
  * its input port, its connection (@stateful) refreshed in fw.ct at @now;
  * or NULL: the slow path, and *@refreshed is the slot when nf_ct_refresh()
  * took the packet but its ct state is not the slot's. */
-static inline struct fw_fslot *fc_hit(struct fw_fslot *pfc, bool stateful, const uint8_t *f,
-				      const struct nf_hdrs *h, uint64_t now,
+static inline __attribute__((always_inline)) struct fw_fslot *fc_hit(struct fw_fslot *pfc, bool stateful, const uint8_t *f,
+				      const struct nf_hdrs *h, uint32_t ms,
 				      struct fw_fslot **refreshed)
 {
 	const struct fc_key k = fc_key(f + NF_ETH_HLEN);
@@ -422,7 +424,7 @@ static inline struct fw_fslot *fc_hit(struct fw_fslot *pfc, bool stateful, const
 			return NULL;
 	if (!stateful)
 		return s;
-	if (nf_unlikely(nf_ct_refresh(fw.ct, f, h, s->idx, s->dir, now) != 0))
+	if (nf_unlikely(nf_ct_refresh_ref(fw.ct, &s->ref, f + h->l4_off, h, ms) != 0))
 		return NULL;
 	if (nf_unlikely((s->e->flags & NF_CT_F_SEEN_REPLY) != s->seen)) {
 		*refreshed = s;
@@ -504,8 +506,8 @@ static __attribute__((noinline)) unsigned slow(struct nf_vnf *v, unsigned in, co
 	}
 	if (refreshed != NULL) {
 		st = NF_CT_ESTABLISHED;
-		p.idx = refreshed->idx;
-		p.dir = refreshed->dir;
+		p.idx = refreshed->ref.idx;
+		p.dir = refreshed->ref.dir;
 		ct = ct_bits(st, &p);
 	} else if (fw.ct != NULL) {
 		st = nf_ct_in(fw.ct, f, h, v->now_ns, &p);
@@ -548,7 +550,7 @@ burst(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts, const struct nf_hdrs *
 	const uint16_t out = (uint16_t)(in ^ 1);
 	const enum nf_ct_state hit_st = stateful ? NF_CT_ESTABLISHED : NF_CT_UNTRACKED;
 	const uint64_t now = v->now_ns;
-	const uint32_t ms = (uint32_t)(now / 1000000u);
+	const uint32_t ms = nf_ct_ms(now);	/* nf_ct's clock, once a burst */
 	uint16_t i, pending = 0, nonip = 0, hits = 0;
 
 	/* pkts[i].data is read again after fc_hit() rather than kept: that
@@ -566,7 +568,7 @@ burst(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts, const struct nf_hdrs *
 				continue;
 			}
 			if (cached &&
-			    (s = fc_hit(pfc, stateful, f, &h[i], now, &refreshed)) != NULL) {
+			    (s = fc_hit(pfc, stateful, f, &h[i], ms, &refreshed)) != NULL) {
 				struct fw_count *c = s->count;
 
 				c->bytes += h[i].l3_len;
