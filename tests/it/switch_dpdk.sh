@@ -54,9 +54,15 @@ wait_testpmd() {
 	return 1
 }
 wait_testpmd "$T/tp1.log" || not_ok "testpmd starts forwarding"
+# testpmd says it forwards before its memif client has connected (its
+# region, 2 x 8192 buffers, takes a moment): wait for the switch to see it.
+for i in $(seq 100); do
+	"$BIN/nfchain" switch --ctl "$T/ctl" --json ports >"$T/ports0.json"
+	grep -q 'peer=\\"DPDK 22.11' "$T/ports0.json" && break
+	sleep 0.1
+done
 check "testpmd (DPDK 22.11 memif PMD, client) connects to nfswitch" \
 	"$BIN/nfchain" switch --ctl "$T/ctl" ports
-"$BIN/nfchain" switch --ctl "$T/ctl" --json ports >"$T/ports0.json"
 check "nfswitch sees DPDK as the peer of port 1" grep -q 'peer=\\"DPDK 22.11' "$T/ports0.json"
 
 "$BIN/nf-gen" --tx "memif:$T/sw.sock,id=0,rsize=13" --rx "memif:$T/sw.sock,id=0,rsize=13" \
