@@ -841,6 +841,11 @@ uint16_t nat_post(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts,
 }
 
 /* nf_ct_expire's callback. */
+void nat_fc_init(void)
+{
+	memset(fc, 0, sizeof(fc));	/* writes every page: resident now */
+}
+
 void nat_session_gone(void *arg, uint32_t idx, struct nf_ct_entry *e)
 {
 	struct nat *n = arg;

@@ -349,6 +349,7 @@ static int nat_start(struct nf_vnf *v)
 	ret = nat_tables_init(n);
 	if (ret == 0)
 		ret = nat_frag_init(n);
+	nat_fc_init();
 	n->applied = n->set;
 	n->start_ns = nf_now_ns();
 	return ret;

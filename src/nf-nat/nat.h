@@ -216,6 +216,9 @@ uint16_t nat_post(struct nf_vnf *v, unsigned in, struct nf_pkt *pkts,
 		  const struct nf_hdrs *h, uint16_t *verdict, uint16_t n);
 /* nf_ct_expire's callback: release the session's mapping and filter. */
 void nat_session_gone(void *arg, uint32_t idx, struct nf_ct_entry *e);
+/* Empty the flow cache and make its memory resident (at start: the
+ * per-packet path then touches no new page). */
+void nat_fc_init(void);
 
 /* icmp.c: ICMP errors, proxy ARP, static NAT, fragments */
 /* Translate the ICMP error @f (an IPv4 ICMP error, L4 present) arriving
