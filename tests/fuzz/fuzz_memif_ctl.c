@@ -84,6 +84,12 @@ static int make_region(size_t size, int seal, uint8_t **map)
 	return fd;
 }
 
+/* The run leaves no socket file behind (libFuzzer ends with exit()). */
+static void unlink_sock(void)
+{
+	unlink(sock);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	char spec[160];
@@ -91,6 +97,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	snprintf(sock, sizeof(sock), "/tmp/nfchain-fuzz-%d.sock", getpid());
+	atexit(unlink_sock);
 	if (nf_io_init(NULL) < 0)
 		abort();
 	snprintf(spec, sizeof(spec), "memif:%s,id=0,role=server", sock);
