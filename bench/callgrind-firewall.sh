@@ -25,9 +25,8 @@ while getopts "n:f:r:m:" o; do
 	esac
 done
 BIN=${BIN:-$PWD/build/release/bin}
-W=$(mktemp -d /tmp/nfchain-cgf.XXXXXX)
-FW=
-trap '[ -n "$FW" ] && kill $FW 2>/dev/null; wait 2>/dev/null; rm -rf "$W"' EXIT
+. bench/lib.sh
+bench_workdir cgf FW
 
 one() {	# mode rules -> "stages cls ct total"
 	python3 bench/fw_rules.py "$2" $([ "$1" = stateful ] && echo --stateful) >"$W/r.rules"

@@ -22,9 +22,9 @@ while getopts "n:s:f:" o; do
 	esac
 done
 BIN=${BIN:-$PWD/build/release/bin}
-W=$(mktemp -d /tmp/nfchain-cgn.XXXXXX)
-NP=
-trap '[ -n "$NP" ] && kill $NP 2>/dev/null; wait 2>/dev/null; [ -n "${KEEP:-}" ] && cp "$W/cg.out" "$KEEP"; rm -rf "$W"' EXIT
+. bench/lib.sh
+bench_workdir cgn NP
+bench_at_exit() { [ -z "${KEEP:-}" ] || cp "$W/cg.out" "$KEEP"; }
 cat >"$W/n.conf" <<CONF
 set mode intr
 set sessions 262144

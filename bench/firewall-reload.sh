@@ -19,10 +19,8 @@ while getopts "r:n:k:" o; do
 	esac
 done
 BIN=${BIN:-$PWD/build/release/bin}
-W=$(mktemp -d /tmp/nfchain-reload.XXXXXX)
-FW=
-trap '[ -n "$FW" ] && kill $FW 2>/dev/null; wait 2>/dev/null; rm -rf "$W"' EXIT
 . bench/lib.sh
+bench_workdir reload FW
 python3 bench/fw_rules.py "$RULES" >"$W/r.rules"
 cat >"$W/f.conf" <<EOF
 port a memif:$W/a.sock,role=server

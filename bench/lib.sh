@@ -2,6 +2,18 @@
 # script set W (work dir), BIN, pids=() and, for bench_loop / bench_report,
 # DUR REPEAT SIZES FLOWS SCENARIOS OUT).
 
+# bench_workdir NAME PIDVAR: a scratch directory in $W (/tmp/nfchain-NAME.*),
+# removed at exit, after the process whose PID the variable PIDVAR holds
+# (if any) is stopped; bench_at_exit, if the script defines it, runs
+# first (to keep an output). Ctrl-C exits 130 through the same path.
+bench_workdir() {
+	W=$(mktemp -d "/tmp/nfchain-$1.XXXXXX")
+	printf -v "$2" '%s' ""
+	trap "p=\${$2:-}; [ -n \"\$p\" ] && kill \$p 2>/dev/null; wait 2>/dev/null;
+	      declare -F bench_at_exit >/dev/null && bench_at_exit; rm -rf \"\$W\"" EXIT
+	trap 'exit 130' INT TERM
+}
+
 # bench_mpps FILE: "forwarded offered" in Mpps from an nf-gen --json report.
 bench_mpps() {
 	python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["rate"]; print("%.3f %.3f" % (r["rx_pps"]/1e6, r["tx_pps"]/1e6))' "$1"

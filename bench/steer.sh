@@ -48,10 +48,8 @@ done
 BIN=${BIN:-$PWD/build/release/bin}
 [ -x "$BIN/nfswitch" ] || { echo "bench: build first (make)" >&2; exit 1; }
 command -v valgrind >/dev/null || { echo "bench: valgrind missing (scripts/deps)" >&2; exit 1; }
-W=$(mktemp -d /tmp/nfchain-steer.XXXXXX)
-SW=
-trap '[ -n "$SW" ] && kill $SW 2>/dev/null; wait 2>/dev/null; rm -rf "$W"' EXIT
-trap 'exit 130' INT TERM
+. bench/lib.sh
+bench_workdir steer SW
 M() { echo "memif:$W/sw.sock,id=$1"; }
 FNS="sw_forward forward srv_rx_run st_frame nf_parse nf_cls_match nf_hash_flow nf_hash_pick nf_srv6_encaps nf_srv6_end nf_srv6_proxy_in nf_srv6_proxy_out"
 

@@ -440,17 +440,26 @@ static int ctl_handler(int argc, char **argv, struct json_object *reply, void *a
 	return -EINVAL;
 }
 
+/* One pass over every port: a burst each, then the held frames out.
+ * Returns the frames received. */
+static unsigned vnf_pass(struct nf_vnf *v)
+{
+	unsigned i, work = 0;
+
+	v->now_ns = nf_now_ns();
+	v->blocked = false;
+	for (i = 0; i < v->nports; i++)
+		work += vnf_burst(v, i);
+	flush_out(v);
+	v->loops++;
+	return work;
+}
+
 void nf_vnf_forward_until(struct nf_vnf *v, bool (*done)(void *arg), void *arg)
 {
 	while (!done(arg) && !v->stop) {
-		unsigned i, work = 0;
+		const unsigned work = vnf_pass(v);
 
-		v->now_ns = nf_now_ns();
-		v->blocked = false;
-		for (i = 0; i < v->nports; i++)
-			work += vnf_burst(v, i);
-		flush_out(v);
-		v->loops++;
 		if (work == 0 || v->blocked)
 			sched_yield();	/* the waited-for thread may need the CPU */
 	}
@@ -687,14 +696,8 @@ int nf_vnf_main(int argc, char **argv, const struct nf_vnf_ops *ops, void *priv)
 	if (v->set.mode == 1)
 		efd = make_epoll(v);
 	while (!v->stop) {
-		unsigned work = 0;
+		const unsigned work = vnf_pass(v);
 
-		v->now_ns = nf_now_ns();
-		v->blocked = false;
-		for (i = 0; i < v->nports; i++)
-			work += vnf_burst(v, i);
-		flush_out(v);
-		v->loops++;
 		if (v->set.mode == 2 && (work == 0 || v->blocked))
 			sched_yield();
 		if (work != 0 && v->now_ns - last_svc < SERVICE_NS)
