@@ -25,7 +25,7 @@ CFLAGS  ?= $(OPT) -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
 	   -Isrc/lib -MMD -MP
 LDFLAGS += $(filter -fsanitize=%,$(OPT))
-LDLIBS  += -lpcap -ljson-c -lm
+LDLIBS  += -lpcap -ljson-c -lyaml -lm
 
 LIB_SRC  := $(wildcard src/lib/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(O)/%.o)

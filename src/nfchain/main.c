@@ -8,6 +8,7 @@
  * tables for humans, or the raw JSON with --json.
  */
 #include "nf_ctl.h"
+#include "up.h"
 #include "nf_util.h"
 
 #include <errno.h>
@@ -25,6 +26,22 @@ static void usage(FILE *f)
 "usage: nfchain COMMAND ...\n"
 "\n"
 "Commands:\n"
+"  up [-d] [-n] [--run-dir DIR] [--timeout MS] FILE\n"
+"                            run the deployment FILE describes (docs/ORCHESTRATOR.md):\n"
+"                            nfswitch, every VNF replica (runc containers or\n"
+"                            processes), the steering; a live table until Ctrl-C,\n"
+"                            then everything is torn down. -d: detach (a daemon;\n"
+"                            the commands below talk to it); -n: check FILE, print\n"
+"                            the steering it gives, start nothing\n"
+"  status [--json]           the deployment's replicas: state, pps, drops, restarts\n"
+"  apply FILE                move the running deployment to a changed FILE\n"
+"  scale VNF N               run N replicas of VNF (0..16)\n"
+"  logs VNF[.I]|switch|agent  a replica's (every replica's) log\n"
+"  down                      tear the deployment down (also cleans what a crashed\n"
+"                            agent left)\n"
+"    (status, apply, scale, logs, down take [--name NAME] [--run-dir DIR]; with one\n"
+"    deployment running the name is not needed; DIR: $NFCHAIN_RUN_DIR or /run/nfchain)\n"
+"\n"
 "  switch [--ctl PATH] [--json] ports        ports, state and counters\n"
 "  switch [--ctl PATH] [--json] stats        totals, MAC table, ports\n"
 "  switch [--ctl PATH] [--json] fdb          learned MAC addresses\n"
@@ -434,6 +451,12 @@ int main(int argc, char **argv)
 		return cmd_switch(argc - 1, argv + 1);
 	if (strcmp(argv[1], "vnf") == 0)
 		return cmd_vnf(argc, argv);
+	if (strcmp(argv[1], "up") == 0)
+		return nc_cmd_up(argc - 1, argv + 1);
+	if (strcmp(argv[1], "status") == 0 || strcmp(argv[1], "down") == 0 ||
+	    strcmp(argv[1], "scale") == 0 || strcmp(argv[1], "apply") == 0 ||
+	    strcmp(argv[1], "logs") == 0)
+		return nc_cmd_deploy(argc - 1, argv + 1);
 	die_usage("unknown command", argv[1]);
 	return 2;
 }

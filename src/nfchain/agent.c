@@ -1,0 +1,1276 @@
+/* agent.c - the node agent (agent.h).
+ *
+ * One thread, one poll loop: a signalfd (SIGCHLD: a replica or the switch
+ * exited; SIGINT/SIGTERM: tear down), the agent's control socket, one
+ * non-blocking probe per replica in flight, and a 50 ms tick for
+ * deadlines. Replica states:
+ *
+ *   START --(probe answers, both ports up)--> UP --(exit, or probe
+ *   timeout: SIGKILL)--> DEAD --(restart policy, backoff)--> START
+ *   any --(scale down, apply, down)--> STOP (removed)
+ *
+ * Only UP replicas are group members; every state change rewrites the
+ * steering (plan.c) and loads it into nfswitch in one request, which the
+ * switch applies atomically and which keeps its groups' hash tables, so
+ * a replica leaving moves only its own flows.
+ */
+#include "agent.h"
+#include "box.h"
+#include "plan.h"
+#include "nf_ctl.h"
+#include "nf_util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define REP_MAX		(NC_VNF_MAX * NC_REPLICA_MAX)
+#define MEMIF_FIRST	1000	/* replica ports; external ones are 0..999 */
+#define MEMIF_LAST	4095
+#define START_TIMEOUT_MS 5000	/* a replica must answer within this after start */
+#define STOP_GRACE_MS	2000	/* SIGTERM, then SIGKILL */
+#define BACKOFF_MAX_MS	5000
+
+enum rstate { R_START, R_UP, R_DEAD, R_STOP };
+static const char *const rstate_names[] = { "starting", "up", "down", "stopping" };
+
+struct rep {
+	bool used;
+	char vnf[NC_NAME_MAX + 1];
+	unsigned idx;
+	unsigned memif[2];
+	struct nc_member m;		/* ports, MACs, up */
+	char dir[256], id[64];
+	pid_t pid;
+	enum rstate st;
+	unsigned restarts, fast_fails;
+	uint64_t t_start, t_up, t_restart;
+	char why[96];			/* why it went down last */
+	/* the probe in flight */
+	int pfd;
+	uint64_t p_deadline, p_next;
+	char *pbuf;
+	size_t plen, pcap;
+	/* counters from the last two answers */
+	uint64_t rx, tx, drops, t_stats;
+	double pps_in, pps_out;
+};
+
+struct agent {
+	struct nc_spec *s;
+	struct nc_agent_opts o;
+	char run[200], swsock[256], swctl[256], ctlpath[256];
+	pid_t sw_pid;
+	struct rep rep[REP_MAX];
+	struct nf_ctl *ctl;
+	int sigfd;
+	bool quit, dirty, failed;
+	int exit_code;
+	char chains[255][NC_NAME_MAX + 1];	/* chain number - 1 -> name */
+	uint8_t memif_used[(MEMIF_LAST + 1) / 8];
+	uint64_t t0, t_table;
+	char steering[65536];
+	char lasterr[256];	/* the switch's last refusal */
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void __attribute__((format(printf, 2, 3))) logf_(struct agent *a, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "nfchain[%s] %.3fs: %s\n", a->s->name, (double)(now_ms() - a->t0) / 1000,
+		line);
+}
+
+void nc_run_dir(const char *base, const char *name, char *out, size_t len)
+{
+	snprintf(out, len, "%s/%s", base, name);
+}
+
+/* --- the switch --- */
+
+/* One request to nfswitch; 0, or -1 with the switch's sentence logged. */
+static int __attribute__((format(printf, 2, 3))) sw(struct agent *a, const char *fmt, ...)
+{
+	struct json_object *r;
+	char line[1024], *out = NULL;
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	ret = nf_ctl_request(a->swctl, line, 3000, &out);
+	if (ret < 0) {
+		logf_(a, "nfswitch does not answer '%s': %s", line, strerror(-ret));
+		return -1;
+	}
+	r = json_tokener_parse(out);
+	ret = r && json_object_get_boolean(json_object_object_get(r, "ok")) ? 0 : -1;
+	if (ret < 0) {
+		snprintf(a->lasterr, sizeof(a->lasterr), "%s",
+			 r ? json_object_get_string(json_object_object_get(r, "error")) : out);
+		logf_(a, "nfswitch refused '%s': %s", line, a->lasterr);
+	}
+	json_object_put(r);
+	free(out);
+	return ret;
+}
+
+static pid_t spawn(struct agent *a, const char *const *argv, const char *cwd, const char *log)
+{
+	sigset_t all;
+	pid_t pid, parent = getpid();
+	int fd;
+
+	pid = fork();
+	if (pid != 0) {
+		if (pid < 0)
+			logf_(a, "fork: %s", strerror(errno));
+		return pid;
+	}
+	/* The child: its own process group (Ctrl-C reaches the agent only),
+	 * dies with the agent, signals unblocked, log as stdout and stderr. */
+	setpgid(0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(127);
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	if (cwd && chdir(cwd) < 0)
+		_exit(127);
+	fd = open("/dev/null", O_RDONLY);
+	if (fd >= 0 && fd != 0) {
+		dup2(fd, 0);
+		close(fd);
+	}
+	fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+	}
+	execv(argv[0], (char *const *)argv);
+	fprintf(stderr, "nfchain: cannot run %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+static int start_switch(struct agent *a)
+{
+	char prog[PATH_MAX], log[300], cpu[16];
+	const char *argv[12];
+	unsigned n = 0, i;
+	ssize_t len;
+
+	len = readlink("/proc/self/exe", prog, sizeof(prog) - 16);
+	if (len < 0)
+		return -errno;
+	prog[len] = '\0';
+	snprintf(strrchr(prog, '/') + 1, 16, "nfswitch");
+	snprintf(log, sizeof(log), "%s/switch.log", a->run);
+	argv[n++] = prog;
+	argv[n++] = "-c";
+	argv[n++] = a->swctl;
+	argv[n++] = "-m";
+	argv[n++] = nc_mode_names[a->s->mode];
+	if (a->s->switch_cpu >= 0) {
+		snprintf(cpu, sizeof(cpu), "%d", a->s->switch_cpu);
+		argv[n++] = "--cpu";
+		argv[n++] = cpu;
+	}
+	argv[n] = NULL;
+	a->sw_pid = spawn(a, argv, a->run, log);
+	if (a->sw_pid < 0)
+		return -errno;
+	for (i = 0; i < 100; i++) {
+		char *out = NULL;
+
+		if (nf_ctl_request(a->swctl, "ports", 500, &out) == 0) {
+			free(out);
+			return 0;
+		}
+		if (waitpid(a->sw_pid, NULL, WNOHANG) == a->sw_pid) {
+			a->sw_pid = 0;
+			logf_(a, "nfswitch exited at start (see %s)", log);
+			return -ECHILD;
+		}
+		usleep(30000);
+	}
+	logf_(a, "nfswitch does not answer on %s", a->swctl);
+	return -ETIMEDOUT;
+}
+
+static int xport_add(struct agent *a, const struct nc_xport *x)
+{
+	if (x->is_memif)
+		return sw(a, "port-add memif:%s,id=%u %s", a->swsock, x->memif_id, x->name);
+	return sw(a, "port-add afpacket:%s %s", x->ifname, x->name);
+}
+
+/* --- steering --- */
+
+static struct rep *rep_find(struct agent *a, const char *vnf, unsigned idx)
+{
+	unsigned i;
+
+	for (i = 0; i < REP_MAX; i++)
+		if (a->rep[i].used && a->rep[i].idx == idx && strcmp(a->rep[i].vnf, vnf) == 0)
+			return &a->rep[i];
+	return NULL;
+}
+
+static const struct nc_member *plan_member(unsigned v, unsigned i, void *arg)
+{
+	struct agent *a = arg;
+	struct rep *r = rep_find(a, a->s->vnf[v].name, i);
+
+	if (r == NULL)
+		return NULL;
+	r->m.up = r->st == R_UP;
+	return &r->m;
+}
+
+static unsigned chain_no(unsigned c, void *arg)
+{
+	struct agent *a = arg;
+	const char *name = a->s->chain[c].name;
+	unsigned i, free_ = 0;
+
+	for (i = 0; i < 255; i++) {
+		if (strcmp(a->chains[i], name) == 0)
+			return i + 1;
+		if (!a->chains[i][0] && !free_)
+			free_ = i + 1;
+	}
+	/* At most 16 chains are in a file; numbers are not reused while
+	 * the agent runs unless 255 have been seen. */
+	if (!free_)
+		free_ = 1;
+	snprintf(a->chains[free_ - 1], NC_NAME_MAX + 1, "%s", name);
+	return free_;
+}
+
+static int load_steering(struct agent *a)
+{
+	struct nc_plan_in in = { a->s, plan_member, chain_no, a };
+	char path[300], tmp[310];
+	FILE *f;
+
+	a->dirty = false;
+	if (nc_plan_steering(&in, a->steering, sizeof(a->steering)) < 0) {
+		logf_(a, "the steering is too long");
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/steering", a->run);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (f == NULL || fputs(a->steering, f) < 0 || fclose(f) != 0 || rename(tmp, path) < 0) {
+		logf_(a, "cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return sw(a, "steer-load %s", path);
+}
+
+/* --- replicas --- */
+
+static int memif_alloc(struct agent *a)
+{
+	unsigned id;
+
+	for (id = MEMIF_FIRST; id <= MEMIF_LAST; id++)
+		if (!(a->memif_used[id / 8] & (1u << (id % 8)))) {
+			a->memif_used[id / 8] |= (uint8_t)(1u << (id % 8));
+			return (int)id;
+		}
+	return -ENOSPC;
+}
+
+static void memif_free(struct agent *a, unsigned id)
+{
+	a->memif_used[id / 8] &= (uint8_t)~(1u << (id % 8));
+}
+
+static int write_file(const char *dir, const char *name, const char *text)
+{
+	char path[400];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	if (f == NULL)
+		return -errno;
+	fputs(text ? text : "", f);
+	return fclose(f) == 0 ? 0 : -errno;
+}
+
+static bool has_directive(const char *text, const char *d)
+{
+	size_t n = strlen(d);
+	const char *p = text;
+
+	while (p && *p) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (strncmp(p, d, n) == 0 && (p[n] == ' ' || p[n] == '\t'))
+			return true;
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return false;
+}
+
+/* The replica's directory: vnf.conf (the port lines, then the file's
+ * config), its extra files, ctl/ for its control socket, its log. */
+static int rep_files(struct agent *a, struct rep *r, const struct nc_vnf *f)
+{
+	bool boxed = a->s->runtime == NC_RT_RUNC;
+	char conf[8192], ctl[300];
+	size_t used = 0;
+	unsigned p;
+	int ret;
+
+	if (mkdir(r->dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	snprintf(ctl, sizeof(ctl), "%s/ctl", r->dir);
+	if (mkdir(ctl, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	used += (size_t)snprintf(conf + used, sizeof(conf) - used,
+				 "# written by nfchain for %s replica %u\n", f->name, r->idx);
+	for (p = 0; p < 2; p++)
+		used += (size_t)snprintf(conf + used, sizeof(conf) - used,
+					 "port %s memif:%s,id=%u mac %02x:%02x:%02x:%02x:%02x:%02x\n",
+					 f->port[p], boxed ? NC_BOX_SOCK : a->swsock, r->memif[p],
+					 r->m.mac[p][0], r->m.mac[p][1], r->m.mac[p][2],
+					 r->m.mac[p][3], r->m.mac[p][4], r->m.mac[p][5]);
+	if (!has_directive(f->config, "set") || !strstr(f->config, "mode"))
+		used += (size_t)snprintf(conf + used, sizeof(conf) - used, "set mode %s\n",
+					 nc_mode_names[a->s->mode]);
+	if (used + (f->config ? strlen(f->config) : 0) + 1 >= sizeof(conf))
+		return -E2BIG;
+	snprintf(conf + used, sizeof(conf) - used, "%s\n", f->config ? f->config : "");
+	ret = write_file(r->dir, "vnf.conf", conf);
+	for (p = 0; ret == 0 && p < f->nfiles; p++)
+		ret = write_file(r->dir, f->file[p].name, f->file[p].text);
+	return ret;
+}
+
+static int rep_spawn(struct agent *a, struct rep *r)
+{
+	int v = nc_spec_vnf(a->s, r->vnf);
+	const struct nc_vnf *f = &a->s->vnf[v];
+	char log[300], ctl[300], conf[300];
+	const char *argv[16];
+
+	snprintf(log, sizeof(log), "%s/log", r->dir);
+	if (a->s->runtime == NC_RT_RUNC) {
+		static const char *const args[] = { "-c", NC_BOX_CONF, "--ctl",
+						     NC_BOX_CTLDIR "/vnf.ctl", NULL };
+		char bundle[300], cdir[300];
+		struct nc_box b = { .id = r->id, .dir = bundle, .prog = f->program,
+				    .args = args, .conf = conf, .sock = a->swsock,
+				    .ctldir = cdir, .cpu_milli = f->cpu_milli,
+				    .mem_bytes = f->memory };
+		char err[256];
+
+		snprintf(bundle, sizeof(bundle), "%s/bundle", r->dir);
+		snprintf(cdir, sizeof(cdir), "%s/ctl", r->dir);
+		snprintf(conf, sizeof(conf), "%s/vnf.conf", r->dir);
+		nc_box_destroy(r->id, bundle);
+		if (nc_box_create(&b, err, sizeof(err)) < 0) {
+			logf_(a, "%s: cannot make its container: %s", r->id, err);
+			return -1;
+		}
+		if (nc_box_argv(&b, argv, 16) < 0)
+			return -1;
+	} else {
+		snprintf(conf, sizeof(conf), "%s/vnf.conf", r->dir);
+		snprintf(ctl, sizeof(ctl), "%s/ctl/vnf.ctl", r->dir);
+		argv[0] = f->program;
+		argv[1] = "-c";
+		argv[2] = conf;
+		argv[3] = "--ctl";
+		argv[4] = ctl;
+		argv[5] = NULL;
+	}
+	r->pid = spawn(a, argv, r->dir, log);
+	if (r->pid < 0) {
+		r->pid = 0;
+		return -1;
+	}
+	r->st = R_START;
+	r->t_start = now_ms();
+	r->p_next = r->t_start + 20;
+	return 0;
+}
+
+static void probe_close(struct rep *r)
+{
+	if (r->pfd >= 0)
+		close(r->pfd);
+	r->pfd = -1;
+	r->plen = 0;
+}
+
+static void rep_ctl_path(const struct rep *r, char *out, size_t len)
+{
+	snprintf(out, len, "%s/ctl/vnf.ctl", r->dir);
+}
+
+static int rep_create(struct agent *a, int v, unsigned idx)
+{
+	const struct nc_vnf *f = &a->s->vnf[v];
+	struct rep *r = NULL;
+	unsigned i, p;
+	int id;
+
+	for (i = 0; i < REP_MAX && r == NULL; i++)
+		if (!a->rep[i].used)
+			r = &a->rep[i];
+	if (r == NULL)
+		return -ENOSPC;
+	memset(r, 0, sizeof(*r));
+	r->pfd = -1;
+	snprintf(r->vnf, sizeof(r->vnf), "%s", f->name);
+	r->idx = idx;
+	snprintf(r->dir, sizeof(r->dir), "%s/%s.%u", a->run, f->name, idx);
+	snprintf(r->id, sizeof(r->id), "nfc-%s-%s-%u", a->s->name, f->name, idx);
+	for (p = 0; p < 2; p++) {
+		id = memif_alloc(a);
+		if (id < 0)
+			goto fail;
+		r->memif[p] = (unsigned)id;
+		nc_plan_mac((unsigned)id, r->m.mac[p]);
+		nc_plan_port_name(f->name, idx, f->port[p], r->m.port[p], sizeof(r->m.port[p]));
+	}
+	r->used = true;
+	if (rep_files(a, r, f) < 0) {
+		logf_(a, "%s.%u: cannot write its files in %s", f->name, idx, r->dir);
+		goto fail_used;
+	}
+	for (p = 0; p < 2; p++)
+		if (sw(a, "port-add memif:%s,id=%u %s", a->swsock, r->memif[p], r->m.port[p]) < 0)
+			goto fail_ports;
+	if (rep_spawn(a, r) < 0)
+		goto fail_ports;
+	logf_(a, "%s.%u started (pid %d)", f->name, idx, (int)r->pid);
+	return 0;
+fail_ports:
+	while (p-- > 0)
+		sw(a, "port-del %s", r->m.port[p]);
+fail_used:
+	r->used = false;
+	p = 2;
+fail:
+	while (p-- > 0)
+		memif_free(a, r->memif[p]);
+	return -1;
+}
+
+/* Stop the replica's process (SIGTERM, then SIGKILL after the grace time)
+ * and reap it; its container is removed. */
+static void rep_kill(struct agent *a, struct rep *r, bool hard)
+{
+	uint64_t end = now_ms() + (hard ? 0 : STOP_GRACE_MS);
+	char bundle[300];
+
+	probe_close(r);
+	if (r->pid > 0) {
+		kill(r->pid, hard ? SIGKILL : SIGTERM);
+		while (waitpid(r->pid, NULL, WNOHANG) == 0) {
+			if (now_ms() >= end) {
+				kill(r->pid, SIGKILL);
+				waitpid(r->pid, NULL, 0);
+				break;
+			}
+			usleep(5000);
+		}
+		r->pid = 0;
+	}
+	if (a->s->runtime == NC_RT_RUNC) {
+		snprintf(bundle, sizeof(bundle), "%s/bundle", r->dir);
+		nc_box_destroy(r->id, bundle);
+	}
+}
+
+static int rm_tree(const char *path)
+{
+	struct dirent *e;
+	DIR *d = opendir(path);
+	char sub[512];
+
+	if (d == NULL)
+		return unlink(path) == 0 || errno == ENOENT ? 0 : -errno;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+		if (e->d_type == DT_DIR)
+			rm_tree(sub);
+		else
+			unlink(sub);
+	}
+	closedir(d);
+	return rmdir(path) == 0 ? 0 : -errno;
+}
+
+/* Out of the deployment: process, switch ports, files. */
+static void rep_remove(struct agent *a, struct rep *r)
+{
+	unsigned p;
+
+	rep_kill(a, r, false);
+	for (p = 0; p < 2; p++) {
+		if (a->sw_pid > 0)
+			sw(a, "port-del %s", r->m.port[p]);
+		memif_free(a, r->memif[p]);
+	}
+	rm_tree(r->dir);
+	free(r->pbuf);
+	logf_(a, "%s.%u removed", r->vnf, r->idx);
+	memset(r, 0, sizeof(*r));
+	r->pfd = -1;
+}
+
+static void rep_down(struct agent *a, struct rep *r, const char *why)
+{
+	bool was_up = r->st == R_UP;
+	uint64_t backoff;
+
+	probe_close(r);
+	if (r->st == R_STOP)
+		return;
+	snprintf(r->why, sizeof(r->why), "%s", why);
+	r->st = R_DEAD;
+	if (was_up)
+		a->dirty = true;
+	/* Restart at once the first time; a replica that keeps failing soon
+	 * after its start waits longer each time (up to 5 s). */
+	if (r->t_up && now_ms() - r->t_up > 10000)
+		r->fast_fails = 0;
+	backoff = r->fast_fails ? 100ull << (r->fast_fails < 6 ? r->fast_fails : 6) : 0;
+	r->t_restart = now_ms() + (backoff < BACKOFF_MAX_MS ? backoff : BACKOFF_MAX_MS);
+	r->fast_fails++;
+	r->t_up = 0;
+	logf_(a, "%s.%u down: %s%s", r->vnf, r->idx, why,
+	      a->s->restart == NC_RS_NEVER ? "" : ", restarting");
+}
+
+static void on_child(struct agent *a)
+{
+	int status;
+	pid_t pid;
+	unsigned i;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		char why[64];
+
+		if (WIFSIGNALED(status))
+			snprintf(why, sizeof(why), "killed by signal %d", WTERMSIG(status));
+		else
+			snprintf(why, sizeof(why), "exited with status %d", WEXITSTATUS(status));
+		if (pid == a->sw_pid) {
+			a->sw_pid = 0;
+			logf_(a, "nfswitch %s: tearing down", why);
+			a->quit = a->failed = true;
+			continue;
+		}
+		for (i = 0; i < REP_MAX; i++) {
+			struct rep *r = &a->rep[i];
+
+			if (!r->used || r->pid != pid)
+				continue;
+			r->pid = 0;
+			if (a->s->runtime == NC_RT_RUNC) {
+				char bundle[300];
+
+				snprintf(bundle, sizeof(bundle), "%s/bundle", r->dir);
+				nc_box_destroy(r->id, bundle);
+			}
+			if (a->s->restart == NC_RS_ON_FAILURE && WIFEXITED(status) &&
+			    WEXITSTATUS(status) == 0) {
+				rep_down(a, r, why);
+				r->st = R_STOP;	/* not restarted: a clean exit */
+			} else {
+				rep_down(a, r, why);
+			}
+		}
+	}
+}
+
+/* --- probes --- */
+
+static void probe_start(struct agent *a, struct rep *r, uint64_t now)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	/* Starting replicas are asked often: they join as soon as they answer. */
+	r->p_next = now + (r->st == R_START ? 20 : a->s->probe_interval_ms);
+	r->p_deadline = now + a->s->probe_timeout_ms;
+	r->plen = 0;
+	r->pfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (r->pfd < 0)
+		return;
+	rep_ctl_path(r, sa.sun_path, sizeof(sa.sun_path));
+	if (connect(r->pfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    write(r->pfd, "stats\n", 6) != 6)
+		probe_close(r);		/* not listening yet: the next probe */
+}
+
+static uint64_t ju64(struct json_object *o, const char *k)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) ? (uint64_t)json_object_get_int64(v) : 0;
+}
+
+static void probe_answer(struct agent *a, struct rep *r, uint64_t now)
+{
+	struct json_object *j = json_tokener_parse(r->pbuf), *ports, *drops;
+	uint64_t rx = 0, tx = 0, dr = 0;
+	bool up = true;
+	size_t i, n;
+
+	probe_close(r);
+	if (j == NULL || !json_object_get_boolean(json_object_object_get(j, "ok"))) {
+		json_object_put(j);
+		return;
+	}
+	if (json_object_object_get_ex(j, "ports", &ports)) {
+		n = json_object_array_length(ports);
+		for (i = 0; i < n; i++) {
+			struct json_object *p = json_object_array_get_idx(ports, i), *d;
+
+			up &= json_object_get_boolean(json_object_object_get(p, "up"));
+			rx += ju64(p, "rx_packets");
+			tx += ju64(p, "tx_packets");
+			if (json_object_object_get_ex(p, "drops", &d)) {
+				json_object_object_foreach(d, k, v) {
+					(void)k;
+					dr += (uint64_t)json_object_get_int64(v);
+				}
+			}
+		}
+	}
+	if (json_object_object_get_ex(j, "drops", &drops)) {
+		json_object_object_foreach(drops, k, v) {
+			(void)k;
+			dr += (uint64_t)json_object_get_int64(v);
+		}
+	}
+	json_object_put(j);
+	if (r->t_stats && now > r->t_stats) {
+		double dt = (double)(now - r->t_stats) / 1000;
+
+		r->pps_in = (double)(rx - r->rx) / dt;
+		r->pps_out = (double)(tx - r->tx) / dt;
+	}
+	r->rx = rx;
+	r->tx = tx;
+	r->drops = dr;
+	r->t_stats = now;
+	if (r->st == R_START && up) {
+		r->st = R_UP;
+		r->t_up = now;
+		a->dirty = true;
+		logf_(a, "%s.%u up after %" PRIu64 " ms", r->vnf, r->idx, now - r->t_start);
+	}
+}
+
+static void probe_read(struct agent *a, struct rep *r, uint64_t now)
+{
+	ssize_t n;
+
+	for (;;) {
+		if (r->plen + 4096 > r->pcap) {
+			char *p = realloc(r->pbuf, r->pcap + 65536);
+
+			if (p == NULL)
+				return;
+			r->pbuf = p;
+			r->pcap += 65536;
+		}
+		n = read(r->pfd, r->pbuf + r->plen, r->pcap - r->plen - 1);
+		if (n > 0) {
+			r->plen += (size_t)n;
+			continue;
+		}
+		if (n == 0) {
+			r->pbuf[r->plen] = '\0';
+			probe_answer(a, r, now);
+		} else if (errno != EAGAIN && errno != EINTR) {
+			probe_close(r);
+		}
+		return;
+	}
+}
+
+/* Deadlines: probes due or late, restarts due, replicas slow to start. */
+static void tick(struct agent *a, uint64_t now)
+{
+	unsigned i;
+
+	for (i = 0; i < REP_MAX; i++) {
+		struct rep *r = &a->rep[i];
+
+		if (!r->used)
+			continue;
+		if (r->st == R_DEAD && r->pid == 0 && a->s->restart != NC_RS_NEVER &&
+		    now >= r->t_restart) {
+			r->restarts++;
+			if (rep_spawn(a, r) < 0)
+				r->t_restart = now + 1000;
+			else
+				logf_(a, "%s.%u restarted (pid %d)", r->vnf, r->idx, (int)r->pid);
+			continue;
+		}
+		if (r->pid == 0 || (r->st != R_START && r->st != R_UP))
+			continue;
+		if (r->pfd >= 0 && now >= r->p_deadline) {
+			probe_close(r);
+			if (r->st == R_UP) {
+				/* Stuck: it holds its flows but does not serve them. */
+				kill(r->pid, SIGKILL);
+				rep_down(a, r, "no answer to the health probe");
+				continue;
+			}
+		}
+		if (r->st == R_START && now - r->t_start > START_TIMEOUT_MS) {
+			kill(r->pid, SIGKILL);
+			rep_down(a, r, "not up within 5 s of its start");
+			continue;
+		}
+		if (r->pfd < 0 && now >= r->p_next)
+			probe_start(a, r, now);
+	}
+}
+
+/* --- the deployment --- */
+
+static int rep_count(struct agent *a, const char *vnf)
+{
+	int n = 0;
+	unsigned i;
+
+	for (i = 0; i < REP_MAX; i++)
+		if (a->rep[i].used && strcmp(a->rep[i].vnf, vnf) == 0)
+			n++;
+	return n;
+}
+
+static bool all_up(struct agent *a)
+{
+	unsigned i;
+
+	for (i = 0; i < REP_MAX; i++)
+		if (a->rep[i].used && a->rep[i].st != R_UP)
+			return false;
+	return true;
+}
+
+/* Move the running deployment to @n (which replaces a->s): replicas of
+ * removed or changed VNF types and those past the new count go, external
+ * ports no longer described go, new ones come; chains that did not change
+ * keep their replicas, rules and SIDs (same numbers, same text). */
+static int reconcile(struct agent *a, struct nc_spec *n)
+{
+	struct nc_spec *old = a->s;
+	bool gone_port[NC_XPORT_MAX] = { false };
+	unsigned i, j;
+	int ret = 0;
+
+	for (i = 0; i < REP_MAX; i++) {
+		struct rep *r = &a->rep[i];
+		int v = r->used ? nc_spec_vnf(n, r->vnf) : -1;
+		int ov = r->used ? nc_spec_vnf(old, r->vnf) : -1;
+
+		if (r->used && (v < 0 || r->idx >= n->vnf[v].replicas ||
+				!nc_vnf_same(&n->vnf[v], &old->vnf[ov])))
+			r->st = R_STOP;
+	}
+	for (i = 0; i < old->nxport; i++) {
+		const struct nc_xport *x = &old->xport[i];
+
+		gone_port[i] = true;
+		for (j = 0; j < n->nxport; j++)
+			if (strcmp(n->xport[j].name, x->name) == 0 &&
+			    n->xport[j].is_memif == x->is_memif &&
+			    n->xport[j].memif_id == x->memif_id &&
+			    strcmp(n->xport[j].ifname, x->ifname) == 0)
+				gone_port[i] = false;
+	}
+	/* 1. New external ports (not those that change: step 3), new steering
+	 * without the leaving replicas. */
+	a->s = n;
+	for (j = 0; j < n->nxport; j++) {
+		bool exists = false;
+
+		for (i = 0; i < old->nxport; i++)
+			if (strcmp(old->xport[i].name, n->xport[j].name) == 0)
+				exists = true;
+		if (!exists && xport_add(a, &n->xport[j]) < 0)
+			ret = -1;
+	}
+	if (ret == 0 && load_steering(a) < 0)
+		ret = -1;
+	if (ret < 0) {
+		/* Back to the old description: nothing has stopped yet. */
+		for (j = 0; j < n->nxport; j++) {
+			bool exists = false;
+
+			for (i = 0; i < old->nxport; i++)
+				if (strcmp(old->xport[i].name, n->xport[j].name) == 0)
+					exists = true;
+			if (!exists)
+				sw(a, "port-del %s", n->xport[j].name);
+		}
+		for (i = 0; i < REP_MAX; i++)
+			if (a->rep[i].used && a->rep[i].st == R_STOP)
+				a->rep[i].st = a->rep[i].pid ? R_START : R_DEAD;
+		a->s = old;
+		load_steering(a);
+		return -1;
+	}
+	/* 2. The leaving replicas go. */
+	for (i = 0; i < REP_MAX; i++)
+		if (a->rep[i].used && a->rep[i].st == R_STOP)
+			rep_remove(a, &a->rep[i]);
+	/* 3. External ports that went or changed. */
+	for (i = 0; i < old->nxport; i++) {
+		if (!gone_port[i])
+			continue;
+		sw(a, "port-del %s", old->xport[i].name);
+		for (j = 0; j < n->nxport; j++)
+			if (strcmp(n->xport[j].name, old->xport[i].name) == 0)
+				xport_add(a, &n->xport[j]);
+	}
+	/* 4. New replicas: in their groups once they answer. */
+	for (i = 0; i < n->nvnf; i++)
+		for (j = 0; j < n->vnf[i].replicas; j++)
+			if (rep_find(a, n->vnf[i].name, j) == NULL && rep_create(a, (int)i, j) < 0)
+				ret = -1;
+	load_steering(a);
+	if (old != n)
+		nc_spec_free(old);
+	return ret;
+}
+
+/* --- the control socket --- */
+
+static void status_json(struct agent *a, struct json_object *reply)
+{
+	struct json_object *reps = json_object_new_array();
+	uint64_t now = now_ms();
+	unsigned v, k;
+
+	json_object_object_add(reply, "name", json_object_new_string(a->s->name));
+	json_object_object_add(reply, "file", json_object_new_string(a->s->file));
+	json_object_object_add(reply, "runtime", json_object_new_string(
+		a->s->runtime == NC_RT_RUNC ? "runc" : "process"));
+	json_object_object_add(reply, "run_dir", json_object_new_string(a->run));
+	json_object_object_add(reply, "memif_socket", json_object_new_string(a->swsock));
+	json_object_object_add(reply, "switch_ctl", json_object_new_string(a->swctl));
+	json_object_object_add(reply, "switch_pid", json_object_new_int(a->sw_pid));
+	json_object_object_add(reply, "uptime_ms", json_object_new_int64((int64_t)(now - a->t0)));
+	/* in the description's order */
+	for (v = 0; v < a->s->nvnf; v++) {
+		for (k = 0; k < REP_MAX; k++) {
+			struct rep *r = &a->rep[k];
+			struct json_object *o;
+
+			if (!r->used || strcmp(r->vnf, a->s->vnf[v].name) != 0)
+				continue;
+			o = json_object_new_object();
+			json_object_object_add(o, "vnf", json_object_new_string(r->vnf));
+			json_object_object_add(o, "replica", json_object_new_int((int)r->idx));
+			json_object_object_add(o, "state", json_object_new_string(rstate_names[r->st]));
+			json_object_object_add(o, "pid", json_object_new_int(r->pid));
+			json_object_object_add(o, "restarts", json_object_new_int((int)r->restarts));
+			json_object_object_add(o, "pps_in", json_object_new_double(r->pps_in));
+			json_object_object_add(o, "pps_out", json_object_new_double(r->pps_out));
+			json_object_object_add(o, "rx_packets", json_object_new_int64((int64_t)r->rx));
+			json_object_object_add(o, "tx_packets", json_object_new_int64((int64_t)r->tx));
+			json_object_object_add(o, "drops", json_object_new_int64((int64_t)r->drops));
+			json_object_object_add(o, "ports", json_object_new_string(r->m.port[0]));
+			json_object_object_add(o, "return_port", json_object_new_string(r->m.port[1]));
+			json_object_object_add(o, "ctl", json_object_new_string(r->dir));
+			json_object_object_add(o, "last_down", json_object_new_string(r->why));
+			if (a->s->runtime == NC_RT_RUNC)
+				json_object_object_add(o, "container", json_object_new_string(r->id));
+			json_object_array_add(reps, o);
+		}
+	}
+	json_object_object_add(reply, "replicas", reps);
+	json_object_object_add(reply, "steering", json_object_new_string(a->steering));
+}
+
+static int ctl_handler(int argc, char **argv, struct json_object *reply, void *arg)
+{
+	struct agent *a = arg;
+	uint64_t n;
+
+	if (strcmp(argv[0], "status") == 0 && argc == 1) {
+		status_json(a, reply);
+		return 0;
+	}
+	if (strcmp(argv[0], "down") == 0 && argc == 1) {
+		a->quit = true;
+		json_object_object_add(reply, "message", json_object_new_string("tearing down"));
+		return 0;
+	}
+	if (strcmp(argv[0], "scale") == 0 && argc == 3) {
+		struct nc_spec *c;
+		int v = nc_spec_vnf(a->s, argv[1]);
+
+		if (v < 0) {
+			nf_set_error("no VNF '%s' in this deployment", argv[1]);
+			return -ENOENT;
+		}
+		if (nf_parse_u64(argv[2], 0, NC_REPLICA_MAX, 0, &n) < 0) {
+			nf_set_error("replicas '%s': expected 0..%d", argv[2], NC_REPLICA_MAX);
+			return -EINVAL;
+		}
+		/* A copy of the description with the new count. */
+		c = malloc(sizeof(*c));
+		if (c == NULL)
+			return -ENOMEM;
+		*c = *a->s;
+		{
+			unsigned i, j;
+
+			for (i = 0; i < c->nvnf; i++) {
+				c->vnf[i].config = a->s->vnf[i].config ? strdup(a->s->vnf[i].config) : NULL;
+				for (j = 0; j < c->vnf[i].nfiles; j++)
+					c->vnf[i].file[j].text = strdup(a->s->vnf[i].file[j].text);
+			}
+		}
+		c->vnf[v].replicas = (unsigned)n;
+		if (reconcile(a, c) < 0) {
+			nf_set_error("scale %s %u failed half-way: see the agent's log", argv[1],
+				     (unsigned)n);
+			return -EIO;
+		}
+		json_object_object_add(reply, "message", json_object_new_string("scaled"));
+		return 0;
+	}
+	if (strcmp(argv[0], "apply") == 0 && argc == 2) {
+		struct nc_spec *ns;
+		char err[512];
+
+		if (nc_spec_load(argv[1], &ns, err, sizeof(err)) < 0) {
+			nf_set_error("%s", err);
+			return -EINVAL;
+		}
+		if (strcmp(ns->name, a->s->name) || ns->runtime != a->s->runtime ||
+		    ns->mode != a->s->mode || ns->switch_cpu != a->s->switch_cpu) {
+			nc_spec_free(ns);
+			nf_set_error("name, runtime, mode and switch-cpu cannot change in a "
+				     "running deployment: down, then up");
+			return -EINVAL;
+		}
+		if (reconcile(a, ns) < 0) {
+			nf_set_error("apply failed: see the agent's log");
+			return -EIO;
+		}
+		json_object_object_add(reply, "message", json_object_new_string("applied"));
+		return 0;
+	}
+	nf_set_error("unknown request (status, scale VNF N, apply FILE, down)");
+	return -EINVAL;
+}
+
+/* --- the live table --- */
+
+static void print_table(struct agent *a)
+{
+	uint64_t now = now_ms();
+	unsigned v, k;
+
+	if (isatty(1))
+		fputs("\033[H\033[2J", stdout);
+	printf("nfchain %s: %s, up %.0f s, switch pid %d, memif socket %s\n", a->s->name,
+	       a->s->runtime == NC_RT_RUNC ? "runc containers" : "processes",
+	       (double)(now - a->t0) / 1000, (int)a->sw_pid, a->swsock);
+	printf("%-16s %-9s %7s %8s %12s %12s %10s\n", "REPLICA", "STATE", "PID", "RESTARTS",
+	       "PPS IN", "PPS OUT", "DROPS");
+	for (v = 0; v < a->s->nvnf; v++)
+		for (k = 0; k < REP_MAX; k++) {
+			struct rep *r = &a->rep[k];
+			char name[32];
+
+			if (!r->used || strcmp(r->vnf, a->s->vnf[v].name) != 0)
+				continue;
+			snprintf(name, sizeof(name), "%s.%u", r->vnf, r->idx);
+			printf("%-16s %-9s %7d %8u %12.0f %12.0f %10" PRIu64 "\n", name,
+			       rstate_names[r->st], (int)r->pid, r->restarts, r->pps_in,
+			       r->pps_out, r->drops);
+		}
+	fflush(stdout);
+}
+
+/* --- up and down --- */
+
+static void teardown(struct agent *a)
+{
+	unsigned i;
+
+	for (i = 0; i < REP_MAX; i++)
+		if (a->rep[i].used && a->rep[i].pid > 0)
+			kill(a->rep[i].pid, SIGTERM);
+	for (i = 0; i < REP_MAX; i++)
+		if (a->rep[i].used)
+			rep_kill(a, &a->rep[i], false);
+	if (a->sw_pid > 0) {
+		uint64_t end = now_ms() + STOP_GRACE_MS;
+
+		kill(a->sw_pid, SIGTERM);
+		while (waitpid(a->sw_pid, NULL, WNOHANG) == 0) {
+			if (now_ms() >= end) {
+				kill(a->sw_pid, SIGKILL);
+				waitpid(a->sw_pid, NULL, 0);
+				break;
+			}
+			usleep(5000);
+		}
+		a->sw_pid = 0;
+	}
+	if (a->ctl)
+		nf_ctl_close(a->ctl);
+	a->ctl = NULL;
+	for (i = 0; i < REP_MAX; i++)
+		free(a->rep[i].pbuf);
+	rm_tree(a->run);
+}
+
+static void ready(struct agent *a, const char *msg)
+{
+	if (a->o.ready_fd < 0)
+		return;
+	if (write(a->o.ready_fd, msg, strlen(msg)) < 0) {
+		/* the caller went away: nothing to tell */
+	}
+	close(a->o.ready_fd);
+	a->o.ready_fd = -1;
+}
+
+static int setup(struct agent *a)
+{
+	char err[300];
+	unsigned i, j;
+	int ret;
+
+	if (mkdir(a->o.run_base, 0755) < 0 && errno != EEXIST) {
+		snprintf(err, sizeof(err), "cannot make %s: %s\n", a->o.run_base, strerror(errno));
+		goto fail_msg;
+	}
+	if (mkdir(a->run, 0700) < 0) {
+		snprintf(err, sizeof(err), "%s: %s\n", a->run,
+			 errno == EEXIST ? "exists: deployment running (nfchain status), or left "
+			 "by a crash (nfchain down cleans it)" : strerror(errno));
+		goto fail_msg;
+	}
+	if (a->o.daemon) {
+		char log[300];
+		int fd;
+
+		snprintf(log, sizeof(log), "%s/agent.log", a->run);
+		fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (fd >= 0) {
+			dup2(fd, 2);
+			close(fd);
+		}
+	}
+	ret = nf_ctl_open(a->ctlpath, ctl_handler, a, &a->ctl);
+	if (ret < 0) {
+		snprintf(err, sizeof(err), "%s: %s\n", a->ctlpath, nf_last_error());
+		goto fail_msg;
+	}
+	if (start_switch(a) < 0) {
+		snprintf(err, sizeof(err), "nfswitch did not start (see %s/switch.log)\n", a->run);
+		goto fail_msg;
+	}
+	for (i = 0; i < a->s->nxport; i++)
+		if (xport_add(a, &a->s->xport[i]) < 0) {
+			snprintf(err, sizeof(err), "port %s: %s\n", a->s->xport[i].name,
+				 a->lasterr);
+			goto fail_msg;
+		}
+	/* The steering, every member "-": refused here, nothing else starts. */
+	if (load_steering(a) < 0) {
+		snprintf(err, sizeof(err), "nfswitch refused the steering: %s\n", a->lasterr);
+		goto fail_msg;
+	}
+	for (i = 0; i < a->s->nvnf; i++)
+		for (j = 0; j < a->s->vnf[i].replicas; j++)
+			if (rep_create(a, (int)i, j) < 0) {
+				snprintf(err, sizeof(err), "replica %s.%u did not start\n",
+					 a->s->vnf[i].name, j);
+				goto fail_msg;
+			}
+	return 0;
+fail_msg:
+	logf_(a, "%.*s", (int)strlen(err) - 1, err);
+	ready(a, err);
+	return -1;
+}
+
+int nc_agent_run(struct nc_spec *s, const struct nc_agent_opts *o)
+{
+	static struct agent ag;	/* large; one per process */
+	struct agent *a = &ag;
+	uint64_t up_deadline;
+	sigset_t set;
+	int ret = 1;
+	unsigned i;
+
+	memset(a, 0, sizeof(*a));
+	a->s = s;
+	a->o = *o;
+	a->t0 = now_ms();
+	nc_run_dir(o->run_base, s->name, a->run, sizeof(a->run));
+	snprintf(a->swsock, sizeof(a->swsock), "%.180s/memif.sock", a->run);
+	snprintf(a->swctl, sizeof(a->swctl), "%.180s/switch.ctl", a->run);
+	snprintf(a->ctlpath, sizeof(a->ctlpath), "%.180s/agent.ctl", a->run);
+	for (i = 0; i < REP_MAX; i++)
+		a->rep[i].pfd = -1;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	a->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (setup(a) < 0)
+		goto out;
+	up_deadline = now_ms() + o->up_timeout_ms;
+	while (!a->quit) {
+		struct pollfd pf[2 + REP_MAX];
+		struct rep *pr[2 + REP_MAX];
+		unsigned np = 0;
+		uint64_t now;
+
+		pf[np].fd = a->sigfd;
+		pf[np++].events = POLLIN;
+		pf[np].fd = nf_ctl_fd(a->ctl);
+		pf[np++].events = POLLIN;
+		for (i = 0; i < REP_MAX; i++)
+			if (a->rep[i].used && a->rep[i].pfd >= 0) {
+				pr[np] = &a->rep[i];
+				pf[np].fd = a->rep[i].pfd;
+				pf[np++].events = POLLIN;
+			}
+		poll(pf, np, 20);
+		now = now_ms();
+		if (pf[0].revents) {
+			struct signalfd_siginfo si;
+
+			while (read(a->sigfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGCHLD)
+					on_child(a);
+				else
+					a->quit = true;
+			}
+		}
+		if (pf[1].revents)
+			nf_ctl_service(a->ctl);
+		for (i = 2; i < np; i++)
+			if (pf[i].revents && pr[i]->pfd == pf[i].fd)
+				probe_read(a, pr[i], now);
+		tick(a, now);
+		if (a->dirty)
+			load_steering(a);
+		if (a->o.ready_fd >= 0) {
+			if (all_up(a)) {
+				logf_(a, "every replica is up");
+				ready(a, "ok\n");
+			} else if (now > up_deadline) {
+				char err[128];
+
+				snprintf(err, sizeof(err), "not every replica was up within %u ms "
+					 "(see the logs in %.60s)\n", o->up_timeout_ms, a->run);
+				logf_(a, "%.*s", (int)strlen(err) - 1, err);
+				ready(a, err);
+				a->failed = a->quit = true;
+			}
+		}
+		if (a->o.table && now - a->t_table >= 1000) {
+			a->t_table = now;
+			print_table(a);
+		}
+	}
+	ret = a->failed ? 1 : 0;
+	ready(a, "the deployment stopped before it was up\n");
+out:
+	logf_(a, "tearing down");
+	teardown(a);
+	close(a->sigfd);
+	(void)rep_count;
+	nc_spec_free(a->s);
+	return ret;
+}
+
+/* A dead agent's leftovers: every process whose cwd or executable runs
+ * from the run directory is killed (the replicas and the switch run with
+ * their cwd there), the containers named nfc-NAME-* are deleted, the
+ * directory is removed. */
+int nc_agent_reap(const char *base, const char *name)
+{
+	char run[256], prefix[64];
+	struct dirent *e;
+	int removed = 0;
+	DIR *d;
+
+	nc_run_dir(base, name, run, sizeof(run));
+	snprintf(prefix, sizeof(prefix), "nfc-%s-", name);
+	d = opendir("/proc");
+	while (d && (e = readdir(d)) != NULL) {
+		char link[64], cwd[PATH_MAX];
+		ssize_t n;
+		pid_t pid = (pid_t)atoi(e->d_name);
+
+		if (pid <= 1 || pid == getpid())
+			continue;
+		snprintf(link, sizeof(link), "/proc/%d/cwd", (int)pid);
+		n = readlink(link, cwd, sizeof(cwd) - 1);
+		if (n <= 0)
+			continue;
+		cwd[n] = '\0';
+		if (strncmp(cwd, run, strlen(run)) == 0 &&
+		    (cwd[strlen(run)] == '\0' || cwd[strlen(run)] == '/')) {
+			kill(pid, SIGKILL);
+			removed++;
+		}
+	}
+	if (d)
+		closedir(d);
+	removed += nc_box_reap(prefix);
+	if (rm_tree(run) == 0)
+		removed++;
+	return removed;
+}

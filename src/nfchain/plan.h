@@ -1,0 +1,39 @@
+/* plan.h - the chain controller: from the description to nfswitch's
+ * steering.
+ *
+ * Pure functions of the desired state (the description) and the observed
+ * state (which replica is up, the switch port names): no processes, no
+ * sockets, so that a controller placing replicas on several nodes can use
+ * them as they are. docs/ORCHESTRATOR.md shows the output for the
+ * examples.
+ */
+#ifndef NC_PLAN_H
+#define NC_PLAN_H
+#include "spec.h"
+
+/* What the controller needs to know of one replica. */
+struct nc_member {
+	bool up;		/* in its group */
+	char port[2][40];	/* switch port names: [0] in, [1] back */
+	uint8_t mac[2][6];	/* the replica's MAC on each port */
+};
+
+/* @member(vnf, i, arg): replica i of VNF type @vnf, or NULL if it does
+ * not exist. @chain_no(c): the chain's stable number, 1..255 (SIDs and
+ * rule ids derive from it). */
+struct nc_plan_in {
+	const struct nc_spec *s;
+	const struct nc_member *(*member)(unsigned vnf, unsigned i, void *arg);
+	unsigned (*chain_no)(unsigned chain, void *arg);
+	void *arg;
+};
+
+/* Write the steering file (docs/STEERING.md) to @out. 0 or -ENOSPC. */
+int nc_plan_steering(const struct nc_plan_in *in, char *out, size_t len);
+
+/* The switch port names: external ports are named as in the file; a
+ * replica's are VNF.I.PORT. */
+void nc_plan_port_name(const char *vnf, unsigned i, const char *port, char *out, size_t len);
+/* A replica's MAC on its switch port with memif id @id. */
+void nc_plan_mac(unsigned id, uint8_t mac[6]);
+#endif

@@ -1,0 +1,91 @@
+/* spec.h - the service description file: what a deployment should be.
+ *
+ * nc_spec_load() reads a YAML file (libyaml), checks every key against
+ * the table in spec.c (types, ranges, references between sections) and
+ * returns the description, or one error "FILE:LINE: KEY: reason" and
+ * nothing. docs/ORCHESTRATOR.md is the schema.
+ */
+#ifndef NC_SPEC_H
+#define NC_SPEC_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NC_NAME_MAX	15	/* deployment, VNF, port and chain names */
+#define NC_VNF_MAX	16	/* VNF types */
+#define NC_REPLICA_MAX	16	/* replicas of one type (End.AD's member limit) */
+#define NC_XPORT_MAX	16	/* ports where traffic enters and leaves */
+#define NC_CHAIN_MAX	16
+#define NC_HOPS_MAX	8	/* VNFs in one chain (the ToS bitmap has 8 bits) */
+#define NC_FILE_MAX	8	/* extra files of one VNF type */
+
+enum nc_runtime { NC_RT_RUNC, NC_RT_PROCESS };
+enum nc_steer { NC_ST_SRV6, NC_ST_TOS };
+enum nc_restart { NC_RS_ALWAYS, NC_RS_ON_FAILURE, NC_RS_NEVER };
+
+struct nc_file {
+	char name[64];		/* a plain file name, written next to vnf.conf */
+	char *text;
+};
+
+struct nc_vnf {
+	char name[NC_NAME_MAX + 1];
+	char program[256];	/* resolved to an absolute path */
+	char port[2][NC_NAME_MAX + 1];	/* [0] takes the chain's traffic in */
+	char *config;		/* directives; nfchain adds the port lines */
+	struct nc_file file[NC_FILE_MAX];
+	unsigned nfiles;
+	unsigned replicas;
+	unsigned cpu_milli;	/* 0: no limit */
+	uint64_t memory;	/* bytes, 0: no limit */
+	int line;
+};
+
+struct nc_xport {
+	char name[NC_NAME_MAX + 1];
+	bool is_memif;
+	unsigned memif_id;	/* a client (a generator, another node) connects here */
+	char ifname[16];	/* or a host interface */
+	int line;
+};
+
+struct nc_chain {
+	char name[NC_NAME_MAX + 1];
+	enum nc_steer steering;
+	int from, to;		/* nc_xport indices */
+	char match[512];	/* the classifier: nfswitch rule matches */
+	char return_match[512];	/* the way back (srv6): "" for none */
+	uint8_t to_mac[6], from_mac[6];	/* destination MAC out of to / from */
+	int vnf[NC_HOPS_MAX];
+	unsigned nvnf;
+	int line;
+};
+
+struct nc_spec {
+	char file[256];		/* as given */
+	char dir[256];		/* the file's directory: relative paths start here */
+	char name[NC_NAME_MAX + 1];
+	enum nc_runtime runtime;
+	unsigned mode;		/* index in nc_mode_names: busy, intr, yield */
+	int switch_cpu;		/* -1: not pinned */
+	enum nc_restart restart;
+	unsigned probe_interval_ms, probe_timeout_ms;
+	struct nc_vnf vnf[NC_VNF_MAX];
+	unsigned nvnf;
+	struct nc_xport xport[NC_XPORT_MAX];
+	unsigned nxport;
+	struct nc_chain chain[NC_CHAIN_MAX];
+	unsigned nchain;
+};
+
+extern const char *const nc_mode_names[];
+
+/* Read and check @path. 0 and *out (free with nc_spec_free), or -errno
+ * with the reason in @err ("FILE:LINE: KEY: reason"). */
+int nc_spec_load(const char *path, struct nc_spec **out, char *err, size_t errlen);
+void nc_spec_free(struct nc_spec *s);
+int nc_spec_vnf(const struct nc_spec *s, const char *name);
+/* The two VNF types are the same (program, ports, config, files, limits);
+ * replicas are not compared. */
+bool nc_vnf_same(const struct nc_vnf *a, const struct nc_vnf *b);
+#endif
