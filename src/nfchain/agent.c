@@ -328,30 +328,11 @@ static int write_file(const char *dir, const char *name, const char *text)
 	return fclose(f) == 0 ? 0 : -errno;
 }
 
-static bool has_directive(const char *text, const char *d)
-{
-	size_t n = strlen(d);
-	const char *p = text;
-
-	while (p && *p) {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (strncmp(p, d, n) == 0 && (p[n] == ' ' || p[n] == '\t'))
-			return true;
-		p = strchr(p, '\n');
-		if (p)
-			p++;
-	}
-	return false;
-}
-
-/* The replica's directory: vnf.conf (the port lines, then the file's
- * config), its extra files, ctl/ for its control socket, its log. */
+/* The replica's directory: vnf.conf (plan.c writes it), its extra files,
+ * ctl/ for its control socket, its log. */
 static int rep_files(struct agent *a, struct rep *r, const struct nc_vnf *f)
 {
-	bool boxed = a->s->runtime == NC_RT_RUNC;
 	char conf[8192], ctl[300];
-	size_t used = 0;
 	unsigned p;
 	int ret;
 
@@ -360,21 +341,10 @@ static int rep_files(struct agent *a, struct rep *r, const struct nc_vnf *f)
 	snprintf(ctl, sizeof(ctl), "%s/ctl", r->dir);
 	if (mkdir(ctl, 0700) < 0 && errno != EEXIST)
 		return -errno;
-	used += (size_t)snprintf(conf + used, sizeof(conf) - used,
-				 "# written by nfchain for %s replica %u\n", f->name, r->idx);
-	for (p = 0; p < 2; p++)
-		used += (size_t)snprintf(conf + used, sizeof(conf) - used,
-					 "port %s memif:%s,id=%u mac %02x:%02x:%02x:%02x:%02x:%02x\n",
-					 f->port[p], boxed ? NC_BOX_SOCK : a->swsock, r->memif[p],
-					 r->m.mac[p][0], r->m.mac[p][1], r->m.mac[p][2],
-					 r->m.mac[p][3], r->m.mac[p][4], r->m.mac[p][5]);
-	if (!has_directive(f->config, "set") || !strstr(f->config, "mode"))
-		used += (size_t)snprintf(conf + used, sizeof(conf) - used, "set mode %s\n",
-					 nc_mode_names[a->s->mode]);
-	if (used + (f->config ? strlen(f->config) : 0) + 1 >= sizeof(conf))
-		return -E2BIG;
-	snprintf(conf + used, sizeof(conf) - used, "%s\n", f->config ? f->config : "");
-	ret = write_file(r->dir, "vnf.conf", conf);
+	ret = nc_plan_vnf_conf(a->s, f, r->idx, a->s->runtime == NC_RT_RUNC ? NC_BOX_SOCK :
+			       a->swsock, r->memif, conf, sizeof(conf), &p);
+	if (ret == 0)
+		ret = write_file(r->dir, "vnf.conf", conf);
 	for (p = 0; ret == 0 && p < f->nfiles; p++)
 		ret = write_file(r->dir, f->file[p].name, f->file[p].text);
 	return ret;
@@ -612,6 +582,8 @@ static void on_child(struct agent *a)
 				snprintf(bundle, sizeof(bundle), "%s/bundle", r->dir);
 				nc_box_destroy(r->id, bundle);
 			}
+			if (r->st == R_DEAD)
+				continue;	/* taken down already (probe timeout) */
 			if (a->s->restart == NC_RS_ON_FAILURE && WIFEXITED(status) &&
 			    WEXITSTATUS(status) == 0) {
 				rep_down(a, r, why);

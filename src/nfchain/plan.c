@@ -147,3 +147,49 @@ int nc_plan_steering(const struct nc_plan_in *in, char *buf, size_t len)
 	}
 	return o.used < len ? 0 : -ENOSPC;
 }
+
+static bool sets_mode(const char *text)
+{
+	const char *p = text;
+
+	while (p && *p) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (strncmp(p, "set", 3) == 0 && (p[3] == ' ' || p[3] == '\t')) {
+			p += 4;
+			while (*p == ' ' || *p == '\t')
+				p++;
+			if (strncmp(p, "mode", 4) == 0)
+				return true;
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return false;
+}
+
+int nc_plan_vnf_conf(const struct nc_spec *s, const struct nc_vnf *f, unsigned idx,
+		     const char *sock, const unsigned id[2], char *buf, size_t len,
+		     unsigned *prefix)
+{
+	struct out o = { buf, len, 0 };
+	unsigned p, lines = 3;
+
+	put(&o, "# written by nfchain for %s replica %u\n", f->name, idx);
+	for (p = 0; p < 2; p++) {
+		uint8_t mac[6];
+
+		nc_plan_mac(id[p], mac);
+		put(&o, "port %s memif:%s,id=%u mac ", f->port[p], sock, id[p]);
+		put_mac(&o, mac);
+		put(&o, "\n");
+	}
+	if (!f->config || !sets_mode(f->config)) {
+		put(&o, "set mode %s\n", nc_mode_names[s->mode]);
+		lines++;
+	}
+	put(&o, "%s\n", f->config ? f->config : "");
+	*prefix = lines;
+	return o.used < len ? 0 : -E2BIG;
+}

@@ -36,4 +36,11 @@ int nc_plan_steering(const struct nc_plan_in *in, char *out, size_t len);
 void nc_plan_port_name(const char *vnf, unsigned i, const char *port, char *out, size_t len);
 /* A replica's MAC on its switch port with memif id @id. */
 void nc_plan_mac(unsigned id, uint8_t mac[6]);
+/* A replica's configuration file: the port lines (memif ids @id[2] on the
+ * socket @sock, MACs from nc_plan_mac), `set mode` unless the description
+ * sets it, then the description's config. *prefix: lines before the
+ * description's first. 0 or -E2BIG. */
+int nc_plan_vnf_conf(const struct nc_spec *s, const struct nc_vnf *f, unsigned idx,
+		     const char *sock, const unsigned id[2], char *out, size_t len,
+		     unsigned *prefix);
 #endif

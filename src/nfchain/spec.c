@@ -474,6 +474,9 @@ static int set_vnf(struct ld *l, const struct nc_key *k, const struct val *v, vo
 		if (strstr(v->str, "\nport ") || strncmp(v->str, "port ", 5) == 0)
 			return fail(l, v->node, l->path, "no 'port' lines: nfchain writes them (the "
 				    "ports are named by 'ports')");
+		f->config_line = (int)v->node->start_mark.line + 1 +
+			(v->node->data.scalar.style == YAML_LITERAL_SCALAR_STYLE ||
+			 v->node->data.scalar.style == YAML_FOLDED_SCALAR_STYLE);
 		f->config = strdup(v->str);
 		if (f->config == NULL)
 			return -ENOMEM;

@@ -33,6 +33,7 @@ struct nc_vnf {
 	char program[256];	/* resolved to an absolute path */
 	char port[2][NC_NAME_MAX + 1];	/* [0] takes the chain's traffic in */
 	char *config;		/* directives; nfchain adds the port lines */
+	int config_line;	/* the file's line of the config's first line */
 	struct nc_file file[NC_FILE_MAX];
 	unsigned nfiles;
 	unsigned replicas;

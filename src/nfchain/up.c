@@ -136,6 +136,117 @@ static unsigned check_chain_no(unsigned c, void *arg)
 	return c + 1;
 }
 
+/* Every VNF type's configuration, checked by its own program (-n) before
+ * anything starts: "FILE:LINE: vnfs.NAME.config: the program's reason". */
+static int check_configs(const struct nc_spec *s, char *err, size_t errlen)
+{
+	static const unsigned ids[2] = { 1000, 1001 };
+	char dir[] = "/tmp/nfchain-check-XXXXXX";
+	unsigned v, k;
+	int ret = 0;
+
+	if (mkdtemp(dir) == NULL) {
+		snprintf(err, errlen, "mkdtemp: %s", strerror(errno));
+		return -errno;
+	}
+	for (v = 0; v < s->nvnf && ret == 0; v++) {
+		const struct nc_vnf *f = &s->vnf[v];
+		char conf[8192], path[PATH_MAX], msg[1024] = "", *p, *reason;
+		unsigned prefix;
+		int pfd[2], status = 0, line = f->line;
+		ssize_t n;
+		FILE *fp;
+		pid_t pid;
+
+		if (nc_plan_vnf_conf(s, f, 0, "/nonexistent/check.sock", ids, conf, sizeof(conf),
+				     &prefix) < 0) {
+			snprintf(err, errlen, "%s:%d: vnfs.%s.config: too long", s->file, f->line,
+				 f->name);
+			ret = -E2BIG;
+			break;
+		}
+		snprintf(path, sizeof(path), "%s/vnf.conf", dir);
+		fp = fopen(path, "w");
+		if (fp) {
+			fputs(conf, fp);
+			fclose(fp);
+		}
+		for (k = 0; k < f->nfiles; k++) {
+			snprintf(path, sizeof(path), "%s/%s", dir, f->file[k].name);
+			fp = fopen(path, "w");
+			if (fp) {
+				fputs(f->file[k].text, fp);
+				fclose(fp);
+			}
+		}
+		if (pipe(pfd) < 0)
+			break;
+		pid = fork();
+		if (pid == 0) {
+			close(pfd[0]);
+			dup2(pfd[1], 2);
+			dup2(pfd[1], 1);
+			if (chdir(dir) < 0)
+				_exit(127);
+			execl(f->program, f->program, "-n", "-c", "vnf.conf", (char *)NULL);
+			fprintf(stderr, "cannot run %s: %s\n", f->program, strerror(errno));
+			_exit(127);
+		}
+		close(pfd[1]);
+		{
+			size_t got = 0;
+
+			while (got < sizeof(msg) - 1 &&
+			       (n = read(pfd[0], msg + got, sizeof(msg) - 1 - got)) > 0)
+				got += (size_t)n;
+			msg[got] = '\0';
+		}
+		close(pfd[0]);
+		if (pid > 0)
+			waitpid(pid, &status, 0);
+		if (pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			continue;
+		/* "PROG: vnf.conf:L: reason" or "PROG: vnf.conf: line L: reason" */
+		p = strchr(msg, '\n');
+		if (p)
+			*p = '\0';
+		reason = msg;
+		p = strstr(msg, "vnf.conf");
+		if (p) {
+			unsigned cl;
+			int used = 0;
+
+			if (sscanf(p, "vnf.conf:%u: %n", &cl, &used) == 1 && used)
+				reason = p + used;
+			else if (sscanf(p, "vnf.conf: line %u: %n", &cl, &used) == 1 && used)
+				reason = p + used;
+			else
+				cl = 0;
+			if (cl > prefix && f->config_line)
+				line = f->config_line + (int)(cl - prefix - 1);
+			else if (used)
+				reason = p + used;
+		}
+		snprintf(err, errlen, "%s:%d: vnfs.%s.config: %s", s->file, line, f->name, reason);
+		ret = -EINVAL;
+	}
+	for (v = 0; v < s->nvnf; v++)
+		for (k = 0; k < s->vnf[v].nfiles; k++) {
+			char path[PATH_MAX];
+
+			snprintf(path, sizeof(path), "%s/%s", dir, s->vnf[v].file[k].name);
+			unlink(path);
+		}
+	{
+		char path[PATH_MAX];
+
+		snprintf(path, sizeof(path), "%s/vnf.conf", dir);
+		unlink(path);
+	}
+	rmdir(dir);
+	return ret;
+}
+
 int nc_cmd_up(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -174,8 +285,10 @@ int nc_cmd_up(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return usage_err("up", "needs one FILE");
-	if (nc_spec_load(argv[optind], &s, err, sizeof(err)) < 0) {
+	if (nc_spec_load(argv[optind], &s, err, sizeof(err)) < 0 ||
+	    check_configs(s, err, sizeof(err)) < 0) {
 		fprintf(stderr, "nfchain: %s\n", err);
+		nc_spec_free(s);
 		return 1;
 	}
 	if (check) {
@@ -315,8 +428,10 @@ int nc_cmd_deploy(int argc, char **argv)
 		if (argc != 1)
 			return usage_err(cmd, "needs one FILE");
 		/* Checked here too, so that the error names the file as given. */
-		if (nc_spec_load(argv[0], &s, err, sizeof(err)) < 0) {
+		if (nc_spec_load(argv[0], &s, err, sizeof(err)) < 0 ||
+		    check_configs(s, err, sizeof(err)) < 0) {
 			fprintf(stderr, "nfchain: %s\n", err);
+			nc_spec_free(s);
 			return 1;
 		}
 		snprintf(name, sizeof(name), "%s", s->name);

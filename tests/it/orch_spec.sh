@@ -1,0 +1,76 @@
+# orch_spec.sh - service descriptions nfchain refuses, and those it takes.
+#
+# Every file in tests/it/orch/bad/ starts with "# expect: MESSAGE": `nfchain
+# up -d FILE` must print exactly "nfchain: MESSAGE" (file, line, key, reason),
+# exit 1 and start nothing (no run directory, no process). Then failures
+# found only once things run (a host interface that does not exist) must
+# tear down what had started. Every example in examples/ passes `up -n`.
+. "$(dirname "$0")/../lib.sh"
+
+C="$BIN/nfchain"
+none_running() { ! pgrep -f "$1" >/dev/null; }
+quiet() { "$@" >/dev/null; }
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+export NFCHAIN_RUN_DIR=$T/run
+n=0
+for f in "$ROOT"/tests/it/orch/bad/*.yaml; do
+	b=$(basename "$f")
+	exp="nfchain: $(sed -n '1s/^# expect: //p' "$f")"
+	got=$(cd "$(dirname "$f")" && "$C" up -d "$b" 2>&1)
+	rc=$?
+	check_eq "bad file $b: the error names file, line, key and reason" "$exp" "$got"
+	check_eq "bad file $b: exit status 1" 1 "$rc"
+	check "bad file $b: nothing started (no run directory)" test ! -e "$T/run/x"
+	n=$((n + 1))
+done
+check "the corpus has at least 40 malformed files ($n)" test "$n" -ge 40
+check "no nfswitch or VNF process was started by the corpus" \
+	none_running "$T/run"
+
+# A file nfswitch refuses once it runs: the interface does not exist.
+cat >"$T/noif.yaml" <<EOF2
+name: noif
+runtime: process
+ports:
+  lan: {memif: 0}
+  wan: {interface: nfcnosuch0}
+vnfs:
+  r: {program: nf-bridge, ports: [a, b]}
+EOF2
+got=$("$C" up -d "$T/noif.yaml" 2>&1)
+rc=$?
+check_eq "a missing host interface: up fails" 1 "$rc"
+check "a missing host interface: the reason is the switch's" \
+	sh -c "echo '$got' | grep -q 'port wan: .*nfcnosuch0'"
+check "a missing host interface: the run directory is gone" test ! -e "$T/run/noif"
+check "a missing host interface: no process left" none_running "$T/run/noif"
+
+# A replica that never comes up: its program exits at once.
+cat >"$T/dies.sh" <<'EOF2'
+#!/bin/sh
+# a VNF that passes the configuration check (-n) and dies when it runs
+for a in "$@"; do [ "$a" = -n ] && exit 0; done
+exit 3
+EOF2
+chmod +x "$T/dies.sh"
+cat >"$T/dies.yaml" <<EOF2
+name: dies
+runtime: process
+ports:
+  lan: {memif: 0}
+vnfs:
+  d: {program: $T/dies.sh}
+EOF2
+got=$("$C" up -d --timeout 1500 "$T/dies.yaml" 2>&1)
+rc=$?
+check_eq "a replica that never comes up: up fails" 1 "$rc"
+check "a replica that never comes up: the message says so" \
+	sh -c "echo '$got' | grep -q 'not every replica was up within 1500 ms'"
+check "a replica that never comes up: the run directory is gone" test ! -e "$T/run/dies"
+check "a replica that never comes up: no process left" none_running "$T/run/dies"
+
+for f in "$ROOT"/examples/*.yaml; do
+	check "example $(basename "$f") passes nfchain up -n" quiet "$C" up -n "$f"
+done
+check_eq "usage error: up without a file exits 2" 2 "$("$C" up >/dev/null 2>&1; echo $?)"
+check_eq "status with nothing running exits 1" 1 "$("$C" status >/dev/null 2>&1; echo $?)"
