@@ -82,6 +82,7 @@ static void tpl_build(struct gen_tpl *t, const struct gen_conf *c, uint32_t i)
 		pay = h + GEN_OFF_PAY4;
 		ulen = (uint16_t)(c->size - GEN_OFF_UDP4);
 		ip[0] = 0x45;
+		ip[1] = c->tos;
 		put16(ip + 2, (uint16_t)(c->size - GEN_OFF_IP));
 		put16(ip + 6, 0x4000);		/* DF, ID 0 (RFC 6864) */
 		ip[8] = 64;
@@ -96,7 +97,8 @@ static void tpl_build(struct gen_tpl *t, const struct gen_conf *c, uint32_t i)
 		udp = h + GEN_OFF_UDP6;
 		pay = h + GEN_OFF_PAY6;
 		ulen = (uint16_t)(c->size - GEN_OFF_UDP6);
-		ip[0] = 0x60;
+		ip[0] = (uint8_t)(0x60 | c->tos >> 4);	/* traffic class */
+		ip[1] = (uint8_t)(c->tos << 4);
 		put16(ip + 4, ulen);
 		ip[6] = 17;
 		ip[7] = 64;

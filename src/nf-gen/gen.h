@@ -46,6 +46,7 @@ struct gen_conf {
 	uint8_t src_mac[6], dst_mac[6];
 	uint8_t src_ip[16], dst_ip[16];	/* IPv4 in the first 4 bytes */
 	uint16_t sport, dport;
+	uint8_t tos;		/* IPv4 ToS byte, IPv6 traffic class */
 	uint64_t drain_ns, wait_ns, idle_ns, hold_ns;
 	bool intr, progress, json, expect_zero_loss;
 };

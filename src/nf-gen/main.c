@@ -134,6 +134,9 @@ static void help(void)
 "                        fd00::2)\n"
 "        --sport N       UDP source port of flow 0 (default 1024)\n"
 "        --dport N       UDP destination port (default 1024)\n"
+"        --tos N         the IPv4 ToS byte of every frame (DSCP << 2 | ECN;\n"
+"                        IPv6: the traffic class), 0..255 or 0x00..0xff\n"
+"                        (default 0): --tos 0xb8 is DSCP EF\n"
 "\n"
 "DURATION\n"
 "    -n, --count N       send N frames, then stop (suffixes k, M, G); with\n"
@@ -181,7 +184,8 @@ static void help(void)
 "    -V, --version       the version\n"
 "\n"
 "FRAMES\n"
-"    Ethernet, IPv4 (DF, TTL 64) or IPv6 (hop limit 64), UDP, then an\n"
+"    Ethernet, IPv4 (DF, TTL 64, ToS --tos) or IPv6 (hop limit 64,\n"
+"    traffic class --tos, flow label 0), UDP, then an\n"
 "    18-byte payload: magic 0x9e4d, a 64-bit sequence number and a 64-bit\n"
 "    transmit timestamp (CLOCK_MONOTONIC ns), all big-endian, then zeros.\n"
 "    IP and UDP checksums are correct on every frame. Sequence numbers\n"
@@ -228,7 +232,7 @@ static void help(void)
 enum {
 	OPT_SRC_MAC = 256, OPT_DST_MAC, OPT_SRC_IP, OPT_DST_IP, OPT_SPORT,
 	OPT_DPORT, OPT_DRAIN, OPT_WAIT, OPT_IDLE, OPT_INTR, OPT_PROGRESS,
-	OPT_EXPECT, OPT_HOLD,
+	OPT_EXPECT, OPT_HOLD, OPT_TOS,
 };
 
 static const struct option long_opts[] = {
@@ -247,6 +251,7 @@ static const struct option long_opts[] = {
 	{ "dst-ip",	required_argument, NULL, OPT_DST_IP },
 	{ "sport",	required_argument, NULL, OPT_SPORT },
 	{ "dport",	required_argument, NULL, OPT_DPORT },
+	{ "tos",	required_argument, NULL, OPT_TOS },
 	{ "drain",	required_argument, NULL, OPT_DRAIN },
 	{ "wait",	required_argument, NULL, OPT_WAIT },
 	{ "idle",	required_argument, NULL, OPT_IDLE },
@@ -279,9 +284,10 @@ static int num_opt(int c, const char *arg, uint64_t min, uint64_t max, int si,
 	if (ret == -ERANGE)
 		return usage_error("--%s %s is out of range: %" PRIu64 " to %"
 				   PRIu64 " %s", opt_name(c), arg, min, max, what);
-	if (ret < 0)
-		return usage_error("--%s '%s' is not a number of %s%s", opt_name(c),
-				   arg, what, si ? " (suffixes k, M, G)" : "");
+	if (ret < 0)	/* "a number of frames", "a number (UDP port)" */
+		return usage_error("--%s '%s' is not a number%s%s%s", opt_name(c),
+				   arg, what[0] == '(' ? " " : " of ", what,
+				   si ? " (suffixes k, M, G)" : "");
 	return 0;
 }
 
@@ -420,6 +426,11 @@ static int parse_args(int argc, char **argv, struct gen_conf *c)
 			else
 				c->dport = (uint16_t)v;
 			tx_only = opt == OPT_SPORT ? "--sport" : "--dport";
+			break;
+		case OPT_TOS:
+			ret = num_opt(opt, optarg, 0, 255, 0, "(the ToS byte)", &v);
+			c->tos = (uint8_t)v;
+			tx_only = "--tos";
 			break;
 		case OPT_DRAIN:
 			ret = dur_opt(opt, optarg, 0, &c->drain_ns);

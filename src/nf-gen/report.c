@@ -107,6 +107,12 @@ void gen_progress(const struct gen_report *r, uint64_t now, bool final)
 	last_rx = rxp;
 }
 
+static const char *fmt_tos(char *b, size_t n, uint8_t tos)
+{
+	snprintf(b, n, "0x%02x", tos);
+	return b;
+}
+
 static json_object *jdbl(double v, const char *fmt)
 {
 	char b[64];
@@ -162,6 +168,7 @@ int gen_print_json(const struct gen_report *r)
 	json_object_object_add(o, "bytes", json_object_new_uint64(tx ? tx->bytes : 0));
 	json_object_object_add(o, "size", json_object_new_uint64(c->size));
 	json_object_object_add(o, "ipv6", json_object_new_boolean(c->ipv6));
+	json_object_object_add(o, "tos", json_object_new_uint64(c->tos));
 	json_object_object_add(o, "flows", json_object_new_uint64(c->flows));
 	json_object_object_add(o, "rate_limit_pps", json_object_new_uint64(c->rate));
 	json_object_object_add(o, "built_in_place", json_object_new_uint64(tx ? tx->inplace_pkts : 0));
@@ -237,12 +244,14 @@ void gen_print_human(const struct gen_report *r)
 	printf("duration %.3f s\n", (double)(r->end_ns - r->start_ns) / 1e9);
 	if (tx != NULL)
 		printf("tx: %" PRIu64 " frames, %" PRIu64 " bytes%s%s "
-		       "(%u-byte %s UDP, %u flow%s)\n", tx->pkts, tx->bytes,
+		       "(%u-byte %s UDP, %u flow%s%s%s)\n", tx->pkts, tx->bytes,
 		       tx_pps(tx) > 0 ? ", " : "",
 		       tx_pps(tx) > 0 ? fmt_pps(a, sizeof(a), tx_pps(tx)) : "",
 		       r->conf->size,
 		       r->conf->ipv6 ? "IPv6" : "IPv4", r->conf->flows,
-		       r->conf->flows == 1 ? "" : "s");
+		       r->conf->flows == 1 ? "" : "s",
+		       r->conf->tos ? ", ToS " : "",
+		       r->conf->tos ? fmt_tos(b, sizeof(b), r->conf->tos) : "");
 	if (rx != NULL) {
 		const struct nf_hist *h = &rx->lat;
 

@@ -175,9 +175,53 @@ check_eq "crafted: packets lost reordered duplicated" "20 1 1 1" \
 check_eq "clean pcap input: exit 0, 20 frames, 0 lost" "0 20 0" \
 	"$? $(jget "$T/a2.json" rx.packets) $(jget "$T/a2.json" rx.lost)"
 
+# --- --tos: the ToS byte (IPv6: traffic class) of every frame ------------
+# Exact header bytes from the pcap, the IPv4 header checksum recomputed
+# here (RFC 1071) and compared; the flows make every header differ.
+tos_check() {	# tos_check TOS ARGS...: 12 frames of 3 flows
+	local tos=$1
+	shift
+	"$GEN" --tx "pcap:,$T/tos.pcap" --count 12 --flows 3 --tos "$tos" "$@" \
+		--json >"$T/tos.json" 2>"$T/tos.err" || return 1
+	[ "$(jget "$T/tos.json" tx.tos)" = $((tos)) ] || return 1
+	python3 - "$T/tos.pcap" $((tos)) <<'PY'
+import sys
+d, tos = open(sys.argv[1], "rb").read(), int(sys.argv[2])
+off, n = 24, 0
+def csum(b):
+    s = sum(int.from_bytes(b[i:i + 2], "big") for i in range(0, len(b), 2))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+while off < len(d):
+    ln = int.from_bytes(d[off + 8:off + 12], "little")
+    f = d[off + 16:off + 16 + ln]
+    off += 16 + ln
+    src = 1 if n % 3 == 0 else 2 + n % 3          # 10.0.0.1, .3, .4 (skips .2)
+    if f[12:14] == b"\x08\x00":
+        ip = f[14:34]
+        exp = bytearray([0x45, tos]) + (len(f) - 14).to_bytes(2, "big") + \
+            bytes([0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, src, 10, 0, 0, 2])
+        exp[10:12] = csum(bytes(exp)).to_bytes(2, "big")
+        assert ip == bytes(exp), (n, ip.hex(), exp.hex())
+        assert csum(ip) == 0, n
+    else:
+        assert f[12:14] == b"\x86\xdd", n
+        exp = bytes([0x60 | tos >> 4, (tos & 15) << 4, 0, 0])
+        assert f[14:18] == exp, (n, f[14:18].hex(), exp.hex())
+    n += 1
+assert n == 12, n
+PY
+}
+for tos in 0xb8 0xff 1 0; do
+	check "--tos $tos: every IPv4 frame carries it, header bytes and checksum exact" tos_check $tos
+	check "--tos $tos -6: every IPv6 frame's traffic class is it, flow label 0" tos_check $tos -6
+done
+
 # --- checksums as tshark sees them --------------------------------------
 if command -v tshark >/dev/null; then
-	for args in "" "-6 --size 100 --flows 7" "--size 1500 --flows 3" "-6 --size 9000"; do
+	for args in "" "-6 --size 100 --flows 7" "--size 1500 --flows 3" "-6 --size 9000" \
+		"--tos 0xb8 --flows 5" "-6 --tos 0xb9 --flows 5"; do
 		# shellcheck disable=SC2086
 		"$GEN" --tx "pcap:,$T/out.pcap" --count 10 $args >/dev/null 2>&1
 		out=$(tshark -r "$T/out.pcap" -V -o ip.check_checksum:TRUE \
@@ -192,6 +236,15 @@ if command -v tshark >/dev/null; then
 	check_eq "tshark: IPv4 header checksums good" 10 "$("$GEN" --tx "pcap:,$T/o4.pcap" \
 		--count 10 --flows 10 >/dev/null 2>&1; tshark -r "$T/o4.pcap" -V \
 		-o ip.check_checksum:TRUE 2>/dev/null | grep -c 'Header checksum status: Good')"
+	check_eq "tshark: --tos 0xb8: DSCP EF (46), ECN 0, header checksums good" \
+		"$(printf '46,0,1 %.0s' $(seq 10) | xargs)" "$("$GEN" --tx "pcap:,$T/o4.pcap" \
+		--count 10 --flows 10 --tos 0xb8 >/dev/null 2>&1; tshark -r "$T/o4.pcap" \
+		-o ip.check_checksum:TRUE -T fields -e ip.dsfield.dscp -e ip.dsfield.ecn \
+		-e ip.checksum.status -E separator=, 2>/dev/null | xargs)"
+	check_eq "tshark: -6 --tos 0xb9: traffic class DSCP EF, ECN 1" \
+		"$(printf '46,1 %.0s' $(seq 10) | xargs)" "$("$GEN" --tx "pcap:,$T/o6.pcap" \
+		--count 10 --flows 10 -6 --tos 0xb9 >/dev/null 2>&1; tshark -r "$T/o6.pcap" \
+		-T fields -e ipv6.tclass.dscp -e ipv6.tclass.ecn -E separator=, 2>/dev/null | xargs)"
 	"$GEN" --tx "pcap:,$T/f.pcap" --count 4 --flows 4 --sport 65535 >/dev/null 2>&1
 	check_eq "flows: source addresses skip the destination, ports wrap" \
 		"10.0.0.1,65535 10.0.0.3,0 10.0.0.4,1 10.0.0.5,2" \
@@ -242,12 +295,19 @@ usage "IPv6 address without -6" --tx "memif:$T/u.sock" --dst-ip fd00::9
 usage "bad memif option" --tx "memif:$T/u.sock,colour=red"
 usage "unbounded pcap output" --tx "pcap:,$T/u.pcap"
 usage "missing value" --tx
+usage "--tos 256" --tx "pcap:,$T/u.pcap" --count 1 --tos 256
+check_eq "--tos 256: the sentence gives the range" \
+	"nf-gen: --tos 256 is out of range: 0 to 255 (the ToS byte)" "$(cat "$T/u.err")"
+usage "--tos 0x100" --tx "pcap:,$T/u.pcap" --count 1 --tos 0x100
+usage "--tos -1" --tx "pcap:,$T/u.pcap" --count 1 --tos -1
+usage "--tos ef (a DSCP name, not a number)" --tx "pcap:,$T/u.pcap" --count 1 --tos ef
+usage "--tos without --tx" --rx "pcap:$T/a.pcap" --tos 4
 
 "$GEN" --help >"$T/help" 2>&1
 check_eq "--help exits 0" 0 $?
 check "--help documents every option and has examples" bash -c '
 for o in --tx --rx --size --ipv6 --flows --rate --count --duration --burst \
-	--src-mac --dst-mac --src-ip --dst-ip --sport --dport --drain --idle \
+	--src-mac --dst-mac --src-ip --dst-ip --sport --dport --tos --drain --idle \
 	--wait --intr --progress --json --expect-zero-loss --version EXAMPLES \
 	"EXIT STATUS" CLOCK_MONOTONIC; do
 	grep -q -- "$o" "$1" || { echo "# missing $o"; exit 1; }
