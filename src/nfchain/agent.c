@@ -79,7 +79,7 @@ struct agent {
 	struct rep rep[REP_MAX];
 	struct nf_ctl *ctl;
 	int sigfd;
-	bool quit, dirty, failed;
+	bool quit, dirty, failed, made_run;
 	int exit_code;
 	char chains[255][NC_NAME_MAX + 1];	/* chain number - 1 -> name */
 	uint8_t memif_used[(MEMIF_LAST + 1) / 8];
@@ -1036,7 +1036,8 @@ static void teardown(struct agent *a)
 	a->ctl = NULL;
 	for (i = 0; i < REP_MAX; i++)
 		free(a->rep[i].pbuf);
-	rm_tree(a->run);
+	if (a->made_run)	/* not another agent's */
+		rm_tree(a->run);
 }
 
 static void ready(struct agent *a, const char *msg)
@@ -1066,6 +1067,7 @@ static int setup(struct agent *a)
 			 "by a crash (nfchain down cleans it)" : strerror(errno));
 		goto fail_msg;
 	}
+	a->made_run = true;
 	if (a->o.daemon) {
 		char log[300];
 		int fd;
