@@ -463,7 +463,7 @@ static int set_vnf(struct ld *l, const struct nc_key *k, const struct val *v, vo
 				    errno == ENOENT ? "no such program" : strerror(errno));
 		if (strlen(path) >= sizeof(f->program))
 			return fail(l, v->node, l->path, "path too long");
-		snprintf(f->program, sizeof(f->program), "%s", path);
+		memcpy(f->program, path, strlen(path) + 1);
 	} else if (strcmp(k->key, "ports") == 0) {
 		ret = names_list(l, k, v, f->port, &n, NULL);
 		if (ret < 0)

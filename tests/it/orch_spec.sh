@@ -12,6 +12,10 @@ none_running() { ! pgrep -f "$1" >/dev/null; }
 quiet() { "$@" >/dev/null; }
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 export NFCHAIN_RUN_DIR=$T/run
+# Sanitizer reports of the daemons (agent, nfswitch, VNFs) land here, not in
+# their logs, which down removes: checked at the end.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-}:log_path=$T/san" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}:log_path=$T/san"
+no_san() { ! ls "$T"/san.* >/dev/null 2>&1 || { cat "$T"/san.* >&2; false; }; }
 n=0
 for f in "$ROOT"/tests/it/orch/bad/*.yaml; do
 	b=$(basename "$f")
@@ -74,3 +78,4 @@ for f in "$ROOT"/examples/*.yaml; do
 done
 check_eq "usage error: up without a file exits 2" 2 "$("$C" up >/dev/null 2>&1; echo $?)"
 check_eq "status with nothing running exits 1" 1 "$("$C" status >/dev/null 2>&1; echo $?)"
+check "no sanitizer report from nfchain, nfswitch or a VNF" no_san

@@ -1,0 +1,170 @@
+# orch_up.sh - nfchain end to end: up, traffic, status, logs, scale, apply,
+# self-healing (kill -9 and a stuck replica), down; nothing left behind.
+#
+# The deployment is examples/router-nat-fw.yaml (router -> NAT -> two
+# firewall replicas, steered by SRv6 in nfswitch) with the runtime RUNTIME
+# (process by default; the runc run is tests/it/orch_runc.sh), fed by
+# nf-gen on its memif ports.
+. "$(dirname "$0")/../lib.sh"
+
+C="$BIN/nfchain"
+G="$BIN/nf-gen"
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+RUNTIME=${RUNTIME:-process}
+export NFCHAIN_RUN_DIR=$T/run
+# Sanitizer reports of the daemons (agent, nfswitch, VNFs) land here, not in
+# their logs, which down removes: checked at the end.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-}:log_path=$T/san" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}:log_path=$T/san"
+no_san() { ! ls "$T"/san.* >/dev/null 2>&1 || { cat "$T"/san.* >&2; false; }; }
+R=$T/run/rnf
+S=$R/memif.sock
+sed "s/^runtime: runc/runtime: $RUNTIME/" "$ROOT/examples/router-nat-fw.yaml" >"$T/rnf.yaml"
+cleanup "'$C' down --name rnf"
+
+# jq-less JSON: stat FIELD-EXPRESSION over `nfchain status --json`
+st() { "$C" status --json | python3 -c "import json,sys; d=json.load(sys.stdin); r={'%s.%d'%(x['vnf'],x['replica']): x for x in d['replicas']}; print($1)"; }
+gen() {	# gen SECONDS RATE [nf-gen options]: 100 flows lan -> wan, JSON in $T/gen.json
+	local s=$1 r=$2
+	shift 2
+	"$G" --tx "memif:$S,id=0" --rx "memif:$S,id=1" --src-ip 10.1.0.2 --dst-ip 203.0.113.2 \
+		--flows 100 --rate "$r" --duration "$s" --drain 500ms --json "$@" >"$T/gen.json" 2>"$T/gen.err"
+}
+none_left() {
+	! pgrep -f "$T/run" >/dev/null && [ ! -e "$R" ] &&
+	{ [ "$RUNTIME" != runc ] || ! runc --root /run/nfchain-runc list -q 2>/dev/null | grep -q "^nfc-rnf-"; }
+}
+
+t0=$(date +%s%N)
+"$C" up -d "$T/rnf.yaml" >"$T/up.out" 2>&1
+rc=$?
+t1=$(date +%s%N)
+check_eq "up -d: exit 0 once every replica is up" 0 "$rc"
+check "up -d says so" grep -q "rnf is up: 4 replicas" "$T/up.out"
+echo "# up -d took $(( (t1 - t0) / 1000000 )) ms ($RUNTIME)"
+check_eq "status: 4 replicas up" "4" "$(st "sum(x['state'] == 'up' for x in d['replicas'])")"
+check_eq "status: the runtime" "$RUNTIME" "$(st "d['runtime']")"
+check "a second up of the same deployment is refused" sh -c "! '$C' up -d '$T/rnf.yaml' 2>/dev/null"
+
+gen 2 20k
+check_eq "traffic: 100 flows through router, NAT and firewalls, nothing lost" 0 "$(jget "$T/gen.json" rx.lost)"
+check_eq "traffic: every frame arrived" "$(jget "$T/gen.json" tx.packets)" "$(jget "$T/gen.json" rx.packets)"
+check "traffic: both firewall replicas carried flows" \
+	test "$(st "min(r['fw.0']['rx_packets'], r['fw.1']['rx_packets'])")" -gt 1000
+check "logs fw: both replicas' logs" sh -c "'$C' logs fw | grep -c '^==> fw\.[01] <==' | grep -qx 2"
+check "logs switch" sh -c "'$C' logs switch >/dev/null"
+check_eq "logs of an unknown VNF: exit 1" 1 "$("$C" logs nosuch >/dev/null 2>&1; echo $?)"
+
+# scale: fw 2 -> 3 -> 2; the others keep running (same pids).
+pids0=$(st "[r[k]['pid'] for k in ('router.0', 'nat.0', 'fw.0', 'fw.1')]")
+check "scale fw 3" "$C" scale fw 3
+for i in $(seq 40); do [ "$(st "r.get('fw.2', {}).get('state')")" = up ] && break; sleep 0.05; done
+check_eq "scale fw 3: fw.2 is up" up "$(st "r['fw.2']['state']")"
+check_eq "scale fw 3: the other replicas kept running" "$pids0" \
+	"$(st "[r[k]['pid'] for k in ('router.0', 'nat.0', 'fw.0', 'fw.1')]")"
+gen 2 20k
+check_eq "scale fw 3: nothing lost" 0 "$(jget "$T/gen.json" rx.lost)"
+check "scale fw 3: the new replica carries flows" test "$(st "r['fw.2']['rx_packets']")" -gt 0
+check "scale fw 2" "$C" scale fw 2
+check_eq "scale fw 2: fw.2 is gone" "False" "$(st "'fw.2' in r")"
+check "scale fw 2: its switch ports are gone" sh -c "! '$C' switch --ctl '$R/switch.ctl' ports | grep -q 'fw\.2\.'"
+check_eq "scale of an unknown VNF: exit 1" 1 "$("$C" scale nosuch 2 >/dev/null 2>&1; echo $?)"
+check_eq "scale beyond 16: exit 1" 1 "$("$C" scale fw 17 >/dev/null 2>&1; echo $?)"
+
+# apply: a second chain (its own firewall type and ports) comes and goes
+# while the first carries traffic: the first loses nothing, keeps its pids.
+cp "$T/rnf.yaml" "$T/rnf2.yaml"
+python3 - "$T/rnf2.yaml" <<'PY'
+import sys
+p = sys.argv[1]
+s = open(p).read()
+s = s.replace("  wan: {memif: 1}         # and leaves here\n",
+              "  wan: {memif: 1}         # and leaves here\n  dmzin: {memif: 2}\n  dmzout: {memif: 3}\n")
+s = s.replace("chains:\n", """  fwdmz:
+    program: nf-firewall
+    ports: [fin, fout]
+    config: |
+      set policy accept
+      set stateful off
+chains:
+  dmz:
+    from: dmzin
+    to: dmzout
+    match: ip daddr 192.0.2.0/24
+    to-mac: 02:00:00:00:c5:03
+    vnfs: [fwdmz]
+""")
+open(p, "w").write(s)
+PY
+gen 3 20k &
+genpid=$!
+sleep 1
+check "apply: a file with a second chain" "$C" apply "$T/rnf2.yaml"
+wait $genpid
+check_eq "apply: the chain that did not change lost nothing meanwhile" 0 "$(jget "$T/gen.json" rx.lost)"
+check_eq "apply: ... and kept its replicas" "$pids0" \
+	"$(st "[r[k]['pid'] for k in ('router.0', 'nat.0', 'fw.0', 'fw.1')]")"
+for i in $(seq 40); do [ "$(st "r.get('fwdmz.0', {}).get('state')")" = up ] && break; sleep 0.05; done
+"$G" --tx "memif:$S,id=2" --rx "memif:$S,id=3" --src-ip 10.5.0.2 --dst-ip 192.0.2.9 \
+	--flows 10 --count 1000 --rate 10k --json >"$T/dmz.json" 2>/dev/null
+check_eq "apply: the new chain carries its traffic" 1000 "$(jget "$T/dmz.json" rx.packets)"
+check "apply: a broken file is refused with its reason, nothing changes" \
+	sh -c "printf 'name: rnf\nports: 3\n' >'$T/bad.yaml'; '$C' apply '$T/bad.yaml' 2>&1 | grep -q 'bad.yaml:2: ports: expected a mapping'"
+check "apply: a different runtime is refused" \
+	sh -c "sed 's/^runtime: .*/runtime: $( [ "$RUNTIME" = runc ] && echo process || echo runc)/' '$T/rnf.yaml' >'$T/rt.yaml'; '$C' apply '$T/rt.yaml' 2>&1 | grep -q 'cannot change'"
+check "apply: back to the first file" "$C" apply "$T/rnf.yaml"
+check_eq "apply: the second chain's replica is gone" "False" "$(st "'fwdmz.0' in r")"
+check "apply: its ports are gone from the switch" sh -c "! '$C' switch --ctl '$R/switch.ctl' ports | grep -q 'dmz'"
+
+# Healing: kill -9 of fw.1 under load.
+fw1=$(st "r['fw.1']['pid']")
+gen 4 20k --flow-stats &
+genpid=$!
+sleep 1.5
+kill -9 "$fw1"
+tk=$(date +%s%N)
+for i in $(seq 200); do [ "$(st "r['fw.1']['state']")" = up ] && [ "$(st "r['fw.1']['pid']")" != "$fw1" ] && break; sleep 0.01; done
+tu=$(date +%s%N)
+wait $genpid
+echo "# fw.1 killed: back up after $(( (tu - tk) / 1000000 )) ms"
+check "kill -9 fw.1: restarted and up again within 1 s" test $(( (tu - tk) / 1000000 )) -lt 1000
+check_eq "kill -9 fw.1: one restart counted" 1 "$(st "r['fw.1']['restarts']")"
+python3 - "$T/gen.json" "$T/heal.txt" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+flows = d.get("flows", [])
+lossy = [f for f in flows if f["sent"] != f["received"]]
+per_flow_pps = 20000 / 100
+worst = max([f["sent"] - f["received"] for f in flows] or [0])
+open(sys.argv[2], "w").write("%d %d %d %d\n" % (len(flows), len(lossy), worst, int(per_flow_pps)))
+PY
+read nflows nlossy worst pfps <"$T/heal.txt"
+echo "# kill -9: $nlossy of $nflows flows lost frames, at most $worst each ($pfps frames/s per flow)"
+check_eq "kill -9: per-flow counts for 100 flows" 100 "$nflows"
+check "kill -9: the flows that lost frames are at most those of one replica (<= 60 of 100)" test "$nlossy" -le 60
+check "kill -9: no flow lost more than 1 s of its frames" test "$worst" -le "$pfps"
+
+# A stuck replica (SIGSTOP): out of its group within 1 s, restarted.
+fw0=$(st "r['fw.0']['pid']")
+kill -STOP "$fw0"
+ts=$(date +%s%N)
+for i in $(seq 300); do [ "$(st "r['fw.0']['state']")" != up ] && break; sleep 0.01; done
+te=$(date +%s%N)
+echo "# fw.0 stopped: left its group after $(( (te - ts) / 1000000 )) ms"
+check "SIGSTOP fw.0: out of its group within 1 s" test $(( (te - ts) / 1000000 )) -lt 1000
+for i in $(seq 100); do [ "$(st "r['fw.0']['state']")" = up ] && break; sleep 0.02; done
+check_eq "SIGSTOP fw.0: restarted and up" up "$(st "r['fw.0']['state']")"
+check "SIGSTOP fw.0: the stopped process is gone" sh -c "! kill -0 $fw0 2>/dev/null"
+gen 1 20k
+check_eq "after healing: nothing lost" 0 "$(jget "$T/gen.json" rx.lost)"
+
+check "down" "$C" down
+check "down: no process, socket, run directory or container left" none_left
+
+# kill -9 of the agent itself: down cleans up what it left.
+"$C" up -d "$T/rnf.yaml" >/dev/null 2>&1
+agent=$(pgrep -f "nfchain up -d $T/rnf.yaml" | head -1)
+kill -9 "$agent"
+sleep 0.3
+check "down after the agent was killed" "$C" down --name rnf
+check "down after the agent was killed: nothing left" none_left
+check "no sanitizer report from nfchain, nfswitch or a VNF" no_san
