@@ -45,11 +45,10 @@ static void put16(uint8_t *p, uint16_t v)
 }
 
 /* Source address of flow @i: SRC-IP + i in the last 32 bits, skipping
- * DST-IP (a frame from the receiver's own address is a martian to Linux).
- * @alen is 4 or 16; @out gets the address. */
-static void flow_src(const struct gen_conf *c, uint32_t i, unsigned alen,
-		     uint8_t *out)
+ * DST-IP (a frame from the receiver's own address is a martian to Linux). */
+void gen_flow_src(const struct gen_conf *c, uint32_t i, uint8_t *out)
 {
+	const unsigned alen = c->ipv6 ? 16 : 4;
 	uint32_t s, d, a;
 
 	memcpy(out, c->src_ip, alen);
@@ -68,7 +67,7 @@ static void flow_src(const struct gen_conf *c, uint32_t i, unsigned alen,
 static void tpl_build(struct gen_tpl *t, const struct gen_conf *c, uint32_t i)
 {
 	uint8_t *h = t->hdr, *ip = h + GEN_OFF_IP, *udp, *pay;
-	uint16_t ulen, sport = (uint16_t)(c->sport + i);
+	uint16_t ulen, sport = gen_flow_sport(c, i);
 	uint64_t sum;
 
 	memset(t, 0, sizeof(*t));
@@ -87,7 +86,7 @@ static void tpl_build(struct gen_tpl *t, const struct gen_conf *c, uint32_t i)
 		put16(ip + 6, 0x4000);		/* DF, ID 0 (RFC 6864) */
 		ip[8] = 64;
 		ip[9] = 17;
-		flow_src(c, i, 4, ip + 12);
+		gen_flow_src(c, i, ip + 12);
 		memcpy(ip + 16, c->dst_ip, 4);
 		ck = nf_csum(ip, 20);
 		memcpy(ip + 10, &ck, 2);
@@ -102,7 +101,7 @@ static void tpl_build(struct gen_tpl *t, const struct gen_conf *c, uint32_t i)
 		put16(ip + 4, ulen);
 		ip[6] = 17;
 		ip[7] = 64;
-		flow_src(c, i, 16, ip + 8);
+		gen_flow_src(c, i, ip + 8);
 		memcpy(ip + 24, c->dst_ip, 16);
 		sum = nf_csum_pseudo6(ip + 8, ip + 24, 17, ulen);
 	}

@@ -24,6 +24,7 @@
 #define GEN_SIZE_MIN6	80		/* 14 + 40 + 8 + 18 */
 #define GEN_SIZE_MAX	9000
 #define GEN_FLOWS_MAX	(1u << 20)	/* 128 MiB of flow templates */
+#define GEN_FLOW_STATS_MAX (1u << 16)	/* --flow-stats: 512 KiB of counters */
 #define GEN_TPL_BYTES	96		/* template bytes copied per frame */
 
 /* Offsets in the frame. */
@@ -49,6 +50,7 @@ struct gen_conf {
 	uint8_t tos;		/* IPv4 ToS byte, IPv6 traffic class */
 	uint64_t drain_ns, wait_ns, idle_ns, hold_ns;
 	bool intr, progress, json, expect_zero_loss;
+	bool flow_stats;	/* per-flow receive counters (--tx and --rx) */
 };
 
 /* One flow's frame header, ready to copy, and the partial UDP checksum
@@ -62,7 +64,8 @@ struct gen_tpl {
 struct gen_tx {
 	struct nf_port *port;
 	struct gen_tpl *tpl;
-	uint32_t nflows, flow;	/* next flow to use */
+	uint32_t nflows, flow;	/* next flow to use, always seq % nflows:
+				 * the sink's --flow-stats relies on it */
 	uint32_t size;
 	bool ipv6;
 	uint16_t burst;
@@ -93,11 +96,23 @@ struct gen_sink {
 	uint64_t future;	/* frames stamped later than received */
 	uint64_t win[SINK_WIN_BITS / 64];
 	struct nf_hist lat;
+	/* --flow-stats: frames received once per flow, the flow of sequence
+	 * number s being s % nflows (how gen.c cycles them); NULL without. */
+	uint64_t *flow_rx;
+	uint32_t nflows;
+	uint32_t next_flow;	/* flow of sequence number next */
 };
 
 /* gen.c */
 int gen_tx_init(struct gen_tx *g, const struct gen_conf *c,
 		struct nf_port *port);
+/* Source address of flow @i (4 or 16 bytes into @out, as c->ipv6 says)
+ * and its source port. */
+void gen_flow_src(const struct gen_conf *c, uint32_t i, uint8_t *out);
+static inline uint16_t gen_flow_sport(const struct gen_conf *c, uint32_t i)
+{
+	return (uint16_t)(c->sport + i);
+}
 void gen_tx_fini(struct gen_tx *g);
 /* Send one burst (token bucket and limit permitting) stamped @now.
  * Returns the number of frames sent. */
@@ -105,6 +120,10 @@ unsigned gen_tx_burst(struct gen_tx *g, uint64_t now);
 
 /* sink.c */
 void gen_sink_init(struct gen_sink *s, struct nf_port *port, uint16_t burst);
+/* Count received frames per flow from now on, for @nflows flows. Returns
+ * 0 or -ENOMEM. */
+int gen_sink_flows(struct gen_sink *s, uint32_t nflows);
+void gen_sink_fini(struct gen_sink *s);
 /* Receive one burst; returns the number of frames received (any kind).
  * Reads the clock once when it got something; *now is set to it. */
 unsigned gen_sink_poll(struct gen_sink *s, uint64_t *now);

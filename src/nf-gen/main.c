@@ -178,6 +178,12 @@ static void help(void)
 "                        duration_s, and ports.NAME with each port's\n"
 "                        counters and drops by reason (NAME is tx, rx, or\n"
 "                        txrx for one port used both ways)\n"
+"        --flow-stats    with --tx and --rx (one nf-gen sending and\n"
+"                        receiving), at most 65536 flows: count received\n"
+"                        frames per flow. The summary names the flows that\n"
+"                        lost frames; --json adds flows_with_loss and flows,\n"
+"                        one {flow, src, sport, sent, received} per flow\n"
+"                        (src and sport as --flows defines flow i)\n"
 "        --expect-zero-loss  exit with status 3 if any frame was lost,\n"
 "                        duplicated or reordered (for tests)\n"
 "    -h, --help          this text\n"
@@ -189,7 +195,8 @@ static void help(void)
 "    18-byte payload: magic 0x9e4d, a 64-bit sequence number and a 64-bit\n"
 "    transmit timestamp (CLOCK_MONOTONIC ns), all big-endian, then zeros.\n"
 "    IP and UDP checksums are correct on every frame. Sequence numbers\n"
-"    start at 0 and count across all flows.\n"
+"    start at 0 and count across all flows: the frame with sequence\n"
+"    number s belongs to flow s modulo --flows.\n"
 "\n"
 "STATISTICS\n"
 "    rx.packets counts frames carrying the magic (duplicates included);\n"
@@ -199,6 +206,10 @@ static void help(void)
 "    received. A frame with a sequence number below the highest seen is\n"
 "    reordered, or duplicated if the last 4096 numbers saw it already.\n"
 "    Rates are averages over the active time (first to last burst).\n"
+"    With --flow-stats, flows[i].sent is what nf-gen sent of flow i and\n"
+"    flows[i].received what came back of it, each sequence number once\n"
+"    (duplicates excluded as in rx.lost); flows_with_loss counts the flows\n"
+"    with received < sent.\n"
 "    Frames larger than a port buffer (9000 bytes over memif) are built\n"
 "    aside and copied by the port; when its ring is full the port counts\n"
 "    them under ports.tx.drops.tx-ring-full and nf-gen sends the same\n"
@@ -232,7 +243,7 @@ static void help(void)
 enum {
 	OPT_SRC_MAC = 256, OPT_DST_MAC, OPT_SRC_IP, OPT_DST_IP, OPT_SPORT,
 	OPT_DPORT, OPT_DRAIN, OPT_WAIT, OPT_IDLE, OPT_INTR, OPT_PROGRESS,
-	OPT_EXPECT, OPT_HOLD, OPT_TOS,
+	OPT_EXPECT, OPT_HOLD, OPT_TOS, OPT_FLOW_STATS,
 };
 
 static const struct option long_opts[] = {
@@ -259,6 +270,7 @@ static const struct option long_opts[] = {
 	{ "progress",	no_argument,	   NULL, OPT_PROGRESS },
 	{ "json",	no_argument,	   NULL, 'j' },
 	{ "expect-zero-loss", no_argument, NULL, OPT_EXPECT },
+	{ "flow-stats",	no_argument,	   NULL, OPT_FLOW_STATS },
 	{ "hold",	required_argument, NULL, OPT_HOLD },
 	{ "help",	no_argument,	   NULL, 'h' },
 	{ "version",	no_argument,	   NULL, 'V' },
@@ -458,6 +470,9 @@ static int parse_args(int argc, char **argv, struct gen_conf *c)
 		case OPT_EXPECT:
 			c->expect_zero_loss = true;
 			break;
+		case OPT_FLOW_STATS:
+			c->flow_stats = true;
+			break;
 		case 'h':
 			help();
 			return 1;
@@ -498,6 +513,13 @@ static int parse_args(int argc, char **argv, struct gen_conf *c)
 				   "(without --tx)");
 	if (c->rx_spec == NULL && c->expect_zero_loss)
 		return usage_error("--expect-zero-loss needs a receive port (--rx)");
+	if (c->flow_stats && (c->tx_spec == NULL || c->rx_spec == NULL))
+		return usage_error("--flow-stats needs one nf-gen that sends and "
+				   "receives (--tx and --rx): it knows a frame's "
+				   "flow from its sequence number");
+	if (c->flow_stats && c->flows > GEN_FLOW_STATS_MAX)
+		return usage_error("--flow-stats counts at most %u flows (--flows "
+				   "%u)", GEN_FLOW_STATS_MAX, c->flows);
 	if (c->ipv6 && !have_size)
 		c->size = GEN_SIZE_MIN6;
 	if (c->ipv6 && c->size < GEN_SIZE_MIN6)
@@ -792,6 +814,10 @@ int main(int argc, char **argv)
 	if (r.rxp != NULL) {
 		gen_sink_init(&r.sink, r.rxp, r.c.burst);
 		r.rep.rx = &r.sink;
+		if (r.c.flow_stats && gen_sink_flows(&r.sink, r.c.flows) < 0) {
+			fprintf(stderr, "nf-gen: %s\n", nf_last_error());
+			goto out;
+		}
 	}
 	r.rep.conf = &r.c;
 
@@ -824,6 +850,7 @@ int main(int argc, char **argv)
 out:
 	if (r.txp != NULL)
 		gen_tx_fini(&r.tx);
+	gen_sink_fini(&r.sink);
 	nf_io_fini();
 	return status;
 }

@@ -4,6 +4,7 @@
 #include "gen.h"
 #include "nf_util.h"
 
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -121,6 +122,85 @@ static json_object *jdbl(double v, const char *fmt)
 	return json_object_new_double_s(v, b);
 }
 
+/* --flow-stats: frames of flow @i sent (sequence numbers 0 .. pkts - 1,
+ * flow i being those equal to i modulo nflows), and flow @i's source
+ * address as text. */
+static uint64_t flow_sent(const struct gen_tx *tx, uint32_t i)
+{
+	return tx->pkts / tx->nflows + (i < tx->pkts % tx->nflows);
+}
+
+static const char *flow_addr(const struct gen_conf *c, uint32_t i, char *b,
+			     size_t n)
+{
+	uint8_t a[16];
+
+	gen_flow_src(c, i, a);
+	return inet_ntop(c->ipv6 ? AF_INET6 : AF_INET, a, b, (socklen_t)n);
+}
+
+static uint32_t flows_with_loss(const struct gen_report *r)
+{
+	uint32_t i, k = 0;
+
+	for (i = 0; i < r->rx->nflows; i++)
+		k += r->rx->flow_rx[i] < flow_sent(r->tx, i);
+	return k;
+}
+
+static void flows_json(json_object *root, const struct gen_report *r)
+{
+	json_object *a = json_object_new_array_ext((int)r->rx->nflows);
+	char b[INET6_ADDRSTRLEN];
+	uint32_t i;
+
+	for (i = 0; i < r->rx->nflows; i++) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "flow", json_object_new_uint64(i));
+		json_object_object_add(o, "src", json_object_new_string(
+			flow_addr(r->conf, i, b, sizeof(b))));
+		json_object_object_add(o, "sport", json_object_new_uint64(
+			gen_flow_sport(r->conf, i)));
+		json_object_object_add(o, "sent", json_object_new_uint64(
+			flow_sent(r->tx, i)));
+		json_object_object_add(o, "received", json_object_new_uint64(
+			r->rx->flow_rx[i]));
+		json_object_array_add(a, o);
+	}
+	json_object_object_add(root, "flows_with_loss",
+			       json_object_new_uint64(flows_with_loss(r)));
+	json_object_object_add(root, "flows", a);
+}
+
+/* One line: how many flows lost frames, the first few of them. */
+static void flows_human(const struct gen_report *r)
+{
+	const unsigned show = 8;
+	uint32_t i, k = flows_with_loss(r), n = 0;
+	char b[INET6_ADDRSTRLEN];
+
+	printf("flows: %u, %s", r->rx->nflows, k ? "" : "none with loss\n");
+	if (k == 0)
+		return;
+	printf("%u with loss:", k);
+	for (i = 0; i < r->rx->nflows && n < show; i++) {
+		uint64_t sent = flow_sent(r->tx, i), got = r->rx->flow_rx[i];
+
+		if (got >= sent)
+			continue;
+		printf("%s flow %u %s%s%s:%u lost %" PRIu64 " of %" PRIu64,
+		       n ? "," : "", i, r->conf->ipv6 ? "[" : "",
+		       flow_addr(r->conf, i, b, sizeof(b)),
+		       r->conf->ipv6 ? "]" : "", gen_flow_sport(r->conf, i),
+		       sent - got, sent);
+		n++;
+	}
+	if (k > n)
+		printf(", and %u more (--json lists every flow)", k - n);
+	putchar('\n');
+}
+
 static json_object *port_json(const struct nf_port *p, const char *spec)
 {
 	const struct nf_port_stats *st = nf_port_stats(p);
@@ -220,6 +300,8 @@ int gen_print_json(const struct gen_report *r)
 
 	json_object_object_add(root, "duration_s",
 		jdbl((double)(r->end_ns - r->start_ns) / 1e9, "%.6f"));
+	if (tx != NULL && rx != NULL && rx->flow_rx != NULL)
+		flows_json(root, r);
 
 	o = json_object_new_object();
 	for (i = 0; i < r->nports; i++)
@@ -271,6 +353,8 @@ void gen_print_human(const struct gen_report *r)
 			       fmt_ns(d, sizeof(d), (double)nf_hist_percentile(h, 99)),
 			       fmt_ns(e, sizeof(e), (double)nf_hist_percentile(h, 99.9)),
 			       fmt_ns(f, sizeof(f), (double)nf_hist_max(h)));
+		if (tx != NULL && rx->flow_rx != NULL)
+			flows_human(r);
 		if (rx->future)
 			printf("note: %" PRIu64 " frames carried a timestamp later "
 			       "than their arrival (sender on another clock); "

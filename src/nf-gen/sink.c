@@ -16,6 +16,17 @@
  * The in-order case is one compare, one OR into the bitmap, one add.
  * Counters live in locals for the burst.
  *
+ * --flow-stats: the frame with sequence number s is flow s % nflows (the
+ * sender cycles the flows frame by frame, across bursts and ring-full
+ * retries: gen.c keeps flow == seq % nflows). In order, the flow is the
+ * previous one + 1 (an increment and a compare, like the sender); only a
+ * gap or a late frame pays a division. Each sequence number counts once:
+ * frames the window recognises as duplicates are not counted. The loop is
+ * built twice, with and without this (callgrind, 500k 60-byte frames of
+ * 1000 flows, one process, gen_sink_poll with the memif rx inclusive:
+ * 116 instructions per frame without --flow-stats, as before it existed;
+ * 122 with it).
+ *
  * Cost: about 40 instructions per 60-byte frame in the loop (objdump:
  * classification 10, loads and byte swaps 6, latency 4, sequence 12,
  * counters) and 8 more in nf_hist_record_burst(), plus the memif client's
@@ -26,6 +37,8 @@
 
 #include <arpa/inet.h>
 #include <endian.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define WIN_MASK	(SINK_WIN_BITS - 1)
@@ -36,6 +49,24 @@ void gen_sink_init(struct gen_sink *s, struct nf_port *port, uint16_t burst)
 	s->port = port;
 	s->burst = burst;
 	nf_hist_init(&s->lat);
+}
+
+int gen_sink_flows(struct gen_sink *s, uint32_t nflows)
+{
+	s->flow_rx = calloc(nflows, sizeof(*s->flow_rx));
+	if (s->flow_rx == NULL) {
+		nf_set_error("cannot allocate %u flow counters", nflows);
+		return -ENOMEM;
+	}
+	s->nflows = nflows;
+	s->next_flow = (uint32_t)(s->next % nflows);
+	return 0;
+}
+
+void gen_sink_fini(struct gen_sink *s)
+{
+	free(s->flow_rx);
+	s->flow_rx = NULL;
 }
 
 /* Payload offset of one of our frames, 0 for anything else. */
@@ -81,12 +112,18 @@ static void win_clear(uint64_t *w, uint64_t from, uint64_t to)
 		w[(from >> 6) & (WIN_MASK >> 6)] &= ~(1ull << (from & 63));
 }
 
-unsigned gen_sink_poll(struct gen_sink *s, uint64_t *nowp)
+/* One burst. @flows (--flow-stats) is a constant in both callers, so the
+ * loop specialises: without it, the per-flow code is not there at all. */
+static inline __attribute__((always_inline)) unsigned
+sink_burst(struct gen_sink *s, uint64_t *nowp, const bool flows)
 {
 	struct nf_pkt pk[NF_BURST_MAX];
 	uint64_t lat[NF_BURST_MAX];
 	uint64_t now, next, pkts = 0, bytes = 0, other = 0, reord = 0, dup = 0;
 	uint64_t old = 0, future = 0;
+	uint64_t *const frx = s->flow_rx;
+	const uint32_t nfl = s->nflows;
+	uint32_t fnext = s->next_flow;
 	unsigned k, i, nl = 0;
 
 	k = nf_rx_burst(s->port, pk, s->burst);
@@ -119,18 +156,30 @@ unsigned gen_sink_poll(struct gen_sink *s, uint64_t *nowp)
 		else
 			future++;	/* another host's clock */
 		if (nf_likely(seq >= next)) {
-			if (nf_unlikely(seq != next))
+			if (nf_unlikely(seq != next)) {
 				win_clear(s->win, next, seq);
+				if (flows)
+					fnext = (uint32_t)(seq % nfl);
+			}
 			win_set(s->win, seq);
 			next = seq + 1;
+			if (flows) {
+				frx[fnext]++;
+				if (++fnext == nfl)
+					fnext = 0;
+			}
 		} else if (next - seq > SINK_WIN_BITS) {
 			reord++;
 			old++;
+			if (flows)
+				frx[seq % nfl]++;
 		} else if (win_test(s->win, seq)) {
 			dup++;
 		} else {
 			reord++;
 			win_set(s->win, seq);
+			if (flows)
+				frx[seq % nfl]++;
 		}
 	}
 	nf_rx_release(s->port);
@@ -143,6 +192,7 @@ unsigned gen_sink_poll(struct gen_sink *s, uint64_t *nowp)
 		s->last_ns = now;
 	}
 	s->next = next;
+	s->next_flow = fnext;
 	s->pkts += pkts;
 	s->bytes += bytes;
 	s->other += other;
@@ -151,4 +201,10 @@ unsigned gen_sink_poll(struct gen_sink *s, uint64_t *nowp)
 	s->too_old += old;
 	s->future += future;
 	return k;
+}
+
+unsigned gen_sink_poll(struct gen_sink *s, uint64_t *nowp)
+{
+	return s->flow_rx != NULL ? sink_burst(s, nowp, true) :
+		sink_burst(s, nowp, false);
 }

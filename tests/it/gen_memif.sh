@@ -12,6 +12,16 @@ N=100000
 
 TIMEFORMAT='%R %U %S'	# wall, user, system seconds of `time`
 
+# pcap_edit IN OUT EXPR: OUT gets the frames that the Python expression
+# EXPR makes of f, the list of IN's frames (bytes, Ethernet header first).
+PKT_PY=$(cd "$(dirname "$0")/../tools" && pwd)
+pcap_edit() {
+	PYTHONPATH=$PKT_PY python3 -c 'import sys
+from pkt import rpcap, wpcap
+f = rpcap(sys.argv[1])
+wpcap(sys.argv[2], eval(sys.argv[3]))' "$@"
+}
+
 # Run a sender (server) and a receiver (client) over memif.
 #   pair NAME "sender args" "receiver args"
 # Leaves $T/NAME.tx.json, $T/NAME.rx.json and exit codes in tx_rc, rx_rc.
@@ -131,6 +141,119 @@ check_eq "same spec both ways: exit 0, one port named txrx, 20 out, 20 in" \
 	"0 txrx txrx 20 20 0" "$rc $(for k in tx.port rx.port ports.txrx.tx_packets \
 		ports.txrx.rx_packets rx.lost; do jget "$T/c.json" $k; done | xargs)"
 
+# --- --flow-stats: frames sent and received per flow ----------------------
+# Flow i is sequence numbers i, i + N, i + 2N... (N = --flows), with source
+# address SRC-IP + i (skipping DST-IP) and source port SPORT + i.
+# A path that loses nothing, at the largest flow count: 200000 frames over
+# 65536 flows are 4 frames for flows 0..3391 (200000 - 3 x 65536 = 3392)
+# and 3 for the others; every one comes back.
+"$GEN" --tx "memif:$T/fs.sock,role=server" --rx "memif:$T/fs.sock" --count 200000 \
+	--flows 65536 --flow-stats --json --expect-zero-loss >"$T/fs.json" 2>"$T/fs.err"
+check_eq "flow-stats, lossless: exit 0" 0 $?
+check "flow-stats, lossless: 65536 flows, each sent (4 or 3) == received, addresses and ports as --flows defines them, flows_with_loss 0" \
+	python3 - "$T/fs.json" <<'EOF'
+import ipaddress, json, sys
+d = json.load(open(sys.argv[1]))
+f = d["flows"]
+assert d["flows_with_loss"] == 0, d["flows_with_loss"]
+assert len(f) == 65536, len(f)
+base = int(ipaddress.ip_address("10.0.0.1"))
+for i, x in enumerate(f):
+    src = str(ipaddress.ip_address(base + i + (i >= 1)))    # 10.0.0.2 skipped
+    want = {"flow": i, "src": src, "sport": (1024 + i) % 65536,
+            "sent": 4 if i < 3392 else 3, "received": 4 if i < 3392 else 3}
+    assert x == want, (x, want)
+assert sum(x["received"] for x in f) == d["rx"]["packets"] == 200000
+EOF
+# 9000-byte frames: the copy path, where a full ring refuses the tail of
+# a burst and its sequence numbers (and flows) go out again. Bursts of 256
+# such frames (1280 descriptors) overflow the 1024-slot ring every time.
+"$GEN" --tx "memif:$T/fs.sock,role=server" --rx "memif:$T/fs.sock" --count 3000 --size 9000 \
+	--burst 256 --flows 7 --flow-stats --json --expect-zero-loss >"$T/fs9.json" 2>"$T/fs9.err"
+check_eq "flow-stats, 9000-byte frames, tails refused by a full ring and sent again: exit 0, every flow sent == received" \
+	"0 retried 0 429:429 429:429 429:429 429:429 428:428 428:428 428:428" \
+	"$? $(python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+print("retried" if d["ports"]["tx"]["drops"]["tx-ring-full"] > 0 else "no-retry", d["flows_with_loss"],
+      *("%d:%d" % (x["sent"], x["received"]) for x in d["flows"]))' "$T/fs9.json")"
+"$GEN" --tx "memif:$T/fs.sock,role=server" --rx "memif:$T/fs.sock" --count 1000 \
+	--flows 16 --flow-stats >"$T/fs.txt" 2>&1
+check_eq "flow-stats, lossless: the summary says so" "flows: 16, none with loss" \
+	"$(grep '^flows:' "$T/fs.txt")"
+check_eq "no --flow-stats: no flows in --json" "False False" "$(python3 -c '
+import json, sys; d = json.load(open(sys.argv[1])); print("flows" in d, "flows_with_loss" in d)' "$T/one.json")"
+
+# Loss on chosen flows, crafted: 160 frames of 16 flows (10 each) with
+# flow 6 (sport 1030) and flow 10 (10.0.0.12) taken out whole, one frame
+# of flow 3 (#35) lost, #21 (flow 5) duplicated, #40/#41 (flows 8, 9)
+# swapped: a gap, a late frame and a duplicate, each counted once.
+"$GEN" --tx "pcap:,$T/fl.pcap" --count 160 --flows 16 >/dev/null 2>&1
+pcap_edit "$T/fl.pcap" "$T/fl2.pcap" '[x for i in [*range(40), 41, 40, *range(42, 160)]
+	for x in [f[i]] * (1 + (i == 21))
+	if i != 35 and x[34:36] != (1030).to_bytes(2, "big") and x[26:30] != bytes([10, 0, 0, 12])]'
+P="pcap:$T/fl2.pcap,$T/fl3.pcap"
+"$GEN" --tx "$P" --rx "$P" --count 160 --flows 16 --flow-stats --json >"$T/fl.json" 2>"$T/fl.err"
+check_eq "flow-stats, crafted loss: exit 0; lost 21, reordered 1, duplicated 1" "0 21 1 1" \
+	"$? $(for k in lost reordered duplicated; do jget "$T/fl.json" rx.$k; done | xargs)"
+check_eq "flow-stats, crafted loss: flows_with_loss" 3 "$(jget "$T/fl.json" flows_with_loss)"
+check_eq "flow-stats, crafted loss: received per flow (10 sent each)" \
+	"10 10 10 9 10 10 0 10 10 10 0 10 10 10 10 10" \
+	"$(python3 -c 'import json, sys
+f = json.load(open(sys.argv[1]))["flows"]
+assert all(x["sent"] == 10 for x in f), f
+print(*(x["received"] for x in f))' "$T/fl.json")"
+"$GEN" --tx "$P" --rx "$P" --count 160 --flows 16 --flow-stats >"$T/fl.txt" 2>&1
+check_eq "flow-stats, crafted loss: the summary names the flows" \
+	"flows: 16, 3 with loss: flow 3 10.0.0.5:1027 lost 1 of 10, flow 6 10.0.0.8:1030 lost 10 of 10, flow 10 10.0.0.12:1034 lost 10 of 10" \
+	"$(grep '^flows:' "$T/fl.txt")"
+# More than 8 flows with loss, IPv6: the summary names 8.
+"$GEN" --tx "pcap:,$T/f6.pcap" --count 24 --flows 12 -6 >/dev/null 2>&1
+pcap_edit "$T/f6.pcap" "$T/f62.pcap" '[x for x in f if x[54:56] < (1026).to_bytes(2, "big")]'	# flows 0, 1
+P="pcap:$T/f62.pcap,$T/f63.pcap"
+"$GEN" --tx "$P" --rx "$P" --count 24 --flows 12 -6 --flow-stats >"$T/f6.txt" 2>&1
+check_eq "flow-stats, 10 of 12 IPv6 flows lost: 8 named, the rest counted" \
+	"flows: 12, 10 with loss: flow 2 [fd00::4]:1026 lost 2 of 2, flow 3 [fd00::5]:1027 lost 2 of 2, flow 4 [fd00::6]:1028 lost 2 of 2, flow 5 [fd00::7]:1029 lost 2 of 2, flow 6 [fd00::8]:1030 lost 2 of 2, flow 7 [fd00::9]:1031 lost 2 of 2, flow 8 [fd00::a]:1032 lost 2 of 2, flow 9 [fd00::b]:1033 lost 2 of 2, and 2 more (--json lists every flow)" \
+	"$(grep '^flows:' "$T/f6.txt")"
+
+# Through nfswitch, two flows dropped by steering rules (by source port,
+# by source address), the rest output to nf-gen's receive port: exactly
+# those two flows lose frames, all of them. A slow rate and a 4096-slot
+# receive ring leave the sink 200 ms of slack on a busy machine.
+cat >"$T/fs.steer" <<'EOF'
+rule id 1 udp sport 1030 action drop
+rule id 2 ip saddr 10.0.0.12 action drop
+rule id 3 action output 1
+EOF
+spawn taskset -c 1 "$BIN/nfswitch" -q -c "$T/fsw.ctl" -S "$T/fs.steer" \
+	-p "memif:$T/fsw.sock,id=0" -p "memif:$T/fsw.sock,id=1"
+FSW=$SPAWNED
+if wait_for "$T/fsw.ctl" 10; then
+	taskset -c 0 "$GEN" --tx "memif:$T/fsw.sock,id=0" --rx "memif:$T/fsw.sock,id=1,rsize=12" \
+		--count 16000 --rate 20k --flows 16 --flow-stats --drain 500ms --wait 10s \
+		--json >"$T/fsw.json" 2>"$T/fsw.err"
+	check_eq "flow-stats through nfswitch: exit 0, 16000 sent, 2000 lost" "0 16000 2000" \
+		"$? $(jget "$T/fsw.json" tx.packets) $(jget "$T/fsw.json" rx.lost)"
+	"$BIN/nfchain" switch --ctl "$T/fsw.ctl" --json rules >"$T/fsw.rules"
+	"$BIN/nfchain" switch --ctl "$T/fsw.ctl" --json ports >"$T/fsw.ports"
+	check_eq "flow-stats through nfswitch: the drop rules took 1000 frames each, 14000 output" \
+		"1000 1000 14000" "$(python3 -c 'import json, sys
+print(*(r["packets"] for r in sorted(json.load(open(sys.argv[1]))["rules"], key=lambda r: r["id"])))' \
+		"$T/fsw.rules")"
+	check_eq "flow-stats through nfswitch: flows 6 (sport 1030) and 10 (10.0.0.12) lost all 1000, every other flow none (switch tx-ring-full drops: $(python3 -c 'import json, sys
+print(sum(p["drops"]["tx-ring-full"] for p in json.load(open(sys.argv[1]))["ports"]))' "$T/fsw.ports"))" \
+		"2 6:10.0.0.8:1030:1000:0 10:10.0.0.12:1034:1000:0" "$(python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+f = d["flows"]
+assert len(f) == 16 and all(x["sent"] == 1000 for x in f), f
+assert all(x["received"] == 1000 for x in f if x["flow"] not in (6, 10)), f
+print(d["flows_with_loss"], *("%d:%s:%d:%d:%d" % (x["flow"], x["src"], x["sport"], x["sent"],
+      x["received"]) for x in f if x["received"] != x["sent"]))' "$T/fsw.json")"
+else
+	not_ok "nfswitch with the drop rules starts"
+fi
+kill "$FSW" 2>/dev/null
+wait "$FSW" 2>/dev/null
+
 # --- SIGINT ends the run with a report ---------------------------------
 "$GEN" --tx "memif:$T/int.sock,role=server" --rx "memif:$T/int.sock" --json \
 	--rate 100k >"$T/int.json" 2>"$T/int.err" &
@@ -156,17 +279,7 @@ check_eq "SIGTERM on an idle receiver: exit 0 with a report of 0 frames" "0 0" \
 
 # --- the sink on crafted input: loss, duplicates, reordering -------------
 # Edit the 20 frames written above: drop #5, duplicate #8, swap #12/#13.
-python3 - "$T/a.pcap" "$T/b.pcap" <<'EOF'
-import sys
-d = open(sys.argv[1], "rb").read()
-hdr, off, recs = d[:24], 24, []
-while off < len(d):
-    n = int.from_bytes(d[off + 8:off + 12], "little")
-    recs.append(d[off:off + 16 + n]); off += 16 + n
-assert len(recs) == 20
-r = recs[:5] + recs[6:9] + [recs[8]] + recs[9:12] + [recs[13], recs[12]] + recs[14:]
-open(sys.argv[2], "wb").write(hdr + b"".join(r))
-EOF
+pcap_edit "$T/a.pcap" "$T/b.pcap" 'f[:5] + f[6:9] + [f[8]] + f[9:12] + [f[13], f[12]] + f[14:]'
 "$GEN" --rx "pcap:$T/b.pcap" --json --expect-zero-loss >"$T/b.json" 2>"$T/b.err"
 check_eq "crafted: --expect-zero-loss exits 3" 3 $?
 check_eq "crafted: packets lost reordered duplicated" "20 1 1 1" \
@@ -184,33 +297,23 @@ tos_check() {	# tos_check TOS ARGS...: 12 frames of 3 flows
 	"$GEN" --tx "pcap:,$T/tos.pcap" --count 12 --flows 3 --tos "$tos" "$@" \
 		--json >"$T/tos.json" 2>"$T/tos.err" || return 1
 	[ "$(jget "$T/tos.json" tx.tos)" = $((tos)) ] || return 1
-	python3 - "$T/tos.pcap" $((tos)) <<'PY'
+	PYTHONPATH=$PKT_PY python3 - "$T/tos.pcap" $((tos)) <<'PY'
 import sys
-d, tos = open(sys.argv[1], "rb").read(), int(sys.argv[2])
-off, n = 24, 0
-def csum(b):
-    s = sum(int.from_bytes(b[i:i + 2], "big") for i in range(0, len(b), 2))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
-while off < len(d):
-    ln = int.from_bytes(d[off + 8:off + 12], "little")
-    f = d[off + 16:off + 16 + ln]
-    off += 16 + ln
+from pkt import csum, rpcap
+f, tos = rpcap(sys.argv[1]), int(sys.argv[2])
+assert len(f) == 12, len(f)
+for n, x in enumerate(f):
     src = 1 if n % 3 == 0 else 2 + n % 3          # 10.0.0.1, .3, .4 (skips .2)
-    if f[12:14] == b"\x08\x00":
-        ip = f[14:34]
-        exp = bytearray([0x45, tos]) + (len(f) - 14).to_bytes(2, "big") + \
+    if x[12:14] == b"\x08\x00":
+        exp = bytearray([0x45, tos]) + (len(x) - 14).to_bytes(2, "big") + \
             bytes([0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, src, 10, 0, 0, 2])
         exp[10:12] = csum(bytes(exp)).to_bytes(2, "big")
-        assert ip == bytes(exp), (n, ip.hex(), exp.hex())
-        assert csum(ip) == 0, n
+        assert x[14:34] == exp, (n, x[14:34].hex(), exp.hex())
+        assert csum(x[14:34]) == 0, n
     else:
-        assert f[12:14] == b"\x86\xdd", n
+        assert x[12:14] == b"\x86\xdd", n
         exp = bytes([0x60 | tos >> 4, (tos & 15) << 4, 0, 0])
-        assert f[14:18] == exp, (n, f[14:18].hex(), exp.hex())
-    n += 1
-assert n == 12, n
+        assert x[14:18] == exp, (n, x[14:18].hex(), exp.hex())
 PY
 }
 for tos in 0xb8 0xff 1 0; do
@@ -302,13 +405,19 @@ usage "--tos 0x100" --tx "pcap:,$T/u.pcap" --count 1 --tos 0x100
 usage "--tos -1" --tx "pcap:,$T/u.pcap" --count 1 --tos -1
 usage "--tos ef (a DSCP name, not a number)" --tx "pcap:,$T/u.pcap" --count 1 --tos ef
 usage "--tos without --tx" --rx "pcap:$T/a.pcap" --tos 4
+usage "--flow-stats without --rx" --tx "memif:$T/u.sock" --flow-stats
+usage "--flow-stats without --tx" --rx "memif:$T/u.sock" --flow-stats
+usage "--flow-stats with 65537 flows" --tx "memif:$T/u.sock" --rx "memif:$T/u2.sock" \
+	--flows 65537 --flow-stats
+check_eq "--flow-stats with 65537 flows: the sentence gives the limit" \
+	"nf-gen: --flow-stats counts at most 65536 flows (--flows 65537)" "$(cat "$T/u.err")"
 
 "$GEN" --help >"$T/help" 2>&1
 check_eq "--help exits 0" 0 $?
 check "--help documents every option and has examples" bash -c '
 for o in --tx --rx --size --ipv6 --flows --rate --count --duration --burst \
 	--src-mac --dst-mac --src-ip --dst-ip --sport --dport --tos --drain --idle \
-	--wait --intr --progress --json --expect-zero-loss --version EXAMPLES \
+	--wait --intr --progress --json --flow-stats --expect-zero-loss --version EXAMPLES \
 	"EXIT STATUS" CLOCK_MONOTONIC; do
 	grep -q -- "$o" "$1" || { echo "# missing $o"; exit 1; }
 done' _ "$T/help"

@@ -42,27 +42,6 @@ def check_eq(d, want, got):
     return check(d, want == got, "expected %r, got %r" % (want, got))
 
 
-def wpcap(path, frames):
-    with open(path, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
-        for fr in frames:
-            f.write(struct.pack("<IIII", 0, 0, len(fr), len(fr)) + fr)
-
-
-def rpcap(path):
-    try:
-        d = open(path, "rb").read()
-    except FileNotFoundError:
-        return []
-    o, out = 24, []
-    while o + 16 <= len(d):
-        n = struct.unpack("<IIII", d[o:o + 16])[2]
-        if o + 16 + n > len(d):
-            break
-        out.append(d[o + 16:o + 16 + n])
-        o += 16 + n
-    return out
-
 # ------------------------------------------------------------ frames
 
 

@@ -6,7 +6,8 @@ Builders return bytes with every checksum right (unless asked otherwise):
     v4(src, dst, proto, payload, ttl=64, ...), v6(src, dst, nh, payload, ...)
     udp(src, dst, data, sport, dport), tcp(src, dst, sport, dport, flags, ...)
     icmp4(type, code, rest, data), icmp6(src, dst, type, code, rest, data)
-Addresses are packed (ip4("10.0.0.1"), ip6("fd00::1")).
+Addresses are packed (ip4("10.0.0.1"), ip6("fd00::1")). Pcap files:
+wpcap(path, frames), rpcap(path) -> frames.
 """
 import ctypes, json, os, select, socket, struct, time
 
@@ -32,6 +33,31 @@ def astr(b):
 
 def mac(s):
     return bytes.fromhex(s.replace(":", ""))
+
+# ------------------------------------------------------------ pcap files
+
+
+def wpcap(path, frames):
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+        for fr in frames:
+            f.write(struct.pack("<IIII", 0, 0, len(fr), len(fr)) + fr)
+
+
+def rpcap(path):
+    """The frames of a pcap file ([] when it does not exist)."""
+    try:
+        d = open(path, "rb").read()
+    except FileNotFoundError:
+        return []
+    o, out = 24, []
+    while o + 16 <= len(d):
+        n = struct.unpack("<IIII", d[o:o + 16])[2]
+        if o + 16 + n > len(d):
+            break
+        out.append(d[o + 16:o + 16 + n])
+        o += 16 + n
+    return out
 
 # ------------------------------------------------------------ checksums
 
