@@ -175,7 +175,7 @@ static pid_t spawn(struct agent *a, const char *const *argv, const char *cwd, co
 		dup2(fd, 1);
 		dup2(fd, 2);
 	}
-	execv(argv[0], (char *const *)argv);
+	execvp(argv[0], (char *const *)argv);
 	fprintf(stderr, "nfchain: cannot run %s: %s\n", argv[0], strerror(errno));
 	_exit(127);
 }
@@ -361,13 +361,20 @@ static int rep_spawn(struct agent *a, struct rep *r)
 	if (a->s->runtime == NC_RT_RUNC) {
 		static const char *const args[] = { "-c", NC_BOX_CONF, "--ctl",
 						     NC_BOX_CTLDIR "/vnf.ctl", NULL };
-		char bundle[300], cdir[300];
+		char bundle[300], cdir[300], fpath[NC_FILE_MAX][400];
+		const char *files[NC_FILE_MAX + 1];
 		struct nc_box b = { .id = r->id, .dir = bundle, .prog = f->program,
 				    .args = args, .conf = conf, .sock = a->swsock,
 				    .ctldir = cdir, .cpu_milli = f->cpu_milli,
-				    .mem_bytes = f->memory };
+				    .mem_bytes = f->memory, .files = files };
 		char err[256];
+		unsigned k;
 
+		for (k = 0; k < f->nfiles; k++) {
+			snprintf(fpath[k], sizeof(fpath[k]), "%s/%s", r->dir, f->file[k].name);
+			files[k] = fpath[k];
+		}
+		files[k] = NULL;
 		snprintf(bundle, sizeof(bundle), "%s/bundle", r->dir);
 		snprintf(cdir, sizeof(cdir), "%s/ctl", r->dir);
 		snprintf(conf, sizeof(conf), "%s/vnf.conf", r->dir);
@@ -1139,6 +1146,9 @@ int nc_agent_run(struct nc_spec *s, const struct nc_agent_opts *o)
 	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* A container's process whose runc was killed is reparented here,
+	 * not to init (which may not reap it), and reaped by on_child(). */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	a->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (setup(a) < 0)
 		goto out;
@@ -1243,7 +1253,23 @@ int nc_agent_reap(const char *base, const char *name)
 	}
 	if (d)
 		closedir(d);
-	removed += nc_box_reap(prefix);
+	d = opendir(run);
+	while (d && (e = readdir(d)) != NULL) {
+		char bundle[600], id[NC_BOX_ID_MAX + 16], vnf[64];
+		unsigned idx;
+		struct stat st;
+
+		if (sscanf(e->d_name, "%63[^.].%u", vnf, &idx) != 2)
+			continue;
+		snprintf(bundle, sizeof(bundle), "%s/%s/bundle", run, e->d_name);
+		if (stat(bundle, &st) < 0)
+			continue;
+		snprintf(id, sizeof(id), "%.20s%.16s-%u", prefix, vnf, idx);
+		if (nc_box_destroy(id, bundle) == 0)
+			removed++;
+	}
+	if (d)
+		closedir(d);
 	if (rm_tree(run) == 0)
 		removed++;
 	return removed;

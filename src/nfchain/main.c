@@ -7,6 +7,7 @@
  * Talks to a running nfswitch over its control socket (nf_ctl) and prints
  * tables for humans, or the raw JSON with --json.
  */
+#include "box.h"
 #include "nf_ctl.h"
 #include "up.h"
 #include "nf_util.h"
@@ -62,6 +63,9 @@ static void usage(FILE *f)
 "                                             (nf-router: route ..., route-del ...)\n"
 "  vnf CTL REQUEST...                         the VNF's own requests (nf-router:\n"
 "                                             routes, neighbors; nf-bridge: fdb)\n"
+"\n"
+"  container run|rm ...                       one VNF in a runc container\n"
+"                                             (nfchain container --help)\n"
 "\n"
 "--ctl defaults to " DEF_CTL ". CTL is a VNF's control socket (default\n"
 "/run/nfchain/NAME.ctl). Exit status: 0 ok, 1 refused or unreachable,\n"
@@ -457,6 +461,8 @@ int main(int argc, char **argv)
 	    strcmp(argv[1], "scale") == 0 || strcmp(argv[1], "apply") == 0 ||
 	    strcmp(argv[1], "logs") == 0)
 		return nc_cmd_deploy(argc - 1, argv + 1);
+	if (strcmp(argv[1], "container") == 0)
+		return nc_box_main(argc - 1, argv + 1);
 	die_usage("unknown command", argv[1]);
 	return 2;
 }

@@ -716,8 +716,8 @@ int nc_spec_load(const char *path, struct nc_spec **out, char *err, size_t errle
 	snprintf(l.s->dir, sizeof(l.s->dir), "%s", dirname(tmp));
 	l.s->switch_cpu = -1;
 	l.s->mode = 1;		/* intr: a small machine shares its cores */
-	l.s->probe_interval_ms = 200;
-	l.s->probe_timeout_ms = 500;
+	l.s->probe_interval_ms = 100;
+	l.s->probe_timeout_ms = 400;
 	f = fopen(path, "r");
 	if (f == NULL) {
 		ret = -errno;

@@ -14,7 +14,7 @@ export NFCHAIN_RUN_DIR=$T/run
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}:log_path=$T/san" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}:log_path=$T/san"
 no_san() { ! ls "$T"/san.* >/dev/null 2>&1 || { cat "$T"/san.* >&2; false; }; }
 
-# The counters in status come from the last health probe (every 200 ms):
+# The counters in status come from the last health probe (every 100 ms):
 # read them 0.5 s after the traffic.
 st() { sleep 0.5; "$C" status --json | python3 -c "import json,sys; d=json.load(sys.stdin); r={'%s.%d'%(x['vnf'],x['replica']): x for x in d['replicas']}; print($1)"; }
 upx() {	# upx EXAMPLE: up -d with the test's runtime

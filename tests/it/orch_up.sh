@@ -29,7 +29,17 @@ gen() {	# gen SECONDS RATE [nf-gen options]: 100 flows lan -> wan, JSON in $T/ge
 	"$G" --tx "memif:$S,id=0" --rx "memif:$S,id=1" --src-ip 10.1.0.2 --dst-ip 203.0.113.2 \
 		--flows 100 --rate "$r" --duration "$s" --drain 500ms --json "$@" >"$T/gen.json" 2>"$T/gen.err"
 }
-# timed_kill SIG VNF.I PID: send SIG to PID, then ask the agent for its
+# The VNF's own process: the status pid (runc's, with RUNTIME=runc: the
+# container's process is its child, as runc state says).
+vnf_pid() {
+	if [ "$RUNTIME" = runc ]; then
+		runc --root /run/nfchain/runc state "nfc-rnf-${1%.*}-${1#*.}" |
+			python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])'
+	else
+		st "r['$1']['pid']"
+	fi
+}
+# timed_kill SIG VNF.I PID: send SIG to PID (the VNF's process), then ask the agent for its
 # status every 5 ms (one socket request, no process started); prints the
 # milliseconds until the replica left its group (state not "up") and until
 # it was up again with another pid (-1: not within 5 s).
@@ -51,6 +61,7 @@ def rep():
     for r in json.loads(b)["replicas"]:
         if "%s.%d" % (r["vnf"], r["replica"]) == name:
             return r
+old = rep()["pid"]
 t0 = time.monotonic()
 os.kill(pid, getattr(signal, "SIG" + sig))
 left = back = -1
@@ -59,7 +70,7 @@ while time.monotonic() - t0 < 5:
     ms = int((time.monotonic() - t0) * 1000)
     if left < 0 and r["state"] != "up":
         left = ms
-    if left >= 0 and r["state"] == "up" and r["pid"] != pid:
+    if left >= 0 and r["state"] == "up" and r["pid"] != old:
         back = ms
         break
     time.sleep(0.005)
@@ -68,7 +79,7 @@ PY
 }
 none_left() {
 	! pgrep -f "$T/run" >/dev/null && [ ! -e "$R" ] &&
-	{ [ "$RUNTIME" != runc ] || ! runc --root /run/nfchain-runc list -q 2>/dev/null | grep -q "^nfc-rnf-"; }
+	{ [ "$RUNTIME" != runc ] || ! runc --root /run/nfchain/runc list -q 2>/dev/null | grep -q "^nfc-rnf-"; }
 }
 
 t0=$(date +%s%N)
@@ -153,7 +164,7 @@ check_eq "apply: the second chain's replica is gone" "False" "$(st "'fwdmz.0' in
 check "apply: its ports are gone from the switch" sh -c "! '$C' switch --ctl '$R/switch.ctl' ports | grep -q 'dmz'"
 
 # Healing: kill -9 of fw.1 under load.
-fw1=$(st "r['fw.1']['pid']")
+fw1=$(vnf_pid fw.1)
 gen 4 20k --flow-stats &
 genpid=$!
 sleep 1.5
@@ -187,7 +198,7 @@ check_eq "kill -9: the flows of the other replica lost 0 frames" 0 "$others"
 check "kill -9: fw.1's flows lost less than 1 s of frames each (200)" test "$worst" -lt 200
 
 # A stuck replica (SIGSTOP): out of its group within 1 s, restarted.
-fw0=$(st "r['fw.0']['pid']")
+fw0=$(vnf_pid fw.0)
 read left back < <(timed_kill STOP fw.0 "$fw0")
 echo "# fw.0 stopped: out of its group after $left ms, restarted and back after $back ms"
 check "SIGSTOP fw.0: out of its group within 1 s" test "$left" -lt 1000
