@@ -89,6 +89,20 @@ cg_value() {
 		if (a[i] == c) print $3 }' "/proc/$1/cgroup")
 	cat "/sys/fs/cgroup/$2$path/$3"
 }
+# run_bg NAME ID PROG CONF [OPTION...]: `nfchain container run` in the
+# background, bundle $T/bNAME holding the control directory (the VNF's
+# socket: $T/bNAME/ctl/v.ctl); its pid in $RUN, the VNF's in $PID.
+# (Not in "$(...)": see spawn in tests/lib.sh.)
+run_bg() {
+	local name=$1 id=$2 prog=$3 conf=$4
+	shift 4
+	"$C" container run "$@" "${SAN_ENV[@]}" "$id" "$T/b$name" "$prog" "$conf" "$T/sw.sock" - \
+		-- -q -c /etc/nfchain/vnf.conf --ctl /run/nfchain/ctl/v.ctl \
+		>"$T/$name.out" 2>"$T/$name.err" &
+	RUN=$!
+	cleanup "kill $RUN; wait $RUN; '$C' container rm $id '$T/b$name'"
+	PID=$(state_pid "$id")
+}
 # gen COUNT NAME: frames through the switch's ports 2 -> 3, JSON in $T/NAME.json
 gen() {
 	"$BIN/nf-gen" --tx "memif:$T/sw.sock,id=2" --rx "memif:$T/sw.sock,id=3" \
@@ -246,14 +260,10 @@ check "... and its process is gone" gone "${PA:-0}"
 
 # --- kill -9 of the VNF: runc ends, the run command cleans up -----------
 B=${ID}b
-"$C" container run --mem 256Mi "${SAN_ENV[@]}" "$B" "$T/bB" "$BIN/nf-router" "$T/r.conf" \
-	"$T/sw.sock" - -- -q -c /etc/nfchain/vnf.conf --ctl /run/nfchain/ctl/r.ctl \
-	>"$T/b.out" 2>"$T/b.err" &
-RUNB=$!
-cleanup "kill $RUNB; wait $RUNB; '$C' container rm $B '$T/bB'"
-PB=$(state_pid "$B")
+run_bg B "$B" "$BIN/nf-router" "$T/r.conf" --mem 256Mi
+RUNB=$RUN PB=$PID
 check "container $B runs (pid ${PB:-none}); its control directory is in the bundle" \
-	ports_up "$T/bB/ctl/r.ctl"
+	ports_up "$T/bB/ctl/v.ctl"
 [ -n "$PB" ] && ns_of "$PB" >"$T/nsB"
 kill -9 "${PB:-0}"
 wait "$RUNB"
@@ -263,12 +273,9 @@ check_eq "... no namespace of it is left" "" "$(ns_left "$T/nsB")"
 
 # --- the orchestrator dies: kill -9 of the run command and of runc -------
 D=${ID}d
-"$C" container run "${SAN_ENV[@]}" "$D" "$T/bD" "$BIN/nf-router" "$T/r.conf" "$T/sw.sock" - \
-	-- -q -c /etc/nfchain/vnf.conf --ctl /run/nfchain/ctl/r.ctl >"$T/d.out" 2>"$T/d.err" &
-RUND=$!
-cleanup "kill $RUND; '$C' container rm $D '$T/bD'"
-PD=$(state_pid "$D")
-check "container $D runs (pid ${PD:-none})" ports_up "$T/bD/ctl/r.ctl"
+run_bg D "$D" "$BIN/nf-router" "$T/r.conf"
+RUND=$RUN PD=$PID
+check "container $D runs (pid ${PD:-none})" ports_up "$T/bD/ctl/v.ctl"
 [ -n "$PD" ] && ns_of "$PD" >"$T/nsD"
 kill -9 "$RUND" $(pgrep -f -- "--bundle $T/bD $D")
 wait "$RUND" 2>/dev/null
@@ -291,11 +298,8 @@ check_eq "... nothing is left" "" "$(left "$E" "$T/bE")"
 
 # --- an id in use is refused, and the running container is untouched ----
 F=${ID}f
-"$C" container run "${SAN_ENV[@]}" "$F" "$T/bF" "$BIN/nf-router" "$T/r.conf" "$T/sw.sock" - \
-	-- -q -c /etc/nfchain/vnf.conf --ctl /run/nfchain/ctl/r.ctl >"$T/f.out" 2>"$T/f.err" &
-RUNF=$!
-cleanup "kill $RUNF; wait $RUNF; '$C' container rm $F '$T/bF'"
-PF=$(state_pid "$F")
+run_bg F "$F" "$BIN/nf-router" "$T/r.conf"
+RUNF=$RUN PF=$PID
 "$C" container run "$F" "$T/bF2" "$BIN/nf-router" "$T/r.conf" "$T/sw.sock" - >/dev/null 2>"$T/f2.err"
 check_eq "a second container with the same id: exit 1 (exists)" "1 1" \
 	"$? $(grep -c 'exists' "$T/f2.err")"
@@ -326,18 +330,15 @@ set sessions 4096
 set mode intr
 EOF
 G=${ID}g
-"$C" container run --mem 256Mi --cpu-milli 1000 --file "$T/fw.rules" "${SAN_ENV[@]}" "$G" \
-	"$T/bG" "$BIN/nf-firewall" "$T/fw.conf" "$T/sw.sock" - \
-	-- -q -c /etc/nfchain/vnf.conf --ctl /run/nfchain/ctl/fw.ctl >"$T/g.out" 2>"$T/g.err" &
-RUNG=$!
-cleanup "kill $RUNG; wait $RUNG; '$C' container rm $G '$T/bG'"
-check "container $G (nf-firewall) runs" ports_up "$T/bG/ctl/fw.ctl"
+run_bg G "$G" "$BIN/nf-firewall" "$T/fw.conf" --mem 256Mi --cpu-milli 1000 --file "$T/fw.rules"
+RUNG=$RUN
+check "container $G (nf-firewall) runs" ports_up "$T/bG/ctl/v.ctl"
 check "the rules file copied with --file is read-only inside: load-rules (the builder thread)" \
-	quiet "$C" vnf "$T/bG/ctl/fw.ctl" load-rules
+	quiet "$C" vnf "$T/bG/ctl/v.ctl" load-rules
 gen 10000 g2
 check_eq "10000 frames through the contained firewall: all arrive" "10000 0" \
 	"$(jget "$T/g2.json" rx.packets) $(jget "$T/g2.json" rx.lost)"
-check_eq "the firewall tracked the 4 flows" 4 "$("$C" vnf "$T/bG/ctl/fw.ctl" --json conntrack |
+check_eq "the firewall tracked the 4 flows" 4 "$("$C" vnf "$T/bG/ctl/v.ctl" --json conntrack |
 	python3 -c 'import json, sys; print(json.load(sys.stdin)["count"])')"
 kill -TERM "$RUNG"
 wait "$RUNG"
