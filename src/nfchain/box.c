@@ -530,9 +530,6 @@ static int lib_find(const char *name, const char *from, const struct box_elf *fe
 	size_t i;
 	int found = 0;
 
-	if (strchr(name, '/') != NULL)	/* a path: taken as it is */
-		return nf_strlcpy(out, name, PATH_MAX) < PATH_MAX &&
-		       elf_read(out, fe->machine, tmp) == 0;
 	snprintf(origin, sizeof(origin), "%.*s", slash != NULL ? (int)(slash - from) : 1,
 		 slash != NULL ? from : ".");
 	if (fe->search[0] != '\0' &&
@@ -610,14 +607,14 @@ static int deps_find(const char *prog, struct box_deps *d, char *err, size_t err
 					  prog, BOX_LIBS_MAX);
 				goto out;
 			}
+			if (strchr(nm, '/') != NULL) {
+				ret = say(err, errlen, -EINVAL, "%s: library named by a path (%s)",
+					  from, nm);
+				goto out;
+			}
 			if (!lib_find(nm, from, e, interp_dir, d->lib[d->n].path, tmp)) {
 				ret = say(err, errlen, -ENOENT, "%s: library %s (needed by %s) "
 					  "not found", prog, nm, from);
-				goto out;
-			}
-			if (strchr(nm, '/') != NULL) {
-				ret = say(err, errlen, -EINVAL, "%s: library named by a path (%s)",
-					  prog, nm);
 				goto out;
 			}
 			nf_strlcpy(d->lib[d->n].name, nm, sizeof(d->lib[0].name));
@@ -735,7 +732,7 @@ static struct json_object *jseccomp(int san, int log)
 }
 
 static struct json_object *box_config(const struct nc_box *b, const struct box_deps *d,
-				      const char *prog_in, const char *ctldir)
+				      const char *prog_in, const char *sock, const char *ctldir)
 {
 	static const char *const masked[] = { "/proc/acpi", "/proc/asound", "/proc/kcore",
 		"/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
@@ -791,7 +788,7 @@ static struct json_object *box_config(const struct nc_box *b, const struct box_d
 	json_object_array_add(a, jmount("/dev", "tmpfs", "tmpfs",
 		(const char *const[]){ "nosuid", "noexec", "strictatime", "mode=755",
 				       "size=64k", NULL }));
-	json_object_array_add(a, jmount(NC_BOX_SOCK, "bind", b->sock,
+	json_object_array_add(a, jmount(NC_BOX_SOCK, "bind", sock,
 		(const char *const[]){ "bind", "nosuid", "noexec", "nodev", "ro", NULL }));
 	json_object_array_add(a, jmount(NC_BOX_CTLDIR, "bind", ctldir,
 		(const char *const[]){ "bind", "nosuid", "noexec", "nodev", NULL }));
@@ -876,9 +873,10 @@ static int check_input(const struct nc_box *b, char *err, size_t n)
 		if (strchr(b->env[i], '=') == NULL || b->env[i][0] == '=')
 			return say(err, n, -EINVAL, "environment '%s': expected NAME=VALUE",
 				   b->env[i]);
-	if (stat(b->prog, &st) < 0 || !S_ISREG(st.st_mode))
-		return say(err, n, -ENOENT, "program %s: %s", b->prog,
-			   errno == 0 || S_ISREG(st.st_mode) ? "not a file" : strerror(errno));
+	if (stat(b->prog, &st) < 0)
+		return say(err, n, -errno, "program %s: %s", b->prog, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return say(err, n, -EINVAL, "program %s: not a file", b->prog);
 	if (stat(b->conf, &st) < 0 || !S_ISREG(st.st_mode))
 		return say(err, n, -ENOENT, "configuration %s: not a readable file", b->conf);
 	for (i = 0; b->files != NULL && b->files[i] != NULL; i++)
@@ -958,7 +956,7 @@ int nc_box_create(const struct nc_box *b, char *err, size_t errlen)
 {
 	struct box_deps *d = NULL;
 	struct json_object *cfg = NULL;
-	char root[PATH_MAX], p[PATH_MAX], ctl[PATH_MAX], prog_in[PATH_MAX];
+	char root[PATH_MAX], p[PATH_MAX], ctl[PATH_MAX], prog_in[PATH_MAX], sock[PATH_MAX];
 	const char *base;
 	int ret, made = 0;
 
@@ -995,7 +993,14 @@ int nc_box_create(const struct nc_box *b, char *err, size_t errlen)
 	ret = fill_rootfs(b, d, root, prog_in, err, errlen);
 	if (ret < 0)
 		goto fail;
-	cfg = box_config(b, d, prog_in, b->ctldir != NULL ? b->ctldir : ctl);
+	/* runc takes a relative mount source as relative to the bundle */
+	if (realpath(b->sock, sock) == NULL ||
+	    realpath(b->ctldir != NULL ? b->ctldir : ctl, ctl) == NULL) {
+		ret = say(err, errlen, -errno, "%s: %s", b->ctldir != NULL ? b->ctldir : ctl,
+			  strerror(errno));
+		goto fail;
+	}
+	cfg = box_config(b, d, prog_in, sock, ctl);
 	if (pathf(p, "%s/config.json", b->dir) < 0 ||
 	    json_object_to_file_ext(p, cfg, JSON_C_TO_STRING_PRETTY |
 				    JSON_C_TO_STRING_NOSLASHESCAPE) < 0) {
