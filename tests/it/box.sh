@@ -16,9 +16,9 @@
 # container cleanly (ASan's leak check runs inside), kill -9 of the VNF
 # ends runc, kill -9 of runc and of the run command leaves a running
 # container that `nfchain container rm` removes, and failures half-way (no
-# such program, not an ELF program, a configuration the VNF refuses, an id
-# in use) leave nothing behind: no runc state, processes, namespaces,
-# cgroups, bundle or socket.
+# such program, not an ELF program, a cpuset runc cannot apply, a
+# configuration the VNF refuses, an id in use) leave nothing behind: no
+# runc state, processes, namespaces, cgroups, bundle or socket.
 . "$(dirname "$0")/../lib.sh"
 
 if ! command -v runc >/dev/null; then
@@ -147,6 +147,12 @@ check_eq "... and nothing is left" "" "$(left "${ID}s" "$T/bs")"
 "$C" container run "${ID}k" "$T/bk" "$BIN/nf-router" "$T/empty.conf" "$T/none.sock" - \
 	>/dev/null 2>"$T/k.err"
 check_eq "a memif socket that does not exist: exit 1" "1 1" "$? $(grep -c 'not a socket' "$T/k.err")"
+
+"$C" container run --cpus 4000 "${ID}c" "$T/bc" "$TOOLS/box_probe" "$T/empty.conf" "$T/sw.sock" - \
+	>/dev/null 2>"$T/c.err"
+check_eq "runc fails half-way (a cpuset of CPU 4000): exit 1, runc's sentence" "1 1" \
+	"$? $(grep -c 'cpuset.cpus' "$T/c.err")"
+check_eq "... and nothing is left" "" "$(left "${ID}c" "$T/bc")"
 
 # --- nf-router in a container ------------------------------------------
 cat >"$T/r.conf" <<EOF
