@@ -16,6 +16,13 @@
 #define NF_ETH_P_VLAN		0x8100
 #define NF_ETH_P_QINQ		0x88a8
 #define NF_ETH_P_IPV6		0x86dd
+/* nfchain's data-path health probe, on the IEEE 802 local experimental
+ * EtherType 1: after the Ethernet header the magic "NFCP", then the
+ * sender's own bytes. A VNF sends it on from its other port with the MACs
+ * swapped (nf_vnf.c), through its receive and transmit paths but no stage;
+ * nfswitch switches it by MAC learning, never by its steering. */
+#define NF_ETH_P_NFPROBE	0x88b5
+#define NF_PROBE_MAGIC		"NFCP"
 
 #define NF_IPPROTO_HOPOPTS	0
 #define NF_IPPROTO_ICMP		1

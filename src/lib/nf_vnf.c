@@ -282,6 +282,34 @@ static inline bool for_us(uint64_t mac48, const uint8_t *dst)
 	return ((d ^ mac48) & 0xffffffffffffull) == 0 || (dst[0] & 1);
 }
 
+/* A health probe (nf_proto.h): on from the other port (a one-port VNF:
+ * back out of @in), to its sender, from us; handled here, not by a stage.
+ * Returns false if the frame is not a probe after all. */
+static __attribute__((noinline)) bool probe_echo(struct nf_vnf *v, unsigned in,
+						 struct nf_pkt *p, uint16_t *verdict_)
+{
+	unsigned out = v->nports == 2 ? 1 - in : in;
+	uint8_t *d = p->data;
+
+	if (p->len < NF_ETH_HLEN + 4 || memcmp(d + 14, NF_PROBE_MAGIC, 4) != 0)
+		return false;
+	/* A probe for another port (flooded: the switch lost that port) is
+	 * dropped, never passed on: two VNFs passing it to each other through
+	 * the switch's flooding would be a loop. */
+	if (memcmp(d, v->port[in].mac, 6) != 0) {
+		*verdict_ = NF_V_DROP | FW_DROP_NOT_FOR_US;
+		v->drops[FW_DROP_NOT_FOR_US]++;
+		return true;
+	}
+	memcpy(d, d + 6, 6);
+	memcpy(d + 6, v->port[out].mac, 6);
+	/* Sent here, not by verdict: no stage (post neither) may see it. */
+	nf_vnf_send(v, out, d, p->len);
+	*verdict_ = NF_V_HANDLED;
+	v->probes++;
+	return true;
+}
+
 /* One burst from port @in through the three stages. Not inlined: it is
  * what bench/callgrind-router.sh counts. */
 static __attribute__((noinline)) unsigned vnf_burst(struct nf_vnf *v, unsigned in)
@@ -304,6 +332,9 @@ static __attribute__((noinline)) unsigned vnf_burst(struct nf_vnf *v, unsigned i
 				v->drops[e]++;
 				continue;
 			}
+			if (nf_unlikely(hdr[i].ethertype == NF_ETH_P_NFPROBE) &&
+			    probe_echo(v, in, &rx[i], &verdict[i]))
+				continue;
 			verdict[i] = NF_V_PENDING;
 			pending++;
 		}
@@ -319,6 +350,9 @@ static __attribute__((noinline)) unsigned vnf_burst(struct nf_vnf *v, unsigned i
 				v->drops[e]++;
 				continue;
 			}
+			if (nf_unlikely(hdr[i].ethertype == NF_ETH_P_NFPROBE) &&
+			    probe_echo(v, in, &rx[i], &verdict[i]))
+				continue;
 			if (l3 && nf_unlikely(!for_us(mac, rx[i].data))) {
 				verdict[i] = NF_V_DROP | FW_DROP_NOT_FOR_US;
 				v->drops[FW_DROP_NOT_FOR_US]++;
@@ -402,6 +436,7 @@ static void stats_json(struct nf_vnf *v, struct json_object *reply)
 	json_object_object_add(reply, "drops", drops);
 	json_object_object_add(reply, "generated_dropped", u64j(v->out_dropped));
 	json_object_object_add(reply, "bursts", u64j(v->bursts));
+	json_object_object_add(reply, "probes", u64j(v->probes));
 	if (v->ops->stats)
 		v->ops->stats(v, reply);
 }

@@ -18,6 +18,8 @@
 #include "box.h"
 #include "plan.h"
 #include "nf_ctl.h"
+#include "nf_io.h"
+#include "nf_proto.h"
 #include "nf_util.h"
 
 #include <dirent.h>
@@ -41,7 +43,9 @@
 
 #define REP_MAX		(NC_VNF_MAX * NC_REPLICA_MAX)
 #define MEMIF_FIRST	1000	/* replica ports; external ones are 0..999 */
-#define MEMIF_LAST	4095
+#define MEMIF_LAST	4094
+#define PROBE_ID	4095	/* the agent's own port: data-path probes */
+#define PROBE_PORT	"_probe"	/* not a name a description can give */
 #define START_TIMEOUT_MS 5000	/* a replica must answer within this after start */
 #define STOP_GRACE_MS	2000	/* SIGTERM, then SIGKILL */
 #define BACKOFF_MAX_MS	5000
@@ -66,6 +70,10 @@ struct rep {
 	uint64_t p_deadline, p_next;
 	char *pbuf;
 	size_t plen, pcap;
+	/* data-path probes: frames through the replica's ports */
+	uint64_t dp_sent, dp_back, dp_t_back, dp_rx_mark, rx_in;	/* rx_in: first port's */
+	uint32_t dp_seq, dp_rtt_us;
+	bool ctl_ok;			/* the control socket answered (START) */
 	/* counters from the last two answers */
 	uint64_t rx, tx, drops, t_stats;
 	double pps_in, pps_out;
@@ -86,6 +94,8 @@ struct agent {
 	uint64_t t0, t_table;
 	char steering[65536];
 	char lasterr[256];	/* the switch's last refusal */
+	struct nf_port *probe;	/* the agent's memif port on the switch */
+	uint8_t probe_mac[6];
 };
 
 static uint64_t now_ms(void)
@@ -115,17 +125,38 @@ void nc_run_dir(const char *base, const char *name, char *out, size_t len)
 
 /* --- the switch --- */
 
+static int sw_line(struct agent *a, bool quiet, const char *line);
+
 /* One request to nfswitch; 0, or -1 with the switch's sentence logged. */
 static int __attribute__((format(printf, 2, 3))) sw(struct agent *a, const char *fmt, ...)
 {
-	struct json_object *r;
-	char line[1024], *out = NULL;
+	char line[1024];
 	va_list ap;
-	int ret;
 
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	return sw_line(a, false, line);
+}
+
+/* The same, for requests that may be refused (a port that exists). */
+static int __attribute__((format(printf, 2, 3))) sw_try(struct agent *a, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	return sw_line(a, true, line);
+}
+
+static int sw_line(struct agent *a, bool quiet, const char *line)
+{
+	struct json_object *r;
+	char *out = NULL;
+	int ret;
+
 	ret = nf_ctl_request(a->swctl, line, 3000, &out);
 	if (ret < 0) {
 		logf_(a, "nfswitch does not answer '%s': %s", line, strerror(-ret));
@@ -136,7 +167,8 @@ static int __attribute__((format(printf, 2, 3))) sw(struct agent *a, const char 
 	if (ret < 0) {
 		snprintf(a->lasterr, sizeof(a->lasterr), "%s",
 			 r ? json_object_get_string(json_object_object_get(r, "error")) : out);
-		logf_(a, "nfswitch refused '%s': %s", line, a->lasterr);
+		if (!quiet)
+			logf_(a, "nfswitch refused '%s': %s", line, a->lasterr);
 	}
 	json_object_put(r);
 	free(out);
@@ -230,6 +262,113 @@ static int xport_add(struct agent *a, const struct nc_xport *x)
 	if (x->is_memif)
 		return sw(a, "port-add memif:%s,id=%u %s", a->swsock, x->memif_id, x->name);
 	return sw(a, "port-add afpacket:%s %s", x->ifname, x->name);
+}
+
+/* --- data-path probes (nf_proto.h NF_ETH_P_NFPROBE) ---
+ *
+ * The agent has its own memif port on the switch (PROBE_PORT). Each probe
+ * interval it sends every replica a frame to the MAC of the replica's
+ * first port (a static MAC table entry leads there); the VNF's framework
+ * sends it on from its other port to us (nfswitch switches probes by MAC
+ * learning, never by the steering). The frame carries the first port's
+ * memif id, a sequence number and the time it left. */
+struct probe_body {
+	char magic[4];
+	uint16_t id;
+	uint16_t pad;
+	uint32_t seq;
+	uint64_t t_ns;
+} __attribute__((packed));
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int probe_open(struct agent *a)
+{
+	struct nf_port_conf pc = { .name = "probe" };
+	struct nf_io_params prm = { .pool_bufs = 4096 };	/* a memif client needs 2048 */
+	char spec[300];
+	int ret;
+
+	ret = nf_io_init(&prm);
+	if (ret < 0 && ret != -EALREADY)
+		return ret;
+	if (sw(a, "port-add memif:%s,id=%u %s", a->swsock, PROBE_ID, PROBE_PORT) < 0)
+		return -EIO;
+	nc_plan_mac(PROBE_ID, a->probe_mac);
+	if (sw(a, "fdb-add %02x:%02x:%02x:%02x:%02x:%02x %s", a->probe_mac[0], a->probe_mac[1],
+	       a->probe_mac[2], a->probe_mac[3], a->probe_mac[4], a->probe_mac[5],
+	       PROBE_PORT) < 0)
+		return -EIO;
+	snprintf(spec, sizeof(spec), "memif:%s,id=%u,role=client", a->swsock, PROBE_ID);
+	ret = nf_port_open(spec, &pc, &a->probe);
+	if (ret < 0)
+		snprintf(a->lasterr, sizeof(a->lasterr), "%s", nf_last_error());
+	return ret;
+}
+
+static void probe_send(struct agent *a, struct rep *r)
+{
+	uint8_t f[64] = { 0 };
+	struct probe_body b = { .magic = { 'N', 'F', 'C', 'P' }, .id = (uint16_t)r->memif[0],
+				.seq = ++r->dp_seq, .t_ns = now_ns() };
+	struct nf_pkt pk = { .data = f, .len = 60, .buf = NF_BUF_NONE };
+
+	if (a->probe == NULL || !nf_port_is_up(a->probe))
+		return;
+	memcpy(f, r->m.mac[0], 6);
+	memcpy(f + 6, a->probe_mac, 6);
+	f[12] = NF_ETH_P_NFPROBE >> 8;
+	f[13] = NF_ETH_P_NFPROBE & 0xff;
+	memcpy(f + 14, &b, sizeof(b));
+	if (nf_tx_burst(a->probe, &pk, 1) == 1)
+		r->dp_sent++;
+}
+
+static void probe_receive(struct agent *a, uint64_t now)
+{
+	struct nf_pkt pk[32];
+	uint16_t n, i;
+	unsigned k;
+
+	if (a->probe == NULL)
+		return;
+	while ((n = nf_rx_burst(a->probe, pk, 32)) > 0) {
+		for (i = 0; i < n; i++) {
+			struct probe_body b;
+
+			if (pk[i].len < 14 + sizeof(b) || pk[i].data[12] != (NF_ETH_P_NFPROBE >> 8) ||
+			    pk[i].data[13] != (NF_ETH_P_NFPROBE & 0xff))
+				continue;
+			memcpy(&b, pk[i].data + 14, sizeof(b));
+			if (memcmp(b.magic, NF_PROBE_MAGIC, 4) != 0)
+				continue;
+			for (k = 0; k < REP_MAX; k++) {
+				struct rep *r = &a->rep[k];
+
+				/* from the replica's second port (a one-port VNF
+				 * answers from its first) */
+				if (!r->used || r->memif[0] != b.id || b.seq > r->dp_seq ||
+				    memcmp(pk[i].data + 6, r->m.mac[1], 6) != 0)
+					continue;
+				r->dp_back++;
+				r->dp_t_back = now;
+				r->dp_rtt_us = (uint32_t)((now_ns() - b.t_ns) / 1000);
+			}
+		}
+		nf_rx_release(a->probe);
+	}
+}
+
+static int fdb(struct agent *a, bool add, const uint8_t *m, const char *port)
+{
+	return sw(a, "fdb-%s %02x:%02x:%02x:%02x:%02x:%02x%s%s", add ? "add" : "del", m[0], m[1],
+		  m[2], m[3], m[4], m[5], add ? " " : "", add ? port : "");
 }
 
 /* --- steering --- */
@@ -395,12 +534,23 @@ static int rep_spawn(struct agent *a, struct rep *r)
 		argv[4] = ctl;
 		argv[5] = NULL;
 	}
+	if (r->restarts) {
+		unsigned p;
+
+		for (p = 0; p < 2; p++)
+			sw_try(a, "port-add memif:%s,id=%u %s", a->swsock, r->memif[p], r->m.port[p]);
+		sw_try(a, "fdb-add %02x:%02x:%02x:%02x:%02x:%02x %s", r->m.mac[0][0],
+		       r->m.mac[0][1], r->m.mac[0][2], r->m.mac[0][3], r->m.mac[0][4],
+		       r->m.mac[0][5], r->m.port[0]);
+	}
 	r->pid = spawn(a, argv, r->dir, log);
 	if (r->pid < 0) {
 		r->pid = 0;
 		return -1;
 	}
 	r->st = R_START;
+	r->ctl_ok = false;
+	r->dp_back = r->dp_sent = 0;
 	r->t_start = now_ms();
 	r->p_next = r->t_start + 20;
 	return 0;
@@ -453,6 +603,7 @@ static int rep_create(struct agent *a, int v, unsigned idx)
 	for (p = 0; p < 2; p++)
 		if (sw(a, "port-add memif:%s,id=%u %s", a->swsock, r->memif[p], r->m.port[p]) < 0)
 			goto fail_ports;
+	fdb(a, true, r->m.mac[0], r->m.port[0]);	/* where probes go in */
 	if (rep_spawn(a, r) < 0)
 		goto fail_ports;
 	logf_(a, "%s.%u started (pid %d)", f->name, idx, (int)r->pid);
@@ -522,6 +673,8 @@ static void rep_remove(struct agent *a, struct rep *r)
 	unsigned p;
 
 	rep_kill(a, r, false);
+	if (a->sw_pid > 0)
+		fdb(a, false, r->m.mac[0], NULL);
 	for (p = 0; p < 2; p++) {
 		if (a->sw_pid > 0)
 			sw(a, "port-del %s", r->m.port[p]);
@@ -647,6 +800,8 @@ static void probe_answer(struct agent *a, struct rep *r, uint64_t now)
 
 			up &= json_object_get_boolean(json_object_object_get(p, "up"));
 			rx += ju64(p, "rx_packets");
+			if (i == 0)
+				r->rx_in = ju64(p, "rx_packets");
 			tx += ju64(p, "tx_packets");
 			if (json_object_object_get_ex(p, "drops", &d)) {
 				json_object_object_foreach(d, k, v) {
@@ -673,7 +828,8 @@ static void probe_answer(struct agent *a, struct rep *r, uint64_t now)
 	r->tx = tx;
 	r->drops = dr;
 	r->t_stats = now;
-	if (r->st == R_START && up) {
+	r->ctl_ok = up;
+	if (r->st == R_START && up && r->dp_back) {
 		r->st = R_UP;
 		r->t_up = now;
 		a->dirty = true;
@@ -707,6 +863,22 @@ static void probe_read(struct agent *a, struct rep *r, uint64_t now)
 		}
 		return;
 	}
+}
+
+/* Does the probe path itself work: did another replica's probe come
+ * back lately? If not (one replica, or the agent's own port is down),
+ * a silent data path is not held against a replica. */
+static bool probes_work(struct agent *a, const struct rep *me, uint64_t now)
+{
+	unsigned i;
+
+	if (a->probe == NULL || !nf_port_is_up(a->probe))
+		return false;
+	for (i = 0; i < REP_MAX; i++)
+		if (a->rep[i].used && &a->rep[i] != me && a->rep[i].dp_back &&
+		    now - a->rep[i].dp_t_back < 2ull * a->s->probe_timeout_ms)
+			return true;
+	return false;
 }
 
 /* Deadlines: probes due or late, restarts due, replicas slow to start. */
@@ -744,8 +916,29 @@ static void tick(struct agent *a, uint64_t now)
 			rep_down(a, r, "not up within 5 s of its start");
 			continue;
 		}
-		if (r->pfd < 0 && now >= r->p_next)
+		if (r->st == R_UP && r->dp_sent > 3 && now - r->dp_t_back > 2ull * a->s->probe_timeout_ms) {
+			/* No probe came back for two timeouts. Overloaded (its
+			 * first port's receive counter moves: probes are lost
+			 * among the frames), or wedged (nothing comes in)? */
+			if (r->rx_in == r->dp_rx_mark && probes_work(a, r, now)) {
+				kill(r->pid, SIGKILL);
+				rep_down(a, r, "its data path does not answer probes");
+				continue;
+			}
+			r->dp_rx_mark = r->rx_in;
+			r->dp_t_back = now;	/* another two timeouts */
+		}
+		if (r->pfd < 0 && now >= r->p_next) {
 			probe_start(a, r, now);
+			probe_send(a, r);
+		}
+		if (r->st == R_START && r->ctl_ok && r->dp_back) {
+			r->st = R_UP;
+			r->t_up = now;
+			r->dp_t_back = now;
+			a->dirty = true;
+			logf_(a, "%s.%u up after %" PRIu64 " ms", r->vnf, r->idx, now - r->t_start);
+		}
 	}
 }
 
@@ -899,6 +1092,9 @@ static void status_json(struct agent *a, struct json_object *reply)
 			json_object_object_add(o, "return_port", json_object_new_string(r->m.port[1]));
 			json_object_object_add(o, "ctl", json_object_new_string(r->dir));
 			json_object_object_add(o, "last_down", json_object_new_string(r->why));
+			json_object_object_add(o, "probes_sent", json_object_new_int64((int64_t)r->dp_sent));
+			json_object_object_add(o, "probes_back", json_object_new_int64((int64_t)r->dp_back));
+			json_object_object_add(o, "probe_rtt_us", json_object_new_int64(r->dp_rtt_us));
 			if (a->s->runtime == NC_RT_RUNC)
 				json_object_object_add(o, "container", json_object_new_string(r->id));
 			json_object_array_add(reps, o);
@@ -1024,6 +1220,10 @@ static void teardown(struct agent *a)
 	for (i = 0; i < REP_MAX; i++)
 		if (a->rep[i].used)
 			rep_kill(a, &a->rep[i], false);
+	if (a->probe)
+		nf_port_close(a->probe);
+	a->probe = NULL;
+	nf_io_fini();
 	if (a->sw_pid > 0) {
 		uint64_t end = now_ms() + STOP_GRACE_MS;
 
@@ -1101,6 +1301,10 @@ static int setup(struct agent *a)
 				 a->lasterr);
 			goto fail_msg;
 		}
+	if (probe_open(a) < 0) {
+		snprintf(err, sizeof(err), "the agent's probe port: %s\n", a->lasterr);
+		goto fail_msg;
+	}
 	/* The steering, every member "-": refused here, nothing else starts. */
 	if (load_steering(a) < 0) {
 		snprintf(err, sizeof(err), "nfswitch refused the steering: %s\n", a->lasterr);
@@ -1154,14 +1358,24 @@ int nc_agent_run(struct nc_spec *s, const struct nc_agent_opts *o)
 		goto out;
 	up_deadline = now_ms() + o->up_timeout_ms;
 	while (!a->quit) {
-		struct pollfd pf[2 + REP_MAX];
-		struct rep *pr[2 + REP_MAX];
+		struct pollfd pf[4 + REP_MAX];
+		struct rep *pr[4 + REP_MAX];
 		unsigned np = 0;
 		uint64_t now;
 
 		pf[np].fd = a->sigfd;
 		pf[np++].events = POLLIN;
 		pf[np].fd = nf_ctl_fd(a->ctl);
+		pf[np++].events = POLLIN;
+		pr[np] = NULL;
+		pf[np].fd = nf_io_fd();
+		pf[np++].events = POLLIN;
+		/* Probe answers wake us: their round trip is measured. */
+		pr[np] = NULL;
+		pf[np].fd = -1;
+		if (a->probe && nf_port_is_up(a->probe) && nf_port_rx_fd(a->probe) >= 0 &&
+		    nf_rx_intr_enable(a->probe) == 0)
+			pf[np].fd = nf_port_rx_fd(a->probe);
 		pf[np++].events = POLLIN;
 		for (i = 0; i < REP_MAX; i++)
 			if (a->rep[i].used && a->rep[i].pfd >= 0) {
@@ -1183,9 +1397,13 @@ int nc_agent_run(struct nc_spec *s, const struct nc_agent_opts *o)
 		}
 		if (pf[1].revents)
 			nf_ctl_service(a->ctl);
-		for (i = 2; i < np; i++)
+		if (pf[3].fd >= 0)
+			nf_rx_intr_disable(a->probe);
+		for (i = 4; i < np; i++)
 			if (pf[i].revents && pr[i]->pfd == pf[i].fd)
 				probe_read(a, pr[i], now);
+		nf_io_service();
+		probe_receive(a, now);
 		tick(a, now);
 		if (a->dirty)
 			load_steering(a);

@@ -1564,6 +1564,11 @@ int st_frame(struct sw *sw, struct st_gen *g, uint16_t in, const uint8_t **data,
 			out = ST_OUT_DROP;
 			goto done;
 		}
+		if (round == 0 && nf_unlikely(fr.h.ethertype == NF_ETH_P_NFPROBE)) {
+			fr.tr = NULL;	/* health probes: MAC learning, not cached */
+			out = ST_OUT_L2;
+			goto done;
+		}
 		if (round == 0 && role->role != ST_R_NONE) {
 			if (role->role != ST_R_PROXY_RET) {
 				out = tos_next(g, role, &fr);

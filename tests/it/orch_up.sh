@@ -204,6 +204,23 @@ echo "# fw.0 stopped: out of its group after $left ms, restarted and back after 
 check "SIGSTOP fw.0: out of its group within 1 s" test "$left" -lt 1000
 check_eq "SIGSTOP fw.0: restarted and up" up "$(st "r['fw.0']['state']")"
 check "SIGSTOP fw.0: the stopped process is gone" sh -c "! kill -0 $fw0 2>/dev/null"
+# The data path: every replica answers the agent's probe frames (sent in
+# by its first port, back from its second), with a round trip.
+check_eq "data-path probes: every replica's come back" "[True, True, True, True]" \
+	"$(st "[r[k]['probes_back'] > 0 and r[k]['probe_rtt_us'] > 0 for k in ('router.0', 'nat.0', 'fw.0', 'fw.1')]")"
+# A data path that stops while the control socket answers: the switch
+# loses fw.1's input port. The probes stop coming back and nothing is
+# received: the agent restarts fw.1 (and gives the switch its port again).
+r0=$(st "r['fw.1']['restarts']")
+"$C" switch --ctl "$R/switch.ctl" del-port fw.1.fin >/dev/null
+for i in $(seq 100); do [ "$(st "r['fw.1']['restarts']")" != "$r0" ] && break; sleep 0.05; done
+check "a silent data path: fw.1 restarted" test "$(st "r['fw.1']['restarts']")" -gt "$r0"
+check "a silent data path: the reason is the probes" \
+	sh -c "'$C' status --json | grep -q 'its data path does not answer probes'"
+for i in $(seq 100); do [ "$(st "r['fw.1']['state']")" = up ] && break; sleep 0.05; done
+check_eq "a silent data path: fw.1 up again" up "$(st "r['fw.1']['state']")"
+check "a silent data path: its switch port is back" \
+	sh -c "'$C' switch --ctl '$R/switch.ctl' ports | grep -q 'fw\.1\.fin'"
 gen 1 20k
 check_eq "after healing: nothing lost" 0 "$(jget "$T/gen.json" rx.lost)"
 
