@@ -141,6 +141,7 @@ struct gen_report {
 	struct nf_port *ports[2];	/* tx (or txrx) first */
 	int nports;
 	uint64_t start_ns, end_ns;
+	uint64_t cpu_user_ns, cpu_sys_ns;	/* this process, start to end */
 	uint64_t lost;
 	bool lost_from_tx;	/* lost = sent - received (one process) */
 };

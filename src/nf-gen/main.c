@@ -47,6 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define NF_GEN_VERSION	"0.1"
@@ -175,9 +176,11 @@ static void help(void)
 "                        rx.bytes, rx.lost, rx.reordered, rx.duplicated,\n"
 "                        rx.other, rate.tx_pps, rate.rx_pps, rate.tx_bps,\n"
 "                        rate.rx_bps, latency_ns.{min,avg,max,p50,p99,p999},\n"
-"                        duration_s, and ports.NAME with each port's\n"
-"                        counters and drops by reason (NAME is tx, rx, or\n"
-"                        txrx for one port used both ways)\n"
+"                        duration_s, cpu_s.{user,system} (CPU time nf-gen\n"
+"                        used in duration_s: what --intr saves), and\n"
+"                        ports.NAME with each port's counters and drops by\n"
+"                        reason (NAME is tx, rx, or txrx for one port used\n"
+"                        both ways)\n"
 "        --flow-stats    with --tx and --rx (one nf-gen sending and\n"
 "                        receiving), at most 65536 flows: count received\n"
 "                        frames per flow. The summary names the flows that\n"
@@ -647,6 +650,17 @@ static bool port_lost(struct run *r, uint64_t now)
 
 enum phase { PH_RUN, PH_DRAIN, PH_DONE };
 
+/* CPU time this process used so far, user and system, in ns. */
+static void cpu_ns(uint64_t *user, uint64_t *sys)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) < 0)
+		memset(&ru, 0, sizeof(ru));
+	*user = (uint64_t)ru.ru_utime.tv_sec * SEC + (uint64_t)ru.ru_utime.tv_usec * 1000;
+	*sys = (uint64_t)ru.ru_stime.tv_sec * SEC + (uint64_t)ru.ru_stime.tv_usec * 1000;
+}
+
 /* The loop. Returns 0, or 1 when the run ended on a runtime failure. */
 static int run_loop(struct run *r)
 {
@@ -660,7 +674,9 @@ static int run_loop(struct run *r)
 	unsigned empty = 0;
 	int failed = 0;
 	sig_atomic_t sigs = 0;
+	uint64_t user0, sys0;
 
+	cpu_ns(&user0, &sys0);
 	r->rep.start_ns = now;
 	last_rx = now;
 	while (ph != PH_DONE) {
@@ -753,6 +769,9 @@ static int run_loop(struct run *r)
 		}
 	}
 	r->rep.end_ns = nf_now_ns();
+	cpu_ns(&r->rep.cpu_user_ns, &r->rep.cpu_sys_ns);
+	r->rep.cpu_user_ns -= user0;
+	r->rep.cpu_sys_ns -= sys0;
 	if (r->progress_shown)
 		gen_progress(&r->rep, r->rep.end_ns, true);
 	return failed;

@@ -300,6 +300,10 @@ int gen_print_json(const struct gen_report *r)
 
 	json_object_object_add(root, "duration_s",
 		jdbl((double)(r->end_ns - r->start_ns) / 1e9, "%.6f"));
+	o = json_object_new_object();
+	json_object_object_add(o, "user", jdbl((double)r->cpu_user_ns / 1e9, "%.6f"));
+	json_object_object_add(o, "system", jdbl((double)r->cpu_sys_ns / 1e9, "%.6f"));
+	json_object_object_add(root, "cpu_s", o);
 	if (tx != NULL && rx != NULL && rx->flow_rx != NULL)
 		flows_json(root, r);
 
@@ -323,7 +327,9 @@ void gen_print_human(const struct gen_report *r)
 	char a[32], b[32], c[32], d[32], e[32], f[32];
 	int i;
 
-	printf("duration %.3f s\n", (double)(r->end_ns - r->start_ns) / 1e9);
+	printf("duration %.3f s (CPU %.3f s user, %.3f s system)\n",
+	       (double)(r->end_ns - r->start_ns) / 1e9,
+	       (double)r->cpu_user_ns / 1e9, (double)r->cpu_sys_ns / 1e9);
 	if (tx != NULL)
 		printf("tx: %" PRIu64 " frames, %" PRIu64 " bytes%s%s "
 		       "(%u-byte %s UDP, %u flow%s%s%s)\n", tx->pkts, tx->bytes,

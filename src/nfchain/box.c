@@ -43,6 +43,14 @@
 #define BOX_NOFILE    1024	/* ports, eventfds, control clients */
 #define BOX_CG_PREFIX "nfchain-"
 
+/* The machine programs must be built for, and its seccomp ABI. */
+#if defined(__x86_64__)
+#define BOX_MACHINE   EM_X86_64
+#define BOX_SCMP_ARCH "SCMP_ARCH_X86_64"
+#else
+#error "box.c: the seccomp list was derived on x86-64; derive it here (see box_syscalls)"
+#endif
+
 /* ------------------------------------------------------------------ */
 /* The seccomp allowlist                                               */
 /* ------------------------------------------------------------------ */
@@ -212,10 +220,10 @@ static int mkdirs(const char *root, const char *rel)
 	if (ret < 0)
 		return ret;
 	for (s = p + strlen(root) + 1; ; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
 		const char c = *s;
 
+		if (c != '/' && c != '\0')
+			continue;
 		*s = '\0';
 		if (mkdir(p, 0755) < 0 && errno != EEXIST)
 			return -errno;
@@ -432,8 +440,7 @@ out:
 }
 
 /* Read the ELF headers of @path into @e. -ENOEXEC when it is not a 64-bit
- * ELF file of this machine's byte order (and, when @machine is not 0, of
- * that machine). */
+ * ELF file of this machine's byte order for the machine @machine. */
 static int elf_read(const char *path, uint16_t machine, struct box_elf *e)
 {
 	Elf64_Ehdr eh;
@@ -453,7 +460,7 @@ static int elf_read(const char *path, uint16_t machine, struct box_elf *e)
 	    eh.e_ident[EI_DATA] != (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ?
 				    ELFDATA2LSB : ELFDATA2MSB) ||
 	    (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) ||
-	    (machine != 0 && eh.e_machine != machine) ||
+	    eh.e_machine != machine ||
 	    eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum > NF_ARRAY_SIZE(ph))
 		goto out;
 	e->machine = eh.e_machine;
@@ -573,7 +580,7 @@ static int deps_find(const char *prog, struct box_deps *d, char *err, size_t err
 		return say(err, errlen, -ENOMEM, "out of memory");
 	tmp = e + 1;
 	memset(d, 0, sizeof(*d));
-	ret = elf_read(prog, 0, e);
+	ret = elf_read(prog, BOX_MACHINE, e);
 	if (ret < 0) {
 		ret = say(err, errlen, ret, "%s: %s", prog, ret == -ENOEXEC ?
 			  "not a 64-bit ELF program of this machine" : strerror(-ret));
@@ -679,11 +686,7 @@ static struct json_object *jrlimit(const char *type, uint64_t v)
 
 static struct json_object *jseccomp(int san, int log)
 {
-#if defined(__x86_64__)
-	static const char *const arch[] = { "SCMP_ARCH_X86_64", NULL };
-#else
-#error "box.c: the seccomp list was derived on x86-64; derive it here (see box_syscalls)"
-#endif
+	static const char *const arch[] = { BOX_SCMP_ARCH, NULL };
 	struct json_object *s = json_object_new_object(), *calls = json_object_new_array();
 	struct json_object *allow = json_object_new_array(), *o, *a, *arg;
 	size_t i;

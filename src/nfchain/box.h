@@ -53,9 +53,11 @@ struct nc_box {
 
 /* Write the bundle: DIR/rootfs and DIR/config.json (and DIR/ctl when
  * ctldir is NULL). An existing DIR is replaced only if it holds nothing
- * but those (a bundle); anything else is refused with -EEXIST. The memif
- * socket must exist (-ENOTSOCK otherwise): it is bound by inode, so a
- * switch that restarts (a new socket file) needs new containers.
+ * but those (a bundle); anything else is refused with -EEXIST, and so is
+ * an id runc still knows (nc_box_destroy() it first). The memif socket
+ * must exist (-ENOTSOCK otherwise): it is bound by inode, so a switch
+ * that restarts (a new socket file) needs new containers. Programs linked
+ * with libasan / libubsan get the sanitizers' extra system calls.
  * Returns 0 or -errno (-EINVAL for a bad id or limit, -ENOEXEC for a
  * program or library that is not an ELF file of this machine, -ENOENT
  * for a library not found); on failure a sentence in @err and nothing is
@@ -71,12 +73,15 @@ int nc_box_create(const struct nc_box *b, char *err, size_t errlen);
  * Returns 0, or -ENOSPC when @n < 8. */
 int nc_box_argv(const struct nc_box *b, const char **argv, size_t n);
 
-/* Remove everything the container @id with bundle @dir may have left:
+/* Remove everything the container @id with bundle @dir (NULL: keep the
+ * bundle) may have left:
  * `runc delete --force ID` when runc knows it, then whatever a crash
  * half-way left behind (processes and directories in the container's
  * cgroups, runc's state directory), then DIR (refused with -ENOTEMPTY if
  * it holds anything but a bundle's files). Idempotent: 0 when nothing
- * was there. Returns 0 or the first -errno; a sentence in nf_last_error(). */
+ * was there. It forks runc and waits for that child: a SIGCHLD handler
+ * that reaps every child (waitpid(-1)) would steal its status. Returns 0
+ * or the first -errno; a sentence in nf_last_error(). */
 int nc_box_destroy(const char *id, const char *dir);
 
 /* `nfchain container run|rm ...` (box_cmd.c); argv[0] is "container".

@@ -103,11 +103,15 @@ run_bg() {
 	cleanup "kill $RUN; wait $RUN; '$C' container rm $id '$T/b$name'"
 	PID=$(state_pid "$id")
 }
-# gen COUNT NAME: frames through the switch's ports 2 -> 3, JSON in $T/NAME.json
+# gen COUNT NAME: frames through the switch's ports 2 -> 3, JSON in
+# $T/NAME.json. A long drain: a contained VNF on a busy machine may be
+# throttled by its CPU quota for a while; late is not lost. On loss, the
+# switch's ports are printed.
 gen() {
 	"$BIN/nf-gen" --tx "memif:$T/sw.sock,id=2" --rx "memif:$T/sw.sock,id=3" \
 		--dst-mac 02:00:00:00:01:01 --src-ip 10.1.0.2 --dst-ip 10.20.1.2 --flows 4 \
-		--count "$1" --rate 20k --json >"$T/$2.json" 2>"$T/$2.err"
+		--count "$1" --rate 20k --drain 2s --json >"$T/$2.json" 2>"$T/$2.err"
+	[ "$(jget "$T/$2.json" rx.lost)" = 0 ] || "$C" switch --ctl "$T/sw.ctl" ports
 }
 
 # --- usage errors, and failures before anything runs --------------------
