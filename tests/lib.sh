@@ -102,6 +102,15 @@ stop_clean() {
 	check_eq "$1 exits cleanly on SIGINT (ASan found nothing)" 0 "$?"
 }
 
+# san_to_files: sanitizer reports of the processes this test starts go to
+# $T/san.PID instead of their stderr (a daemon's log may be gone when the
+# test ends); no_san (a check) fails, printing them, if any was written.
+san_to_files() {
+	export ASAN_OPTIONS="${ASAN_OPTIONS:-}:log_path=$T/san"
+	export UBSAN_OPTIONS="${UBSAN_OPTIONS:-}:log_path=$T/san"
+}
+no_san() { ! ls "$T"/san.* >/dev/null 2>&1 || { cat "$T"/san.* >&2; false; }; }
+
 # py_half NAME: run tests/it/NAME.py, the Python half of a test that uses
 # tests/it/steer_lib.py (its nfswitch processes are listed in $T/pids and
 # stopped at exit), within 300 s.

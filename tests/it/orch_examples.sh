@@ -9,10 +9,7 @@ G="$BIN/nf-gen"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 RUNTIME=${RUNTIME:-process}
 export NFCHAIN_RUN_DIR=$T/run
-# Sanitizer reports of the daemons (agent, nfswitch, VNFs) land here, not in
-# their logs, which down removes: checked at the end.
-export ASAN_OPTIONS="${ASAN_OPTIONS:-}:log_path=$T/san" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}:log_path=$T/san"
-no_san() { ! ls "$T"/san.* >/dev/null 2>&1 || { cat "$T"/san.* >&2; false; }; }
+san_to_files	# daemons' reports: their logs go with down
 
 # The counters in status come from the last health probe (every 100 ms):
 # read them 0.5 s after the traffic.

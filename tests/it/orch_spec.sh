@@ -12,10 +12,7 @@ none_running() { ! pgrep -f "$1" >/dev/null; }
 quiet() { "$@" >/dev/null; }
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 export NFCHAIN_RUN_DIR=$T/run
-# Sanitizer reports of the daemons (agent, nfswitch, VNFs) land here, not in
-# their logs, which down removes: checked at the end.
-export ASAN_OPTIONS="${ASAN_OPTIONS:-}:log_path=$T/san" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}:log_path=$T/san"
-no_san() { ! ls "$T"/san.* >/dev/null 2>&1 || { cat "$T"/san.* >&2; false; }; }
+san_to_files	# daemons' reports: their logs go with down
 n=0
 for f in "$ROOT"/tests/it/orch/bad/*.yaml; do
 	b=$(basename "$f")
