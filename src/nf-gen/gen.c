@@ -68,6 +68,7 @@ static void tpl_build(struct gen_tpl *t, const struct gen_conf *c, uint32_t i)
 {
 	uint8_t *h = t->hdr, *ip = h + GEN_OFF_IP, *udp, *pay;
 	uint16_t ulen, sport = gen_flow_sport(c, i);
+	const uint8_t tos = c->ntos > 1 ? c->tos_list[i % c->ntos] : c->tos;
 	uint64_t sum;
 
 	memset(t, 0, sizeof(*t));
@@ -81,7 +82,7 @@ static void tpl_build(struct gen_tpl *t, const struct gen_conf *c, uint32_t i)
 		pay = h + GEN_OFF_PAY4;
 		ulen = (uint16_t)(c->size - GEN_OFF_UDP4);
 		ip[0] = 0x45;
-		ip[1] = c->tos;
+		ip[1] = tos;
 		put16(ip + 2, (uint16_t)(c->size - GEN_OFF_IP));
 		put16(ip + 6, 0x4000);		/* DF, ID 0 (RFC 6864) */
 		ip[8] = 64;
@@ -96,8 +97,8 @@ static void tpl_build(struct gen_tpl *t, const struct gen_conf *c, uint32_t i)
 		udp = h + GEN_OFF_UDP6;
 		pay = h + GEN_OFF_PAY6;
 		ulen = (uint16_t)(c->size - GEN_OFF_UDP6);
-		ip[0] = (uint8_t)(0x60 | c->tos >> 4);	/* traffic class */
-		ip[1] = (uint8_t)(c->tos << 4);
+		ip[0] = (uint8_t)(0x60 | tos >> 4);	/* traffic class */
+		ip[1] = (uint8_t)(tos << 4);
 		put16(ip + 4, ulen);
 		ip[6] = 17;
 		ip[7] = 64;

@@ -18,6 +18,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#define GEN_TOS_MAX	8	/* --tos values, one per flow in turn */
+
 #define GEN_MAGIC	0x9e4du		/* first payload bytes: 9e 4d */
 #define GEN_PAYLOAD	18		/* magic + seq + timestamp */
 #define GEN_SIZE_MIN4	60		/* 14 + 20 + 8 + 18 */
@@ -48,6 +50,8 @@ struct gen_conf {
 	uint8_t src_ip[16], dst_ip[16];	/* IPv4 in the first 4 bytes */
 	uint16_t sport, dport;
 	uint8_t tos;		/* IPv4 ToS byte, IPv6 traffic class */
+	uint8_t tos_list[GEN_TOS_MAX];	/* --tos A,B,...: flow i gets tos_list[i % ntos] */
+	uint8_t ntos;
 	uint64_t drain_ns, wait_ns, idle_ns, hold_ns;
 	bool intr, progress, json, expect_zero_loss;
 	bool flow_stats;	/* per-flow receive counters (--tx and --rx) */

@@ -135,9 +135,11 @@ static void help(void)
 "                        fd00::2)\n"
 "        --sport N       UDP source port of flow 0 (default 1024)\n"
 "        --dport N       UDP destination port (default 1024)\n"
-"        --tos N         the IPv4 ToS byte of every frame (DSCP << 2 | ECN;\n"
+"        --tos N[,N...]  the IPv4 ToS byte of every frame (DSCP << 2 | ECN;\n"
 "                        IPv6: the traffic class), 0..255 or 0x00..0xff\n"
-"                        (default 0): --tos 0xb8 is DSCP EF\n"
+"                        (default 0): --tos 0xb8 is DSCP EF. Up to 8\n"
+"                        values: flow i gets value i mod their number\n"
+"                        (tenants of a ToS-bitmap chain: --tos 1,3,7,0)\n"
 "\n"
 "DURATION\n"
 "    -n, --count N       send N frames, then stop (suffixes k, M, G); with\n"
@@ -442,11 +444,27 @@ static int parse_args(int argc, char **argv, struct gen_conf *c)
 				c->dport = (uint16_t)v;
 			tx_only = opt == OPT_SPORT ? "--sport" : "--dport";
 			break;
-		case OPT_TOS:
-			ret = num_opt(opt, optarg, 0, 255, 0, "(the ToS byte)", &v);
-			c->tos = (uint8_t)v;
+		case OPT_TOS: {
+			/* N, or N,N,... (one per flow in turn: tenants) */
+			char buf[128], *tok, *save = NULL;
+
+			snprintf(buf, sizeof(buf), "%s", optarg);
+			c->ntos = 0;
+			for (tok = strtok_r(buf, ",", &save); tok && ret == 0;
+			     tok = strtok_r(NULL, ",", &save)) {
+				if (c->ntos == GEN_TOS_MAX) {
+					ret = usage_error("--tos: at most %d values", GEN_TOS_MAX);
+					break;
+				}
+				ret = num_opt(opt, tok, 0, 255, 0, "(the ToS byte)", &v);
+				c->tos_list[c->ntos++] = (uint8_t)v;
+			}
+			if (ret == 0 && c->ntos == 0)
+				ret = num_opt(opt, optarg, 0, 255, 0, "(the ToS byte)", &v);
+			c->tos = c->tos_list[0];
 			tx_only = "--tos";
 			break;
+		}
 		case OPT_DRAIN:
 			ret = dur_opt(opt, optarg, 0, &c->drain_ns);
 			have_drain = true;

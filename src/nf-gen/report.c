@@ -108,9 +108,16 @@ void gen_progress(const struct gen_report *r, uint64_t now, bool final)
 	last_rx = rxp;
 }
 
-static const char *fmt_tos(char *b, size_t n, uint8_t tos)
+/* "0xb8", or the list: "0x01,0x03,0x07" */
+static const char *fmt_tos(char *b, size_t n, const struct gen_conf *c)
 {
-	snprintf(b, n, "0x%02x", tos);
+	size_t used = 0;
+	unsigned k, nt = c->ntos > 1 ? c->ntos : 1;
+
+	b[0] = '\0';
+	for (k = 0; k < nt && used < n; k++)
+		used += (size_t)snprintf(b + used, n - used, "%s0x%02x", k ? "," : "",
+					 c->ntos > 1 ? c->tos_list[k] : c->tos);
 	return b;
 }
 
@@ -249,6 +256,14 @@ int gen_print_json(const struct gen_report *r)
 	json_object_object_add(o, "size", json_object_new_uint64(c->size));
 	json_object_object_add(o, "ipv6", json_object_new_boolean(c->ipv6));
 	json_object_object_add(o, "tos", json_object_new_uint64(c->tos));
+	if (c->ntos > 1) {
+		struct json_object *l = json_object_new_array();
+		unsigned k;
+
+		for (k = 0; k < c->ntos; k++)
+			json_object_array_add(l, json_object_new_uint64(c->tos_list[k]));
+		json_object_object_add(o, "tos_list", l);
+	}
 	json_object_object_add(o, "flows", json_object_new_uint64(c->flows));
 	json_object_object_add(o, "rate_limit_pps", json_object_new_uint64(c->rate));
 	json_object_object_add(o, "built_in_place", json_object_new_uint64(tx ? tx->inplace_pkts : 0));
@@ -324,7 +339,7 @@ void gen_print_human(const struct gen_report *r)
 {
 	const struct gen_tx *tx = r->tx;
 	const struct gen_sink *rx = r->rx;
-	char a[32], b[32], c[32], d[32], e[32], f[32];
+	char a[32], b[48], c[32], d[32], e[32], f[32];
 	int i;
 
 	printf("duration %.3f s (CPU %.3f s user, %.3f s system)\n",
@@ -338,8 +353,8 @@ void gen_print_human(const struct gen_report *r)
 		       r->conf->size,
 		       r->conf->ipv6 ? "IPv6" : "IPv4", r->conf->flows,
 		       r->conf->flows == 1 ? "" : "s",
-		       r->conf->tos ? ", ToS " : "",
-		       r->conf->tos ? fmt_tos(b, sizeof(b), r->conf->tos) : "");
+		       r->conf->tos || r->conf->ntos > 1 ? ", ToS " : "",
+		       r->conf->tos || r->conf->ntos > 1 ? fmt_tos(b, sizeof(b), r->conf) : "");
 	if (rx != NULL) {
 		const struct nf_hist *h = &rx->lat;
 

@@ -811,6 +811,13 @@ static void probe_answer(struct agent *a, struct rep *r, uint64_t now)
 			}
 		}
 	}
+	/* The probes it sent on are ours, not traffic. */
+	{
+		uint64_t pr = ju64(j, "probes");
+
+		rx -= rx >= pr ? pr : rx;
+		tx -= tx >= pr ? pr : tx;
+	}
 	if (json_object_object_get_ex(j, "drops", &drops)) {
 		json_object_object_foreach(drops, k, v) {
 			(void)k;

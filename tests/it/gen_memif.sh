@@ -418,6 +418,12 @@ if command -v tshark >/dev/null; then
 		"$(printf '46,1 %.0s' $(seq 10) | xargs)" "$("$GEN" --tx "pcap:,$T/o6.pcap" \
 		--count 10 --flows 10 -6 --tos 0xb9 >/dev/null 2>&1; tshark -r "$T/o6.pcap" \
 		-T fields -e ipv6.tclass.dscp -e ipv6.tclass.ecn -E separator=, 2>/dev/null | xargs)"
+	"$GEN" --tx "pcap:,$T/tl.pcap" --count 8 --flows 4 --tos 1,3,7 >/dev/null 2>&1
+	check_eq "--tos 1,3,7: flow i carries value i mod 3 (tenants), every frame of it" \
+		"10.0.0.1,0x01 10.0.0.3,0x03 10.0.0.4,0x07 10.0.0.5,0x01 10.0.0.1,0x01 10.0.0.3,0x03 10.0.0.4,0x07 10.0.0.5,0x01" \
+		"$(tshark -r "$T/tl.pcap" -T fields -e ip.src -e ip.dsfield -E separator=, 2>/dev/null | xargs)"
+	check_eq "--tos 1,3,7: good IPv4 header checksums" "good good good good good good good good" \
+		"$(tshark -r "$T/tl.pcap" -o ip.check_checksum:TRUE -T fields -e ip.checksum.status 2>/dev/null | sed 's/^1$/good/' | xargs)"
 	"$GEN" --tx "pcap:,$T/f.pcap" --count 4 --flows 4 --sport 65535 >/dev/null 2>&1
 	check_eq "flows: source addresses skip the destination, ports wrap" \
 		"10.0.0.1,65535 10.0.0.3,0 10.0.0.4,1 10.0.0.5,2" \
@@ -472,6 +478,8 @@ usage "--tos 256" --tx "pcap:,$T/u.pcap" --count 1 --tos 256
 check_eq "--tos 256: the sentence gives the range" \
 	"nf-gen: --tos 256 is out of range: 0 to 255 (the ToS byte)" "$(cat "$T/u.err")"
 usage "--tos 0x100" --tx "pcap:,$T/u.pcap" --count 1 --tos 0x100
+usage "--tos with 9 values" --tx "pcap:,$T/u.pcap" --count 1 --tos 1,2,3,4,5,6,7,8,9
+usage "--tos 1,x" --tx "pcap:,$T/u.pcap" --count 1 --tos 1,x
 usage "--tos -1" --tx "pcap:,$T/u.pcap" --count 1 --tos -1
 usage "--tos ef (a DSCP name, not a number)" --tx "pcap:,$T/u.pcap" --count 1 --tos ef
 usage "--tos without --tx" --rx "pcap:$T/a.pcap" --tos 4

@@ -72,5 +72,14 @@ print(' '.join(str(p[i] + (1000 if t >> i & 1 else 0)) for i in range(3)))")
 	check_eq "vcpe: tenant ToS $tos: visited exactly the layers of its bits (fw nat mon)" "$exp" "$now"
 	prev=$now
 done
+# All four tenants at once from one generator: flow i is tenant i mod 4
+# (ToS 0x01, 0x03, 0x07, 0x00), 250 frames each.
+got=$("$G" --tx "memif:$T/run/vcpe/memif.sock,id=0" --rx "memif:$T/run/vcpe/memif.sock,id=1" \
+	--src-ip 10.1.0.2 --dst-ip 203.0.113.2 --flows 40 --count 1000 --rate 10k \
+	--tos 0x01,0x03,0x07,0x00 --drain 500ms --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["rx"]["packets"])')
+check_eq "vcpe: four tenants at once: 1000 frames out" 1000 "$got"
+now=$(st "'%d %d %d' % (r['fw.0']['rx_packets'] + r['fw.1']['rx_packets'], r['nat.0']['rx_packets'], r['mon.0']['rx_packets'])")
+exp=$(python3 -c "p = [int(x) for x in '$prev'.split()]; print(p[0] + 750, p[1] + 500, p[2] + 250)")
+check_eq "vcpe: four tenants at once: fw saw 3 tenants, nat 2, mon 1 (750 500 250 more)" "$exp" "$now"
 downx vcpe
 check "no sanitizer report from nfchain, nfswitch or a VNF" no_san
