@@ -79,6 +79,11 @@ build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard src/lib/*.h)
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -g -O1 -Isrc/lib -fsanitize=fuzzer,address,undefined \
 		-o $@ $< $(LIB_SRC) -lpcap -ljson-c -lm
+# The description parser lives with nfchain: its target links spec.c and plan.c.
+build/fuzz/fuzz_spec: tests/fuzz/fuzz_spec.c src/nfchain/spec.c src/nfchain/plan.c $(LIB_SRC) $(wildcard src/lib/*.h)
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -g -O1 -Isrc/lib -Isrc/nfchain -fsanitize=fuzzer,address,undefined \
+		-o $@ $< src/nfchain/spec.c src/nfchain/plan.c $(LIB_SRC) -lpcap -ljson-c -lyaml -lm
 fuzz-build: $(FUZZERS)
 fuzz: fuzz-build
 	tests/fuzz/run $(FUZZ_TIME)

@@ -114,6 +114,10 @@ fail(struct ld *l, const yaml_node_t *n, const char *key, const char *fmt, ...)
 		vsnprintf(l->err + used, l->errlen - used, fmt, ap);
 		va_end(ap);
 	}
+	/* One line: what the file said is quoted, its control bytes are not. */
+	for (used = 0; l->err[used]; used++)
+		if ((unsigned char)l->err[used] < 0x20 || l->err[used] == 0x7f)
+			l->err[used] = '?';
 	return -EINVAL;
 }
 
