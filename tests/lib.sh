@@ -111,6 +111,14 @@ san_to_files() {
 }
 no_san() { ! ls "$T"/san.* >/dev/null 2>&1 || { cat "$T"/san.* >&2; false; }; }
 
+# cg_value PID CONTROLLER FILE: a cgroup v1 file of the process's cgroup.
+cg_value() {
+	local path
+	path=$(awk -F: -v c="$2" '{ n = split($2, a, ","); for (i = 1; i <= n; i++)
+		if (a[i] == c) print $3 }' "/proc/$1/cgroup")
+	cat "/sys/fs/cgroup/$2$path/$3"
+}
+
 # py_half NAME: run tests/it/NAME.py, the Python half of a test that uses
 # tests/it/steer_lib.py (its nfswitch processes are listed in $T/pids and
 # stopped at exit), within 300 s.

@@ -82,13 +82,6 @@ assert len(p) == 2 and all(x["up"] for x in p)' 2>/dev/null && return 0
 	done
 	return 1
 }
-# cg_value PID CONTROLLER FILE: a cgroup v1 file of the process's cgroup.
-cg_value() {
-	local path
-	path=$(awk -F: -v c="$2" '{ n = split($2, a, ","); for (i = 1; i <= n; i++)
-		if (a[i] == c) print $3 }' "/proc/$1/cgroup")
-	cat "/sys/fs/cgroup/$2$path/$3"
-}
 # run_bg NAME ID PROG CONF [OPTION...]: `nfchain container run` in the
 # background, bundle $T/bNAME holding the control directory (the VNF's
 # socket: $T/bNAME/ctl/v.ctl); its pid in $RUN, the VNF's in $PID.

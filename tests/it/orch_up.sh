@@ -90,6 +90,22 @@ check_eq "status: 4 replicas up" "4" "$(st "sum(x['state'] == 'up' for x in d['r
 check_eq "status: the runtime" "$RUNTIME" "$(st "d['runtime']")"
 check "a second up of the same deployment is refused" sh -c "! '$C' up -d '$T/rnf.yaml' 2>/dev/null"
 
+if [ "$RUNTIME" = runc ]; then
+	# What the description asked of the router's container (cpu 0.5,
+	# memory 128M), and what every replica's container is.
+	rp=$(vnf_pid router.0)
+	check_eq "runc: the router's memory limit is 128M" 134217728 "$(cg_value "$rp" memory memory.limit_in_bytes)"
+	check_eq "runc: the router's CPU quota is half a core" "50000 100000" \
+		"$(cg_value "$rp" cpu cpu.cfs_quota_us) $(cg_value "$rp" cpu cpu.cfs_period_us)"
+	for k in mnt pid ipc uts net; do
+		check "runc: the router has its own $k namespace" \
+			test "$(readlink /proc/$rp/ns/$k)" != "$(readlink /proc/self/ns/$k)"
+	done
+	check_eq "runc: no capabilities (CapEff 0), no new privileges (1), a seccomp filter (2)" "0000000000000000 1 2" \
+		"$(awk '$1 == "CapEff:" || $1 == "Seccomp:" || $1 == "NoNewPrivs:" { printf "%s ", $2 }' /proc/$rp/status | xargs)"
+	check "runc: its root file system is read-only" \
+		sh -c "awk '\$5 == \"/\" { print \$6 }' /proc/$rp/mountinfo | grep -q '^ro'"
+fi
 gen 2 20k
 check_eq "traffic: 100 flows through router, NAT and firewalls, nothing lost" 0 "$(jget "$T/gen.json" rx.lost)"
 check_eq "traffic: every frame arrived" "$(jget "$T/gen.json" tx.packets)" "$(jget "$T/gen.json" rx.packets)"
