@@ -23,7 +23,9 @@ st() { "$C" status --json | python3 -c "import json,sys; d=json.load(sys.stdin);
 gen() {	# gen SECONDS RATE [nf-gen options]: 100 flows lan -> wan, JSON in $T/gen.json
 	local s=$1 r=$2
 	shift 2
-	"$G" --tx "memif:$S,id=0" --rx "memif:$S,id=1" --src-ip 10.1.0.2 --dst-ip 203.0.113.2 \
+	# 4096-slot rings: a 2-core machine running other tests can stall
+	# a process for longer than 1024 frames last
+	"$G" --tx "memif:$S,id=0,rsize=12" --rx "memif:$S,id=1,rsize=12" --src-ip 10.1.0.2 --dst-ip 203.0.113.2 \
 		--flows 100 --rate "$r" --duration "$s" --drain 500ms --json "$@" >"$T/gen.json" 2>"$T/gen.err"
 }
 # The VNF's own process: the status pid (runc's, with RUNTIME=runc: the
@@ -156,7 +158,7 @@ chains:
 """)
 open(p, "w").write(s)
 PY
-gen 3 20k &
+gen 3 5k &
 genpid=$!
 sleep 1
 check "apply: a file with a second chain" "$C" apply "$T/rnf2.yaml"
@@ -164,7 +166,7 @@ wait $genpid
 check_eq "apply: the chain that did not change lost nothing meanwhile" 0 "$(jget "$T/gen.json" rx.lost)"
 check_eq "apply: ... and kept its replicas" "$pids0" \
 	"$(st "[r[k]['pid'] for k in ('router.0', 'nat.0', 'fw.0', 'fw.1')]")"
-for i in $(seq 40); do [ "$(st "r.get('fwdmz.0', {}).get('state')")" = up ] && break; sleep 0.05; done
+for i in $(seq 100); do [ "$(st "r.get('fwdmz.0', {}).get('state')")" = up ] && break; sleep 0.1; done
 "$G" --tx "memif:$S,id=2" --rx "memif:$S,id=3" --src-ip 10.5.0.2 --dst-ip 192.0.2.9 \
 	--flows 10 --count 1000 --rate 10k --json >"$T/dmz.json" 2>/dev/null
 check_eq "apply: the new chain carries its traffic" 1000 "$(jget "$T/dmz.json" rx.packets)"
@@ -178,7 +180,7 @@ check "apply: its ports are gone from the switch" sh -c "! '$C' switch --ctl '$R
 
 # Healing: kill -9 of fw.1 under load.
 fw1=$(vnf_pid fw.1)
-gen 4 20k --flow-stats &
+gen 4 5k --flow-stats &
 genpid=$!
 sleep 1.5
 # fw.1's flows: its connections (the NAT keeps the source ports: a flow's
@@ -204,11 +206,11 @@ open(sys.argv[3], "w").write("%d %d %d %d %d\n" % (len(flows), len(mine), others
                                                  sum(1 for k in mine if lost.get(k))))
 PY
 read nflows nmine others worst nlossy <"$T/heal.txt"
-echo "# kill -9: fw.1 had $nmine of $nflows flows, $nlossy of them lost frames, at most $worst each (200 frames/s per flow); the other flows lost $others"
+echo "# kill -9: fw.1 had $nmine of $nflows flows, $nlossy of them lost frames, at most $worst each (50 frames/s per flow); the other flows lost $others"
 check_eq "kill -9: per-flow counts for 100 flows" 100 "$nflows"
 check "kill -9: fw.1 had flows (from its connection table)" test "$nmine" -gt 10
 check_eq "kill -9: the flows of the other replica lost 0 frames" 0 "$others"
-check "kill -9: fw.1's flows lost less than 1 s of frames each (200)" test "$worst" -lt 200
+check "kill -9: fw.1's flows lost less than 1 s of frames each (50)" test "$worst" -lt 50
 
 # A stuck replica (SIGSTOP): out of its group within 1 s, restarted.
 fw0=$(vnf_pid fw.0)
