@@ -1564,7 +1564,8 @@ int st_frame(struct sw *sw, struct st_gen *g, uint16_t in, const uint8_t **data,
 			out = ST_OUT_DROP;
 			goto done;
 		}
-		if (round == 0 && nf_unlikely(fr.h.ethertype == NF_ETH_P_NFPROBE)) {
+		if (round == 0 && nf_unlikely(fr.h.ethertype == NF_ETH_P_NFPROBE) &&
+		    fr.len >= fr.h.l3_off + 4u && memcmp(fr.p + fr.h.l3_off, NF_PROBE_MAGIC, 4) == 0) {
 			fr.tr = NULL;	/* health probes: MAC learning, not cached */
 			out = ST_OUT_L2;
 			goto done;
