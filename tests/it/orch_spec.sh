@@ -70,6 +70,26 @@ check "a replica that never comes up: the message says so" \
 check "a replica that never comes up: the run directory is gone" test ! -e "$T/run/dies"
 check "a replica that never comes up: no process left" none_running "$T/run/dies"
 
+# The same with runc: the program is a script, not an ELF file, so its
+# container cannot be made; the switch and the replicas made before it go.
+cat >"$T/diesc.yaml" <<EOF2
+name: diesc
+runtime: runc
+ports:
+  lan: {memif: 0}
+vnfs:
+  ok: {program: nf-bridge, ports: [a, b], replicas: 2}
+  z: {program: $T/dies.sh}
+EOF2
+got=$("$C" up -d --timeout 3000 "$T/diesc.yaml" 2>&1)
+check_eq "runc, a replica whose container cannot be made: up fails" 1 "$?"
+check "runc, a replica whose container cannot be made: the reason" \
+	sh -c "echo '$got' | grep -q 'replica z.0 did not start'"
+check "runc, failure half-way: no run directory, process, container or cgroup left" \
+	sh -c "[ ! -e '$T/run/diesc' ] && ! runc --root /run/nfchain/runc list -q | grep -q nfc-diesc- &&
+	       [ -z \"\$(find /sys/fs/cgroup -name 'nfchain-nfc-diesc-*' -type d)\" ]"
+check "runc, failure half-way: no process left" none_running "$T/run/diesc"
+
 for f in "$ROOT"/examples/*.yaml; do
 	check "example $(basename "$f") passes nfchain up -n" quiet "$C" up -n "$f"
 done

@@ -78,7 +78,8 @@ PY
 }
 none_left() {
 	! pgrep -f "$T/run" >/dev/null && [ ! -e "$R" ] &&
-	{ [ "$RUNTIME" != runc ] || ! runc --root /run/nfchain/runc list -q 2>/dev/null | grep -q "^nfc-rnf-"; }
+	{ [ "$RUNTIME" != runc ] || ! runc --root /run/nfchain/runc list -q 2>/dev/null | grep -q "^nfc-rnf-"; } &&
+	[ -z "$(find /sys/fs/cgroup -name 'nfchain-nfc-rnf-*' -type d 2>/dev/null)" ]
 }
 
 t0=$(date +%s%N)
@@ -240,7 +241,7 @@ gen 1 20k
 check_eq "after healing: nothing lost" 0 "$(jget "$T/gen.json" rx.lost)"
 
 check "down" "$C" down
-check "down: no process, socket, run directory or container left" none_left
+check "down: no process, socket, run directory, container or cgroup left" none_left
 
 # kill -9 of the agent itself: down cleans up what it left.
 "$C" up -d "$T/rnf.yaml" >/dev/null 2>&1
