@@ -89,13 +89,22 @@ int nf_ctl_open(const char *path, nf_ctl_handler h, void *arg,
 	if (fd >= 0)
 		close(fd);
 	(void)nf_mkdir_parent(path);
-	unlink(path);
+	/* Bound under a temporary name and renamed once it listens: whoever
+	 * sees the path can connect (a client that waits for the file would
+	 * otherwise be refused between bind() and listen()). */
+	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s.%d", path, (int)getpid()) >=
+	    (int)sizeof(sa.sun_path))
+		strcpy(sa.sun_path, path);	/* no room: the plain name */
+	unlink(sa.sun_path);
 	c->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->lfd < 0 || bind(c->lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    chmod(path, 0600) < 0 || listen(c->lfd, 8) < 0) {
+	    chmod(sa.sun_path, 0600) < 0 || listen(c->lfd, 16) < 0 ||
+	    (strcmp(sa.sun_path, path) != 0 && rename(sa.sun_path, path) < 0)) {
 		ret = -errno;
 		nf_set_error("cannot listen on control socket %s: %s", path,
 			     strerror(errno));
+		if (c->lfd >= 0)
+			unlink(sa.sun_path);
 		goto fail;
 	}
 	c->epfd = epoll_create1(EPOLL_CLOEXEC);
