@@ -33,6 +33,33 @@ static const char *run_base(const char *opt)
 	return opt ? opt : e && *e ? e : "/run/nfchain";
 }
 
+static void up_usage(void)
+{
+	printf(
+"usage: nfchain up [-d] [-n] [--run-dir DIR] [--timeout MS] [--no-table] FILE\n"
+"       nfchain status [--json] | apply FILE | scale VNF N | logs VNF[.I]|switch|agent |\n"
+"               down   (each: [--name NAME] [--run-dir DIR])\n"
+"\n"
+"Run the deployment FILE describes (docs/ORCHESTRATOR.md): nfswitch, every\n"
+"replica of every VNF type (runc containers, or processes with runtime:\n"
+"process), the steering of its chains; health probes through each replica's\n"
+"control socket and its data path; restarts; a live table until Ctrl-C, then\n"
+"everything is torn down.\n"
+"\n"
+"  -d, --detach       return once every replica is up (exit 0) or after a\n"
+"                     failure (exit 1, everything torn down); the agent stays\n"
+"                     as a daemon for status, apply, scale, logs, down\n"
+"  -n, --check        check FILE (and each VNF's configuration with its own\n"
+"                     program), print the steering it gives, start nothing\n"
+"      --run-dir DIR  where deployments live (default $NFCHAIN_RUN_DIR, else\n"
+"                     /run/nfchain): DIR/NAME/memif.sock is the switch's memif\n"
+"                     socket for generators and other nodes\n"
+"      --timeout MS   every replica up within MS (default 10000)\n"
+"      --no-table     no live table (also when stdout is not a terminal)\n"
+"\n"
+"Exit status: 0 done, 1 refused or failed, 2 usage error.\n");
+}
+
 static int usage_err(const char *cmd, const char *msg)
 {
 	fprintf(stderr, "nfchain %s: %s (see nfchain --help)\n", cmd, msg);
@@ -255,6 +282,7 @@ int nc_cmd_up(int argc, char **argv)
 		{ "run-dir", required_argument, NULL, 'R' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "no-table", no_argument, NULL, 'T' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct nc_agent_opts o = { .ready_fd = -1, .up_timeout_ms = 10000 };
@@ -268,8 +296,9 @@ int nc_cmd_up(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "dnR:t:", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "dnR:t:h", lo, NULL)) != -1) {
 		switch (c) {
+		case 'h': up_usage(); return 0;
 		case 'd': detach = true; break;
 		case 'n': check = true; break;
 		case 'R': rdir = optarg; break;
@@ -400,6 +429,7 @@ int nc_cmd_deploy(int argc, char **argv)
 		{ "name", required_argument, NULL, 'N' },
 		{ "run-dir", required_argument, NULL, 'R' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cmd = argv[0], *nopt = NULL, *rdir = NULL, *base;
@@ -410,8 +440,9 @@ int nc_cmd_deploy(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+N:R:j", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+N:R:jh", lo, NULL)) != -1) {
 		switch (c) {
+		case 'h': up_usage(); return 0;
 		case 'N': nopt = optarg; break;
 		case 'R': rdir = optarg; break;
 		case 'j': json = true; break;

@@ -96,3 +96,6 @@ done
 check_eq "usage error: up without a file exits 2" 2 "$("$C" up >/dev/null 2>&1; echo $?)"
 check_eq "status with nothing running exits 1" 1 "$("$C" status >/dev/null 2>&1; echo $?)"
 check "no sanitizer report from nfchain, nfswitch or a VNF" no_san
+check "up --help: the usage, exit 0" sh -c "'$C' up --help | grep -q '^usage: nfchain up'"
+check_eq "up with an unknown option exits 2" 2 "$("$C" up --frobnicate x.yaml >/dev/null 2>&1; echo $?)"
+check_eq "scale without its arguments exits 2" 2 "$("$C" scale --name x >/dev/null 2>&1; echo $?)"
