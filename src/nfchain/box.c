@@ -149,6 +149,7 @@ static const struct box_sys {
 	{ "mkdir",           BOX_ALL, R_ALLOW,   "the control socket's directory (exists: EEXIST)" },
 	{ "chmod",           BOX_ALL, R_ALLOW,   "control socket mode 0600" },
 	{ "unlink",          BOX_ALL, R_ALLOW,   "a stale control socket, at exit" },
+	{ "rename",          BOX_ALL, R_ALLOW,   "the control socket into place once it listens" },
 	/* waiting */
 	{ "epoll_create1",   BOX_ALL, R_ALLOW,   "mode intr, control socket" },
 	{ "epoll_ctl",       BOX_ALL, R_ALLOW,   "mode intr, control socket" },

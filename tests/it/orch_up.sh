@@ -109,7 +109,7 @@ if [ "$RUNTIME" = runc ]; then
 	check "runc: its root file system is read-only" \
 		sh -c "awk '\$5 == \"/\" { print \$6 }' /proc/$rp/mountinfo | grep -q '^ro'"
 fi
-gen 2 20k
+gen 2 10k
 check_eq "traffic: 100 flows through router, NAT and firewalls, nothing lost" 0 "$(jget "$T/gen.json" rx.lost)"
 check_eq "traffic: every frame arrived" "$(jget "$T/gen.json" tx.packets)" "$(jget "$T/gen.json" rx.packets)"
 check "traffic: both firewall replicas carried flows" \
@@ -125,7 +125,7 @@ for i in $(seq 40); do [ "$(st "r.get('fw.2', {}).get('state')")" = up ] && brea
 check_eq "scale fw 3: fw.2 is up" up "$(st "r['fw.2']['state']")"
 check_eq "scale fw 3: the other replicas kept running" "$pids0" \
 	"$(st "[r[k]['pid'] for k in ('router.0', 'nat.0', 'fw.0', 'fw.1')]")"
-gen 2 20k
+gen 2 10k
 check_eq "scale fw 3: nothing lost" 0 "$(jget "$T/gen.json" rx.lost)"
 check "scale fw 3: the new replica carries flows" test "$(st "r['fw.2']['rx_packets']")" -gt 0
 check "scale fw 2" "$C" scale fw 2
@@ -237,7 +237,7 @@ for i in $(seq 100); do [ "$(st "r['fw.1']['state']")" = up ] && break; sleep 0.
 check_eq "a silent data path: fw.1 up again" up "$(st "r['fw.1']['state']")"
 check "a silent data path: its switch port is back" \
 	sh -c "'$C' switch --ctl '$R/switch.ctl' ports | grep -q 'fw\.1\.fin'"
-gen 1 20k
+gen 1 10k
 check_eq "after healing: nothing lost" 0 "$(jget "$T/gen.json" rx.lost)"
 
 check "down" "$C" down
