@@ -76,6 +76,9 @@ struct gen_tx {
 	uint64_t pkts, bytes, bursts;
 	uint64_t first_ns, last_ns, first_burst, last_burst;
 	uint64_t inplace_pkts, copy_pkts;
+	/* Bursts for which the port had fewer free slots than the rate
+	 * allowed (the peer pushed back; with --rate only). */
+	uint64_t backpressure;
 };
 
 #define SINK_WIN_BITS	4096	/* duplicate-detection window, a power of 2 */

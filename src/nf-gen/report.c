@@ -185,6 +185,7 @@ int gen_print_json(const struct gen_report *r)
 	json_object_object_add(o, "rate_limit_pps", json_object_new_uint64(c->rate));
 	json_object_object_add(o, "built_in_place", json_object_new_uint64(tx ? tx->inplace_pkts : 0));
 	json_object_object_add(o, "built_copied", json_object_new_uint64(tx ? tx->copy_pkts : 0));
+	json_object_object_add(o, "backpressure", json_object_new_uint64(tx ? tx->backpressure : 0));
 	json_object_object_add(root, "tx", o);
 
 	o = json_object_new_object();
