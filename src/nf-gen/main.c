@@ -126,6 +126,9 @@ static void help(void)
 "                        generator catches up by up to 10 ms of frames)\n"
 "    -b, --burst N       frames per burst, 1..256 (default 32); also the\n"
 "                        receive burst\n"
+"        --pool N        packet buffers in the process pool, 1024..1048576\n"
+"                        (default 16384): a memif client port takes\n"
+"                        2 x 2^rsize of them (rsize=12 on two ports: 16384)\n"
 "        --src-mac MAC   source MAC (default 02:00:00:00:00:01)\n"
 "        --dst-mac MAC   destination MAC (default 02:00:00:00:00:02)\n"
 "        --src-ip ADDR   source address of flow 0 (default 10.0.0.1,\n"
@@ -234,7 +237,7 @@ static void help(void)
 enum {
 	OPT_SRC_MAC = 256, OPT_DST_MAC, OPT_SRC_IP, OPT_DST_IP, OPT_SPORT,
 	OPT_DPORT, OPT_DRAIN, OPT_WAIT, OPT_IDLE, OPT_INTR, OPT_PROGRESS,
-	OPT_EXPECT, OPT_HOLD,
+	OPT_EXPECT, OPT_HOLD, OPT_POOL,
 };
 
 static const struct option long_opts[] = {
@@ -261,6 +264,7 @@ static const struct option long_opts[] = {
 	{ "json",	no_argument,	   NULL, 'j' },
 	{ "expect-zero-loss", no_argument, NULL, OPT_EXPECT },
 	{ "hold",	required_argument, NULL, OPT_HOLD },
+	{ "pool",	required_argument, NULL, OPT_POOL },
 	{ "help",	no_argument,	   NULL, 'h' },
 	{ "version",	no_argument,	   NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -400,6 +404,11 @@ static int parse_args(int argc, char **argv, struct gen_conf *c)
 			ret = num_opt(opt, optarg, 1, NF_BURST_MAX, 0,
 				      "frames per burst", &v);
 			c->burst = (uint16_t)v;
+			break;
+		case OPT_POOL:
+			ret = num_opt(opt, optarg, 1024, 1048576, 0,
+				      "buffers in the pool", &v);
+			c->pool = (uint32_t)v;
 			break;
 		case OPT_SRC_MAC:
 		case OPT_DST_MAC:
@@ -734,6 +743,7 @@ static int run_loop(struct run *r)
 int main(int argc, char **argv)
 {
 	static struct run r;
+	struct nf_io_params prm = { 0 };
 	struct sigaction sa;
 	int ret, status = EXIT_FAILURE;
 
@@ -750,7 +760,8 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	ret = nf_io_init(NULL);
+	prm.pool_bufs = r.c.pool;
+	ret = nf_io_init(&prm);
 	if (ret < 0) {
 		fprintf(stderr, "nf-gen: cannot initialise packet I/O: %s\n",
 			nf_last_error()[0] ? nf_last_error() : strerror(-ret));
