@@ -46,7 +46,7 @@ struct gen_conf {
 	uint8_t src_mac[6], dst_mac[6];
 	uint8_t src_ip[16], dst_ip[16];	/* IPv4 in the first 4 bytes */
 	uint16_t sport, dport;
-	uint64_t drain_ns, wait_ns, idle_ns, hold_ns;
+	uint64_t drain_ns, wait_ns, idle_ns, hold_ns, delay_ns;
 	uint32_t pool;		/* buffers in the process pool (--pool) */
 	bool intr, progress, json, expect_zero_loss;
 };

@@ -144,6 +144,10 @@ static void help(void)
 "    -d, --duration D    stop after D: 10 (seconds), 500ms, 2s, 1m;\n"
 "                        with --count, whichever comes first. Without\n"
 "                        either, run until SIGINT or SIGTERM\n"
+"        --delay D       once the ports are up, receive only for D before\n"
+"                        the first transmit (--duration counts from then):\n"
+"                        two nf-gen sending to each other start with their\n"
+"                        receivers ready\n"
 "        --drain D       after the last transmit, keep receiving until\n"
 "                        every frame sent has arrived or D passed (default\n"
 "                        200ms); sending only: wait D so that the peer\n"
@@ -236,7 +240,7 @@ static void help(void)
 
 enum {
 	OPT_SRC_MAC = 256, OPT_DST_MAC, OPT_SRC_IP, OPT_DST_IP, OPT_SPORT,
-	OPT_DPORT, OPT_DRAIN, OPT_WAIT, OPT_IDLE, OPT_INTR, OPT_PROGRESS,
+	OPT_DPORT, OPT_DRAIN, OPT_DELAY, OPT_WAIT, OPT_IDLE, OPT_INTR, OPT_PROGRESS,
 	OPT_EXPECT, OPT_HOLD, OPT_POOL,
 };
 
@@ -257,6 +261,7 @@ static const struct option long_opts[] = {
 	{ "sport",	required_argument, NULL, OPT_SPORT },
 	{ "dport",	required_argument, NULL, OPT_DPORT },
 	{ "drain",	required_argument, NULL, OPT_DRAIN },
+	{ "delay",	required_argument, NULL, OPT_DELAY },
 	{ "wait",	required_argument, NULL, OPT_WAIT },
 	{ "idle",	required_argument, NULL, OPT_IDLE },
 	{ "intr",	no_argument,	   NULL, OPT_INTR },
@@ -439,6 +444,9 @@ static int parse_args(int argc, char **argv, struct gen_conf *c)
 		case OPT_DRAIN:
 			ret = dur_opt(opt, optarg, 0, &c->drain_ns);
 			have_drain = true;
+			break;
+		case OPT_DELAY:
+			ret = dur_opt(opt, optarg, 0, &c->delay_ns);
 			break;
 		case OPT_WAIT:
 			ret = dur_opt(opt, optarg, 0, &c->wait_ns);
@@ -636,7 +644,8 @@ static int run_loop(struct run *r)
 	const bool tx = r->txp != NULL, rx = r->rxp != NULL;
 	const bool rx_only = rx && !tx;
 	uint64_t now = nf_now_ns(), t, drain_start = 0, last_rx;
-	uint64_t end_at = c->duration_ns ? now + c->duration_ns : UINT64_MAX;
+	const uint64_t tx_from = now + c->delay_ns;
+	uint64_t end_at = c->duration_ns ? tx_from + c->duration_ns : UINT64_MAX;
 	uint64_t next_tick = now + MS, next_prog = now + SEC;
 	enum phase ph = PH_RUN;
 	unsigned empty = 0;
@@ -648,12 +657,15 @@ static int run_loop(struct run *r)
 	while (ph != PH_DONE) {
 		if (tx && ph == PH_RUN) {
 			now = nf_now_ns();
+			if (nf_unlikely(now < tx_from))
+				goto receive;
 			gen_tx_burst(&r->tx, now);
 			if (nf_unlikely(r->tx.done)) {
 				ph = PH_DRAIN;
 				drain_start = now;
 			}
 		}
+receive:
 		if (rx) {
 			if (gen_sink_poll(&r->sink, &t)) {
 				now = t;
