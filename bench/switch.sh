@@ -47,6 +47,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+. bench/lib.sh
 
 # rx Mpps from an nf-gen --json report
 mpps() { python3 -c 'import json,sys; print("%.3f" % (json.load(open(sys.argv[1]))["rate"]["rx_pps"]/1e6))' "$1"; }
@@ -62,37 +63,10 @@ run_a() {	# size
 	mpps "$W/a.json"
 }
 
-setup_b() {
-	ip netns add "$NS"
-	ip link add nfbs0 type veth peer name s1 netns "$NS"
-	ip link add nfbd0 type veth peer name d1 netns "$NS"
-	ip -n "$NS" link add br0 type bridge
-	ip -n "$NS" link set s1 master br0
-	ip -n "$NS" link set d1 master br0
-	for d in s1 d1 br0 lo; do ip -n "$NS" link set "$d" up; done
-	for d in nfbs0 nfbd0; do
-		sysctl -qw "net.ipv6.conf.$d.disable_ipv6=1"
-		ip link set "$d" up
-	done
-	ip netns exec "$NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-	# A plain bridge: this kernel has br_netfilter built in, which would
-	# route every bridged frame through iptables (0.16 vs 0.28 Mpps).
-	ip netns exec "$NS" sysctl -qw net.bridge.bridge-nf-call-iptables=0 \
-		net.bridge.bridge-nf-call-ip6tables=0 net.bridge.bridge-nf-call-arptables=0
-	# Give the kernel the second core, as the switch has in (a): RPS moves
-	# the bridge's receive processing to CPU 1 (else all of it runs on
-	# CPU 0 inside nf-gen's sendto()).
-	ip netns exec "$NS" sh -c 'echo 2 > /sys/class/net/s1/queues/rx-0/rps_cpus'
-	# Let the bridge learn the sink's MAC so frames are forwarded, not
-	# flooded: the sink's address is nf-gen's --dst-mac.
-	ip link set nfbd0 address 02:00:00:00:00:02
-	ip -n "$NS" link set br0 type bridge ageing_time 100000
-	ip netns exec "$NS" bridge fdb add 02:00:00:00:00:02 dev d1 master static
-}
-
 run_b() {
 	taskset -c 0 "$BIN/nf-gen" --tx afpacket:nfbs0 --rx afpacket:nfbd0 \
-		--size "$1" --duration "$DUR" --drain 500ms --json >"$W/b.json" 2>/dev/null
+		--dst-mac "$(cat /sys/class/net/nfbd0/address)" --size "$1" --duration "$DUR" \
+		--drain 500ms --json >"$W/b.json" 2>/dev/null
 	mpps "$W/b.json"
 }
 
@@ -129,7 +103,7 @@ run_d() {
 	mpps "$W/d.json"
 }
 
-setup_b
+kernel_bridge "$NS" nfbs0 nfbd0
 declare -A R
 echo "bench/switch.sh: ${DUR}s per trial, $REPEAT repeats, sizes $SIZES (bytes without FCS)"
 for rep in $(seq "$REPEAT"); do

@@ -286,8 +286,10 @@ unsigned gen_tx_burst(struct gen_tx *g, uint64_t now)
 		k = tx_copy(g, n, now);
 	} else {
 		k = nf_tx_get(g->port, pk, (uint16_t)n);
-		if (k == 0)
+		if (k == 0) {
+			g->backpressure += g->rate != 0;
 			return 0;	/* ring full or link down */
+		}
 		need = NF_MAX(g->size, g->ipv6 ? 96u : 64u);
 		if (nf_unlikely(pk[0].len < need)) {
 			/* Buffers too small: these stay reserved for the next
@@ -303,6 +305,8 @@ unsigned gen_tx_burst(struct gen_tx *g, uint64_t now)
 			g->inplace_pkts += k;
 		}
 	}
+	if (g->rate && k < n)
+		g->backpressure++;
 	if (k == 0)
 		return 0;
 	if (g->pkts == 0) {

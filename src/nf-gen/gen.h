@@ -52,7 +52,8 @@ struct gen_conf {
 	uint8_t tos;		/* IPv4 ToS byte, IPv6 traffic class */
 	uint8_t tos_list[GEN_TOS_MAX];	/* --tos A,B,...: flow i gets tos_list[i % ntos] */
 	uint8_t ntos;
-	uint64_t drain_ns, wait_ns, idle_ns, hold_ns;
+	uint64_t drain_ns, wait_ns, idle_ns, hold_ns, delay_ns;
+	uint32_t pool;		/* buffers in the process pool (--pool) */
 	bool intr, progress, json, expect_zero_loss;
 	bool flow_stats;	/* per-flow receive counters (--tx and --rx) */
 };
@@ -84,6 +85,9 @@ struct gen_tx {
 	uint64_t pkts, bytes, bursts;
 	uint64_t first_ns, last_ns, first_burst, last_burst;
 	uint64_t inplace_pkts, copy_pkts;
+	/* Bursts for which the port had fewer free slots than the rate
+	 * allowed (the peer pushed back; with --rate only). */
+	uint64_t backpressure;
 };
 
 #define SINK_WIN_BITS	4096	/* duplicate-detection window, a power of 2 */

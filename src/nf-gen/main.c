@@ -127,6 +127,9 @@ static void help(void)
 "                        generator catches up by up to 10 ms of frames)\n"
 "    -b, --burst N       frames per burst, 1..256 (default 32); also the\n"
 "                        receive burst\n"
+"        --pool N        packet buffers in the process pool, 1024..1048576\n"
+"                        (default 16384): a memif client port takes\n"
+"                        2 x 2^rsize of them (rsize=12 on two ports: 16384)\n"
 "        --src-mac MAC   source MAC (default 02:00:00:00:00:01)\n"
 "        --dst-mac MAC   destination MAC (default 02:00:00:00:00:02)\n"
 "        --src-ip ADDR   source address of flow 0 (default 10.0.0.1,\n"
@@ -147,6 +150,10 @@ static void help(void)
 "    -d, --duration D    stop after D: 10 (seconds), 500ms, 2s, 1m;\n"
 "                        with --count, whichever comes first. Without\n"
 "                        either, run until SIGINT or SIGTERM\n"
+"        --delay D       once the ports are up, receive only for D before\n"
+"                        the first transmit (--duration counts from then):\n"
+"                        two nf-gen sending to each other start with their\n"
+"                        receivers ready\n"
 "        --drain D       after the last transmit, keep receiving until\n"
 "                        every frame sent has arrived or D passed (default\n"
 "                        200ms); sending only: wait D so that the peer\n"
@@ -174,12 +181,18 @@ static void help(void)
 "                        tx and rx rate of the last second, lost so far\n"
 "                        (gaps in the sequence), latency p50 and p99\n"
 "    -j, --json          print one JSON object on stdout at the end instead\n"
-"                        of the summary: tx.packets, tx.bytes, rx.packets,\n"
+"                        of the summary: tx.packets, tx.bytes,\n"
+"                        tx.backpressure (with --rate: bursts for which the\n"
+"                        port had fewer free slots than the rate allowed),\n"
+"                        rx.packets,\n"
 "                        rx.bytes, rx.lost, rx.reordered, rx.duplicated,\n"
 "                        rx.other, rate.tx_pps, rate.rx_pps, rate.tx_bps,\n"
 "                        rate.rx_bps, latency_ns.{min,avg,max,p50,p99,p999},\n"
-"                        duration_s, cpu_s.{user,system} (CPU time nf-gen\n"
-"                        used in duration_s: what --intr saves), and\n"
+"                        latency_ns.histogram (the non-empty buckets as\n"
+"                        [low, width, count]: count values in\n"
+"                        [low, low + width) ns), duration_s,\n"
+"                        cpu_s.{user,system} (CPU time nf-gen used in\n"
+"                        duration_s: what --intr saves), and\n"
 "                        ports.NAME with each port's counters and drops by\n"
 "                        reason (NAME is tx, rx, or txrx for one port used\n"
 "                        both ways)\n"
@@ -247,8 +260,8 @@ static void help(void)
 
 enum {
 	OPT_SRC_MAC = 256, OPT_DST_MAC, OPT_SRC_IP, OPT_DST_IP, OPT_SPORT,
-	OPT_DPORT, OPT_DRAIN, OPT_WAIT, OPT_IDLE, OPT_INTR, OPT_PROGRESS,
-	OPT_EXPECT, OPT_HOLD, OPT_TOS, OPT_FLOW_STATS,
+	OPT_DPORT, OPT_DRAIN, OPT_DELAY, OPT_WAIT, OPT_IDLE, OPT_INTR, OPT_PROGRESS,
+	OPT_EXPECT, OPT_HOLD, OPT_TOS, OPT_FLOW_STATS, OPT_POOL,
 };
 
 static const struct option long_opts[] = {
@@ -269,6 +282,7 @@ static const struct option long_opts[] = {
 	{ "dport",	required_argument, NULL, OPT_DPORT },
 	{ "tos",	required_argument, NULL, OPT_TOS },
 	{ "drain",	required_argument, NULL, OPT_DRAIN },
+	{ "delay",	required_argument, NULL, OPT_DELAY },
 	{ "wait",	required_argument, NULL, OPT_WAIT },
 	{ "idle",	required_argument, NULL, OPT_IDLE },
 	{ "intr",	no_argument,	   NULL, OPT_INTR },
@@ -277,6 +291,7 @@ static const struct option long_opts[] = {
 	{ "expect-zero-loss", no_argument, NULL, OPT_EXPECT },
 	{ "flow-stats",	no_argument,	   NULL, OPT_FLOW_STATS },
 	{ "hold",	required_argument, NULL, OPT_HOLD },
+	{ "pool",	required_argument, NULL, OPT_POOL },
 	{ "help",	no_argument,	   NULL, 'h' },
 	{ "version",	no_argument,	   NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -418,6 +433,11 @@ static int parse_args(int argc, char **argv, struct gen_conf *c)
 				      "frames per burst", &v);
 			c->burst = (uint16_t)v;
 			break;
+		case OPT_POOL:
+			ret = num_opt(opt, optarg, 1024, 1048576, 0,
+				      "buffers in the pool", &v);
+			c->pool = (uint32_t)v;
+			break;
 		case OPT_SRC_MAC:
 		case OPT_DST_MAC:
 			if (nf_parse_mac(optarg, opt == OPT_SRC_MAC ? c->src_mac :
@@ -468,6 +488,9 @@ static int parse_args(int argc, char **argv, struct gen_conf *c)
 		case OPT_DRAIN:
 			ret = dur_opt(opt, optarg, 0, &c->drain_ns);
 			have_drain = true;
+			break;
+		case OPT_DELAY:
+			ret = dur_opt(opt, optarg, 0, &c->delay_ns);
 			break;
 		case OPT_WAIT:
 			ret = dur_opt(opt, optarg, 0, &c->wait_ns);
@@ -686,7 +709,8 @@ static int run_loop(struct run *r)
 	const bool tx = r->txp != NULL, rx = r->rxp != NULL;
 	const bool rx_only = rx && !tx;
 	uint64_t now = nf_now_ns(), t, drain_start = 0, last_rx;
-	uint64_t end_at = c->duration_ns ? now + c->duration_ns : UINT64_MAX;
+	const uint64_t tx_from = now + c->delay_ns;
+	uint64_t end_at = c->duration_ns ? tx_from + c->duration_ns : UINT64_MAX;
 	uint64_t next_tick = now + MS, next_prog = now + SEC;
 	enum phase ph = PH_RUN;
 	unsigned empty = 0;
@@ -700,12 +724,15 @@ static int run_loop(struct run *r)
 	while (ph != PH_DONE) {
 		if (tx && ph == PH_RUN) {
 			now = nf_now_ns();
+			if (nf_unlikely(now < tx_from))
+				goto receive;
 			gen_tx_burst(&r->tx, now);
 			if (nf_unlikely(r->tx.done)) {
 				ph = PH_DRAIN;
 				drain_start = now;
 			}
 		}
+receive:
 		if (rx) {
 			if (gen_sink_poll(&r->sink, &t)) {
 				now = t;
@@ -798,6 +825,7 @@ static int run_loop(struct run *r)
 int main(int argc, char **argv)
 {
 	static struct run r;
+	struct nf_io_params prm = { 0 };
 	struct sigaction sa;
 	int ret, status = EXIT_FAILURE;
 
@@ -814,7 +842,8 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	ret = nf_io_init(NULL);
+	prm.pool_bufs = r.c.pool;
+	ret = nf_io_init(&prm);
 	if (ret < 0) {
 		fprintf(stderr, "nf-gen: cannot initialise packet I/O: %s\n",
 			nf_last_error()[0] ? nf_last_error() : strerror(-ret));

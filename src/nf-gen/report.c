@@ -236,6 +236,25 @@ static json_object *port_json(const struct nf_port *p, const char *spec)
 	return o;
 }
 
+/* The histogram's non-empty buckets, [low, width, count] each, in order
+ * (bench/rfc2544 plots and merges them). */
+static json_object *hist_json(const struct nf_hist *h)
+{
+	json_object *a = json_object_new_array(), *e;
+	unsigned i;
+
+	for (i = 0; a != NULL && i < NF_HIST_BUCKETS; i++) {
+		if (h->b[i] == 0)
+			continue;
+		e = json_object_new_array();
+		json_object_array_add(e, json_object_new_uint64(nf_hist_bucket_low(i)));
+		json_object_array_add(e, json_object_new_uint64(nf_hist_bucket_width(i)));
+		json_object_array_add(e, json_object_new_uint64(h->b[i]));
+		json_object_array_add(a, e);
+	}
+	return a;
+}
+
 int gen_print_json(const struct gen_report *r)
 {
 	const struct gen_conf *c = r->conf;
@@ -268,6 +287,7 @@ int gen_print_json(const struct gen_report *r)
 	json_object_object_add(o, "rate_limit_pps", json_object_new_uint64(c->rate));
 	json_object_object_add(o, "built_in_place", json_object_new_uint64(tx ? tx->inplace_pkts : 0));
 	json_object_object_add(o, "built_copied", json_object_new_uint64(tx ? tx->copy_pkts : 0));
+	json_object_object_add(o, "backpressure", json_object_new_uint64(tx ? tx->backpressure : 0));
 	json_object_object_add(root, "tx", o);
 
 	o = json_object_new_object();
@@ -304,12 +324,14 @@ int gen_print_json(const struct gen_report *r)
 		json_object_object_add(o, "p50", json_object_new_uint64(nf_hist_percentile(h, 50)));
 		json_object_object_add(o, "p99", json_object_new_uint64(nf_hist_percentile(h, 99)));
 		json_object_object_add(o, "p999", json_object_new_uint64(nf_hist_percentile(h, 99.9)));
+		json_object_object_add(o, "histogram", hist_json(h));
 	} else {
 		static const char *const k[] = { "samples", "min", "avg", "max",
 						 "p50", "p99", "p999" };
 
 		for (i = 0; i < (int)NF_ARRAY_SIZE(k); i++)
 			json_object_object_add(o, k[i], json_object_new_uint64(0));
+		json_object_object_add(o, "histogram", json_object_new_array());
 	}
 	json_object_object_add(root, "latency_ns", o);
 

@@ -73,6 +73,14 @@ import json, sys
 l = json.load(open(sys.argv[1]))["latency_ns"]
 assert 0 < l["min"] <= l["p50"] <= l["p99"] <= l["p999"] <= l["max"], l
 assert l["min"] <= l["avg"] <= l["max"], l' "$T/v4.rx.json"
+check "v4: latency histogram: buckets in order, counts add up to the samples, min and max inside" \
+	python3 -c '
+import json, sys
+l = json.load(open(sys.argv[1]))["latency_ns"]; h = l["histogram"]
+assert sum(c for _, _, c in h) == l["samples"], h
+assert all(a[0] + a[1] <= b[0] for a, b in zip(h, h[1:])), h
+assert all(w >= 1 and c > 0 for _, w, c in h), h
+assert h[0][0] <= l["min"] < h[0][0] + h[0][1] and h[-1][0] <= l["max"] < h[-1][0] + h[-1][1], (l["min"], l["max"], h[0], h[-1])' "$T/v4.rx.json"
 check "v4: rate.tx_pps and rate.rx_pps are positive" python3 -c '
 import json, sys
 for f, k in ((sys.argv[1], "tx_pps"), (sys.argv[2], "rx_pps")):
