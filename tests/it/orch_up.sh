@@ -76,7 +76,9 @@ while time.monotonic() - t0 < 5:
 print(left, back)
 PY
 }
+NETNS0=$(ip netns list | sort | xargs)	# named namespaces before (others' tests)
 none_left() {
+	[ "$(ip netns list | sort | xargs)" = "$NETNS0" ] &&
 	! pgrep -f "$T/run" >/dev/null && [ ! -e "$R" ] &&
 	{ [ "$RUNTIME" != runc ] || ! runc --root /run/nfchain/runc list -q 2>/dev/null | grep -q "^nfc-rnf-"; } &&
 	[ -z "$(find /sys/fs/cgroup -name 'nfchain-nfc-rnf-*' -type d 2>/dev/null)" ]
@@ -241,7 +243,7 @@ gen 1 10k
 check_eq "after healing: nothing lost" 0 "$(jget "$T/gen.json" rx.lost)"
 
 check "down" "$C" down
-check "down: no process, socket, run directory, container or cgroup left" none_left
+check "down: no process, socket, run directory, container, cgroup or namespace left" none_left
 
 # kill -9 of the agent itself: down cleans up what it left.
 "$C" up -d "$T/rnf.yaml" >/dev/null 2>&1
