@@ -173,6 +173,10 @@ static void send_out(struct sw *sw, uint16_t inidx, uint16_t n, bool same, bool 
  * first (the transmit may swap the originals' buffers away). */
 static struct nf_pkt mir[NF_BURST_MAX];
 static uint16_t mirp[NF_BURST_MAX];
+/* [first, end) of each run of the burst (st_flow_run()): frames that go
+ * where the frame before the first goes, their outp[] set only when the
+ * burst does not all go one way (send_out() reads outp[0] alone then). */
+static uint16_t runs[NF_BURST_MAX][2];
 
 /* Frames @a (its input, as st_flow_hit() saw it) and @b have the same
  * IPv4 addresses and ports: worth trying st_flow_run() on @b (interleaved
@@ -197,8 +201,10 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 	struct fwd_cache c = { 0, 0, 0, false };
 	struct st_gen *g = sw->steer;
 	struct st_flow *const fl = g->flow, *last = NULL;
-	uint16_t i, j, nm = 0, hits = 0, o0 = 0, hdr = 0;
+	uint16_t i, j, nm = 0, slow = 0, o0 = 0, hdr = 0;
 	uint32_t diff = 0;
+	int vo = -2;		/* the last output port found there (-1: a miss) */
+	uint16_t nr = 0;	/* runs[]: st_flow_run()'s, outp[] not yet set */
 
 	g->bursts++;
 
@@ -209,30 +215,34 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 
 		if (fl != NULL)		/* the flow cache first (steer.h) */
 			o = st_flow_hit(g, &last, inidx, &rx[i]);
-		if (nf_likely(o >= 0 && (unsigned)o < SW_PORTS_MAX && sw->ports[o].p != NULL)) {
+		if (nf_likely(o == vo || (o >= 0 && (unsigned)o < SW_PORTS_MAX &&
+					 sw->ports[o].p != NULL))) {
 			/* to a port: so are the frames of the same flow that
 			 * follow it (two pieces for the transmit, or
 			 * rewritten in place) */
 			uint16_t k = (uint16_t)(i + 1);
 
-			if (k < n && same_hosts(e, &rx[k]))
-				k = st_flow_run(last, rx, k, n, outp);
+			if (k < n && same_hosts(e, &rx[k])) {
+				runs[nr][0] = k;
+				k = st_flow_run(last, rx, k, n);
+				runs[nr++][1] = k;
+			}
+			vo = o;
 			hdr |= rx[i].flags;
 			outp[i] = (uint16_t)o;
 			if (i == 0)
 				o0 = (uint16_t)o;
 			diff |= (uint32_t)(o ^ o0);
-			hits = (uint16_t)(hits + k - i);
 			i = (uint16_t)(k - 1);
 			continue;
 		}
 		if (o >= 0) {
-			hits++;
 			if (rx[i].flags & NF_PKT_F_HDR)	/* for MAC learning */
 				nf_pkt_flatten(&rx[i], scratch[i][0]);
 			d = rx[i].data;
 			l = rx[i].len;
 		} else {
+			slow++;
 			o = st_frame(sw, g, inidx, &d, &l, scratch[i][0], scratch[i][1],
 				     sizeof(scratch[i][0]), &m);
 		}
@@ -275,7 +285,10 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 		}
 		sw->mirrored += nf_tx_burst(sw->ports[p].p, grp, k);
 	}
-	g->flow_hits += hits;
+	g->flow_hits += n - slow;	/* frames the flow cache answered */
+	if (diff != 0)		/* not all one way: send_out() reads every outp[] */
+		for (j = 0; j < nr; j++)
+			fill_out(outp, runs[j][0], runs[j][1], outp[runs[j][0] - 1]);
 	send_out(sw, inidx, n, diff == 0, hdr != 0);
 }
 

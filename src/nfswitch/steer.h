@@ -381,14 +381,15 @@ static inline int st_flow_hit(struct st_gen *g, struct st_flow **last, uint16_t 
 
 /* After a hit on @f by frame @i - 1: frames i, i+1, ... of the burst with
  * the same key (a run of one flow) get the same rewrite (in place, or two
- * pieces as st_flow_hit() makes them) and output port, with one key
- * compare and one length check each (the End.AD slots were checked for
- * frame i - 1 and nothing changed them since). Returns the index of the
- * first frame not done. */
+ * pieces as st_flow_hit() makes them), with one key compare and one length
+ * check each (the End.AD slots were checked for frame i - 1 and nothing
+ * changed them since); their output port is frame i - 1's (the caller
+ * records it where needed). Returns the index of the first frame not
+ * done. */
 static inline uint16_t st_flow_run(struct st_flow *f, struct nf_pkt *pk, uint16_t i,
-				   uint16_t n, uint16_t *outp)
+				   uint16_t n)
 {
-	const uint16_t start = i, out = f->out;
+	const uint16_t start = i;
 	const uint32_t lmin = f->lmin;
 	uint64_t bytes = 0, h0, h1;
 	struct st_fkey x;
@@ -404,7 +405,6 @@ static inline uint16_t st_flow_run(struct st_flow *f, struct nf_pkt *pk, uint16_
 			if (ST_RUN_TEST(e, l))
 				break;
 			st_flow_split(f, &pk[i], e, l);
-			outp[i] = out;
 			bytes += l;
 		}
 	} else if (f->a != 0) {			/* new Ethernet header */
@@ -418,7 +418,6 @@ static inline uint16_t st_flow_run(struct st_flow *f, struct nf_pkt *pk, uint16_
 				break;
 			memcpy(e, &h0, 8);
 			memcpy(e + 6, &h1, 8);
-			outp[i] = out;
 			bytes += l;
 		}
 	} else {				/* unchanged */
@@ -428,7 +427,6 @@ static inline uint16_t st_flow_run(struct st_flow *f, struct nf_pkt *pk, uint16_
 
 			if (ST_RUN_TEST(e, l))
 				break;
-			outp[i] = out;
 			bytes += l;
 		}
 	}
