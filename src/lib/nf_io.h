@@ -39,21 +39,44 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nf_util.h"
+
 #define NF_BURST_MAX	256	/* largest burst any call accepts */
 #define NF_FRAME_MAX	9216	/* largest frame, bytes without FCS */
 #define NF_FRAME_MIN	14	/* an Ethernet header */
 #define NF_BUF_NONE	UINT32_MAX
 
+/* A header that a transmit writes in front of a packet's own bytes
+ * (NF_PKT_F_HDR, nf_tx_burst_hdr()): the frame is the @len bytes at @p,
+ * then the packet's bytes. When @lenoff is not 0, the 16-bit big-endian
+ * field at that offset of the header is set to the frame's length minus
+ * @lensub (an outer IPv6 payload length). An encapsulation written once
+ * per flow instead of once per packet. */
+struct nf_hdr {
+	const uint8_t *p;
+	uint16_t len;
+	uint16_t lenoff, lensub;
+};
+
 /* One packet of a burst. 32 bytes; arrays of them are the burst. */
 struct nf_pkt {
-	uint8_t  *data;	/* first byte of the Ethernet frame */
-	uint32_t  len;	/* frame length in bytes, FCS not included */
+	uint8_t  *data;	/* first byte of the Ethernet frame; with
+			 * NF_PKT_F_HDR the first byte after the header */
+	uint32_t  len;	/* frame length in bytes, FCS not included (with
+			 * NF_PKT_F_HDR the header's bytes included) */
 	uint32_t  buf;	/* pool buffer index, or NF_BUF_NONE (not swappable) */
-	uint32_t *slot;	/* rx ring entry holding @buf; NULL if not swappable */
+	union {
+		uint32_t *slot;	/* rx ring entry holding @buf; NULL if not swappable */
+		const struct nf_hdr *hdr;	/* NF_PKT_F_HDR: the header */
+	};
 	uint16_t  port;	/* index of the receiving port (nf_port_index()) */
-	uint16_t  flags;
+	uint16_t  flags;	/* NF_PKT_F_*; 0 as received */
 	uint32_t  user;	/* free for the application */
 };
+
+/* The frame is pkt->hdr followed by its own bytes; only for
+ * nf_tx_burst_hdr() (or made one piece by nf_pkt_flatten()). */
+#define NF_PKT_F_HDR	1u
 
 /* Drop reasons counted by every port: one X-macro list gives the enum and
  * the names (VPP style). */
@@ -175,6 +198,8 @@ struct nf_port_fp {
 	uint16_t (*rx_burst)(struct nf_port *p, struct nf_pkt *pkts, uint16_t n);
 	void (*rx_release)(struct nf_port *p);
 	uint16_t (*tx_burst)(struct nf_port *p, struct nf_pkt *pkts, uint16_t n);
+	/* the same, packets may have NF_PKT_F_HDR; NULL: the type has none */
+	uint16_t (*tx_burst_hdr)(struct nf_port *p, struct nf_pkt *pkts, uint16_t n);
 	uint16_t index;
 };
 
@@ -217,6 +242,61 @@ static inline uint16_t nf_tx_burst(struct nf_port *p, struct nf_pkt *pkts,
 				   uint16_t n)
 {
 	return nf_port_fp_(p)->tx_burst(p, pkts, n < NF_BURST_MAX ? n : NF_BURST_MAX);
+}
+
+/* True when @p takes packets with NF_PKT_F_HDR (nf_tx_burst_hdr()):
+ * memif server ports. */
+static inline bool nf_port_tx_hdr(const struct nf_port *p)
+{
+	return nf_port_fp_(p)->tx_burst_hdr != NULL;
+}
+
+/* nf_tx_burst() on a port where nf_port_tx_hdr() holds: packets with
+ * NF_PKT_F_HDR are copied from two places (header, then their own bytes)
+ * straight into the port's memory; the others as nf_tx_burst() copies
+ * them (never by buffer swap). */
+static inline uint16_t nf_tx_burst_hdr(struct nf_port *p, struct nf_pkt *pkts,
+				       uint16_t n)
+{
+	return nf_port_fp_(p)->tx_burst_hdr(p, pkts, n < NF_BURST_MAX ? n : NF_BURST_MAX);
+}
+
+/* Write the frame of @pk (with NF_PKT_F_HDR: its header, then its bytes,
+ * the length field set) at @dst, @pk->len bytes. */
+static inline void nf_pkt_copy(uint8_t *dst, const struct nf_pkt *pk)
+{
+	const uint8_t *const src = pk->data;
+	const uint32_t len = pk->len;
+	const struct nf_hdr *h;
+	const uint8_t *hp;
+	uint32_t hl, off;
+	uint16_t v;
+
+	if (!(pk->flags & NF_PKT_F_HDR)) {
+		nf_copy_frame(dst, src, len);
+		return;
+	}
+	/* everything read before the first store (which may alias it) */
+	h = pk->hdr;
+	hp = h->p;
+	hl = h->len;
+	off = h->lenoff;
+	v = __builtin_bswap16((uint16_t)(len - h->lensub));
+	nf_copy_frame(dst, hp, hl);
+	nf_copy_frame(dst + hl, src, len - hl);
+	if (off != 0)
+		memcpy(dst + off, &v, 2);
+}
+
+/* Make a packet with NF_PKT_F_HDR one piece at @buf (@pk->len bytes), for
+ * a port without nf_tx_burst_hdr(). */
+static inline void nf_pkt_flatten(struct nf_pkt *pk, uint8_t *buf)
+{
+	nf_pkt_copy(buf, pk);
+	pk->data = buf;
+	pk->flags = 0;
+	pk->slot = NULL;
+	pk->buf = NF_BUF_NONE;
 }
 
 /* Build in place: get up to @n free transmit buffers. Each pkts[i].data

@@ -1103,10 +1103,10 @@ static int srv_tx_chain(struct mif_port *m, uint16_t pos, uint16_t nfree,
  * offered by the descriptors @dp..@end while each offer is valid and big
  * enough. Returns how many. Per packet: 4 loads, 3 tests, one copy, 2
  * stores. */
-static __attribute__((noinline)) uint32_t
-srv_tx_run(struct nf_memif_desc *dp, struct nf_memif_desc *end,
-	   const struct nf_pkt *pk, uint8_t *const *rb, const uint64_t *rs,
-	   uint64_t *bytes)
+static inline __attribute__((always_inline)) uint32_t
+srv_tx_run_(struct nf_memif_desc *dp, struct nf_memif_desc *end,
+	    const struct nf_pkt *pk, uint8_t *const *rb, const uint64_t *rs,
+	    uint64_t *bytes, bool hdr)
 {
 	struct nf_memif_desc *start = dp;
 	uint64_t b = 0;
@@ -1120,7 +1120,10 @@ srv_tx_run(struct nf_memif_desc *dp, struct nf_memif_desc *end,
 		/* len - 1 >= cap: also refuses an empty frame. */
 		if (nf_unlikely(reg > 7 || off + cap > rs[reg] || len - 1 >= cap))
 			break;
-		nf_copy_frame(rb[reg] + off, pk->data, (uint32_t)len);
+		if (hdr)
+			nf_pkt_copy(rb[reg] + off, pk);
+		else
+			nf_copy_frame(rb[reg] + off, pk->data, (uint32_t)len);
 		__atomic_store_n(&dp->length, (uint32_t)len, __ATOMIC_RELAXED);
 		__atomic_store_n(&dp->flags, 0, __ATOMIC_RELAXED);
 		b += len;
@@ -1129,11 +1132,43 @@ srv_tx_run(struct nf_memif_desc *dp, struct nf_memif_desc *end,
 	return (uint32_t)(dp - start);
 }
 
+static __attribute__((noinline)) uint32_t
+srv_tx_run(struct nf_memif_desc *dp, struct nf_memif_desc *end,
+	   const struct nf_pkt *pk, uint8_t *const *rb, const uint64_t *rs,
+	   uint64_t *bytes)
+{
+	return srv_tx_run_(dp, end, pk, rb, rs, bytes, false);
+}
+
+/* srv_tx_run for nf_tx_burst_hdr(): frames with NF_PKT_F_HDR written from
+ * their two places (nf_pkt_copy()). */
+static __attribute__((noinline)) uint32_t
+srv_tx_run_hdr(struct nf_memif_desc *dp, struct nf_memif_desc *end,
+	       const struct nf_pkt *pk, uint8_t *const *rb, const uint64_t *rs,
+	       uint64_t *bytes)
+{
+	return srv_tx_run_(dp, end, pk, rb, rs, bytes, true);
+}
+
+/* srv_tx_chain for a frame with NF_PKT_F_HDR: made one piece first (the
+ * slow path: a frame larger than the buffer the peer offered). */
+static __attribute__((noinline)) int srv_tx_chain_hdr(struct mif_port *m, uint16_t pos,
+						      uint16_t nfree, const struct nf_pkt *pk)
+{
+	uint8_t flat[NF_FRAME_MAX];
+
+	if (pk->len > sizeof(flat))
+		return 0;
+	nf_pkt_copy(flat, pk);
+	return srv_tx_chain(m, pos, nfree, flat, pk->len);
+}
+
 /* Transmit on the server side: copy each frame into the buffer the
  * client offered on its S2C ring. Same shape as srv_rx_burst: contiguous
  * runs, one load of the descriptor word, one combined check, one copy,
  * one store of the descriptor word (flags 0, region kept, length). */
-static uint16_t srv_tx_burst(struct nf_port *p, struct nf_pkt *pkts, uint16_t n)
+static inline __attribute__((always_inline)) uint16_t
+srv_tx_burst_(struct nf_port *p, struct nf_pkt *pkts, uint16_t n, bool hdr)
 {
 	struct mif_port *m = MIF(p);
 	struct mif_q *q = &m->tx;
@@ -1154,7 +1189,8 @@ static uint16_t srv_tx_burst(struct nf_port *p, struct nf_pkt *pkts, uint16_t n)
 		const uint32_t s0 = pos & q->mask;
 		const uint32_t run = NF_MIN(NF_MIN(size - s0, nfree), (uint32_t)n - i);
 		struct nf_memif_desc *dp = desc + s0, *end = dp + run;
-		const uint32_t done = srv_tx_run(dp, end, pkts + i, m->rb, m->rs, &bytes);
+		const uint32_t done = (hdr ? srv_tx_run_hdr : srv_tx_run)(dp, end, pkts + i,
+									m->rb, m->rs, &bytes);
 		uint32_t off, cap, reg, len;
 
 		i += done;
@@ -1177,6 +1213,8 @@ static uint16_t srv_tx_burst(struct nf_port *p, struct nf_pkt *pkts, uint16_t n)
 			break;
 		} else {
 			int k = len > NF_FRAME_MAX ? 0 :
+				hdr && (pkts[i].flags & NF_PKT_F_HDR) ?
+				srv_tx_chain_hdr(m, (uint16_t)pos, (uint16_t)nfree, &pkts[i]) :
 				srv_tx_chain(m, (uint16_t)pos, (uint16_t)nfree,
 					     pkts[i].data, len);
 
@@ -1209,6 +1247,16 @@ static uint16_t srv_tx_burst(struct nf_port *p, struct nf_pkt *pkts, uint16_t n)
 		p->st.tx_bytes += bytes;
 	}
 	return (uint16_t)sent;
+}
+
+static uint16_t srv_tx_burst(struct nf_port *p, struct nf_pkt *pkts, uint16_t n)
+{
+	return srv_tx_burst_(p, pkts, n, false);
+}
+
+static uint16_t srv_tx_burst_hdr(struct nf_port *p, struct nf_pkt *pkts, uint16_t n)
+{
+	return srv_tx_burst_(p, pkts, n, true);
 }
 
 static uint16_t srv_tx_get(struct nf_port *p, struct nf_pkt *pkts, uint16_t n)
@@ -2046,6 +2094,7 @@ static int mif_open(struct nf_port *p, const struct nf_spec *sp, int def_server)
 	p->fp.rx_burst = m->server ? srv_rx_burst : cli_rx_burst;
 	p->fp.rx_release = m->server ? srv_rx_release : cli_rx_release;
 	p->fp.tx_burst = m->server ? srv_tx_burst : cli_tx_burst;
+	p->fp.tx_burst_hdr = m->server ? srv_tx_burst_hdr : NULL;
 	m->gather = malloc((size_t)MIF_GATHER_PKTS * NF_FRAME_MAX);
 	if (m->gather == NULL)
 		return -ENOMEM;

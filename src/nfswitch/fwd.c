@@ -110,17 +110,39 @@ static void fill_out(uint16_t *o, uint16_t from, uint16_t to, uint16_t v)
 		o[i] = v;
 }
 
+/* Transmit @k frames at @pk on @o. @hdr: some may be two pieces
+ * (NF_PKT_F_HDR); a port without nf_tx_burst_hdr() gets them made one in
+ * scratch buffer set @sb[j] (@sb == NULL: frame j of the burst is @pk[j]). */
+static uint8_t scratch[NF_BURST_MAX][2][NF_FRAME_MAX + 512] __attribute__((aligned(64)));
+
+static uint16_t tx_hdr(struct nf_port *o, struct nf_pkt *pk, uint16_t k, bool hdr,
+		       const uint16_t *sb)
+{
+	uint16_t j;
+
+	if (nf_likely(!hdr))
+		return nf_tx_burst(o, pk, k);
+	if (nf_port_tx_hdr(o))
+		return nf_tx_burst_hdr(o, pk, k);
+	for (j = 0; j < k; j++)
+		if (pk[j].flags & NF_PKT_F_HDR)
+			nf_pkt_flatten(&pk[j], scratch[sb != NULL ? sb[j] : j][0]);
+	return nf_tx_burst(o, pk, k);
+}
+
 /* Send the @n frames of rx[] to outp[]: one nf_tx_burst() per output
  * port, in the order of first appearance, frame order kept per port.
- * @same: every frame goes to outp[0]. */
-static void send_out(struct sw *sw, uint16_t inidx, uint16_t n, bool same)
+ * @same: every frame goes to outp[0]. @hdr: some frames are two pieces
+ * (steering's flow cache), never one that floods. */
+static void send_out(struct sw *sw, uint16_t inidx, uint16_t n, bool same, bool hdr)
 {
+	static uint16_t gidx[NF_BURST_MAX];
 	const uint16_t o0 = outp[0];
 	uint16_t i, first;
 
 	if (nf_likely(same)) {
 		/* The whole burst goes one way (the common case). */
-		if (o0 < SW_PORTS_MAX && nf_tx_burst(sw->ports[o0].p, rx, n) < n)
+		if (o0 < SW_PORTS_MAX && tx_hdr(sw->ports[o0].p, rx, n, hdr, NULL) < n)
 			sw->blocked = true;
 		else if (o0 == OUT_FLOOD)
 			flood(sw, inidx, rx, n);
@@ -133,13 +155,14 @@ static void send_out(struct sw *sw, uint16_t inidx, uint16_t n, bool same)
 			continue;
 		for (i = first; i < n; i++) {
 			if (outp[i] == o) {
+				gidx[k] = i;
 				grp[k++] = rx[i];
 				outp[i] = OUT_DONE;
 			}
 		}
 		if (o == OUT_FLOOD)
 			flood(sw, inidx, grp, k);
-		else if (nf_tx_burst(sw->ports[o].p, grp, k) < k)
+		else if (tx_hdr(sw->ports[o].p, grp, k, hdr, gidx) < k)
 			sw->blocked = true;
 	}
 }
@@ -148,22 +171,27 @@ static void send_out(struct sw *sw, uint16_t inidx, uint16_t n, bool same)
  * are in scratch buffers (copied once more by the transmit); frames
  * steering leaves alone take the MAC learning path. Mirror copies go
  * first (the transmit may swap the originals' buffers away). */
-static uint8_t scratch[NF_BURST_MAX][2][NF_FRAME_MAX + 512] __attribute__((aligned(64)));
 static struct nf_pkt mir[NF_BURST_MAX];
 static uint16_t mirp[NF_BURST_MAX];
+/* [first, end) of each run of the burst (st_flow_run()): frames that go
+ * where the frame before the first goes, their outp[] set only when the
+ * burst does not all go one way (send_out() reads outp[0] alone then). */
+static uint16_t runs[NF_BURST_MAX][2];
 
 /* Frames @a (its input, as st_flow_hit() saw it) and @b have the same
  * IPv4 addresses and ports: worth trying st_flow_run() on @b (interleaved
- * flows skip it for two compares). */
-static inline bool same_hosts(const uint8_t *a, const uint8_t *b)
+ * flows skip it for two compares). @b must be long enough to hold them. */
+static inline bool same_hosts(const uint8_t *a, const struct nf_pkt *b)
 {
 	uint64_t x, y;
 	uint32_t p, q;
 
+	if (b->len < 48)
+		return false;
 	memcpy(&x, a + 26, 8);
-	memcpy(&y, b + 26, 8);
+	memcpy(&y, b->data + 26, 8);
 	memcpy(&p, a + 34, 4);
-	memcpy(&q, b + 34, 4);
+	memcpy(&q, b->data + 34, 4);
 	return ((x ^ y) | (p ^ q)) == 0;
 }
 
@@ -173,8 +201,10 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 	struct fwd_cache c = { 0, 0, 0, false };
 	struct st_gen *g = sw->steer;
 	struct st_flow *const fl = g->flow, *last = NULL;
-	uint16_t i, j, nm = 0, hits = 0, o0 = 0;
+	uint16_t i, j, nm = 0, slow = 0, o0 = 0, hdr = 0;
 	uint32_t diff = 0;
+	int vo = -2;		/* the last output port found there (-1: a miss) */
+	uint16_t nr = 0;	/* runs[]: st_flow_run()'s, outp[] not yet set */
 
 	g->bursts++;
 
@@ -184,38 +214,39 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 		int m = -1, o = -1;
 
 		if (fl != NULL)		/* the flow cache first (steer.h) */
-			o = st_flow_hit(g, &last, inidx, &d, &l, scratch[i][0],
-					sizeof(scratch[i][0]));
-		if (nf_likely(o >= 0 && (unsigned)o < SW_PORTS_MAX && sw->ports[o].p != NULL)) {
+			o = st_flow_hit(g, &last, inidx, &rx[i]);
+		if (nf_likely(o == vo || (o >= 0 && (unsigned)o < SW_PORTS_MAX &&
+					 sw->ports[o].p != NULL))) {
 			/* to a port: so are the frames of the same flow that
-			 * follow it */
-			uint16_t k;
+			 * follow it (two pieces for the transmit, or
+			 * rewritten in place) */
+			uint16_t k = (uint16_t)(i + 1);
 
-			if (d != rx[i].data) {
-				rx[i].data = (uint8_t *)d;
-				rx[i].len = l;
-				rx[i].slot = NULL;
-				rx[i].buf = NF_BUF_NONE;
+			if (k < n && same_hosts(e, &rx[k])) {
+				runs[nr][0] = k;
+				k = st_flow_run(last, rx, k, n);
+				runs[nr++][1] = k;
 			}
-			k = (uint16_t)(i + 1);
-			if (k < n && same_hosts(e, rx[k].data))
-				k = st_flow_run(last, rx, k, n, outp, scratch[0][0],
-						sizeof(scratch[0]));
-
+			vo = o;
+			hdr |= rx[i].flags;
 			outp[i] = (uint16_t)o;
 			if (i == 0)
 				o0 = (uint16_t)o;
 			diff |= (uint32_t)(o ^ o0);
-			hits = (uint16_t)(hits + k - i);
 			i = (uint16_t)(k - 1);
 			continue;
 		}
-		if (o >= 0)
-			hits++;
-		else
+		if (o >= 0) {
+			if (rx[i].flags & NF_PKT_F_HDR)	/* for MAC learning */
+				nf_pkt_flatten(&rx[i], scratch[i][0]);
+			d = rx[i].data;
+			l = rx[i].len;
+		} else {
+			slow++;
 			o = st_frame(sw, g, inidx, &d, &l, scratch[i][0], scratch[i][1],
 				     sizeof(scratch[i][0]), &m);
-		if (d != rx[i].data) {
+		}
+		if (d != e) {
 			rx[i].data = (uint8_t *)d;
 			rx[i].len = l;
 			rx[i].slot = NULL;
@@ -254,8 +285,11 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 		}
 		sw->mirrored += nf_tx_burst(sw->ports[p].p, grp, k);
 	}
-	g->flow_hits += hits;
-	send_out(sw, inidx, n, diff == 0);
+	g->flow_hits += n - slow;	/* frames the flow cache answered */
+	if (diff != 0)		/* not all one way: send_out() reads every outp[] */
+		for (j = 0; j < nr; j++)
+			fill_out(outp, runs[j][0], runs[j][1], outp[runs[j][0] - 1]);
+	send_out(sw, inidx, n, diff == 0, hdr != 0);
 }
 
 /* Forward the @n frames just received on @in. */
@@ -305,7 +339,7 @@ static __attribute__((noinline)) void forward(struct sw *sw, struct sw_port *in,
 		diff |= (uint32_t)(o ^ o0);
 	}
 
-	send_out(sw, inidx, n, diff == 0);
+	send_out(sw, inidx, n, diff == 0, false);
 	nf_rx_release(ip);
 }
 

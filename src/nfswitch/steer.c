@@ -1487,7 +1487,9 @@ static void flow_fill(struct st_gen *g, struct st_flow *f, uint16_t in, const ui
 	uint32_t a, b;
 	unsigned j;
 
-	if (t->bad)
+	/* Frames of this burst that hit @f as two pieces still point to its
+	 * header (the transmit reads it): it stays as it is until the next. */
+	if (t->bad || (f->used == g->bursts && f->a != f->b))
 		return;
 	if (o == e && ol == l) {
 		a = b = 0;
@@ -1522,6 +1524,10 @@ static void flow_fill(struct st_gen *g, struct st_flow *f, uint16_t in, const ui
 	f->a = (uint8_t)a;
 	f->b = (uint8_t)b;
 	memcpy(f->hdr, o, a);
+	f->th.p = f->hdr;
+	f->th.len = (uint16_t)a;
+	f->th.lenoff = f->plen;
+	f->th.lensub = 54;		/* Ethernet + IPv6 headers */
 	f->ncnt = t->ncnt;
 	memcpy(f->cnt, t->cnt, sizeof(f->cnt));
 	memcpy(f->delta, t->delta, sizeof(f->delta));

@@ -187,12 +187,13 @@ struct st_flow {
 	uint16_t plen;			/* offset of the IPv6 payload length in hdr, 0 none */
 	uint8_t a, b, ncnt, ndep;
 	uint32_t pend;			/* frames not yet in the counters */
-	uint32_t used;			/* st_gen.bursts of the last lookup hit */
+	uint32_t used;			/* st_gen.bursts of the last hit */
 	uint64_t pend_bytes;		/* their input bytes */
 	struct st_count *cnt[ST_FLOW_CNT];
 	int32_t delta[ST_FLOW_CNT];	/* counted length - input length */
 	const uint32_t *dep[ST_FLOW_DEP];	/* End.AD slots' update counts */
 	uint32_t ver[ST_FLOW_DEP];
+	struct nf_hdr th;		/* a != b: hdr[0, a) for the transmit */
 	uint8_t hdr[ST_FLOW_HDR];
 };
 
@@ -305,31 +306,16 @@ static inline bool st_flow_key_eq(const struct st_flow *f, const uint8_t *e)
 	return st_fkey_eq(&x, e);
 }
 
-/* The output of entry @f for input @e (@l bytes) written at @buf: its
- * length. */
-static inline __attribute__((always_inline)) uint32_t st_flow_write(const struct st_flow *f, const uint8_t *e, uint32_t l,
-				     uint8_t *buf)
+/* Frame @pk (@l bytes, its input) becomes entry @f's output: hdr[0, a)
+ * followed by its bytes from b, two pieces that the transmit writes
+ * (NF_PKT_F_HDR); nothing is copied here. */
+static inline void st_flow_split(const struct st_flow *f, struct nf_pkt *pk, uint8_t *e,
+				 uint32_t l)
 {
-	const uint32_t nl = l - f->b + f->a;
-	const uint8_t *h = f->hdr;
-
-	/* The header in whole 32-byte moves (hdr[] is a multiple of 32 long;
-	 * what lands past a is overwritten by the packet next). */
-	switch ((f->a + 31u) >> 5) {
-	case 6: nf_copy32(buf + 160, h + 160); __attribute__((fallthrough));
-	case 5: nf_copy32(buf + 128, h + 128); __attribute__((fallthrough));
-	case 4: nf_copy32(buf + 96, h + 96); __attribute__((fallthrough));
-	case 3: nf_copy32(buf + 64, h + 64); __attribute__((fallthrough));
-	case 2: nf_copy32(buf + 32, h + 32); __attribute__((fallthrough));
-	case 1: nf_copy32(buf, h); __attribute__((fallthrough));
-	default: break;
-	}
-	nf_copy_frame(buf + f->a, e + f->b, l - f->b);
-	if (f->plen != 0) {
-		buf[f->plen] = (uint8_t)((nl - 54) >> 8);
-		buf[f->plen + 1] = (uint8_t)(nl - 54);
-	}
-	return nl;
+	pk->data = e + f->b;
+	pk->len = l - f->b + f->a;
+	pk->hdr = &f->th;
+	pk->flags = NF_PKT_F_HDR;
 }
 
 /* The other way of the entry's set: 2-way set associative, so that two
@@ -353,18 +339,19 @@ static inline struct st_flow *st_flow_slot(struct st_gen *g, const uint8_t *e, u
 	return &g->flow[x >> 52];		/* ST_FLOW_SIZE = 2^12 */
 }
 
-/* The flow cache's answer for the frame *@data (*@len bytes) from port
- * @in: a port or ST_OUT_L2 (the frame rewritten in place, or into @buf
- * with *data, *len moved there), or -1: the frame goes to st_frame().
- * *@last: the entry, for st_flow_run() (the frames of the same flow that
- * follow). */
+/* The flow cache's answer for frame @pk from port @in: a port or
+ * ST_OUT_L2, the frame rewritten in place or made two pieces
+ * (st_flow_split(): the caller makes it one, nf_pkt_flatten(), for
+ * anything but nf_tx_burst_hdr()), or -1: the frame goes to st_frame(),
+ * unchanged. *@last: the entry, for st_flow_run() (the frames of the same
+ * flow that follow). */
 static inline int st_flow_hit(struct st_gen *g, struct st_flow **last, uint16_t in,
-			      const uint8_t **data, uint32_t *len, uint8_t *buf, uint32_t cap)
+			      struct nf_pkt *pk)
 {
-	uint8_t *e = (uint8_t *)(uintptr_t)*data;
-	const uint32_t l = *len;
+	uint8_t *e = pk->data;
+	const uint32_t l = pk->len;
 	struct st_flow *f;
-	uint32_t tl, nl;
+	uint32_t tl;
 	unsigned j;
 
 	if (l < 48)
@@ -375,39 +362,34 @@ static inline int st_flow_hit(struct st_gen *g, struct st_flow **last, uint16_t 
 		if (f->in != in + 1u || !st_flow_key_eq(f, e))
 			return -1;
 	}
-	f->used = g->bursts;
-	*last = f;
 	tl = (uint32_t)e[16] << 8 | e[17];
 	if (tl + 14 != l || l < f->lmin)
 		return -1;
 	for (j = 0; j < f->ndep; j++)
 		if (*f->dep[j] != f->ver[j])
 			return -1;
-	if (f->a == f->b) {
-		if (f->a != 0)
-			memcpy(e, f->hdr, 14);
-	} else {
-		if (l - f->b + f->a > cap)
-			return -1;
-		nl = st_flow_write(f, e, l, buf);
-		*data = buf;
-		*len = nl;
-	}
+	f->used = g->bursts;		/* a hit: flow_fill() keeps it */
+	*last = f;
+	if (f->a != f->b)
+		st_flow_split(f, pk, e, l);
+	else if (f->a != 0)
+		memcpy(e, f->hdr, 14);
 	f->pend++;
 	f->pend_bytes += l;
 	return f->out;
 }
 
 /* After a hit on @f by frame @i - 1: frames i, i+1, ... of the burst with
- * the same key (a run of one flow) get the same rewrite (in place, or
- * into buffer j at @sbuf + j * @stride, which fits any frame) and output
- * port, with one key compare and one length check each (the End.AD slots
- * were checked for frame i - 1 and nothing changed them since). Returns
- * the index of the first frame not done. */
+ * the same key (a run of one flow) get the same rewrite (in place, or two
+ * pieces as st_flow_hit() makes them), with one key compare and one length
+ * check each (the End.AD slots were checked for frame i - 1 and nothing
+ * changed them since); their output port is frame i - 1's (the caller
+ * records it where needed). Returns the index of the first frame not
+ * done. */
 static inline uint16_t st_flow_run(struct st_flow *f, struct nf_pkt *pk, uint16_t i,
-				   uint16_t n, uint16_t *outp, uint8_t *sbuf, size_t stride)
+				   uint16_t n)
 {
-	const uint16_t start = i, out = f->out;
+	const uint16_t start = i;
 	const uint32_t lmin = f->lmin;
 	uint64_t bytes = 0, h0, h1;
 	struct st_fkey x;
@@ -415,18 +397,14 @@ static inline uint16_t st_flow_run(struct st_flow *f, struct nf_pkt *pk, uint16_
 	st_fkey_load(f, &x);
 #define ST_RUN_TEST(e, l)	\
 	((l) < lmin || !st_fkey_eq(&x, (e)) || ((uint32_t)(e)[16] << 8 | (e)[17]) + 14 != (l))
-	if (f->a != f->b) {			/* into the buffers */
+	if (f->a != f->b) {			/* two pieces */
 		for (; i < n; i++) {
 			uint8_t *e = pk[i].data;
 			const uint32_t l = pk[i].len;
 
 			if (ST_RUN_TEST(e, l))
 				break;
-			pk[i].data = sbuf + i * stride;
-			pk[i].len = st_flow_write(f, e, l, pk[i].data);
-			pk[i].slot = NULL;
-			pk[i].buf = NF_BUF_NONE;
-			outp[i] = out;
+			st_flow_split(f, &pk[i], e, l);
 			bytes += l;
 		}
 	} else if (f->a != 0) {			/* new Ethernet header */
@@ -440,7 +418,6 @@ static inline uint16_t st_flow_run(struct st_flow *f, struct nf_pkt *pk, uint16_
 				break;
 			memcpy(e, &h0, 8);
 			memcpy(e + 6, &h1, 8);
-			outp[i] = out;
 			bytes += l;
 		}
 	} else {				/* unchanged */
@@ -450,7 +427,6 @@ static inline uint16_t st_flow_run(struct st_flow *f, struct nf_pkt *pk, uint16_
 
 			if (ST_RUN_TEST(e, l))
 				break;
-			outp[i] = out;
 			bytes += l;
 		}
 	}

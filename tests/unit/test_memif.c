@@ -37,13 +37,34 @@ static void fill(uint8_t *b, uint32_t len, uint32_t seed)
 		b[i] = (uint8_t)(seed * 31 + i * 7);
 }
 
+/* Receive @n (<= 64) frames on @b within a second: how many are frame i
+ * of @want (@wl[i] bytes) in order. */
+static int receive(struct nf_port *b, uint8_t *const *want, const uint32_t *wl, int n)
+{
+	struct nf_pkt pk[64];
+	int i, got = 0, good = 0;
+	uint64_t end = nf_now_ns() + 1000000000ull;
+
+	while (got < n && nf_now_ns() < end) {
+		uint16_t k = nf_rx_burst(b, pk, 64);
+
+		for (i = 0; i < k; i++, got++)
+			if (got < n && pk[i].len == wl[got] &&
+			    memcmp(pk[i].data, want[got], wl[got]) == 0)
+				good++;
+	}
+	nf_rx_release(b);
+	return good;
+}
+
 /* Send @n frames of @len from @a, receive them on @b, compare bytes. */
 static int exchange(struct nf_port *a, struct nf_port *b, uint32_t len, int n)
 {
 	static uint8_t frames[64][NF_FRAME_MAX];
+	uint8_t *want[64];
+	uint32_t wl[64];
 	struct nf_pkt pk[64];
-	int i, got = 0, good = 0;
-	uint64_t end;
+	int i;
 
 	for (i = 0; i < n; i++) {
 		fill(frames[i], len, (uint32_t)i);
@@ -51,19 +72,53 @@ static int exchange(struct nf_port *a, struct nf_port *b, uint32_t len, int n)
 		pk[i].len = len;
 		pk[i].slot = NULL;
 		pk[i].buf = NF_BUF_NONE;
+		want[i] = frames[i];
+		wl[i] = len;
 	}
 	if (nf_tx_burst(a, pk, (uint16_t)n) != n)
 		return -1;
-	end = nf_now_ns() + 1000000000ull;
-	while (got < n && nf_now_ns() < end) {
-		uint16_t k = nf_rx_burst(b, pk, 64);
+	return receive(b, want, wl, n);
+}
 
-		for (i = 0; i < k; i++, got++)
-			if (pk[i].len == len && memcmp(pk[i].data, frames[got], len) == 0)
-				good++;
+/* nf_tx_burst_hdr() from the server: frame i is a header (its bytes 18-19
+ * set to the length - 54) and then its own @len bytes when i is odd, its
+ * own bytes alone when even; what arrives must be the frames made whole. */
+static int exchange_hdr(struct nf_port *a, struct nf_port *b, uint32_t hlen, uint32_t len,
+			int n)
+{
+	static uint8_t frames[16][NF_FRAME_MAX], whole[16][NF_FRAME_MAX + 192];
+	static uint8_t hb[192];
+	struct nf_hdr h = { .p = hb, .len = (uint16_t)hlen, .lenoff = 18, .lensub = 54 };
+	struct nf_pkt pk[16];
+	uint8_t *want[16];
+	uint32_t wl[16];
+	int i;
+
+	fill(hb, sizeof(hb), 99);
+	for (i = 0; i < n; i++) {
+		fill(frames[i], len, (uint32_t)i);
+		pk[i].data = frames[i];
+		pk[i].len = len;
+		pk[i].buf = NF_BUF_NONE;
+		pk[i].flags = 0;
+		pk[i].slot = NULL;
+		want[i] = whole[i];
+		memcpy(want[i], frames[i], len);
+		wl[i] = len;
+		if (i & 1) {
+			pk[i].hdr = &h;
+			pk[i].flags = NF_PKT_F_HDR;
+			pk[i].len = hlen + len;
+			memcpy(want[i], hb, hlen);
+			memcpy(want[i] + hlen, frames[i], len);
+			wl[i] = hlen + len;
+			want[i][18] = (uint8_t)((wl[i] - 54) >> 8);
+			want[i][19] = (uint8_t)(wl[i] - 54);
+		}
 	}
-	nf_rx_release(b);
-	return good;
+	if (nf_tx_burst_hdr(a, pk, (uint16_t)n) != n)
+		return -1;
+	return receive(b, want, wl, n);
 }
 
 int main(void)
@@ -101,6 +156,15 @@ int main(void)
 		exchange(cli, srv, 9000, 8) == 8);
 	NF_TEST("server -> client: 9000-byte chained frames exact",
 		exchange(srv, cli, 9000, 8) == 8);
+
+	NF_TEST("header transmit: the server has it, the client not",
+		nf_port_tx_hdr(srv) && !nf_port_tx_hdr(cli));
+	NF_TEST("server -> client: header (110 bytes) + 46-byte packets exact, length set",
+		exchange_hdr(srv, cli, 110, 46, 16) == 16);
+	NF_TEST("server -> client: header (54 bytes) + 1500-byte packets exact",
+		exchange_hdr(srv, cli, 54, 1500, 8) == 8);
+	NF_TEST("server -> client: header (190 bytes) + 9000-byte chained packets exact",
+		exchange_hdr(srv, cli, 190, 9000, 4) == 4);
 
 	/* Ring of 512: a burst of 256 twice fills it, the third is dropped. */
 	{
