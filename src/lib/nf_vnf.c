@@ -303,10 +303,19 @@ static __attribute__((noinline)) bool probe_echo(struct nf_vnf *v, unsigned in,
 	}
 	memcpy(d, d + 6, 6);
 	memcpy(d + 6, v->port[out].mac, 6);
-	/* Sent here, not by verdict: no stage (post neither) may see it. */
-	nf_vnf_send(v, out, d, p->len);
+	/* Sent here and now, not by verdict (no stage, post neither, may see
+	 * it) nor queued: the port's transmit counter and `probes` move
+	 * together, so the orchestrator can take probes out of the counters. */
+	v->probes_in++;
+	{
+		struct nf_pkt one = { .data = d, .len = p->len, .buf = NF_BUF_NONE };
+
+		if (nf_tx_burst(v->port[out].p, &one, 1) == 1)
+			v->probes++;
+		else
+			v->out_dropped++;
+	}
 	*verdict_ = NF_V_HANDLED;
-	v->probes++;
 	return true;
 }
 
@@ -437,6 +446,7 @@ static void stats_json(struct nf_vnf *v, struct json_object *reply)
 	json_object_object_add(reply, "generated_dropped", u64j(v->out_dropped));
 	json_object_object_add(reply, "bursts", u64j(v->bursts));
 	json_object_object_add(reply, "probes", u64j(v->probes));
+	json_object_object_add(reply, "probes_in", u64j(v->probes_in));
 	if (v->ops->stats)
 		v->ops->stats(v, reply);
 }

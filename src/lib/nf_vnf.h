@@ -123,6 +123,7 @@ struct nf_vnf {
 	unsigned ndrops;		/* NF_PERR_MAX + ops->ndrops */
 	uint64_t bursts, loops;
 	uint64_t probes;		/* health probes sent on (probe_echo) */
+	uint64_t probes_in;		/* health probes for us received */
 	bool blocked;			/* a transmit of this pass found a full ring */
 	/* Frames the VNF creates (ARP replies, ICMP errors, frames released
 	 * from a resolution queue): copied here, sent after the burst. */

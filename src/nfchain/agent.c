@@ -811,12 +811,12 @@ static void probe_answer(struct agent *a, struct rep *r, uint64_t now)
 			}
 		}
 	}
-	/* The probes it sent on are ours, not traffic. */
+	/* The probes it received and sent on are ours, not traffic. */
 	{
-		uint64_t pr = ju64(j, "probes");
+		uint64_t pin = ju64(j, "probes_in"), pout = ju64(j, "probes");
 
-		rx -= rx >= pr ? pr : rx;
-		tx -= tx >= pr ? pr : tx;
+		rx -= rx >= pin ? pin : rx;
+		tx -= tx >= pout ? pout : tx;
 	}
 	if (json_object_object_get_ex(j, "drops", &drops)) {
 		json_object_object_foreach(drops, k, v) {
