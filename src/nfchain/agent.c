@@ -781,7 +781,7 @@ static uint64_t ju64(struct json_object *o, const char *k)
 	return json_object_object_get_ex(o, k, &v) ? (uint64_t)json_object_get_int64(v) : 0;
 }
 
-static void probe_answer(struct agent *a, struct rep *r, uint64_t now)
+static void probe_answer(struct rep *r, uint64_t now)
 {
 	struct json_object *j = json_tokener_parse(r->pbuf), *ports, *drops;
 	uint64_t rx = 0, tx = 0, dr = 0;
@@ -835,16 +835,10 @@ static void probe_answer(struct agent *a, struct rep *r, uint64_t now)
 	r->tx = tx;
 	r->drops = dr;
 	r->t_stats = now;
-	r->ctl_ok = up;
-	if (r->st == R_START && up && r->dp_back) {
-		r->st = R_UP;
-		r->t_up = now;
-		a->dirty = true;
-		logf_(a, "%s.%u up after %" PRIu64 " ms", r->vnf, r->idx, now - r->t_start);
-	}
+	r->ctl_ok = up;		/* tick() lets it join once a probe frame came back */
 }
 
-static void probe_read(struct agent *a, struct rep *r, uint64_t now)
+static void probe_read(struct rep *r, uint64_t now)
 {
 	ssize_t n;
 
@@ -864,7 +858,7 @@ static void probe_read(struct agent *a, struct rep *r, uint64_t now)
 		}
 		if (n == 0) {
 			r->pbuf[r->plen] = '\0';
-			probe_answer(a, r, now);
+			probe_answer(r, now);
 		} else if (errno != EAGAIN && errno != EINTR) {
 			probe_close(r);
 		}
@@ -950,17 +944,6 @@ static void tick(struct agent *a, uint64_t now)
 }
 
 /* --- the deployment --- */
-
-static int rep_count(struct agent *a, const char *vnf)
-{
-	int n = 0;
-	unsigned i;
-
-	for (i = 0; i < REP_MAX; i++)
-		if (a->rep[i].used && strcmp(a->rep[i].vnf, vnf) == 0)
-			n++;
-	return n;
-}
 
 static bool all_up(struct agent *a)
 {
@@ -1408,7 +1391,7 @@ int nc_agent_run(struct nc_spec *s, const struct nc_agent_opts *o)
 			nf_rx_intr_disable(a->probe);
 		for (i = 4; i < np; i++)
 			if (pf[i].revents && pr[i]->pfd == pf[i].fd)
-				probe_read(a, pr[i], now);
+				probe_read(pr[i], now);
 		nf_io_service();
 		probe_receive(a, now);
 		tick(a, now);
@@ -1439,7 +1422,6 @@ out:
 	logf_(a, "tearing down");
 	teardown(a);
 	close(a->sigfd);
-	(void)rep_count;
 	nc_spec_free(a->s);
 	return ret;
 }
