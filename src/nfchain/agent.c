@@ -16,6 +16,7 @@
  */
 #include "agent.h"
 #include "box.h"
+#include "event.h"
 #include "plan.h"
 #include "nf_ctl.h"
 #include "nf_io.h"
@@ -60,6 +61,7 @@ struct rep {
 	unsigned memif[2];
 	struct nc_member m;		/* ports, MACs, up */
 	char dir[256], id[64];
+	char name[NC_NAME_MAX + 8];	/* "fw.1" */
 	pid_t pid;
 	enum rstate st;
 	unsigned restarts, fast_fails;
@@ -96,6 +98,7 @@ struct agent {
 	char lasterr[256];	/* the switch's last refusal */
 	struct nf_port *probe;	/* the agent's memif port on the switch */
 	uint8_t probe_mac[6];
+	struct nc_events events;	/* recent changes (status, dashboard) */
 };
 
 static uint64_t now_ms(void)
@@ -116,6 +119,20 @@ static void __attribute__((format(printf, 2, 3))) logf_(struct agent *a, const c
 	va_end(ap);
 	fprintf(stderr, "nfchain[%s] %.3fs: %s\n", a->s->name, (double)(now_ms() - a->t0) / 1000,
 		line);
+}
+
+/* An event of the deployment: kept in the ring and logged. */
+static void __attribute__((format(printf, 4, 5)))
+event(struct agent *a, const char *kind, const char *subject, const char *fmt, ...)
+{
+	char text[NC_EVENT_TEXT];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	nc_event_add(&a->events, kind, subject, "%s", text);
+	logf_(a, "%s%s%s", subject, *subject ? " " : "", text);
 }
 
 void nc_run_dir(const char *base, const char *name, char *out, size_t len)
@@ -587,6 +604,7 @@ static int rep_create(struct agent *a, int v, unsigned idx)
 	r->idx = idx;
 	snprintf(r->dir, sizeof(r->dir), "%s/%s.%u", a->run, f->name, idx);
 	snprintf(r->id, sizeof(r->id), "nfc-%s-%s-%u", a->s->name, f->name, idx);
+	snprintf(r->name, sizeof(r->name), "%s.%u", f->name, idx);
 	for (p = 0; p < 2; p++) {
 		id = memif_alloc(a);
 		if (id < 0)
@@ -606,7 +624,7 @@ static int rep_create(struct agent *a, int v, unsigned idx)
 	fdb(a, true, r->m.mac[0], r->m.port[0]);	/* where probes go in */
 	if (rep_spawn(a, r) < 0)
 		goto fail_ports;
-	logf_(a, "%s.%u started (pid %d)", f->name, idx, (int)r->pid);
+	event(a, "start", r->name, "started (pid %d)", (int)r->pid);
 	return 0;
 fail_ports:
 	while (p-- > 0)
@@ -682,7 +700,7 @@ static void rep_remove(struct agent *a, struct rep *r)
 	}
 	rm_tree(r->dir);
 	free(r->pbuf);
-	logf_(a, "%s.%u removed", r->vnf, r->idx);
+	event(a, "remove", r->name, "removed");
 	memset(r, 0, sizeof(*r));
 	r->pfd = -1;
 }
@@ -707,7 +725,7 @@ static void rep_down(struct agent *a, struct rep *r, const char *why)
 	r->t_restart = now_ms() + (backoff < BACKOFF_MAX_MS ? backoff : BACKOFF_MAX_MS);
 	r->fast_fails++;
 	r->t_up = 0;
-	logf_(a, "%s.%u down: %s%s", r->vnf, r->idx, why,
+	event(a, "down", r->name, "down: %s%s", why,
 	      a->s->restart == NC_RS_NEVER ? "" : ", restarting");
 }
 
@@ -898,7 +916,7 @@ static void tick(struct agent *a, uint64_t now)
 			if (rep_spawn(a, r) < 0)
 				r->t_restart = now + 1000;
 			else
-				logf_(a, "%s.%u restarted (pid %d)", r->vnf, r->idx, (int)r->pid);
+				event(a, "restart", r->name, "restarted (pid %d)", (int)r->pid);
 			continue;
 		}
 		if (r->pid == 0 || (r->st != R_START && r->st != R_UP))
@@ -912,7 +930,7 @@ static void tick(struct agent *a, uint64_t now)
 				continue;
 			}
 		}
-		if (r->st == R_START && now - r->t_start > START_TIMEOUT_MS) {
+		if (r->st == R_START && now > r->t_start + START_TIMEOUT_MS) {
 			kill(r->pid, SIGKILL);
 			rep_down(a, r, "not up within 5 s of its start");
 			continue;
@@ -938,7 +956,7 @@ static void tick(struct agent *a, uint64_t now)
 			r->t_up = now;
 			r->dp_t_back = now;
 			a->dirty = true;
-			logf_(a, "%s.%u up after %" PRIu64 " ms", r->vnf, r->idx, now - r->t_start);
+			event(a, "up", r->name, "up after %" PRIu64 " ms", now - r->t_start);
 		}
 	}
 }
@@ -1092,6 +1110,7 @@ static void status_json(struct agent *a, struct json_object *reply)
 	}
 	json_object_object_add(reply, "replicas", reps);
 	json_object_object_add(reply, "steering", json_object_new_string(a->steering));
+	json_object_object_add(reply, "events", nc_events_json(&a->events, 0, 64));
 }
 
 static int ctl_handler(int argc, char **argv, struct json_object *reply, void *arg)
@@ -1135,6 +1154,8 @@ static int ctl_handler(int argc, char **argv, struct json_object *reply, void *a
 			}
 		}
 		c->vnf[v].replicas = (unsigned)n;
+		event(a, "scale", argv[1], "scale from %u to %u replicas (request)",
+		      a->s->vnf[v].replicas, (unsigned)n);
 		if (reconcile(a, c) < 0) {
 			nf_set_error("scale %s %u failed half-way: see the agent's log", argv[1],
 				     (unsigned)n);
@@ -1158,6 +1179,7 @@ static int ctl_handler(int argc, char **argv, struct json_object *reply, void *a
 				     "running deployment: down, then up");
 			return -EINVAL;
 		}
+		event(a, "apply", "", "apply %s", argv[1]);
 		if (reconcile(a, ns) < 0) {
 			nf_set_error("apply failed: see the agent's log");
 			return -EIO;
@@ -1385,8 +1407,10 @@ int nc_agent_run(struct nc_spec *s, const struct nc_agent_opts *o)
 					a->quit = true;
 			}
 		}
-		if (pf[1].revents)
+		if (pf[1].revents) {
 			nf_ctl_service(a->ctl);
+			now = now_ms();	/* a request may have started replicas */
+		}
 		if (pf[3].fd >= 0)
 			nf_rx_intr_disable(a->probe);
 		for (i = 4; i < np; i++)

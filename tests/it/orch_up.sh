@@ -132,6 +132,11 @@ check_eq "scale fw 3: nothing lost" 0 "$(jget "$T/gen.json" rx.lost)"
 check "scale fw 3: the new replica carries flows" test "$(st "r['fw.2']['rx_packets']")" -gt 0
 check "scale fw 2" "$C" scale fw 2
 check_eq "scale fw 2: fw.2 is gone" "False" "$(st "'fw.2' in r")"
+check_eq "status events: fw.2 started, came up, scaled away and was removed, in that order" \
+	"scale:fw start:fw.2 up:fw.2 scale:fw remove:fw.2" \
+	"$(st "' '.join(e['kind'] + ':' + e['subject'] for e in d['events'] if e['subject'] in ('fw', 'fw.2'))")"
+check_eq "status events: numbered in order, with times" "True" \
+	"$(st "all(x['seq'] + 1 == y['seq'] and x['time_ms'] <= y['time_ms'] for x, y in zip(d['events'], d['events'][1:]))")"
 check "scale fw 2: its switch ports are gone" sh -c "! '$C' switch --ctl '$R/switch.ctl' ports | grep -q 'fw\.2\.'"
 check_eq "scale of an unknown VNF: exit 1" 1 "$("$C" scale nosuch 2 >/dev/null 2>&1; echo $?)"
 check_eq "scale beyond 16: exit 1" 1 "$("$C" scale fw 17 >/dev/null 2>&1; echo $?)"
