@@ -21,12 +21,8 @@
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 command -v gnuplot >/dev/null || { not_ok "gnuplot is installed (scripts/deps)"; exit 1; }
 
-"$ROOT/bench/rfc2544" --quick --scenario router --bin "$BIN" --json "$T/q.json" \
-	--plots "$T/plots" >"$T/out" 2>"$T/err" &
-pid=$!
-cleanup "kill $pid"
-wait $pid
-rc=$?
+run_bg "$T/out" "$T/err" "$ROOT/bench/rfc2544" --quick --scenario router --bin "$BIN" \
+	--json "$T/q.json" --plots "$T/plots"
 check_eq "bench/rfc2544 --quick --scenario router exits 0" 0 "$rc"
 [ "$rc" = 0 ] || tail -5 "$T/err"
 cat "$T/out"

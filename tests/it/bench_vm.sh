@@ -20,12 +20,8 @@ assert "hardware virtualization" in d["skipped"][0]["reason"] or "vhost-net" in 
 PY
 check "vm without KVM: the reason printed" grep -q "vm skipped: " "$T/auto.err"
 
-"$ROOT/bench/rfc2544" --quick --scenario vm --vm-accel tcg --bin "$BIN" --json "$T/q.json" \
-	>"$T/out" 2>"$T/err" &
-pid=$!
-cleanup "kill $pid"
-wait $pid
-rc=$?
+run_bg "$T/out" "$T/err" "$ROOT/bench/rfc2544" --quick --scenario vm --vm-accel tcg --bin "$BIN" \
+	--json "$T/q.json"
 check_eq "vm --vm-accel tcg: exit 0" 0 "$rc"
 [ "$rc" = 0 ] || tail -5 "$T/err"
 grep "vm guest up" "$T/err"
