@@ -31,7 +31,7 @@ LIB_SRC  := $(wildcard src/lib/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(O)/%.o)
 LIB      := $(O)/libnf.a
 
-PROGS    := nfswitch nf-gen nfchain nf-router nf-bridge nf-nat nf-firewall
+PROGS    := nfswitch nf-gen nfchain nf-router nf-bridge nf-nat nf-firewall nfchain-cni
 BINS     := $(addprefix $(O)/bin/,$(PROGS))
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
