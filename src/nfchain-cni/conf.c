@@ -239,6 +239,10 @@ int cni_conf_parse(const char *text, size_t len, struct cni_conf *c, struct cni_
 	c->ver = -1;
 	if (len > INT_MAX)
 		return cni_fail(e, CNI_E_DECODE, "the network configuration is too large");
+	for (i = 0; i < len && text[i] != '\0' && strchr(" \t\r\n", text[i]) != NULL; i++)
+		;
+	if (i == len)
+		return cni_fail(e, CNI_E_DECODE, "stdin holds no network configuration");
 	tok = json_tokener_new();
 	if (tok == NULL)
 		return cni_fail(e, CNI_E_IO, "out of memory");
@@ -260,7 +264,7 @@ int cni_conf_parse(const char *text, size_t len, struct cni_conf *c, struct cni_
 					"the network configuration has text after its JSON object (byte %zu)",
 					i);
 	if (!json_object_is_type(c->root, json_type_object))
-		return cni_fail(e, CNI_E_DECODE, "the network configuration is %s, not an object",
+		return cni_fail(e, CNI_E_DECODE, "the network configuration is a JSON %s, not an object",
 				jtype(c->root));
 	if (read_version(c, json_object_object_get(c->root, "cniVersion"), e) < 0)
 		return -1;

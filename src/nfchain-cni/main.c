@@ -288,8 +288,9 @@ static void port_make(const struct cni_conf *c, const struct env *v, unsigned i,
 	p->id = id;
 	snprintf(p->name, sizeof(p->name), "cni-%.12s-%s%s%s", v->cid, v->ifname,
 		 two ? "-" : "", two ? c->port[i] : "");
-	snprintf(p->ifname, sizeof(p->ifname), "%s%s%s", v->ifname, two ? "-" : "",
-		 two ? c->port[i] : "");
+	/* No netdev has a '/' in its name: a chained plugin looking for
+	 * CNI_IFNAME in the result finds its own interface, never ours. */
+	snprintf(p->ifname, sizeof(p->ifname), "%s/%s", v->ifname, c->port[i]);
 	snprintf(p->spec, sizeof(p->spec), "memif:%s,id=%u", c->memif_socket, id);
 	snprintf(p->mac, sizeof(p->mac), "02:6e:63:00:%02x:%02x", (id >> 8) & 0xff,
 		 id & 0xff);
@@ -617,6 +618,8 @@ static int cmd_del(const struct cni_conf *c, const char *text, size_t len, struc
 		cni_fail(e, CNI_E_IO, "cannot remove %s: %s", path, strerror(errno));
 		goto out;
 	}
+	*strrchr(path, '/') = '\0';
+	rmdir(path);		/* the network's directory, when empty */
 	port_file_remove(c, &v);
 	ret = 0;
 out:
