@@ -84,6 +84,11 @@ build/fuzz/fuzz_spec: tests/fuzz/fuzz_spec.c src/nfchain/spec.c src/nfchain/plan
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -g -O1 -Isrc/lib -Isrc/nfchain -fsanitize=fuzzer,address,undefined \
 		-o $@ $< src/nfchain/spec.c src/nfchain/plan.c $(LIB_SRC) -lpcap -ljson-c -lyaml -lm
+# nfchain-cni's configuration parser: its target links conf.c.
+build/fuzz/fuzz_cni_conf: tests/fuzz/fuzz_cni_conf.c src/nfchain-cni/conf.c src/nfchain-cni/cni.h
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -g -O1 -Isrc/lib -Isrc/nfchain-cni -fsanitize=fuzzer,address,undefined \
+		-o $@ $< src/nfchain-cni/conf.c -ljson-c
 fuzz-build: $(FUZZERS)
 fuzz: fuzz-build
 	tests/fuzz/run $(FUZZ_TIME)

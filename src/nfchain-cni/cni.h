@@ -80,6 +80,10 @@ void cni_conf_free(struct cni_conf *c);
 /* The keys' table as text (for --help): one line per key. */
 void cni_conf_help(FILE *f);
 
+/* @s for a message: up to 100 bytes, control bytes as '?', "..." when
+ * cut (a static buffer, two in turn). */
+const char *cni_show(const char *s);
+
 /* A name the plugin puts into file names and switch requests: 1..max
  * bytes of [A-Za-z0-9_.-], not "." or "..". */
 bool cni_name_ok(const char *s, size_t max);

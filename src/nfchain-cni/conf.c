@@ -26,6 +26,19 @@ int cni_fail(struct cni_err *e, int code, const char *fmt, ...)
 	return -1;
 }
 
+const char *cni_show(const char *s)
+{
+	static char buf[2][112];
+	static unsigned turn;
+	char *b = buf[turn++ % 2];
+	size_t i;
+
+	for (i = 0; s[i] && i < 100; i++)
+		b[i] = (unsigned char)s[i] < ' ' || s[i] == 0x7f ? '?' : s[i];
+	strcpy(b + i, s[i] ? "..." : "");
+	return b;
+}
+
 bool cni_name_ok(const char *s, size_t max)
 {
 	size_t n = strlen(s), i;
@@ -136,16 +149,16 @@ static int one_key(struct cni_conf *c, const struct key *k, struct json_object *
 		if (n != (size_t)json_object_get_string_len(v))
 			return cni_fail(e, CNI_E_CONFIG, "%s: holds a NUL byte", k->key);
 		if (n < (size_t)k->min || n > (size_t)k->max)
-			return cni_fail(e, CNI_E_CONFIG, "%s: '%.64s' is not %ld to %ld bytes long",
-					k->key, s, k->min, k->max);
+			return cni_fail(e, CNI_E_CONFIG, "%s: '%s' is not %ld to %ld bytes long",
+					k->key, cni_show(s), k->min, k->max);
 		if (k->kind == K_PATH && !path_ok(s))
 			return cni_fail(e, CNI_E_CONFIG,
-					"%s: '%.100s' is not an absolute path without blanks or commas",
-					k->key, s);
+					"%s: '%s' is not an absolute path without blanks or commas",
+					k->key, cni_show(s));
 		if (k->kind == K_NAME && !cni_name_ok(s, (size_t)k->max))
 			return cni_fail(e, CNI_E_CONFIG,
-					"%s: '%.64s' has a byte other than A-Z a-z 0-9 _ . -",
-					k->key, s);
+					"%s: '%s' has a byte other than A-Z a-z 0-9 _ . -",
+					k->key, cni_show(s));
 		if (k->off != NONE)
 			memcpy((char *)c + k->off, s, n + 1);
 		return 0;
@@ -211,7 +224,7 @@ static int read_version(struct cni_conf *c, struct json_object *v, struct cni_er
 			return 0;
 		}
 	snprintf(e->details, sizeof(e->details), "supported: 0.3.0 0.3.1 0.4.0 1.0.0");
-	return cni_fail(e, CNI_E_VERSION, "cniVersion '%.32s' is not supported", s);
+	return cni_fail(e, CNI_E_VERSION, "cniVersion '%s' is not supported", cni_show(s));
 }
 
 static int read_ipam(struct cni_conf *c, struct json_object *ipam, struct cni_err *e)
@@ -278,8 +291,8 @@ int cni_conf_parse(const char *text, size_t len, struct cni_conf *c, struct cni_
 			if (strcmp(key, keys[i].key) == 0)
 				break;
 		if (i == NKEYS)
-			return cni_fail(e, CNI_E_FIELD, "unknown key '%.64s' (nfchain-cni --help lists them)",
-					key);
+			return cni_fail(e, CNI_E_FIELD, "unknown key '%s' (nfchain-cni --help lists them)",
+					cni_show(key));
 		if (one_key(c, &keys[i], val, e) < 0)
 			return -1;
 	}

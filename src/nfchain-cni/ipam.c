@@ -28,7 +28,8 @@ static int find_plugin(const char *type, char *path, size_t size, struct cni_err
 		if (access(path, X_OK) == 0)
 			return 0;
 	}
-	return cni_fail(e, CNI_E_IPAM, "IPAM plugin '%s' not found in CNI_PATH (%.200s)", type, cp);
+	return cni_fail(e, CNI_E_IPAM, "IPAM plugin '%s' not found in CNI_PATH (%s)", type,
+			cni_show(cp));
 }
 
 /* The plugin's error result, or our own sentence. */

@@ -154,8 +154,8 @@ static int need(const char *var, const char **out, size_t max, bool name, struct
 	if (v == NULL || *v == '\0')
 		return cni_fail(e, CNI_E_ENV, "%s is not set", var);
 	if (name && !cni_name_ok(v, max))
-		return cni_fail(e, CNI_E_ENV, "%s '%.80s' is not 1..%zu bytes of A-Z a-z 0-9 _ . -",
-				var, v, max);
+		return cni_fail(e, CNI_E_ENV, "%s '%s' is not 1..%zu bytes of A-Z a-z 0-9 _ . -",
+				var, cni_show(v), max);
 	if (!name && strlen(v) > max)
 		return cni_fail(e, CNI_E_ENV, "%s is over %zu bytes", var, max);
 	*out = v;
@@ -177,8 +177,8 @@ static int read_env(struct env *v, bool netns, struct cni_err *e)
 		const char *end = strchrnul(s, ';'), *eq = memchr(s, '=', (size_t)(end - s));
 
 		if (eq == NULL || eq == s)
-			return cni_fail(e, CNI_E_ENV, "CNI_ARGS '%.80s' is not K=V pairs separated by ';'",
-					args);
+			return cni_fail(e, CNI_E_ENV, "CNI_ARGS '%s' is not K=V pairs separated by ';'",
+					cni_show(args));
 		s = *end ? end + 1 : end;
 	}
 	return 0;
@@ -508,7 +508,7 @@ static int cmd_add(const struct cni_conf *c, const char *text, size_t len, struc
 	if (lock < 0)
 		return -1;
 	if (stat(v.netns, &st) < 0) {
-		cni_fail(e, CNI_E_UNKNOWN, "CNI_NETNS %.200s: %s", v.netns, strerror(errno));
+		cni_fail(e, CNI_E_UNKNOWN, "CNI_NETNS %s: %s", cni_show(v.netns), strerror(errno));
 		goto out;
 	}
 	have = cni_state_read(path, &rec, e);
@@ -765,8 +765,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(cmd, "ADD") != 0 && strcmp(cmd, "DEL") != 0 && strcmp(cmd, "CHECK") != 0) {
-		cni_fail(&e, CNI_E_ENV, "unknown CNI_COMMAND '%.32s' (ADD, DEL, CHECK or VERSION)",
-			 cmd);
+		cni_fail(&e, CNI_E_ENV, "unknown CNI_COMMAND '%s' (ADD, DEL, CHECK or VERSION)",
+			 cni_show(cmd));
 		goto fail;
 	}
 	if (cni_conf_parse(text, len, &c, &e) < 0)

@@ -347,7 +347,7 @@ check_eq "chain DEL: exit 0, the port and the pod's eth0 are gone" "0  no eth0" 
 # or removed, or a raw text) and an environment; the plugin must exit 1
 # with exactly this error result (cniVersion, code, msg).
 python3 - "$P" "$R/net.json" "/run/netns/$NSA" "$CNIP" "$R" "$NS_PREFIX" "$IDB" "$SOCK" <<'EOF'
-import json, subprocess, sys
+import json, os, subprocess, sys
 P, basef, ns, cnip, R, nsp, idb, sock = sys.argv[1:]
 base = json.load(open(basef))
 def w(**kv):
@@ -357,8 +357,10 @@ def w(**kv):
         else: d[k] = v
     return json.dumps(d)
 B = json.dumps(base)
-env0 = {"CNI_COMMAND": "ADD", "CNI_CONTAINERID": "podx", "CNI_IFNAME": "net1",
-        "CNI_NETNS": ns, "CNI_PATH": cnip}
+# Our environment (the sanitizers' options) without its CNI_ variables.
+env0 = {k: v for k, v in os.environ.items() if not k.startswith("CNI_")}
+env0.update({"CNI_COMMAND": "ADD", "CNI_CONTAINERID": "podx", "CNI_IFNAME": "net1",
+        "CNI_NETNS": ns, "CNI_PATH": cnip})
 cases = [
     ("empty stdin", "", {}, 6, "stdin holds no network configuration"),
     ("invalid JSON", '{"cniVersion":', {}, 6, "the network configuration is not JSON: unexpected end at byte 14"),
