@@ -529,7 +529,7 @@ static int cmd_add(const struct cni_conf *c, const char *text, size_t len, struc
 		/* A record without result: an ADD died half-way. Redo IPAM. */
 		if (c->ipam != NULL)
 			cni_ipam_exec(c, "DEL", text, len, NULL, e);
-		e->code = 0;
+		*e = (struct cni_err){ 0 };
 	} else {
 		for (i = 0; i < c->nports; i++)
 			port_make(c, &v, i, 0, &p[i]), strcpy(names[i], p[i].name);
@@ -585,13 +585,28 @@ out:
 	return ret;
 }
 
+/* The record's ports off the switch, by the names recorded (whatever the
+ * configuration says now). */
+static void del_ports(const struct cni_conf *c, struct json_object *rec)
+{
+	struct json_object *a, *name;
+	size_t i;
+
+	if (!json_object_object_get_ex(rec, "ports", &a) || !json_object_is_type(a, json_type_array))
+		return;
+	for (i = 0; i < json_object_array_length(a); i++)
+		if (json_object_object_get_ex(json_object_array_get_idx(a, i), "name", &name) &&
+		    json_object_is_type(name, json_type_string) &&
+		    cni_name_ok(json_object_get_string(name), 127))
+			sw_remove(c, json_object_get_string(name));
+}
+
 static int cmd_del(const struct cni_conf *c, const char *text, size_t len, struct cni_err *e)
 {
 	struct json_object *rec = NULL;
-	struct port p[CNI_PORTS_MAX];
 	char path[600];
 	struct env v;
-	int lock, have, n, i, ret = -1;
+	int lock, have, ret = -1;
 
 	lock = begin(c, false, true, &v, path, sizeof(path), e);
 	if (lock < 0)
@@ -602,15 +617,8 @@ static int cmd_del(const struct cni_conf *c, const char *text, size_t len, struc
 		fprintf(stderr, "nfchain-cni: %s (removed)\n", e->msg);
 		*e = (struct cni_err){ 0 };
 	}
-	if (have > 0) {
-		n = rec_ports(c, &v, rec, p, path, e);
-		for (i = 0; i < n; i++)
-			sw_remove(c, p[i].name);
-		if (n < 0) {
-			fprintf(stderr, "nfchain-cni: %s\n", e->msg);
-			*e = (struct cni_err){ 0 };
-		}
-	}
+	if (have > 0)
+		del_ports(c, rec);
 	/* IPAM DEL even without a record: a lease of an ADD that died. */
 	if (c->ipam != NULL && cni_ipam_exec(c, "DEL", text, len, NULL, e) < 0)
 		goto out;

@@ -104,8 +104,14 @@ static int scan_record(const char *path, const char *socket, uint8_t *used,
 	unsigned j;
 	int ret = 0;
 
-	if (cni_state_read(path, &rec, e) <= 0)
-		return e->code ? -1 : 0;
+	struct cni_err bad = { 0 };
+
+	/* An unreadable record must not stop every ADD: its ids are lost. */
+	if (cni_state_read(path, &rec, &bad) <= 0) {
+		if (bad.code)
+			fprintf(stderr, "nfchain-cni: %s (its memif ids are not counted)\n", bad.msg);
+		return 0;
+	}
 	if (json_object_object_get_ex(rec, "ports", &ports) &&
 	    json_object_is_type(ports, json_type_array)) {
 		for (i = 0; i < json_object_array_length(ports); i++) {

@@ -25,7 +25,8 @@ int cni_state_write(const char *path, struct json_object *rec, struct cni_err *e
 
 /* Mark in @used (65536 bits) the memif ids every record of @dir (all
  * networks) holds on @socket, and fail with code 104 when one of them has
- * a port named like one of @names[@n]. Returns 0 or -1 with @e. */
+ * a port named like one of @names[@n]. A record that cannot be read is
+ * skipped with a line on stderr. Returns 0 or -1 with @e. */
 int cni_state_used(const char *dir, const char *socket, uint8_t *used,
 		   char names[][128], unsigned n, struct cni_err *e);
 

@@ -71,7 +71,7 @@ ports_named() {
 	"$C" switch --ctl "$CTL" ports | awk -v p="$1" 'NR > 1 && $2 ~ p { print $2 }' | sort | tr '\n' ' '
 }
 start_switch() {
-	"$S" -q -c "$CTL" >>"$R/switch.log" 2>&1 &
+	"$S" -q -m intr -c "$CTL" >>"$R/switch.log" 2>&1 &
 	SW=$!
 	cleanup "kill $SW 2>/dev/null; wait $SW 2>/dev/null"
 	local i
@@ -159,12 +159,12 @@ check_eq "the switch's port spec is the memif socket and id" "memif:$SOCK,id=$ID
 check "host-local recorded the leases" test -e "$R/ipam/cninet/$IPA" -a -e "$R/ipam/cninet/$IPB"
 
 # --- traffic: each pod's side is an nf-gen memif client in its namespace ---
-ip netns exec "$NSB" "$BIN/nf-gen" --rx "memif:$SOCK,id=$IDB" --count 5000 --wait 20s \
+ip netns exec "$NSB" "$BIN/nf-gen" --rx "memif:$SOCK,id=$IDB" --count 5000 --wait 20s --intr \
 	--duration 40 --json >"$T/rx.json" 2>"$T/rx.err" &
 RX=$!
 cleanup "kill $RX 2>/dev/null"
 check "pod b's memif port comes up on the switch" wait_port_up cni-podb00000000-net1
-ip netns exec "$NSA" "$BIN/nf-gen" --tx "memif:$SOCK,id=$IDA" --count 5000 --rate 20k \
+ip netns exec "$NSA" "$BIN/nf-gen" --tx "memif:$SOCK,id=$IDA" --count 5000 --rate 5k \
 	--src-mac "$MACA" --dst-mac "$MACB" --src-ip "$IPA" --dst-ip "$IPB" --wait 20s \
 	--json >"$T/tx.json" 2>"$T/tx.err"
 check_eq "pod a sent 5000 frames" "0 5000" "$? $(jget "$T/tx.json" tx.packets)"
@@ -268,6 +268,11 @@ check_eq "10 concurrent DELs: all exit 0" "0000000000" "$rcs"
 check_eq "... no conc port, record or lease left" "0 0 1" \
 	"$(ports_named '^cni-conc' | wc -w) $(ls "$R/state/cninet" | grep -c conc) $(ls "$R/ipam/cninet" | grep -c '^10\.')"
 
+# --- a damaged record: ADD of it refused, other ADDs go on, DEL removes it ---
+echo '{"network": "cninet", "ports": [' >"$R/state/cninet/podj@net1"
+cni ADD podj net1 "/run/netns/$NSA" "$R/net.json"
+check_eq "ADD over a damaged record: error 5" "1 5" "$rc $(py 'd["code"]')"
+
 # --- two ports and the pod's port file ---
 mkconf "$R/two.json" ports='["in", "out"]' port_file_dir="\"$R/pods\""
 cni ADD podc0000000000003 net2 "/run/netns/$NSA" "$R/two.json"
@@ -281,6 +286,9 @@ printf '# nfchain-cni: network cninet, container podc0000000000003, interface ne
 check "the pod's port file holds its VNF port lines" diff "$T/want.conf" "$R/pods/podc0000000000003/net2.conf"
 check_eq "a VNF takes the port file as its configuration" "configuration OK" \
 	"$("$BIN/nf-bridge" -n -c "$R/pods/podc0000000000003/net2.conf" 2>&1)"
+cni DEL podj net1 "" "$R/net.json"
+check_eq "DEL of the damaged record: exit 0, the record is gone" "0 no" \
+	"$rc $(test -e "$R/state/cninet/podj@net1" && echo yes || echo no)"
 cni DEL podc0000000000003 net2 "" "$R/two.json"
 check_eq "DEL: both ports and the port file gone" "0  0" \
 	"$rc $(ports_named '^cni-podc') $(ls "$R/pods" | wc -l)"
