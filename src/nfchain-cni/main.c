@@ -747,7 +747,7 @@ int main(int argc, char **argv)
 	size_t len = 0;
 	int ret;
 
-	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		usage(stdout);
 		return 0;
 	}
@@ -756,7 +756,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc > 1) {
-		usage(stderr);
+		fprintf(stderr, "nfchain-cni: unknown argument '%s' (a runtime runs it without "
+			"arguments; --help)\n", cni_show(argv[1]));
 		return 2;
 	}
 	cmd = getenv("CNI_COMMAND");

@@ -114,6 +114,27 @@ cni VERSION "" "" "" "$R/v.json"
 check_eq "VERSION: the versions supported, in the asked version" \
 	"0 0.4.0 0.3.0 0.3.1 0.4.0 1.0.0" "$rc $(py '" ".join([d["cniVersion"]] + d["supportedVersions"])')"
 
+check "--help lists every key" sh -c "'$P' --help | grep -c '^  [a-zA-Z_]* *\(string\|path\|name\|integer\|boolean\|object\|array\) ' | grep -qx 17"
+"$P" extra >"$T/out" 2>"$T/err"
+check_eq "an argument: exit 2, one line on stderr, nothing on stdout" "2 1 0" \
+	"$? $(wc -l <"$T/err") $(wc -c <"$T/out")"
+
+# --- the older versions: the result in the configuration's version ---
+for v in 0.3.0 0.3.1 0.4.0; do
+	mkconf "$R/v.json" cniVersion="\"$v\"" \
+		ipam="{\"type\": \"host-local\", \"subnet\": \"10.79.0.0/24\", \"dataDir\": \"$R/ipamv\"}"
+	cni ADD "podv$v" net1 "/run/netns/$NSA" "$R/v.json"
+	check_eq "ADD with cniVersion $v: the result in $v (host-local's ips with their version field)" \
+		"0 $v net1/data 4 0" \
+		"$rc $(py '" ".join(map(str, [d["cniVersion"], d["interfaces"][0]["name"], d["ips"][0]["version"], d["ips"][0]["interface"]]))')"
+	if [ $v = 0.4.0 ]; then
+		cni CHECK "podv$v" net1 "/run/netns/$NSA" "$R/v.json"
+		check_eq "CHECK with cniVersion 0.4.0: exit 0" 0 "$rc"
+	fi
+	cni DEL "podv$v" net1 "/run/netns/$NSA" "$R/v.json"
+	check_eq "DEL with cniVersion $v: exit 0, port gone" "0 " "$rc $(ports_named '^cni-podv')"
+done
+
 # --- ADD two pods ---
 cni ADD poda0000000000001 net1 "/run/netns/$NSA" "$R/net.json"
 cp "$T/out" "$R/a.json"
