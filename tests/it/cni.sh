@@ -219,7 +219,13 @@ check_eq "ADD pod a again: exit 0, the same result" "0 True" \
 check_eq "... and no new port or lease" "cni-poda00000000-net1 cni-podb00000000-net1  2" \
 	"$(ports_named '^cni-') $(ls "$R/ipam/cninet" | grep -c '^10\.')"
 
-# --- the switch restarts: CHECK reports the lost port; ADD again re-adds it ---
+# --- the switch restarts: CHECK reports the lost port; ADD again re-adds
+# it, and the pod's memif client (connected all along) reconnects ---
+ip netns exec "$NSB" "$BIN/nf-gen" --rx "memif:$SOCK,id=$IDB" --count 1000 --wait 30s --intr \
+	--duration 60 --json >"$T/rx2.json" 2>"$T/rx2.err" &
+RX2=$!
+cleanup "kill $RX2 2>/dev/null"
+check "pod b's receiver is connected before the restart" wait_port_up cni-podb00000000-net1
 kill "$SW"; wait "$SW" 2>/dev/null
 cni CHECK poda0000000000001 net1 "/run/netns/$NSA" "$R/net.json"
 check_eq "CHECK with the switch stopped: error 11 (try again later)" "1 11" "$rc $(py 'd["code"]')"
@@ -237,6 +243,12 @@ check_eq "CHECK passes again" 0 "$rc"
 cni ADD podb0000000000002 net1 "/run/netns/$NSB" "$R/net.json"
 check_eq "the same recovery for pod b: its port is back" "0 cni-poda00000000-net1 cni-podb00000000-net1 " \
 	"$rc $(ports_named '^cni-')"
+check "pod b's memif client reconnected by itself" wait_port_up cni-podb00000000-net1
+ip netns exec "$NSA" "$BIN/nf-gen" --tx "memif:$SOCK,id=$IDA" --count 1000 --rate 5k \
+	--src-mac "$MACA" --dst-mac "$MACB" --wait 20s --json >"$T/tx2.json" 2>"$T/tx2.err"
+wait $RX2
+check_eq "after the recovery: 1000 frames from pod a, all 1000 at pod b's receiver that lived through the restart" \
+	"0 1000 1000 0" "$? $(jget "$T/tx2.json" tx.packets) $(jget "$T/rx2.json" rx.packets) $(jget "$T/rx2.json" rx.lost)"
 
 # --- DEL ---
 cni DEL poda0000000000001 net1 "/run/netns/$NSA" "$R/net.json"
