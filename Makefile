@@ -83,11 +83,7 @@ build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard src/lib/*.h)
 build/fuzz/fuzz_spec: tests/fuzz/fuzz_spec.c src/nfchain/spec.c src/nfchain/plan.c $(LIB_SRC) $(wildcard src/lib/*.h)
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -g -O1 -Isrc/lib -Isrc/nfchain -fsanitize=fuzzer,address,undefined \
-<<<<<<< HEAD
-		-o $@ $< src/nfchain/spec.c src/nfchain/plan.c $(LIB_SRC) -lpcap -ljson-c -lyaml -lcrypt -lm
-=======
-		-o $@ $< src/nfchain/spec.c src/nfchain/plan.c $(LIB_SRC) -lpcap -ljson-c -lyaml -lmicrohttpd -lm
->>>>>>> f7d775e
+		-o $@ $< src/nfchain/spec.c src/nfchain/plan.c $(LIB_SRC) -lpcap -ljson-c -lyaml -lmicrohttpd -lcrypt -lm
 fuzz-build: $(FUZZERS)
 fuzz: fuzz-build
 	tests/fuzz/run $(FUZZ_TIME)

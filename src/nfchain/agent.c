@@ -18,6 +18,8 @@
 #include "box.h"
 #include "event.h"
 #include "plan.h"
+#include "web.h"
+#include "nf_http.h"
 #include "nf_ctl.h"
 #include "nf_io.h"
 #include "nf_proto.h"
@@ -99,6 +101,8 @@ struct agent {
 	struct nf_port *probe;	/* the agent's memif port on the switch */
 	uint8_t probe_mac[6];
 	struct nc_events events;	/* recent changes (status, dashboard) */
+	struct nf_http *http;		/* the http key's server, or NULL */
+	struct nc_web *web;		/* its dashboard and portal (web.c) */
 };
 
 static uint64_t now_ms(void)
@@ -1222,6 +1226,100 @@ static void print_table(struct agent *a)
 
 /* --- up and down --- */
 
+/* --- HTTP: the dashboard and the portal (web.c) --- */
+
+static const struct nc_spec *web_spec(void *arg)
+{
+	return ((struct agent *)arg)->s;
+}
+
+static void web_status(void *arg, struct json_object *o)
+{
+	status_json(arg, o);
+}
+
+/* A tenant's new services: its rules change, one steer-load, an event. */
+static int web_set_services(void *arg, unsigned t, uint8_t bits)
+{
+	struct agent *a = arg;
+	struct nc_tenant *tn = &a->s->tenant[t];
+	const struct nc_chain *c = &a->s->chain[tn->chain];
+	uint8_t old = tn->services;
+	char names[160] = "";
+	size_t used = 0;
+	unsigned j;
+
+	for (j = 0; j < c->nvnf; j++)
+		if (bits >> j & 1)
+			used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s",
+						 used ? ", " : "", a->s->vnf[c->vnf[j]].name);
+	tn->services = bits;
+	if (load_steering(a) < 0) {
+		tn->services = old;
+		load_steering(a);
+		nf_set_error("the switch refused the new steering: %s", a->lasterr);
+		return -EIO;
+	}
+	event(a, "tenant", tn->name, "services now %s (portal)", used ? names : "none");
+	return 0;
+}
+
+static int web_rule_count(void *arg, uint32_t id, uint64_t *packets, uint64_t *bytes)
+{
+	struct agent *a = arg;
+	struct json_object *r, *rules;
+	char *out = NULL;
+	int ret = -ENOENT;
+	size_t i;
+
+	*packets = *bytes = 0;
+	if (nf_ctl_request(a->swctl, "rules", 3000, &out) < 0)
+		return -EIO;
+	r = json_tokener_parse(out);
+	free(out);
+	if (r && json_object_object_get_ex(r, "rules", &rules))
+		for (i = 0; i < json_object_array_length(rules); i++) {
+			struct json_object *o = json_object_array_get_idx(rules, i);
+
+			if (json_object_get_int64(json_object_object_get(o, "id")) != id)
+				continue;
+			*packets = (uint64_t)json_object_get_int64(json_object_object_get(o, "packets"));
+			*bytes = (uint64_t)json_object_get_int64(json_object_object_get(o, "bytes"));
+			ret = 0;
+		}
+	json_object_put(r);
+	return ret;
+}
+
+/* Every HTTP request of the agent. */
+static int http_dispatch(const struct nf_http_req *rq, struct nf_http_resp *rs, void *arg)
+{
+	struct agent *a = arg;
+
+	return nc_web_handle(a->web, rq, rs);
+}
+
+static int http_open(struct agent *a)
+{
+	const struct nc_web_ops ops = { web_spec, web_status, web_set_services, web_rule_count, a };
+	char host[64];
+	char *colon;
+
+	if (!a->s->http[0])
+		return 0;
+	if (nc_web_new(&ops, &a->web) < 0 ||
+	    nf_http_open(a->s->http, NC_WEB_MAX_BODY, http_dispatch, a, &a->http) < 0)
+		return -1;
+	snprintf(host, sizeof(host), "%s", a->s->http);
+	colon = strrchr(host, ':');
+	if (colon)
+		*colon = '\0';
+	nc_web_listen(a->web, host, nf_http_port(a->http));
+	logf_(a, "dashboard http://%s:%u/, portal http://%s:%u/portal", host[0] ? host : "HOST",
+	      nf_http_port(a->http), host[0] ? host : "HOST", nf_http_port(a->http));
+	return 0;
+}
+
 static void teardown(struct agent *a)
 {
 	unsigned i;
@@ -1253,6 +1351,10 @@ static void teardown(struct agent *a)
 	if (a->ctl)
 		nf_ctl_close(a->ctl);
 	a->ctl = NULL;
+	nf_http_close(a->http);
+	a->http = NULL;
+	nc_web_free(a->web);
+	a->web = NULL;
 	for (i = 0; i < REP_MAX; i++)
 		free(a->rep[i].pbuf);
 	if (a->made_run)	/* not another agent's */
@@ -1301,6 +1403,10 @@ static int setup(struct agent *a)
 	ret = nf_ctl_open(a->ctlpath, ctl_handler, a, &a->ctl);
 	if (ret < 0) {
 		snprintf(err, sizeof(err), "%s: %s\n", a->ctlpath, nf_last_error());
+		goto fail_msg;
+	}
+	if (http_open(a) < 0) {
+		snprintf(err, sizeof(err), "http %s: %s\n", a->s->http, nf_last_error());
 		goto fail_msg;
 	}
 	if (start_switch(a) < 0) {
@@ -1370,8 +1476,8 @@ int nc_agent_run(struct nc_spec *s, const struct nc_agent_opts *o)
 		goto out;
 	up_deadline = now_ms() + o->up_timeout_ms;
 	while (!a->quit) {
-		struct pollfd pf[4 + REP_MAX];
-		struct rep *pr[4 + REP_MAX];
+		struct pollfd pf[5 + REP_MAX];
+		struct rep *pr[5 + REP_MAX];
 		unsigned np = 0;
 		uint64_t now;
 
@@ -1388,6 +1494,9 @@ int nc_agent_run(struct nc_spec *s, const struct nc_agent_opts *o)
 		if (a->probe && nf_port_is_up(a->probe) && nf_port_rx_fd(a->probe) >= 0 &&
 		    nf_rx_intr_enable(a->probe) == 0)
 			pf[np].fd = nf_port_rx_fd(a->probe);
+		pf[np++].events = POLLIN;
+		pr[np] = NULL;
+		pf[np].fd = a->http ? nf_http_fd(a->http) : -1;
 		pf[np++].events = POLLIN;
 		for (i = 0; i < REP_MAX; i++)
 			if (a->rep[i].used && a->rep[i].pfd >= 0) {
@@ -1413,9 +1522,13 @@ int nc_agent_run(struct nc_spec *s, const struct nc_agent_opts *o)
 		}
 		if (pf[3].fd >= 0)
 			nf_rx_intr_disable(a->probe);
-		for (i = 4; i < np; i++)
+		for (i = 5; i < np; i++)
 			if (pf[i].revents && pr[i]->pfd == pf[i].fd)
 				probe_read(pr[i], now);
+		if (a->http) {
+			nf_http_service(a->http);	/* also times idle connections out */
+			now = now_ms();
+		}
 		nf_io_service();
 		probe_receive(a, now);
 		tick(a, now);

@@ -7,6 +7,7 @@
  * The first problem stops the load: "FILE:LINE: KEY: reason".
  */
 #include "spec.h"
+#include "nf_http.h"
 #include "nf_rule.h"
 #include "nf_util.h"
 
@@ -64,6 +65,7 @@ static const struct nc_key keys[] = {
 	{ S_TOP, "ports", K_MAP, 1, NC_XPORT_MAX, NULL, true },
 	{ S_TOP, "vnfs", K_MAP, 1, NC_VNF_MAX, NULL, true },
 	{ S_TOP, "chains", K_MAP, 0, NC_CHAIN_MAX, NULL, false },
+	{ S_TOP, "http", K_STR, 2, 60, NULL, false },
 	{ S_TOP, "tenants", K_MAP, 0, NC_TENANT_MAX, NULL, false },
 	{ S_TOP, "portal", K_MAP, 0, 0, NULL, false },
 	{ S_TOP, "dashboard", K_MAP, 0, 0, NULL, false },
@@ -851,7 +853,11 @@ static int set_top(struct ld *l, const struct nc_key *k, const struct val *v, vo
 		s->switch_cpu = (int)v->u;
 	else if (strcmp(k->key, "policy") == 0)
 		return read_map(l, v->node, S_POLICY, "policy", set_policy, s);
-	else if (strcmp(k->key, "portal") == 0)
+	else if (strcmp(k->key, "http") == 0) {
+		if (nf_http_check_addr(v->str) < 0)
+			return fail(l, v->node, l->path, "%s", nf_last_error());
+		snprintf(s->http, sizeof(s->http), "%s", v->str);
+	} else if (strcmp(k->key, "portal") == 0)
 		return read_map(l, v->node, S_PORTAL, "portal", set_portal, s);
 	else if (strcmp(k->key, "dashboard") == 0)
 		return read_map(l, v->node, S_DASH, "dashboard", set_dash, s);

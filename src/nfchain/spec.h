@@ -95,6 +95,7 @@ struct nc_spec {
 	unsigned nchain;
 	struct nc_tenant tenant[NC_TENANT_MAX];
 	unsigned ntenant;
+	char http[64];			/* the agent's HTTP address, "" none */
 	unsigned session_timeout_ms;	/* portal: idle sessions end */
 	char dash_password[NC_HASH_MAX];	/* dashboard: crypt(3) hash, "" none */
 	char plots[256];		/* dashboard: plots directory, "" none */

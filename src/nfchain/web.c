@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -818,8 +819,8 @@ static int dashboard(struct nc_web *w, struct sess *s, struct nf_http_resp *rs)
 	nf_http_printf(rs, "</table>\n<h2>Recent events</h2>\n<table id=\"events\"><thead><tr>"
 		       "<th>#</th><th>kind</th><th>subject</th><th>what</th></tr></thead><tbody>\n");
 	n = evs ? json_object_array_length(evs) : 0;
-	for (k = n > 20 ? n - 20 : 0; k < n; k++) {
-		struct json_object *o = json_object_array_get_idx(evs, n - 1 - k + (n > 20 ? n - 20 : 0));
+	for (k = 0; k < n && k < 20; k++) {	/* the newest first */
+		struct json_object *o = json_object_array_get_idx(evs, n - 1 - k);
 
 		nf_http_printf(rs, "<tr><td>%" PRId64 "</td><td>", js_int(o, "seq"));
 		nc_web_esc(rs, js_str(o, "kind"));

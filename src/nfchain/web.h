@@ -49,6 +49,9 @@ struct nc_web_ops {
 
 int nc_web_new(const struct nc_web_ops *ops, struct nc_web **out);
 void nc_web_free(struct nc_web *w);
+/* The server's address (@host as in the http key, "" for all) and port:
+ * a POST's Origin must name it (or a loopback name with @port). */
+void nc_web_listen(struct nc_web *w, const char *host, unsigned port);
 /* Answer @rq (any path). 0, or -errno (nf_http answers 500). */
 int nc_web_handle(struct nc_web *w, const struct nf_http_req *rq, struct nf_http_resp *rs);
 
