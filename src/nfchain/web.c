@@ -995,7 +995,7 @@ int nc_web_handle(struct nc_web *w, const struct nf_http_req *rq, struct nf_http
 
 	header(rs, "%s", "Content-Security-Policy: default-src 'self'\r\n"
 	       "X-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\n"
-	       "Referrer-Policy: no-referrer\r\n");
+	       "Referrer-Policy: same-origin\r\n");
 	if (strncmp(rq->path, "/portal", 7) == 0 && (rq->path[7] == '\0' || rq->path[7] == '/'))
 		return portal(w, rq, rs);
 	if (strcmp(rq->path, "/web.js") == 0)
@@ -1006,6 +1006,10 @@ int nc_web_handle(struct nc_web *w, const struct nf_http_req *rq, struct nf_http
 			   : not_allowed(rs, "GET, HEAD");
 	if (strcmp(rq->path, "/login") == 0)
 		return operator_login(w, rq, rs);
+	if (strcmp(rq->path, "/favicon.ico") == 0) {
+		rs->status = 204;
+		return 0;
+	}
 	if (strcmp(rq->path, "/logout") == 0) {
 		if (strcmp(rq->method, "POST") != 0)
 			return not_allowed(rs, "POST");
