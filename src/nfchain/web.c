@@ -22,6 +22,7 @@
 #define PEER_MAX	32
 #define FAIL_MAX	5		/* failed sign-ins per peer ... */
 #define FAIL_WINDOW_MS	60000		/* ... in this window, then 429 */
+#define TRIES_PER_S	10		/* sign-ins of all peers: each costs a hash */
 #define COOKIE		"nc_session"
 #define OPERATOR	(-1)
 
@@ -44,6 +45,8 @@ struct nc_web {
 	struct peer_fail fail[PEER_MAX];
 	char host[64];
 	unsigned port;
+	uint64_t tries_t;		/* the second of the last sign-in ... */
+	unsigned tries;			/* ... and the sign-ins in it */
 };
 
 static uint64_t now_ms(void)
@@ -373,8 +376,15 @@ static bool throttled(struct nc_web *w, const char *peer, bool failed)
 	}
 	if (f && now - f->first > FAIL_WINDOW_MS)
 		f->n = 0;
-	if (!failed)
-		return f && f->n >= FAIL_MAX;
+	if (!failed) {
+		/* A hash costs the loop 3 ms (sha512crypt) to 30 ms (yescrypt):
+		 * at most TRIES_PER_S of them a second, whoever asks. */
+		if (now / 1000 != w->tries_t) {
+			w->tries_t = now / 1000;
+			w->tries = 0;
+		}
+		return (f && f->n >= FAIL_MAX) || ++w->tries > TRIES_PER_S;
+	}
 	if (f == NULL) {
 		f = old;
 		snprintf(f->peer, sizeof(f->peer), "%s", peer);

@@ -128,6 +128,9 @@ check_eq "/api/status as the operator: 200 JSON" webhttp \
 check_eq "the operator's session is not a tenant's: /portal/api/me 401" 401 "$(code GET /portal/api/me "${OK[@]}")"
 
 # --- expiry, sign-out
+form /portal/login --data 'tenant=alpha&password=alpha-pass' >/dev/null
+ck=$(hdr Set-Cookie)
+CK=(-H "Cookie: ${ck%%;*}")
 check_eq "alpha's session is alive" 200 "$(code GET /portal/api/me "${CK[@]}")"
 sleep 3.5
 check_eq "after 3 s idle (session-timeout) /portal/api/me: 401" 401 "$(code GET /portal/api/me "${CK[@]}")"
