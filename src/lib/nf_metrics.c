@@ -254,3 +254,14 @@ void nf_metrics_json_table(struct nf_metrics *m, struct json_object *a, const ch
 		}
 	}
 }
+
+void nf_metrics_json_scalars(struct nf_metrics *m, struct json_object *o,
+			     const struct nf_metrics_col *cols, unsigned ncols)
+{
+	unsigned i;
+
+	for (i = 0; i < ncols; i++) {
+		nf_metrics_family(m, cols[i].name, cols[i].type, cols[i].help);
+		nf_metrics_u64(m, cols[i].name, nf_metrics_ju64(o, cols[i].key), NULL);
+	}
+}

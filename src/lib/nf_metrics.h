@@ -88,5 +88,8 @@ struct nf_metrics_col {
 };
 void nf_metrics_json_table(struct nf_metrics *m, struct json_object *a, const char *label,
 			   const char *lkey, const struct nf_metrics_col *cols, unsigned ncols);
+/* A family of one sample per column: @cols[i].name = @o[@cols[i].key]. */
+void nf_metrics_json_scalars(struct nf_metrics *m, struct json_object *o,
+			     const struct nf_metrics_col *cols, unsigned ncols);
 
 #endif

@@ -7,6 +7,7 @@
  * The first problem stops the load: "FILE:LINE: KEY: reason".
  */
 #include "spec.h"
+#include "nf_http.h"
 #include "nf_rule.h"
 #include "nf_util.h"
 
@@ -42,6 +43,7 @@ enum ktype {
 	K_NAMES,	/* a sequence of names, min..max of them */
 	K_TEXT,		/* a (multi-line) string */
 	K_FILES,	/* a mapping file name -> text */
+	K_ADDR,		/* an HTTP address to listen on: IPV4:PORT, [IPV6]:PORT, :PORT */
 	K_MAP,		/* a mapping of named entries (a section) */
 };
 
@@ -59,6 +61,8 @@ static const struct nc_key keys[] = {
 	{ S_TOP, "runtime", K_ENUM, 0, 0, runtime_names, false },
 	{ S_TOP, "mode", K_ENUM, 0, 0, nc_mode_names, false },
 	{ S_TOP, "switch-cpu", K_UINT, 0, 1023, NULL, false },
+	{ S_TOP, "http", K_ADDR, 0, 0, NULL, false },
+	{ S_TOP, "switch-metrics", K_ADDR, 0, 0, NULL, false },
 	{ S_TOP, "policy", K_MAP, 0, 0, NULL, false },
 	{ S_TOP, "ports", K_MAP, 1, NC_XPORT_MAX, NULL, true },
 	{ S_TOP, "vnfs", K_MAP, 1, NC_VNF_MAX, NULL, true },
@@ -253,6 +257,11 @@ static int convert(struct ld *l, const struct nc_key *k, yaml_node_t *n, struct 
 	case K_MAC:
 		if (nf_parse_mac(s, v->mac) < 0)
 			return fail(l, n, l->path, "'%s' is not a MAC address", s);
+		return 0;
+	case K_ADDR:
+		if (strlen(s) >= NC_ADDR_MAX || nf_http_check_addr(s) < 0)
+			return fail(l, n, l->path, "'%s' is not an address to listen on "
+				    "(IPV4:PORT, [IPV6]:PORT or :PORT, port 0-65535)", s);
 		return 0;
 	default:
 		return 0;
@@ -669,6 +678,10 @@ static int set_top(struct ld *l, const struct nc_key *k, const struct val *v, vo
 		s->mode = (unsigned)v->u;
 	else if (strcmp(k->key, "switch-cpu") == 0)
 		s->switch_cpu = (int)v->u;
+	else if (strcmp(k->key, "http") == 0)
+		snprintf(s->http, sizeof(s->http), "%s", v->str);
+	else if (strcmp(k->key, "switch-metrics") == 0)
+		snprintf(s->switch_metrics, sizeof(s->switch_metrics), "%s", v->str);
 	else if (strcmp(k->key, "policy") == 0)
 		return read_map(l, v->node, S_POLICY, "policy", set_policy, s);
 	/* ports, vnfs and chains are read after the rest, in that order */

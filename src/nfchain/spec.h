@@ -62,6 +62,8 @@ struct nc_chain {
 	int line;
 };
 
+#define NC_ADDR_MAX	64	/* "[v6]:port" addresses */
+
 struct nc_spec {
 	char file[256];		/* as given */
 	char dir[256];		/* the file's directory: relative paths start here */
@@ -77,6 +79,8 @@ struct nc_spec {
 	unsigned nxport;
 	struct nc_chain chain[NC_CHAIN_MAX];
 	unsigned nchain;
+	char http[NC_ADDR_MAX];		/* the agent's HTTP server: "" none */
+	char switch_metrics[NC_ADDR_MAX];	/* nfswitch --metrics: "" none */
 };
 
 extern const char *const nc_mode_names[];
