@@ -44,6 +44,7 @@ enum ktype {
 	K_NAMES,	/* a sequence of names, min..max of them */
 	K_TEXT,		/* a (multi-line) string */
 	K_FILES,	/* a mapping file name -> text */
+	K_ADDR,		/* an HTTP address to listen on: IPV4:PORT, [IPV6]:PORT, :PORT */
 	K_MAP,		/* a mapping of named entries (a section) */
 };
 
@@ -61,11 +62,12 @@ static const struct nc_key keys[] = {
 	{ S_TOP, "runtime", K_ENUM, 0, 0, runtime_names, false },
 	{ S_TOP, "mode", K_ENUM, 0, 0, nc_mode_names, false },
 	{ S_TOP, "switch-cpu", K_UINT, 0, 1023, NULL, false },
+	{ S_TOP, "http", K_ADDR, 0, 0, NULL, false },
+	{ S_TOP, "switch-metrics", K_ADDR, 0, 0, NULL, false },
 	{ S_TOP, "policy", K_MAP, 0, 0, NULL, false },
 	{ S_TOP, "ports", K_MAP, 1, NC_XPORT_MAX, NULL, true },
 	{ S_TOP, "vnfs", K_MAP, 1, NC_VNF_MAX, NULL, true },
 	{ S_TOP, "chains", K_MAP, 0, NC_CHAIN_MAX, NULL, false },
-	{ S_TOP, "http", K_STR, 2, 60, NULL, false },
 	{ S_TOP, "tenants", K_MAP, 0, NC_TENANT_MAX, NULL, false },
 	{ S_TOP, "portal", K_MAP, 0, 0, NULL, false },
 	{ S_TOP, "dashboard", K_MAP, 0, 0, NULL, false },
@@ -268,6 +270,11 @@ static int convert(struct ld *l, const struct nc_key *k, yaml_node_t *n, struct 
 	case K_MAC:
 		if (nf_parse_mac(s, v->mac) < 0)
 			return fail(l, n, l->path, "'%s' is not a MAC address", s);
+		return 0;
+	case K_ADDR:
+		if (strlen(s) >= NC_ADDR_MAX || nf_http_check_addr(s) < 0)
+			return fail(l, n, l->path, "'%s' is not an address to listen on "
+				    "(IPV4:PORT, [IPV6]:PORT or :PORT, port 0-65535)", s);
 		return 0;
 	default:
 		return 0;
@@ -851,13 +858,13 @@ static int set_top(struct ld *l, const struct nc_key *k, const struct val *v, vo
 		s->mode = (unsigned)v->u;
 	else if (strcmp(k->key, "switch-cpu") == 0)
 		s->switch_cpu = (int)v->u;
+	else if (strcmp(k->key, "http") == 0)
+		snprintf(s->http, sizeof(s->http), "%s", v->str);
+	else if (strcmp(k->key, "switch-metrics") == 0)
+		snprintf(s->switch_metrics, sizeof(s->switch_metrics), "%s", v->str);
 	else if (strcmp(k->key, "policy") == 0)
 		return read_map(l, v->node, S_POLICY, "policy", set_policy, s);
-	else if (strcmp(k->key, "http") == 0) {
-		if (nf_http_check_addr(v->str) < 0)
-			return fail(l, v->node, l->path, "%s", nf_last_error());
-		snprintf(s->http, sizeof(s->http), "%s", v->str);
-	} else if (strcmp(k->key, "portal") == 0)
+	else if (strcmp(k->key, "portal") == 0)
 		return read_map(l, v->node, S_PORTAL, "portal", set_portal, s);
 	else if (strcmp(k->key, "dashboard") == 0)
 		return read_map(l, v->node, S_DASH, "dashboard", set_dash, s);

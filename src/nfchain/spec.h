@@ -64,6 +64,8 @@ struct nc_chain {
 	int line;
 };
 
+#define NC_ADDR_MAX	64	/* "[v6]:port" addresses */
+
 /* A tenant of the portal (docs/ORCHESTRATOR.md "Tenants"): its traffic
  * (match, return-match) visits the VNFs of its chain it picked. Bit j of
  * services/allowed is the chain's VNF j. */
@@ -93,9 +95,10 @@ struct nc_spec {
 	unsigned nxport;
 	struct nc_chain chain[NC_CHAIN_MAX];
 	unsigned nchain;
+	char http[NC_ADDR_MAX];		/* the agent's HTTP server: "" none */
+	char switch_metrics[NC_ADDR_MAX];	/* nfswitch --metrics: "" none */
 	struct nc_tenant tenant[NC_TENANT_MAX];
 	unsigned ntenant;
-	char http[64];			/* the agent's HTTP address, "" none */
 	unsigned session_timeout_ms;	/* portal: idle sessions end */
 	char dash_password[NC_HASH_MAX];	/* dashboard: crypt(3) hash, "" none */
 	char plots[256];		/* dashboard: plots directory, "" none */
