@@ -55,6 +55,7 @@ check_eq "... with Allow: POST" POST "$(hdr Allow)"
 check_eq "DELETE /portal: 405" 405 "$(code DELETE /portal)"
 check_eq "PUT /: 405" 405 "$(code PUT /)"
 check_eq "unknown path: 404" 404 "$(code GET /nosuch)"
+check_eq "/metrics is still the agent's (nf_metrics): 200" 200 "$(code GET /metrics)"
 check_eq "a foreign Origin on sign-in: 403" 403 \
 	"$(form /portal/login --data 'tenant=alpha&password=alpha-pass' -H 'Origin: http://evil.example')"
 
