@@ -30,6 +30,9 @@ struct sess {
 	bool used;
 	char tok[33], csrf[33];		/* 128 bits each, hex */
 	int tenant;			/* or OPERATOR */
+	/* the tenant's name and password hash at sign-in: an apply that
+	 * renames, reorders or changes them ends the session */
+	char name[NC_NAME_MAX + 1], hash[NC_HASH_MAX];
 	uint64_t last;			/* ms: last page load or POST */
 };
 
@@ -248,6 +251,15 @@ static unsigned timeout_ms(struct nc_web *w)
 	return w->ops.spec(w->ops.arg)->session_timeout_ms;
 }
 
+static bool same_tenant(const struct nc_spec *sp, const struct sess *s)
+{
+	const char *hash = s->tenant == OPERATOR ? sp->dash_password
+			 : s->tenant < (int)sp->ntenant ? sp->tenant[s->tenant].password : NULL;
+
+	return hash && strcmp(hash, s->hash) == 0 &&
+	       (s->tenant == OPERATOR || strcmp(sp->tenant[s->tenant].name, s->name) == 0);
+}
+
 /* The request's live session, or NULL (expired ones are ended here). */
 static struct sess *session(struct nc_web *w, const struct nf_http_req *rq)
 {
@@ -269,8 +281,7 @@ static struct sess *session(struct nc_web *w, const struct nf_http_req *rq)
 
 		if (!s->used || !same(s->tok, tok))
 			continue;
-		if (now - s->last > timeout_ms(w) ||
-		    (s->tenant != OPERATOR && s->tenant >= (int)w->ops.spec(w->ops.arg)->ntenant)) {
+		if (now - s->last > timeout_ms(w) || !same_tenant(w->ops.spec(w->ops.arg), s)) {
 			explicit_bzero(s, sizeof(*s));
 			return NULL;
 		}
@@ -306,6 +317,14 @@ static int session_new(struct nc_web *w, int tenant, struct nf_http_resp *rs)
 	s->used = true;
 	s->tenant = tenant;
 	s->last = now;
+	{
+		const struct nc_spec *sp = w->ops.spec(w->ops.arg);
+
+		snprintf(s->hash, sizeof(s->hash), "%s", tenant == OPERATOR ? sp->dash_password
+			 : sp->tenant[tenant].password);
+		if (tenant != OPERATOR)
+			snprintf(s->name, sizeof(s->name), "%s", sp->tenant[tenant].name);
+	}
 	snprintf(cookie, sizeof(cookie), COOKIE "=%s; HttpOnly; SameSite=Strict; Path=/", s->tok);
 	header(rs, "Set-Cookie: %s\r\n", cookie);
 	return 0;

@@ -147,6 +147,25 @@ check_eq "bravo signs out: 303" 303 "$(form /portal/logout "${BK[@]}" --data "cs
 check "... its cookie is cleared" sh -c "grep -qi '^set-cookie: nc_session=;.*Max-Age=0' '$T/hdr'"
 check_eq "... the session is gone: 401" 401 "$(code GET /portal/api/me "${BK[@]}")"
 
+# --- apply: tenants reordered (bravo first): alpha's session must not
+# become bravo's (sessions hold the tenant's name and password hash)
+form /portal/login --data 'tenant=alpha&password=alpha-pass' >/dev/null
+ck=$(hdr Set-Cookie)
+CK=(-H "Cookie: ${ck%%;*}")
+python3 - "$T/p.yaml" "$T/p2.yaml" <<'EOF2'
+import sys
+s = open(sys.argv[1]).read()
+a, b, p = s.index("  alpha:"), s.index("  bravo:"), s.index("policy:")
+open(sys.argv[2], "w").write(s[:a] + s[b:p] + s[a:b] + s[p:])
+EOF2
+check "apply: the same tenants, bravo first" quiet "$C" apply --name webhttp "$T/p2.yaml"
+check_eq "alpha's session after the apply: 401, not bravo's data" 401 "$(code GET /portal/api/me "${CK[@]}")"
+check "... nothing of bravo in the answer" sh -c "! grep -q bravo '$T/body'"
+check_eq "alpha signs in again: 303" 303 "$(form /portal/login --data 'tenant=alpha&password=alpha-pass')"
+ck=$(hdr Set-Cookie)
+check_eq "... and sees alpha (now tenant 2 in the file)" alpha \
+	"$(code GET /portal/api/me -H "Cookie: ${ck%%;*}" >/dev/null; python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["tenant"])' "$T/body")"
+
 # --- rate limit: five failures in a minute from one address
 for i in 1 2 3 4 5; do form /portal/login --data 'tenant=bravo&password=nope' >/dev/null; done
 check_eq "after 5 failed sign-ins: 429 even with the right password" 429 \
