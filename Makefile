@@ -58,6 +58,12 @@ $(O)/bin/$(1): $$($(1)_OBJ) $(LIB)
 endef
 $(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
 
+# test_web drives nfchain's web.c (and spec.c for the tenants' lookup).
+$(O)/tests/unit/test_web.o: CFLAGS += -Isrc/nfchain
+$(O)/tests/test_web: $(O)/tests/unit/test_web.o $(O)/src/nfchain/web.o $(O)/src/nfchain/spec.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(O)/tests/%: $(O)/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
