@@ -83,6 +83,15 @@ static struct res get(const char *path, const char *cookie)
 	return req("GET", path, "", "", "", cookie, "");
 }
 
+/* GET @path answers @want (and nothing else is looked at). */
+static void get_is(const char *d, const char *path, const char *cookie, int want)
+{
+	struct res r = get(path, cookie);
+
+	NF_TEST(d, r.status == want);
+	free(r.body);
+}
+
 /* "nc_session=TOKEN" from a Set-Cookie header. */
 static void cookie_of(const struct res *r, char *out, size_t len)
 {
@@ -223,9 +232,7 @@ int main(void)
 		strstr(r.body, "\"tenant\":\"alpha\"") && !strstr(r.body, "bravo") &&
 		strstr(r.body, "\"out\":{\"packets\":10010,\"bytes\":1001000}"));
 	free(r.body);
-	r = get("/portal/api/bravo", ck);
-	NF_TEST("/portal/api/bravo: 404", r.status == 404);
-	free(r.body);
+	get_is("/portal/api/bravo: 404", "/portal/api/bravo", ck, 404);
 
 	/* --- services */
 	snprintf(body, sizeof(body), "csrf=%s&svc=fw&svc=nat&tenant=bravo", csrf);
@@ -266,9 +273,7 @@ int main(void)
 	r = req("DELETE", "/portal", "", "", "", ck, "");
 	NF_TEST("DELETE /portal: 405", r.status == 405);
 	free(r.body);
-	r = get("/portalx", ck);
-	NF_TEST("/portalx: 404", r.status == 404);
-	free(r.body);
+	get_is("/portalx: 404", "/portalx", ck, 404);
 
 	/* --- the dashboard: loopback without a password; a tenant is not the operator */
 	r = get("/", ck);
@@ -288,31 +293,21 @@ int main(void)
 	NF_TEST("with a password: a tenant's session is sent to /login", r.status == 303 &&
 		strstr(r.headers, "Location: /login\r\n"));
 	free(r.body);
-	r = get("/api/status", ck);
-	NF_TEST("... /api/status: 401", r.status == 401);
-	free(r.body);
-	r = get("/plots/../../etc/passwd.png", ck);
-	NF_TEST("... a plot: 401 before anything", r.status == 401);
-	free(r.body);
+	get_is("... /api/status: 401", "/api/status", ck, 401);
+	get_is("... a plot: 401 before anything", "/plots/../../etc/passwd.png", ck, 401);
 	r = post("/login", "password=alpha-pass", "");
 	cookie_of(&r, bk, sizeof(bk));
 	NF_TEST("operator signs in: 303 /", r.status == 303 && strstr(r.headers, "Location: /\r\n"));
 	free(r.body);
-	r = get("/plots/..%2fx.png", bk);
-	NF_TEST("operator: a plot name with .. or /: 404", r.status == 404);
-	free(r.body);
-	r = get("/portal/api/me", bk);
-	NF_TEST("the operator's session is no tenant's: 401", r.status == 401);
-	free(r.body);
+	get_is("operator: a plot name with .. or /: 404", "/plots/..%2fx.png", bk, 404);
+	get_is("the operator's session is no tenant's: 401", "/portal/api/me", bk, 401);
 
 	/* --- sign-out, a changed description */
 	snprintf(out, sizeof(out), "csrf=%s", csrf);
 	r = post("/portal/logout", out, ck);
 	NF_TEST("sign-out: 303, cookie cleared", r.status == 303 && strstr(r.headers, "Max-Age=0"));
 	free(r.body);
-	r = get("/portal/api/me", ck);
-	NF_TEST("after sign-out: 401", r.status == 401);
-	free(r.body);
+	get_is("after sign-out: 401", "/portal/api/me", ck, 401);
 	r = post("/portal/login", "tenant=bravo&password=bravo-pass", "");
 	cookie_of(&r, ck, sizeof(ck));
 	free(r.body);
@@ -334,9 +329,7 @@ int main(void)
 		strstr(r.body, "\"tenant\":\"bravo\""));
 	free(r.body);
 	snprintf(sp.tenant[0].password, sizeof(sp.tenant[0].password), "%s", sp.tenant[1].password);
-	r = get("/portal/api/me", ck);
-	NF_TEST("... its password changed: the session ends (401)", r.status == 401);
-	free(r.body);
+	get_is("... its password changed: the session ends (401)", "/portal/api/me", ck, 401);
 	sp.session_timeout_ms = 1000;
 	r = post("/portal/login", "tenant=alpha&password=alpha-pass", "");
 	cookie_of(&r, ck, sizeof(ck));
@@ -347,9 +340,7 @@ int main(void)
 
 		nanosleep(&ts, NULL);
 	}
-	r = get("/portal/api/me", ck);
-	NF_TEST("an expired session: 401", r.status == 401);
-	free(r.body);
+	get_is("an expired session: 401", "/portal/api/me", ck, 401);
 	nc_web_free(w);
 	return nf_test_report();
 }
