@@ -13,6 +13,7 @@
 
 #include "nf_ctl.h"
 #include "nf_fdb.h"
+#include "nf_http.h"
 #include "nf_io.h"
 
 #include <stdbool.h>
@@ -49,6 +50,7 @@ struct sw {
 	unsigned nactive;
 	struct nf_fdb fdb;
 	struct nf_ctl *ctl;
+	struct nf_http *http;	/* --metrics; NULL: none */
 	unsigned burst;
 	bool intr;		/* interrupt mode */
 	bool yield;		/* yield mode: give the CPU away when idle or blocked */
@@ -73,6 +75,8 @@ struct sw_port *sw_port_find(struct sw *sw, const char *name_or_index);
 /* Forward one burst from port @in; returns frames received. */
 unsigned sw_forward(struct sw *sw, struct sw_port *in);
 int sw_ctl_handler(int argc, char **argv, struct json_object *reply, void *arg);
+/* metrics.c: GET /metrics (nf_http handler). */
+int sw_metrics_handler(const struct nf_http_req *rq, struct nf_http_resp *rs, void *arg);
 /* steer_ctl.c: load a steering file at start (steer.h); 0 or -errno. */
 int sw_steer_load(struct sw *sw, const char *path);
 
