@@ -8,6 +8,7 @@
  * tables for humans, or the raw JSON with --json.
  */
 #include "box.h"
+#include "capture.h"
 #include "nf_ctl.h"
 #include "up.h"
 #include "nf_util.h"
@@ -57,6 +58,17 @@ static void usage(FILE *f)
 "         del-group NAME | del-member NAME I | set-member NAME I MEMBER | sids |\n"
 "         add-sid ADDR BEHAVIOUR ARGS... | del-sid ADDR | tos IN OUT LAYER... |\n"
 "         tos-off                          service chaining (docs/STEERING.md)\n"
+"  switch [--ctl PATH] captures | start-capture PORT SINK [rx|tx|both]\n"
+"         [snaplen N] [filter EXPR...] | stop-capture ID|SINK\n"
+"                                           the switch's port captures (the\n"
+"                                           requests nfchain capture makes)\n"
+"\n"
+"  capture [--ctl PATH | --name NAME [--run-dir DIR]] [-f FILTER] [-c COUNT]\n"
+"          [-d SECONDS] [-s SNAPLEN] [--rx|--tx] -w FILE|- TARGET...\n"
+"                            copy the frames passing switch ports (a port, a\n"
+"                            VNF replica fw.0, a VNF type fw) into a pcap file\n"
+"                            without stopping traffic; FILTER: libpcap's syntax\n"
+"                            (nfchain capture --help)\n"
 "\n"
 "  vnf CTL [--json] stats                     a VNF's ports, stages, drops\n"
 "  vnf CTL conf DIRECTIVE...                  a runtime configuration change\n"
@@ -241,6 +253,8 @@ static int cmd_switch(int argc, char **argv)
 		{ "set-member", "group-member-set", 3, 3 }, { "sids", "sids", 0, 0 },
 		{ "add-sid", "sid-add", 2, 30 }, { "del-sid", "sid-del", 1, 1 },
 		{ "tos", "tos", 3, 10 }, { "tos-off", "tos-off", 0, 0 },
+		{ "captures", "captures", 0, 0 }, { "start-capture", "capture-start", 2, 30 },
+		{ "stop-capture", "capture-stop", 1, 1 },
 	};
 	const char *ctl = DEF_CTL;
 	struct json_object *reply;
@@ -461,6 +475,8 @@ int main(int argc, char **argv)
 	    strcmp(argv[1], "scale") == 0 || strcmp(argv[1], "apply") == 0 ||
 	    strcmp(argv[1], "logs") == 0)
 		return nc_cmd_deploy(argc - 1, argv + 1);
+	if (strcmp(argv[1], "capture") == 0)
+		return nc_cmd_capture(argc - 1, argv + 1);
 	if (strcmp(argv[1], "container") == 0)
 		return nc_box_main(argc - 1, argv + 1);
 	die_usage("unknown command", argv[1]);

@@ -36,7 +36,7 @@ static void flood(struct sw *sw, uint16_t in, struct nf_pkt *pk, uint16_t n)
 	for (j = 0; j < sw->nactive; j++) {
 		struct sw_port *o = &sw->ports[sw->active[j]];
 
-		if (sw->active[j] == in || !nf_port_is_up(o->p))
+		if (sw->active[j] == in || !nf_port_is_up(o->p) || (o->cap & SW_CAP_SINK))
 			continue;
 		o->flooded += n;
 		nf_tx_burst(o->p, pk, n);
@@ -140,6 +140,8 @@ static void send_out(struct sw *sw, uint16_t inidx, uint16_t n, bool same, bool 
 	const uint16_t o0 = outp[0];
 	uint16_t i, first;
 
+	if (nf_unlikely(sw->ncap_tx != 0))	/* captures (cap.c) */
+		sw_cap_tx(sw, inidx, rx, outp, n, same, OUT_FLOOD);
 	if (nf_likely(same)) {
 		/* The whole burst goes one way (the common case). */
 		if (o0 < SW_PORTS_MAX && tx_hdr(sw->ports[o0].p, rx, n, hdr, NULL) < n)
@@ -304,6 +306,10 @@ static __attribute__((noinline)) void forward(struct sw *sw, struct sw_port *in,
 
 	sw->bursts++;
 	sw->burst_pkts += n;
+	if (nf_unlikely(in->cap != 0) && sw_cap_rx(sw, in, rx, n)) {	/* cap.c */
+		nf_rx_release(ip);
+		return;
+	}
 	if (nf_unlikely(sw->steer != NULL) && sw->steer->active) {
 		steer(sw, in, inidx, n);
 		nf_rx_release(ip);

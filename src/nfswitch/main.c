@@ -64,6 +64,7 @@ static void on_link(struct nf_port *p, bool up, void *arg)
 	logmsg("port %s %s (%s)", nf_port_name(p), up ? "up" : "down", d);
 	if (!up)
 		nf_fdb_flush(&sw->fdb, nf_port_index(p), false);
+	sw_cap_link(sw, p, up);
 	sw->changed = true;
 }
 
@@ -140,6 +141,7 @@ int sw_port_del(struct sw *sw, const char *key)
 		return -ENOENT;
 	}
 	idx = nf_port_index(sp->p);
+	sw_cap_port_gone(sw, idx);
 	logmsg("port %s removed", nf_port_name(sp->p));
 	nf_port_close(sp->p);
 	nf_fdb_flush(&sw->fdb, idx, true);
@@ -453,6 +455,8 @@ int main(int argc, char **argv)
 			last_svc = now;
 			nf_io_service();
 			nf_ctl_service(sw->ctl);
+			if (sw->cap_gc)
+				sw_cap_gc(sw);
 			sw->now_s = (uint32_t)((now - sw->start_ns) / 1000000000ull);
 			nf_fdb_age(&sw->fdb, sw->now_s, 256);
 			if (stats_s && now - last_stats >= stats_s * 1000000000ull) {
