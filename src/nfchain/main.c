@@ -173,6 +173,28 @@ static void print_fdb(struct json_object *reply)
 	printf("%zu entries\n", n);
 }
 
+/* captures, capture-stop: one line per capture with its counters. */
+static void print_captures(struct json_object *reply)
+{
+	struct json_object *a;
+	size_t i, n;
+
+	if (!json_object_object_get_ex(reply, "captures", &a))
+		return;
+	n = json_object_array_length(a);
+	printf("%-3s %-28s %-16s %-4s %7s %12s %12s %12s %12s  %s\n", "id", "port", "sink",
+	       "dir", "snaplen", "seen", "captured", "dropped", "filtered", "filter");
+	for (i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(a, i);
+
+		printf("%-3" PRIu64 " %-28.28s %-16.16s %-4s %7" PRIu64 " %12" PRIu64 " %12" PRIu64
+		       " %12" PRIu64 " %12" PRIu64 "  %s\n", jget_u64(e, "id"), jget_str(e, "port"),
+		       jget_str(e, "sink"), jget_str(e, "direction"), jget_u64(e, "snaplen"),
+		       jget_u64(e, "seen"), jget_u64(e, "captured"), jget_u64(e, "capture_dropped"),
+		       jget_u64(e, "filtered"), jget_str(e, "filter"));
+	}
+}
+
 /* Steering replies as lines: rules, groups, SIDs with their counters. */
 static void print_steering(const char *req, struct json_object *reply)
 {
@@ -330,6 +352,11 @@ static int cmd_switch(int argc, char **argv)
 		} else if (strcmp(cmds[k].req, "port-add") == 0) {
 			printf("added port %" PRIu64 " (%s)\n", jget_u64(reply, "index"),
 			       jget_str(reply, "name"));
+		} else if (strcmp(cmds[k].req, "captures") == 0 ||
+			   strcmp(cmds[k].req, "capture-stop") == 0) {
+			print_captures(reply);
+		} else if (strcmp(cmds[k].req, "capture-start") == 0) {
+			printf("capture %" PRIu64 " started\n", jget_u64(reply, "id"));
 		} else if (strcmp(cmds[k].req, "fdb-flush") == 0) {
 			printf("flushed %" PRIu64 " entries\n", jget_u64(reply, "flushed"));
 		} else {
