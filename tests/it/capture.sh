@@ -164,8 +164,7 @@ check "--help" sh -c "'$C' capture --help | grep -q 'usage: nfchain capture'"
 # --- the tool killed with -9 ---
 cap k9 -w "$T/k9.pcap" 0
 SINK=$(sw_json captures "d['captures'][0]['sink']")
-kill -9 "$CAP"
-wait "$CAP" 2>/dev/null
+{ kill -9 "$CAP"; wait "$CAP"; } 2>/dev/null
 check "killed -9: the switch removes its capture and port ($SINK)" \
 	wait_until ports "len(d['ports']) == 2 and '$SINK' not in [p['name'] for p in d['ports']]"
 check_eq "... no capture left, the socket file gone" "0 no" \
@@ -215,8 +214,9 @@ R=$T/run/rnf
 	--src-ip 10.1.0.2 --dst-ip 203.0.113.2 --flows 100 --rate 10k --count 20000 \
 	--drain 1s --json >"$T/gen.json" 2>"$T/gen.err" &
 GEN=$!
-"$C" capture --name rnf -c 200 -w "$T/fw0.pcap" fw.0 2>"$T/fw0.err"
-check_eq "capture --name rnf fw.0 -c 200: exit 0" 0 "$?"
+# not the agent's health probes (EtherType 0x88b5), which also pass there
+"$C" capture --name rnf -c 200 -f 'not ether proto 0x88b5' -w "$T/fw0.pcap" fw.0 2>"$T/fw0.err"
+check_eq "capture --name rnf fw.0 -c 200 -f 'not ether proto 0x88b5': exit 0" 0 "$?"
 check_eq "... fw.0's two ports" "nfchain capture: capturing fw.0.fin fw.0.fout into $T/fw0.pcap" \
 	"$(head -1 "$T/fw0.err")"
 check_eq "... 200 frames of the chain's traffic (to 203.0.113.2), none malformed" "200 200 0" \
