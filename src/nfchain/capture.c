@@ -269,7 +269,7 @@ int nc_cmd_capture(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:f:c:d:s:w:h", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":f:c:d:s:w:h", lopts, NULL)) != -1) {
 		switch (c) {
 		case 3: r.ctl = optarg; break;
 		case 4: name = optarg; break;

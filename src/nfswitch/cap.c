@@ -124,7 +124,7 @@ static void cap_copy(struct sw *sw, struct cap *c, const struct nf_pkt *pk, cons
 		if (cl > sbuf[used].len - sizeof(h))	/* the client's buffers */
 			cl = sbuf[used].len - (uint32_t)sizeof(h);
 		memcpy(sbuf[used].data, &h, sizeof(h));
-		memcpy(sbuf[used].data + sizeof(h), d, cl);
+		nf_copy_frame(sbuf[used].data + sizeof(h), d, cl);
 		sbuf[used++].len = (uint32_t)sizeof(h) + cl;
 	}
 	if (used != 0)

@@ -140,8 +140,6 @@ static void send_out(struct sw *sw, uint16_t inidx, uint16_t n, bool same, bool 
 	const uint16_t o0 = outp[0];
 	uint16_t i, first;
 
-	if (nf_unlikely(sw->ncap_tx != 0))	/* captures (cap.c) */
-		sw_cap_tx(sw, inidx, rx, outp, n, same, OUT_FLOOD);
 	if (nf_likely(same)) {
 		/* The whole burst goes one way (the common case). */
 		if (o0 < SW_PORTS_MAX && tx_hdr(sw->ports[o0].p, rx, n, hdr, NULL) < n)
@@ -291,6 +289,8 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 	if (diff != 0)		/* not all one way: send_out() reads every outp[] */
 		for (j = 0; j < nr; j++)
 			fill_out(outp, runs[j][0], runs[j][1], outp[runs[j][0] - 1]);
+	if (nf_unlikely(sw->ncap_tx != 0))	/* captures (cap.c) */
+		sw_cap_tx(sw, inidx, rx, outp, n, diff == 0, OUT_FLOOD);
 	send_out(sw, inidx, n, diff == 0, hdr != 0);
 }
 
@@ -345,6 +345,8 @@ static __attribute__((noinline)) void forward(struct sw *sw, struct sw_port *in,
 		diff |= (uint32_t)(o ^ o0);
 	}
 
+	if (nf_unlikely(sw->ncap_tx != 0))	/* captures (cap.c) */
+		sw_cap_tx(sw, inidx, rx, outp, n, diff == 0, OUT_FLOOD);
 	send_out(sw, inidx, n, diff == 0, false);
 	nf_rx_release(ip);
 }
