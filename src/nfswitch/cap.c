@@ -90,46 +90,53 @@ static void recompute(struct sw *sw)
 	}
 }
 
+/* The frame of @f as one piece (steering's two pieces made one in @buf). */
+static inline const uint8_t *frame_bytes(const struct nf_pkt *f, uint8_t *buf)
+{
+	if (nf_likely(!(f->flags & NF_PKT_F_HDR)))
+		return f->data;
+	nf_pkt_copy(buf, f);
+	return buf;
+}
+
 /* Copy the frames @pk[@sel[j]] (@sel NULL: @pk[j]), j < @k, that pass
- * @c's filter into its sink, as one burst. */
+ * @c's filter into its sink, as one burst: first the filter, then as
+ * many of the sink's buffers as frames matched. */
 static void cap_copy(struct sw *sw, struct cap *c, const struct nf_pkt *pk, const uint16_t *sel,
 		     uint16_t k, uint8_t dir, uint64_t t_ns)
 {
+	static const struct nf_pkt *match[NF_BURST_MAX];
 	struct nf_port *sp = sw->ports[c->sink].p;
-	const struct bpf_insn *prog = c->prog.bf_len != 0 ? c->prog.bf_insns : NULL;
-	uint16_t avail, used = 0, j;
+	uint16_t avail, m = 0, j;
 
 	c->seen += k;
-	avail = nf_tx_get(sp, sbuf, k);
 	for (j = 0; j < k; j++) {
 		const struct nf_pkt *f = sel != NULL ? &pk[sel[j]] : &pk[j];
-		const uint8_t *d = f->data;
+
+		if (c->prog.bf_len == 0 ||
+		    bpf_filter(c->prog.bf_insns, frame_bytes(f, flat), f->len, f->len) != 0)
+			match[m++] = f;
+	}
+	c->filtered += k - m;
+	if (m == 0)
+		return;
+	avail = nf_tx_get(sp, sbuf, m);
+	for (j = 0; j < avail; j++) {
+		const struct nf_pkt *f = match[j];
 		struct nf_cap_hdr h = { .magic = NF_CAP_MAGIC, .len = f->len, .t_ns = t_ns,
 					.id = c->id, .port = c->port, .dir = dir };
-		uint32_t cl;
+		uint32_t cl = NF_MIN(f->len, c->snaplen);
 
-		if (f->flags & NF_PKT_F_HDR) {	/* steering's two pieces */
-			nf_pkt_copy(flat, f);
-			d = flat;
-		}
-		if (prog != NULL && bpf_filter(prog, d, f->len, f->len) == 0) {
-			c->filtered++;
-			continue;
-		}
-		if (used == avail) {
-			c->dropped++;
-			continue;
-		}
-		cl = NF_MIN(f->len, c->snaplen);
-		if (cl > sbuf[used].len - sizeof(h))	/* the client's buffers */
-			cl = sbuf[used].len - (uint32_t)sizeof(h);
-		memcpy(sbuf[used].data, &h, sizeof(h));
-		nf_copy_frame(sbuf[used].data + sizeof(h), d, cl);
-		sbuf[used++].len = (uint32_t)sizeof(h) + cl;
+		if (cl > sbuf[j].len - sizeof(h))	/* the client's buffers */
+			cl = sbuf[j].len - (uint32_t)sizeof(h);
+		memcpy(sbuf[j].data, &h, sizeof(h));
+		nf_copy_frame(sbuf[j].data + sizeof(h), frame_bytes(f, flat), cl);
+		sbuf[j].len = (uint32_t)sizeof(h) + cl;
 	}
-	if (used != 0)
-		nf_tx_put(sp, sbuf, used);
-	c->captured += used;
+	if (avail != 0)
+		nf_tx_put(sp, sbuf, avail);
+	c->captured += avail;
+	c->dropped += m - avail;
 }
 
 bool sw_cap_rx(struct sw *sw, struct sw_port *in, const struct nf_pkt *pk, uint16_t n)

@@ -202,7 +202,10 @@ static void usage(FILE *f)
 "del-mac MAC [VLAN]; steering: steering|load-steering FILE|clear-steering|\n"
 "steer-stats|rules|add-rule ...|del-rule ID|groups|add-group NAME MEMBER...|\n"
 "del-group NAME|del-member NAME I|set-member NAME I MEMBER|sids|\n"
-"add-sid ADDR BEHAVIOUR ...|del-sid ADDR|tos IN OUT LAYER...|tos-off.\n"
+"add-sid ADDR BEHAVIOUR ...|del-sid ADDR|tos IN OUT LAYER...|tos-off;\n"
+"port capture (nfchain capture, docs/OPERATIONS.md): captures|\n"
+"start-capture PORT SINK [rx|tx|both] [snaplen N] [filter EXPR...]|\n"
+"stop-capture ID|SINK.\n"
 "Exit status: 0 after SIGINT/SIGTERM, 1 on a runtime error, 2 on a usage\n"
 "error.\n");
 }

@@ -131,18 +131,22 @@ check_eq "--tx on the receiving port: the 1000 frames the switch sent it" "1000"
 	"$(pcap_py "$T/tx1.pcap" "len(r)")"
 
 # --- snaplen, -c COUNT while traffic flows, -w - into tshark ---
+# (-d 30: a bound, should the traffic be over before COUNT frames)
 gen 40000 20k --size 200 &
 GEN=$!
-"$C" capture --ctl "$CTL" -s 64 -c 500 -w "$T/snap.pcap" 0 2>"$T/snap.err"
+"$C" capture --ctl "$CTL" -s 64 -c 500 -d 30 -w "$T/snap.pcap" 0 2>"$T/snap.err"
 check_eq "-s 64 -c 500: exit 0" 0 "$?"
+wait "$GEN"
+check_eq "nf-gen: no frame lost meanwhile" 0 "$(jget "$T/gen.json" rx.lost)"
 check_eq "-c 500: exactly 500 frames, each cut to 64 bytes of 200" "500" \
 	"$(tshark -r "$T/snap.pcap" -Y 'frame.cap_len == 64 && frame.len == 200' 2>/dev/null | wc -l)"
 check_eq "... and tshark says so (200 bytes on wire, 64 bytes captured), none malformed" "500 0" \
 	"$(tshark -r "$T/snap.pcap" -V 2>/dev/null | grep -c '200 bytes on wire (1600 bits), 64 bytes captured') $(tshark -r "$T/snap.pcap" -Y _ws.malformed 2>/dev/null | wc -l)"
+gen 40000 20k &
+GEN=$!
 check_eq "-w - into tshark -r -: 300 frames" 300 \
-	"$("$C" capture --ctl "$CTL" -c 300 -w - 0 2>/dev/null | tshark -r - 2>/dev/null | wc -l)"
+	"$("$C" capture --ctl "$CTL" -c 300 -d 30 -w - 0 2>/dev/null | tshark -r - 2>/dev/null | wc -l)"
 wait "$GEN"
-check_eq "nf-gen: no frame lost meanwhile" 0 "$(jget "$T/gen.json" rx.lost)"
 
 # --- errors ---
 "$C" capture --ctl "$CTL" -f 'udp prt 53' -w "$T/x.pcap" 0 2>"$T/bad.err"
