@@ -60,10 +60,10 @@ static void usage(FILE *f)
 "\n"
 "TARGET (several: one file, frames in the order the switch handled them):\n"
 "  a switch port's name or index (nfchain switch ports), a VNF replica\n"
-"  (fw.0: its ports fw.0.in, fw.0.out), or a VNF type (fw: every replica's\n"
-"  ports)\n"
+"  (fw.0: its ports fw.0.PORT), or a VNF type (fw: every replica's ports)\n"
 "\n"
-"      --ctl PATH      the switch's control socket (default " CAP_DEF_CTL ")\n"
+"      --ctl PATH      the switch's control socket (default\n"
+"                      " CAP_DEF_CTL ")\n"
 "      --name NAME     the switch of deployment NAME (nfchain up):\n"
 "                      DIR/NAME/switch.ctl\n"
 "      --run-dir DIR   where deployments live (default $NFCHAIN_RUN_DIR, else\n"
@@ -169,6 +169,28 @@ static int resolve(struct json_object *ports, const char *target, char (*out)[12
 		return -ENOENT;
 	}
 	return 0;
+}
+
+/* Ports _cap.PID whose PID is gone: a capture killed in the moment
+ * between adding its port and starting its captures (afterwards the
+ * switch removes the port itself when the client leaves). Removed. */
+static void remove_stale(const char *ctl, struct json_object *ports)
+{
+	size_t i, np = json_object_array_length(ports);
+
+	for (i = 0; i < np; i++) {
+		const char *nm = port_name(json_object_array_get_idx(ports, i));
+		struct json_object *r;
+		char line[256], err[256];
+		uint64_t pid;
+
+		if (strncmp(nm, "_cap.", 5) != 0 || nf_parse_u64(nm + 5, 1, INT32_MAX, 0, &pid) < 0 ||
+		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(line, sizeof(line), "port-del %s", nm);
+		r = sw_req(ctl, line, err, sizeof(err));
+		json_object_put(r);
+	}
 }
 
 struct cap_run {
@@ -355,6 +377,7 @@ int nc_cmd_capture(int argc, char **argv)
 	for (i = (unsigned)optind; i < (unsigned)argc; i++)
 		if (resolve(ports, argv[i], targets, &ntargets) < 0)
 			goto out;
+	remove_stale(r.ctl, ports);
 	json_object_put(rep);
 	rep = NULL;
 

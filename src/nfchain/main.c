@@ -297,7 +297,8 @@ static int cmd_switch(int argc, char **argv)
 	}
 	if (optind >= argc)
 		die_usage("'switch' needs a subcommand: ports, stats, fdb, add-port, "
-			  "del-port, flush-fdb, add-mac, del-mac, or a steering one "
+			  "del-port, flush-fdb, add-mac, del-mac, captures, start-capture, "
+			  "stop-capture, or a steering one "
 			  "(nfchain --help)", NULL);
 	for (i = 0; i < (int)NF_ARRAY_SIZE(cmds); i++)
 		if (strcmp(argv[optind], cmds[i].cli) == 0)

@@ -8,6 +8,7 @@
 #    same bytes; the decoded fields and lengths are what nf-gen sent;
 #    timestamps are the time of the capture; rx and tx directions;
 #  - snaplen truncation (caplen < len), -c COUNT exact, -w - into tshark;
+#    a dead capture's leftover port removed by the next capture;
 #  - a bad filter (libpcap's message) and an unknown port: exit 1, nothing
 #    left on the switch; usage errors: exit 2;
 #  - the tool killed with -9: the switch removes its port and capture and
@@ -142,11 +143,15 @@ check_eq "-c 500: exactly 500 frames, each cut to 64 bytes of 200" "500" \
 	"$(tshark -r "$T/snap.pcap" -Y 'frame.cap_len == 64 && frame.len == 200' 2>/dev/null | wc -l)"
 check_eq "... and tshark says so (200 bytes on wire, 64 bytes captured), none malformed" "500 0" \
 	"$(tshark -r "$T/snap.pcap" -V 2>/dev/null | grep -c '200 bytes on wire (1600 bits), 64 bytes captured') $(tshark -r "$T/snap.pcap" -Y _ws.malformed 2>/dev/null | wc -l)"
+# what a capture killed between adding its port and starting leaves: a
+# plain port _cap.PID, PID gone; the next capture removes it
+"$C" switch --ctl "$CTL" add-port "memif:$T/stale.sock,id=0" _cap.2147483646 >/dev/null
 gen 40000 20k &
 GEN=$!
 check_eq "-w - into tshark -r -: 300 frames" 300 \
 	"$("$C" capture --ctl "$CTL" -c 300 -d 30 -w - 0 2>/dev/null | tshark -r - 2>/dev/null | wc -l)"
 wait "$GEN"
+check_eq "... and the stale port of a dead capture (_cap.2147483646) was removed" 2 "$(ports_n)"
 
 # --- errors ---
 "$C" capture --ctl "$CTL" -f 'udp prt 53' -w "$T/x.pcap" 0 2>"$T/bad.err"
