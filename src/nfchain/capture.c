@@ -50,7 +50,7 @@ static void usage(FILE *f)
 	fprintf(f,
 "usage: nfchain capture [--ctl PATH | --name NAME [--run-dir DIR]] [-f FILTER]\n"
 "                       [-c COUNT] [-d SECONDS] [-s SNAPLEN] [--rx|--tx]\n"
-"                       -w FILE|- TARGET...\n"
+"                       [--pcapng] -w FILE|- TARGET...\n"
 "\n"
 "Copy the frames passing nfswitch ports into a pcap file, without stopping\n"
 "or slowing their traffic: the switch copies each frame of the captured\n"
@@ -82,6 +82,9 @@ static void usage(FILE *f)
 "  -w, --write FILE    the pcap file (nanosecond timestamps: when the switch\n"
 "                      handled the frame's burst); - : standard output\n"
 "                      (nfchain capture ... -w - | tshark -r -)\n"
+"      --pcapng        write pcapng instead: one interface per captured port\n"
+"                      (its name), each frame's direction (inbound: the\n"
+"                      switch received it on the port; outbound: sent to it)\n"
 "  -h, --help          this text\n"
 "\n"
 "Stops at COUNT frames, after SECONDS, or on SIGINT/SIGTERM, and then\n"
@@ -203,10 +206,84 @@ struct cap_run {
 	pcap_dumper_t *dump;
 	uint64_t written, count;
 	bool to_stdout;
+	FILE *ng;		/* --pcapng: the file (else libpcap's dumper) */
+	uint32_t ids[CAP_TARGETS_MAX];	/* capture id of each target: its interface */
 };
 
+/* pcapng (draft-ietf-opsawg-pcapng), host byte order: a block is its type,
+ * its length, the body (padded to 4 bytes), options, the length again. */
+static void ng_opt(uint8_t *b, size_t *n, uint16_t code, const void *v, uint16_t len)
+{
+	memcpy(b + *n, &code, 2);
+	memcpy(b + *n + 2, &len, 2);
+	if (len != 0)
+		memcpy(b + *n + 4, v, len);
+	memset(b + *n + 4 + len, 0, (4 - len % 4) % 4);
+	*n += 4 + ((len + 3u) & ~3u);
+}
+
+static void ng_block(FILE *f, uint32_t type, const uint8_t *body, size_t n)
+{
+	uint32_t len = (uint32_t)n + 12;
+
+	fwrite(&type, 4, 1, f);
+	fwrite(&len, 4, 1, f);
+	fwrite(body, 1, n, f);
+	fwrite(&len, 4, 1, f);
+}
+
+/* The section header, then one interface per target (its port's name,
+ * nanosecond timestamps). */
+static void ng_start(FILE *f, char (*names)[128], unsigned n, uint32_t snaplen)
+{
+	static const uint8_t shb[16] = { 0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0,
+					 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	uint8_t b[256];
+	const uint8_t res = 9;
+	unsigned i;
+
+	ng_block(f, 0x0a0d0d0a, shb, sizeof(shb));
+	for (i = 0; i < n; i++) {
+		size_t k = 8;
+		uint16_t lt = 1, zero = 0;
+
+		memcpy(b, &lt, 2);			/* LINKTYPE_ETHERNET */
+		memcpy(b + 2, &zero, 2);
+		memcpy(b + 4, &snaplen, 4);
+		ng_opt(b, &k, 2, names[i], (uint16_t)strlen(names[i]));	/* if_name */
+		ng_opt(b, &k, 9, &res, 1);		/* if_tsresol: 10^-9 s */
+		ng_opt(b, &k, 0, NULL, 0);		/* opt_endofopt */
+		ng_block(f, 1, b, k);
+	}
+}
+
+/* One enhanced packet block: the frame on the interface of its capture,
+ * its direction (inbound: received by the switch on the port). */
+static void ng_packet(struct cap_run *r, unsigned nids, const struct nf_cap_hdr *h,
+		      const uint8_t *data, uint32_t caplen)
+{
+	static uint8_t b[28 + NF_FRAME_MAX + 64];
+	uint32_t hd[5], flags = h->dir == NF_CAP_RX ? 1 : 2, ifc = 0;
+	size_t k;
+
+	while (ifc + 1 < nids && r->ids[ifc] != h->id)
+		ifc++;
+	hd[0] = ifc;
+	hd[1] = (uint32_t)(h->t_ns >> 32);
+	hd[2] = (uint32_t)h->t_ns;
+	hd[3] = caplen;
+	hd[4] = h->len;
+	memcpy(b, hd, 20);
+	memcpy(b + 20, data, caplen);
+	k = 20 + ((caplen + 3u) & ~3u);
+	memset(b + 20 + caplen, 0, k - 20 - caplen);
+	ng_opt(b, &k, 2, &flags, 4);		/* epb_flags: the direction */
+	ng_opt(b, &k, 0, NULL, 0);
+	ng_block(r->ng, 6, b, k);
+}
+
 /* Write the frames of one burst; false once COUNT were written. */
-static bool write_burst(struct cap_run *r, const struct nf_pkt *pk, uint16_t n)
+static bool write_burst(struct cap_run *r, unsigned nids, const struct nf_pkt *pk, uint16_t n)
 {
 	uint16_t i;
 
@@ -219,6 +296,11 @@ static bool write_burst(struct cap_run *r, const struct nf_pkt *pk, uint16_t n)
 		memcpy(&h, pk[i].data, sizeof(h));
 		if (h.magic != NF_CAP_MAGIC || h.len < pk[i].len - sizeof(h))
 			continue;
+		if (r->ng != NULL) {
+			ng_packet(r, nids, &h, pk[i].data + sizeof(h), pk[i].len - (uint32_t)sizeof(h));
+			r->written++;
+			continue;
+		}
 		ph.ts.tv_sec = (time_t)(h.t_ns / 1000000000ull);
 		ph.ts.tv_usec = (suseconds_t)(h.t_ns % 1000000000ull);	/* nanoseconds */
 		ph.caplen = pk[i].len - (uint32_t)sizeof(h);
@@ -230,17 +312,19 @@ static bool write_burst(struct cap_run *r, const struct nf_pkt *pk, uint16_t n)
 }
 
 /* Read what waits in the ring; false once COUNT were written. */
-static bool drain(struct cap_run *r)
+static bool drain(struct cap_run *r, unsigned nids)
 {
 	struct nf_pkt pk[NF_BURST_MAX];
 	uint16_t n;
 	bool more = true;
 
 	while (more && (n = nf_rx_burst(r->port, pk, NF_BURST_MAX)) > 0) {
-		more = write_burst(r, pk, n);
+		more = write_burst(r, nids, pk, n);
 		nf_rx_release(r->port);
 	}
-	if (r->to_stdout)
+	if (r->to_stdout && r->ng != NULL)
+		fflush(r->ng);
+	else if (r->to_stdout)
 		pcap_dump_flush(r->dump);
 	return more;
 }
@@ -273,6 +357,7 @@ int nc_cmd_capture(int argc, char **argv)
 		{ "rx", no_argument, NULL, 1 },
 		{ "tx", no_argument, NULL, 2 },
 		{ "write", required_argument, NULL, 'w' },
+		{ "pcapng", no_argument, NULL, 6 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -287,7 +372,7 @@ int nc_cmd_capture(int argc, char **argv)
 	uint64_t duration = 0, snaplen = CAP_SNAP_MAX, deadline, t0;
 	unsigned ntargets = 0, i;
 	int c, rc = 1, ret;
-	bool more = true, io_up = false;
+	bool more = true, io_up = false, ng = false;
 
 	optind = 1;
 	opterr = 0;
@@ -312,6 +397,7 @@ int nc_cmd_capture(int argc, char **argv)
 		case 1: dir = *dir ? "both" : "rx"; break;
 		case 2: dir = *dir ? "both" : "tx"; break;
 		case 'w': file = optarg; break;
+		case 6: ng = true; break;
 		case 'h': usage(stdout); return 0;
 		case ':': return usage_err("this option needs a value:", argv[optind - 1]);
 		default: return usage_err("unknown option", argv[optind - 1]);
@@ -382,8 +468,14 @@ int nc_cmd_capture(int argc, char **argv)
 	rep = NULL;
 
 	r.to_stdout = strcmp(file, "-") == 0;
-	r.dump = pcap_dump_open(r.dead, file);
-	if (r.dump == NULL) {
+	if (ng) {
+		r.ng = r.to_stdout ? stdout : fopen(file, "wb");
+		if (r.ng == NULL) {
+			fprintf(stderr, "nfchain capture: cannot write %s: %s\n", file,
+				strerror(errno));
+			goto out;
+		}
+	} else if ((r.dump = pcap_dump_open(r.dead, file)) == NULL) {
 		fprintf(stderr, "nfchain capture: cannot write %s: %s\n", file,
 			pcap_geterr(r.dead));
 		goto out;
@@ -457,9 +549,17 @@ int nc_cmd_capture(int argc, char **argv)
 			fprintf(stderr, "nfchain capture: cannot capture %s: %s\n", targets[i], err);
 			goto out;
 		}
+		{
+			struct json_object *id;
+
+			r.ids[i] = json_object_object_get_ex(rep, "id", &id) ?
+				   (uint32_t)json_object_get_int64(id) : 0;
+		}
 		json_object_put(rep);
 		rep = NULL;
 	}
+	if (r.ng != NULL)
+		ng_start(r.ng, targets, ntargets, (uint32_t)snaplen);
 	if (!r.to_stdout) {
 		fprintf(stderr, "nfchain capture: capturing");
 		for (i = 0; i < ntargets; i++)
@@ -472,7 +572,7 @@ int nc_cmd_capture(int argc, char **argv)
 		struct pollfd pf[2] = { { .fd = nf_port_rx_fd(r.port), .events = POLLIN },
 					{ .fd = nf_io_fd(), .events = POLLIN } };
 
-		more = drain(&r);
+		more = drain(&r, ntargets);
 		if (!more)
 			break;
 		nf_io_service();
@@ -496,7 +596,7 @@ out:
 		snprintf(line, sizeof(line), "capture-stop %s", r.sink);
 		rep = sw_req(r.ctl, line, err, sizeof(err));
 		if (rc == 0 && more && r.port != NULL)
-			drain(&r);
+			drain(&r, ntargets);
 		if (rep != NULL)
 			fprintf(stderr, "nfchain capture: %" PRIu64 " frames written; the switch "
 				"captured %" PRIu64 ", dropped %" PRIu64 " (this program's ring "
@@ -516,6 +616,14 @@ out:
 	nf_port_close(r.port);
 	if (io_up)
 		nf_io_fini();
+	if (r.ng != NULL) {
+		if (fflush(r.ng) != 0 || ferror(r.ng)) {
+			fprintf(stderr, "nfchain capture: error writing %s\n", file);
+			rc = 1;
+		}
+		if (!r.to_stdout)
+			fclose(r.ng);
+	}
 	if (r.dump != NULL) {
 		pcap_dump_flush(r.dump);
 		if (!r.to_stdout && ferror(pcap_dump_file(r.dump))) {

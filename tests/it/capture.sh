@@ -8,7 +8,8 @@
 #    same bytes; the decoded fields and lengths are what nf-gen sent;
 #    timestamps are the time of the capture; rx and tx directions;
 #  - snaplen truncation (caplen < len), -c COUNT exact, -w - into tshark;
-#    a dead capture's leftover port removed by the next capture;
+#    a dead capture's leftover port removed by the next capture; --pcapng
+#    (an interface per port, each frame's direction);
 #  - a bad filter (libpcap's message) and an unknown port: exit 1, nothing
 #    left on the switch; usage errors: exit 2;
 #  - the tool killed with -9: the switch removes its port and capture and
@@ -152,6 +153,18 @@ check_eq "-w - into tshark -r -: 300 frames" 300 \
 	"$("$C" capture --ctl "$CTL" -c 300 -d 30 -w - 0 2>/dev/null | tshark -r - 2>/dev/null | wc -l)"
 wait "$GEN"
 check_eq "... and the stale port of a dead capture (_cap.2147483646) was removed" 2 "$(ports_n)"
+gen 40000 20k &
+GEN=$!
+"$C" capture --ctl "$CTL" --pcapng -c 400 -d 30 -w "$T/ng.pcapng" 0 1 2>/dev/null
+check_eq "--pcapng -c 400, two ports: exit 0" 0 "$?"
+wait "$GEN"
+check_eq "... tshark: each frame on its port's interface, inbound on 0, outbound on 1" \
+	"400 0 0" "$(tshark -r "$T/ng.pcapng" -T fields -e frame.interface_name \
+		-e frame.packet_flags_direction 2>/dev/null | awk -v a="memif:$S,id=0" -v b="memif:$S,id=1" '
+		{ n++ } ($1 == a && $2 != "0x00000001") || ($1 == b && $2 != "0x00000002") { bad++ }
+		$1 != a && $1 != b { other++ } END { print n, bad + 0, other + 0 }')"
+check_eq "... no expert error or warning" "" \
+	"$(tshark -r "$T/ng.pcapng" -q -z expert 2>/dev/null | grep -E '^(Errors|Warns) \(')"
 
 # --- errors ---
 "$C" capture --ctl "$CTL" -f 'udp prt 53' -w "$T/x.pcap" 0 2>"$T/bad.err"
