@@ -64,7 +64,7 @@ static void usage(FILE *f)
 "                                           requests nfchain capture makes)\n"
 "\n"
 "  capture [--ctl PATH | --name NAME [--run-dir DIR]] [-f FILTER] [-c COUNT]\n"
-"          [-d SECONDS] [-s SNAPLEN] [--rx|--tx] -w FILE|- TARGET...\n"
+"          [-d SECONDS] [-s SNAPLEN] [--rx|--tx] [--pcapng] -w FILE|- TARGET...\n"
 "                            copy the frames passing switch ports (a port, a\n"
 "                            VNF replica fw.0, a VNF type fw) into a pcap file\n"
 "                            without stopping traffic; FILTER: libpcap's syntax\n"
