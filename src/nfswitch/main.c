@@ -64,6 +64,7 @@ static void on_link(struct nf_port *p, bool up, void *arg)
 	logmsg("port %s %s (%s)", nf_port_name(p), up ? "up" : "down", d);
 	if (!up)
 		nf_fdb_flush(&sw->fdb, nf_port_index(p), false);
+	sw_cap_link(sw, p, up);
 	sw->changed = true;
 }
 
@@ -140,6 +141,7 @@ int sw_port_del(struct sw *sw, const char *key)
 		return -ENOENT;
 	}
 	idx = nf_port_index(sp->p);
+	sw_cap_port_gone(sw, idx);
 	logmsg("port %s removed", nf_port_name(sp->p));
 	nf_port_close(sp->p);
 	nf_fdb_flush(&sw->fdb, idx, true);
@@ -203,7 +205,10 @@ static void usage(FILE *f)
 "del-mac MAC [VLAN]; steering: steering|load-steering FILE|clear-steering|\n"
 "steer-stats|rules|add-rule ...|del-rule ID|groups|add-group NAME MEMBER...|\n"
 "del-group NAME|del-member NAME I|set-member NAME I MEMBER|sids|\n"
-"add-sid ADDR BEHAVIOUR ...|del-sid ADDR|tos IN OUT LAYER...|tos-off.\n"
+"add-sid ADDR BEHAVIOUR ...|del-sid ADDR|tos IN OUT LAYER...|tos-off;\n"
+"port capture (nfchain capture, docs/OPERATIONS.md): captures|\n"
+"start-capture PORT SINK [rx|tx|both] [snaplen N] [filter EXPR...]|\n"
+"stop-capture ID|SINK.\n"
 "Exit status: 0 after SIGINT/SIGTERM, 1 on a runtime error, 2 on a usage\n"
 "error.\n");
 }
@@ -473,6 +478,8 @@ int main(int argc, char **argv)
 			nf_ctl_service(sw->ctl);
 			if (sw->http != NULL)
 				nf_http_service(sw->http);
+			if (sw->cap_gc)
+				sw_cap_gc(sw);
 			sw->now_s = (uint32_t)((now - sw->start_ns) / 1000000000ull);
 			nf_fdb_age(&sw->fdb, sw->now_s, 256);
 			if (stats_s && now - last_stats >= stats_s * 1000000000ull) {
