@@ -25,7 +25,7 @@ int nf_spec_parse(const char *s, struct nf_spec *sp)
 	colon = strchr(s, ':');
 	if (colon == NULL) {
 		nf_set_error("port spec '%s' has no type (expected TYPE:ARGS, "
-			     "TYPE one of memif, afpacket, pcap)", s);
+			     "TYPE one of memif, afpacket, afxdp, pcap)", s);
 		return -EINVAL;
 	}
 	tlen = (size_t)(colon - s);
