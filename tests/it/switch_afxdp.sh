@@ -220,6 +220,7 @@ M=2000
 gen_out sink3 "$M"
 check_eq "and carries traffic: $M frames" "$M" "$(jget "$T/sink3.json" rx.packets)"
 kill "$SW"; wait "$SW"
+check_eq "that switch exits cleanly (status 0)" 0 "$?"
 check "its close removes the leftover program" \
 	bash -c "! ip link show $H | grep -q prog/xdp"
 
@@ -243,6 +244,7 @@ check "no XDP program is left on the interface" \
 gen_out sink4 "$M"
 check_eq "the fallen-back port carries traffic: $M frames" "$M" "$(jget "$T/sink4.json" rx.packets)"
 kill "$SW"; wait "$SW"
+check_eq "the switch with the fallen-back port exits cleanly (status 0)" 0 "$?"
 
 out=$("$BIN/nfswitch" -q -c "$CTL" -p "afxdp:$H,mode=zerocopy,fallback=none" 2>&1); rc=$?
 check_eq "fallback=none: nfswitch exits with status 1" 1 "$rc"
