@@ -38,12 +38,7 @@ bench_workdir afxdp SW
 NS=afxbench$$ H=afxbh$$
 mkdir -p "$(dirname "$OUT")"
 bench_at_exit() { ip netns del "$NS" 2>/dev/null; ip link del "$H" 2>/dev/null; }
-ip netns add "$NS"
-ip link add "$H" type veth peer name p0 netns "$NS"
-sysctl -qw "net.ipv6.conf.$H.disable_ipv6=1"
-ip netns exec "$NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-ip link set "$H" up
-ip -n "$NS" link set p0 up
+veth_ns "$NS" "$H" p0 || exit 1
 
 # trial UPLINK DIR SIZE: one trial, prints the received Mpps.
 trial() {
