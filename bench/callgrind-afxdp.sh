@@ -43,10 +43,10 @@ run() {	# name spec rx_fn tx_fn idle|load
 		sleep 3
 	else
 		ip netns exec "$NS" "$BIN/nf-gen" --tx "memif:$W/sw.sock,id=0" --rx afpacket:p0 \
-			--count "$N" --size "$SIZE" --rate 100k --drain 2s --wait 30s --json \
+			--count "$N" --size "$SIZE" --drain 2s --wait 30s --json \
 			>"$W/$1-out.json" 2>/dev/null
 		ip netns exec "$NS" "$BIN/nf-gen" --tx afpacket:p0 --rx "memif:$W/sw.sock,id=0" \
-			--count "$N" --size "$SIZE" --rate 100k --drain 2s --wait 30s --json \
+			--count "$N" --size "$SIZE" --drain 2s --wait 30s --json \
 			>"$W/$1-in.json" 2>/dev/null
 	fi
 	"$BIN/nfchain" switch --ctl "$W/ctl" --json ports >"$W/$1-$5.ports"
@@ -84,9 +84,9 @@ def cost(cg, fn):
         if m and cur == fn:
             calls += int(m.group(1))
     return incl, calls
-print("frames %d each way, %s bytes, at 100k frames/s; instructions in the port's own" % (n, size))
+print("frames %d each way, %s bytes, offered as fast as nf-gen can; instructions in the port's own" % (n, size))
 print("burst functions (user space; system calls and the kernel's work not counted)")
-print("%-10s %12s %12s %14s %12s" % ("uplink", "tx / frame", "rx / frame", "empty rx call", "rx calls"))
+print("%-10s %12s %12s %14s %12s %10s %10s" % ("uplink", "tx / frame", "rx / frame", "empty rx call", "rx calls", "sent", "received"))
 for up, rx, tx in (("afxdp", "afx_rx_burst", "afx_tx_burst"), ("afpacket", "afp_rx_burst", "afp_tx_burst")):
     ports = json.load(open("%s/%s-load.ports" % (w, up)))["ports"]
     p = [x for x in ports if x["type"] in ("afxdp", "afpacket")][0]
@@ -94,6 +94,6 @@ for up, rx, tx in (("afxdp", "afx_rx_burst", "afx_tx_burst"), ("afpacket", "afp_
     ri, rc = cost("%s/%s-load.cg" % (w, up), rx)
     ii, ic = cost("%s/%s-idle.cg" % (w, up), rx)
     empty = ii / ic if ic else 0.0
-    print("%-10s %12.1f %12.1f %14.1f %12d" % (up, ti / max(p["tx_packets"], 1),
-          (ri - rc * empty) / max(p["rx_packets"], 1), empty, rc))
+    print("%-10s %12.1f %12.1f %14.1f %12d %10d %10d" % (up, ti / max(p["tx_packets"], 1),
+          (ri - rc * empty) / max(p["rx_packets"], 1), empty, rc, p["tx_packets"], p["rx_packets"]))
 PY

@@ -293,16 +293,22 @@ static inline bool tx_len_ok(const struct afx_xsk *x, const uint8_t *d,
 static uint16_t afx_tx_burst(struct nf_port *p, struct nf_pkt *pkts, uint16_t n)
 {
 	struct afx_xsk *x = XSK(p);
-	uint16_t i, sent = 0;
+	uint32_t i, k, sent = 0, idx = 0;
 	uint64_t bytes = 0;
-	uint32_t idx = 0;
 
 	if (nf_unlikely(!p->up)) {
 		p->st.drops[NF_DROP_TX_DOWN] += n;
 		return 0;
 	}
 	reclaim(x);
-	for (i = 0; i < n; i++) {
+	/* Room for k frames: free UMEM frames and tx ring entries, reserved
+	 * at once; the entries of frames refused for their length are
+	 * given back below (reserve only moved cached_prod). */
+	k = NF_MIN((uint32_t)n, x->ntx_free);
+	k = NF_MIN(k, xsk_prod_nb_free(&x->tx, k));
+	if (k > 0)
+		(void)xsk_ring_prod__reserve(&x->tx, k, &idx);
+	for (i = 0; i < n && sent < k; i++) {
 		uint32_t len = pkts[i].len;
 		struct xdp_desc *d;
 		uint64_t addr;
@@ -311,20 +317,19 @@ static uint16_t afx_tx_burst(struct nf_port *p, struct nf_pkt *pkts, uint16_t n)
 			p->st.drops[NF_DROP_TX_TOO_BIG]++;
 			continue;
 		}
-		if (nf_unlikely(x->ntx_free == 0 ||
-				xsk_ring_prod__reserve(&x->tx, 1, &idx) != 1))
-			break;
 		addr = x->tx_free[--x->ntx_free];
 		nf_copy_frame(x->area + addr, pkts[i].data, len);
-		d = xsk_ring_prod__tx_desc(&x->tx, idx);
+		d = xsk_ring_prod__tx_desc(&x->tx, idx + sent);
 		d->addr = addr;
 		d->len = len;
 		d->options = 0;
 		bytes += len;
 		sent++;
 	}
-	if (i < n)
-		p->st.drops[NF_DROP_TX_FULL] += n - i;
+	x->tx.cached_prod -= k - sent;
+	for (; i < n; i++)	/* no room: the rest is dropped */
+		p->st.drops[tx_len_ok(x, pkts[i].data, pkts[i].len) ?
+			    NF_DROP_TX_FULL : NF_DROP_TX_TOO_BIG]++;
 	if (sent) {
 		xsk_ring_prod__submit(&x->tx, sent);
 		x->pending += sent;
@@ -333,7 +338,7 @@ static uint16_t afx_tx_burst(struct nf_port *p, struct nf_pkt *pkts, uint16_t n)
 		tx_kick(p);
 	p->st.tx_pkts += sent;
 	p->st.tx_bytes += bytes;
-	return sent;
+	return (uint16_t)sent;
 }
 
 /* tx_get hands out the top entries of the free stack without popping

@@ -67,17 +67,20 @@ check_eq "a good spec passes --check" "configuration OK" \
 	"$("$BIN/nfswitch" -n -p "afxdp:$H,queue=0,mode=copy,xdp=native,rsize=12" 2>&1)"
 
 # --- frames: every size 60..1514, one 2000-byte frame, in a pcap ----------
-# mkframes OUT SRC_MAC_LAST_BYTE: pcap of 1455 + 1 frames to an unknown
-# unicast MAC (flooded), EtherType 0x88b5, seeded pseudo-random payload.
-python3 - "$T/in.pcap" <<'EOF2'
+# mkframes OUT SIZE...: pcap of frames of these sizes to an unknown unicast
+# MAC (flooded), EtherType 0x88b5, seeded pseudo-random payload.
+mkframes() {
+	python3 - "$@" <<'EOF2'
 import random, struct, sys
 r = random.Random(8)
 out = open(sys.argv[1], "wb")
 out.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
-for n in list(range(60, 1515)) + [2000]:
+for n in map(int, sys.argv[2:]):
     f = bytes.fromhex("0200000000bb0200000000aa88b5") + bytes(r.randrange(256) for _ in range(n - 14))
     out.write(struct.pack("<IIII", 0, 0, n, n) + f)
 EOF2
+}
+mkframes "$T/in.pcap" $(seq 60 1514) 2000
 # pcap_frames FILE: one hex line per frame of EtherType 0x88b5
 cat >"$T/frames.py" <<'EOF2'
 import struct, sys
@@ -93,22 +96,25 @@ while o + 16 <= len(d):
         print(f.hex())
 EOF2
 frames() { python3 "$T/frames.py" "$1"; }
-frames "$T/in.pcap" | head -1455 >"$T/want_out.txt"
+frames "$T/in.pcap" >"$T/all_in.txt"
+head -1455 "$T/all_in.txt" >"$T/want_out.txt"
 
 # capture_out NAME PORTSPEC: start a switch with PORTSPEC and a pcap port
 # reading in.pcap (added once tcpdump listens in the namespace); the
 # frames seen on b0 go to $T/NAME.pcap.
+# capture_out NAME PORTSPEC [INPUT COUNT]: the same with another input
+# (COUNT frames expected).
 capture_out() {
-	local name=$1 spec=$2 i
+	local name=$1 spec=$2 in=${3:-$T/in.pcap} count=${4:-1455} i
 	"$BIN/nfswitch" -q -c "$CTL" -p "$spec" >"$T/sw-$name.log" 2>&1 &
 	SW=$!
 	cleanup "kill $SW"
 	sw_ready || not_ok "nfswitch starts ($name)"
-	ip netns exec "$B" timeout 30 tcpdump -U -n -i b0 -s 0 -c 1455 -w "$T/$name.pcap" \
+	ip netns exec "$B" timeout 30 tcpdump -U -n -i b0 -s 0 -c "$count" -w "$T/$name.pcap" \
 		ether proto 0x88b5 2>"$T/tcpdump-$name.err" &
 	TD=$!
 	for i in $(seq 100); do grep -q "listening on" "$T/tcpdump-$name.err" && break; sleep 0.1; done
-	sw add-port "pcap:$T/in.pcap" inject >/dev/null
+	sw add-port "pcap:$in" inject >/dev/null
 	wait "$TD"
 }
 
@@ -251,4 +257,22 @@ check_eq "fallback=none: nfswitch exits with status 1" 1 "$rc"
 echo "# $out"
 check "fallback=none: one sentence with the reason" \
 	bash -c '[ "$(printf "%s\n" "$1" | wc -l)" = 1 ] && [[ "$1" == *"no AF_XDP socket on '"'$H'"' queue 0 (native zerocopy: Operation not supported"* ]]' _ "$out"
+# --- jumbo frames: MTU 3000, UMEM frames of 4096 bytes --------------------
+ip link set "$H" mtu 3000
+ip -n "$B" link set b0 mtu 3000
+mkframes "$T/jumbo-in.pcap" 1515 2048 3014 3015
+capture_out jumbo "afxdp:$H,mode=copy" "$T/jumbo-in.pcap" 3
+frames "$T/jumbo-in.pcap" >"$T/all_jumbo.txt"
+head -3 "$T/all_jumbo.txt" >"$T/want_jumbo.txt"
+frames "$T/jumbo.pcap" >"$T/got_jumbo.txt"
+check "MTU 3000: frames of 1515, 2048 and 3014 bytes arrive byte for byte" \
+	cmp -s "$T/want_jumbo.txt" "$T/got_jumbo.txt"
+sw --json ports >"$T/ports5.json"
+kill "$SW"; wait "$SW"
+check_eq "the switch exits cleanly (status 0)" 0 "$?"
+check "MTU 3000: 4096-byte UMEM frames, the 3015-byte frame counted tx-too-big" \
+	python3 -c 'import json, sys
+p = [x for x in json.load(open(sys.argv[1]))["ports"] if x["type"] == "afxdp"][0]
+assert " frame=4096 mtu=3000 " in p["detail"], p["detail"]
+assert p["tx_packets"] == 3 and p["drops"]["tx-too-big"] == 1, p' "$T/ports5.json"
 exit 0
