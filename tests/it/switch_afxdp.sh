@@ -194,7 +194,7 @@ sleep 0.5
 wait "$SINK"
 check_eq "nf-gen --tx afxdp -> nf-gen in the namespace: $N frames of 1514 bytes" \
 	"$N $((N * 1514)) 0" "$(jget "$T/gsink.json" rx.packets) $(jget "$T/gsink.json" rx.bytes) $(jget "$T/gsink.json" rx.lost)"
-"$BIN/nf-gen" --rx "afxdp:$H,mode=copy" --count "$N" --idle 3s --json \
+"$BIN/nf-gen" --rx "afxdp:$H,mode=copy,rsize=13" --count "$N" --idle 3s --json \
 	>"$T/gsink2.json" 2>"$T/gsink2.err" &
 SINK=$!
 sleep 1
