@@ -612,6 +612,46 @@ static void xsk_teardown(struct afx_port *a)
 	x->fd = -1;
 }
 
+/* Interfaces with an XSK of this process (open and close run on the
+ * control path of one thread): one per interface, so that the program
+ * libxdp attached, or a leftover this port removes at close, is never
+ * pulled from under another port of ours on another queue. */
+#define AFX_IF_MAX	64
+static int open_ifs[AFX_IF_MAX];
+
+/* Returns 0, -EBUSY (taken) or -ENOSPC (table full), with a sentence. */
+static int if_claim(const struct afx_port *a)
+{
+	int i, free_slot = -1;
+
+	for (i = 0; i < AFX_IF_MAX; i++) {
+		if (open_ifs[i] == a->ifindex) {
+			nf_set_error("interface '%s' already has an afxdp port in "
+				     "this program (one afxdp port per "
+				     "interface)", a->ifname);
+			return -EBUSY;
+		}
+		if (open_ifs[i] == 0 && free_slot < 0)
+			free_slot = i;
+	}
+	if (free_slot < 0) {
+		nf_set_error("too many interfaces with afxdp ports (at most %d)",
+			     AFX_IF_MAX);
+		return -ENOSPC;
+	}
+	open_ifs[free_slot] = a->ifindex;
+	return 0;
+}
+
+static void if_release(int ifindex)
+{
+	int i;
+
+	for (i = 0; i < AFX_IF_MAX; i++)
+		if (open_ifs[i] == ifindex)
+			open_ifs[i] = 0;
+}
+
 static void afx_close(struct nf_port *p)
 {
 	struct afx_port *a = AFX(p);
@@ -622,6 +662,7 @@ static void afx_close(struct nf_port *p)
 	}
 	xsk_teardown(a);
 	detach_leftover(a);
+	if_release(a->ifindex);
 	p->rx_fd = -1;
 }
 
@@ -886,11 +927,15 @@ static int afx_open(struct nf_port *p, const struct nf_spec *sp, int def_server)
 	ret = afx_parse(sp, a);
 	if (ret < 0)
 		return ret;
+	ret = if_claim(a);
+	if (ret < 0)
+		return ret;
 	ret = xsk_open(p, a);
 	if (ret == 0) {
 		nf_port_set_up(p, true);
 		return 0;
 	}
+	if_release(a->ifindex);
 	if (a->cfg.fallback == AFX_FB_NONE)
 		return ret;
 	if (nf_afpacket_ops.priv_size > sizeof(a->u)) {

@@ -3,7 +3,8 @@
 #  - bad specs are refused with one sentence (unknown key, queue out of
 #    range, no interface, missing name);
 #  - the port opens (native XDP on veth, copy mode) and says so in the
-#    switch's `ports` reply; libxdp's program is on the interface;
+#    switch's `ports` reply; libxdp's program is on the interface; a
+#    second afxdp port on the same interface is refused;
 #  - exact bytes out: frames of every size 60..1514 (and one 2000-byte
 #    frame, over the MTU: counted tx-too-big) from a pcap port through the
 #    switch and the AF_XDP port, captured by tcpdump in the namespace, byte
@@ -143,6 +144,11 @@ assert p["tx_packets"] == 1455, p
 assert p["tx_bytes"] == sum(range(60, 1515)), p
 assert p["drops"]["tx-too-big"] == 1, p["drops"]
 EOF2
+
+out=$(sw add-port "afxdp:$H,rsize=11" second 2>&1); rc=$?
+echo "# $out"
+check_eq "a second afxdp port on the same interface is refused (one per program)" \
+	"1 nfchain: interface '$H' already has an afxdp port in this program (one afxdp port per interface)" "$rc $out"
 
 # --- exact bytes in: a raw socket in the namespace -> afxdp -> pcap OUT ---
 sw add-port "pcap:,$T/out.pcap" capture >/dev/null
