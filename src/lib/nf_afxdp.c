@@ -708,19 +708,12 @@ static int afx_parse(const struct nf_spec *sp, struct afx_port *a)
 	a->cfg.fallback = AFX_FB_AFPACKET;
 	a->cfg.rsize = 11;
 	a->cfg.frame_size = 0;
-	if (sp->npos != 1 || sp->pos[0][0] == '\0') {
-		nf_set_error("afxdp port needs exactly one interface name "
-			     "(afxdp:IFNAME[,queue=N,mode=auto|copy|zerocopy,"
+	ret = nf_spec_ifname(sp, a->ifname, sizeof(a->ifname),
+			     "afxdp:IFNAME[,queue=N,mode=auto|copy|zerocopy,"
 			     "xdp=auto|native|skb,fallback=afpacket|none,"
-			     "rsize=LOG2,frame_size=2048|4096])");
-		return -EINVAL;
-	}
-	if (strlen(sp->pos[0]) >= IFNAMSIZ) {
-		nf_set_error("interface name '%s' is longer than %d characters",
-			     sp->pos[0], IFNAMSIZ - 1);
-		return -EINVAL;
-	}
-	nf_strlcpy(a->ifname, sp->pos[0], sizeof(a->ifname));
+			     "rsize=LOG2,frame_size=2048|4096]");
+	if (ret < 0)
+		return ret;
 	ret = nf_spec_apply(sp, afx_opts, NF_ARRAY_SIZE(afx_opts), &a->cfg);
 	if (ret < 0)
 		return ret;

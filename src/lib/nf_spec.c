@@ -173,3 +173,20 @@ int nf_spec_apply(const struct nf_spec *sp, const struct nf_opt *opts,
 	}
 	return 0;
 }
+
+int nf_spec_ifname(const struct nf_spec *sp, char *ifname, size_t size,
+		   const char *usage)
+{
+	if (sp->npos != 1 || sp->pos[0][0] == '\0') {
+		nf_set_error("%s port needs exactly one interface name (%s)",
+			     sp->type, usage);
+		return -EINVAL;
+	}
+	if (strlen(sp->pos[0]) >= size) {
+		nf_set_error("interface name '%s' is longer than %zu characters",
+			     sp->pos[0], size - 1);
+		return -EINVAL;
+	}
+	nf_strlcpy(ifname, sp->pos[0], size);
+	return 0;
+}
