@@ -58,6 +58,11 @@ $(O)/bin/$(1): $$($(1)_OBJ) $(LIB)
 endef
 $(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
 
+# The autoscaler's decision lives with nfchain: its unit test links scale.c.
+$(O)/tests/test_scale: $(O)/tests/unit/test_scale.o $(O)/src/nfchain/scale.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(O)/tests/%: $(O)/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

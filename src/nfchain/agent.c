@@ -18,6 +18,7 @@
 #include "box.h"
 #include "event.h"
 #include "plan.h"
+#include "scale.h"
 #include "nf_ctl.h"
 #include "nf_io.h"
 #include "nf_proto.h"
@@ -50,9 +51,10 @@
 #define START_TIMEOUT_MS 5000	/* a replica must answer within this after start */
 #define STOP_GRACE_MS	2000	/* SIGTERM, then SIGKILL */
 #define BACKOFF_MAX_MS	5000
+#define DRAIN_MAX_MS	5000	/* a draining replica stops after this at the latest */
 
-enum rstate { R_START, R_UP, R_DEAD, R_STOP };
-static const char *const rstate_names[] = { "starting", "up", "down", "stopping" };
+enum rstate { R_START, R_UP, R_DEAD, R_STOP, R_DRAIN };
+static const char *const rstate_names[] = { "starting", "up", "down", "stopping", "draining" };
 
 struct rep {
 	bool used;
@@ -79,6 +81,10 @@ struct rep {
 	/* counters from the last two answers */
 	uint64_t rx, tx, drops, t_stats;
 	double pps_in, pps_out;
+	uint64_t idle_ns, clock_ns;	/* its loop's idle time and clock (nf_vnf.c) */
+	double busy;			/* busy fraction of its loop since the last answer */
+	/* draining (autoscaling in): out of its group, stopped once idle */
+	uint64_t t_drain, t_quiet, drain_rx;
 };
 
 struct agent {
@@ -99,6 +105,13 @@ struct agent {
 	struct nf_port *probe;	/* the agent's memif port on the switch */
 	uint8_t probe_mac[6];
 	struct nc_events events;	/* recent changes (status, dashboard) */
+	/* autoscaling (scale.c), per VNF type of the description */
+	struct nc_scale_state sc[NC_VNF_MAX];
+	struct nc_scale_out sco[NC_VNF_MAX];
+	uint64_t t_scale[NC_VNF_MAX];
+	double sc_pps[NC_VNF_MAX], sc_busy[NC_VNF_MAX];
+	char slo[NC_CHAIN_MAX][160];	/* per chain: "ok", "not met: ..." */
+	unsigned slo_runs[NC_CHAIN_MAX];	/* samples in a row saying otherwise */
 };
 
 static uint64_t now_ms(void)
@@ -583,7 +596,8 @@ static void probe_close(struct rep *r)
 
 static void rep_ctl_path(const struct rep *r, char *out, size_t len)
 {
-	snprintf(out, len, "%s/ctl/vnf.ctl", r->dir);
+	if (snprintf(out, len, "%s/ctl/vnf.ctl", r->dir) >= (int)len)
+		out[0] = '\0';		/* too long: no such socket */
 }
 
 static int rep_create(struct agent *a, int v, unsigned idx)
@@ -760,8 +774,8 @@ static void on_child(struct agent *a)
 				snprintf(bundle, sizeof(bundle), "%s/bundle", r->dir);
 				nc_box_destroy(r->id, bundle);
 			}
-			if (r->st == R_DEAD)
-				continue;	/* taken down already (probe timeout) */
+			if (r->st == R_DEAD || r->st == R_DRAIN)
+				continue;	/* taken down already (probe timeout), or draining */
 			if (a->s->restart == NC_RS_ON_FAILURE && WIFEXITED(status) &&
 			    WEXITSTATUS(status) == 0) {
 				rep_down(a, r, why);
@@ -842,6 +856,17 @@ static void probe_answer(struct rep *r, uint64_t now)
 			dr += (uint64_t)json_object_get_int64(v);
 		}
 	}
+	{	/* the busy fraction of its loop since the last answer */
+		uint64_t idle = ju64(j, "idle_ns"), clk = ju64(j, "clock_ns");
+
+		if (r->clock_ns && clk > r->clock_ns && idle >= r->idle_ns) {
+			double b = 1.0 - (double)(idle - r->idle_ns) / (double)(clk - r->clock_ns);
+
+			r->busy = b < 0 ? 0 : b > 1 ? 1 : b;
+		}
+		r->idle_ns = idle;
+		r->clock_ns = clk;
+	}
 	json_object_put(j);
 	if (r->t_stats && now > r->t_stats) {
 		double dt = (double)(now - r->t_stats) / 1000;
@@ -900,6 +925,47 @@ static bool probes_work(struct agent *a, const struct rep *me, uint64_t now)
 	return false;
 }
 
+/* --- draining: a replica leaves its group, then stops ---
+ *
+ * Autoscaling in takes replica N-1 of a type out of its group first (a
+ * "-" at its position: the consistent hash hands exactly its flows to
+ * the others, and the switch keeps sending what it returns through the
+ * proxy); it keeps running until its receive counter stood still for two
+ * probe intervals (its rings are empty: nothing in flight is lost), then
+ * stops and is removed. */
+static void drain_start(struct agent *a, struct rep *r, uint64_t now)
+{
+	r->st = R_DRAIN;
+	r->t_drain = r->t_quiet = now;
+	r->drain_rx = r->rx;
+	a->dirty = true;
+	event(a, "drain", r->name, "leaves its group: its flows go to the other replicas; "
+	      "stops once nothing more comes in");
+}
+
+static void drain_step(struct agent *a, struct rep *r, uint64_t now)
+{
+	int v = nc_spec_vnf(a->s, r->vnf);
+	uint64_t iv = a->s->probe_interval_ms;
+
+	if (r->rx != r->drain_rx) {
+		r->drain_rx = r->rx;
+		r->t_quiet = now;
+	}
+	if (r->pid != 0 && now - r->t_drain < DRAIN_MAX_MS &&
+	    (now - r->t_quiet < 2 * iv || r->t_stats < r->t_quiet + iv)) {
+		if (r->pfd < 0 && now >= r->p_next)
+			probe_start(a, r, now);
+		return;
+	}
+	event(a, "drain", r->name, "drained after %" PRIu64 " ms (%" PRIu64 " frames received "
+	      "in all)%s", now - r->t_drain, r->rx, r->pid ? "" : ", it had exited");
+	if (v >= 0 && a->s->vnf[v].replicas == r->idx + 1)
+		a->s->vnf[v].replicas = r->idx;
+	rep_remove(a, r);
+	a->dirty = true;
+}
+
 /* Deadlines: probes due or late, restarts due, replicas slow to start. */
 static void tick(struct agent *a, uint64_t now)
 {
@@ -910,6 +976,10 @@ static void tick(struct agent *a, uint64_t now)
 
 		if (!r->used)
 			continue;
+		if (r->st == R_DRAIN) {
+			drain_step(a, r, now);
+			continue;
+		}
 		if (r->st == R_DEAD && r->pid == 0 && a->s->restart != NC_RS_NEVER &&
 		    now >= r->t_restart) {
 			r->restarts++;
@@ -973,6 +1043,154 @@ static bool all_up(struct agent *a)
 	return true;
 }
 
+/* --- autoscaling (scale.c) ---
+ *
+ * Once per probe interval per VNF type with a `scale` section: the load
+ * of its replicas (frames/s in, busy fractions of their loops, from the
+ * stats answers) goes to nc_scale_decide(), whose answer is carried out
+ * here: new replicas join their group once up; one fewer is a drain.
+ * No decision while a replica of the type starts, drains or is down. */
+static void autoscale_vnf(struct agent *a, unsigned v, uint64_t now)
+{
+	struct nc_vnf *f = &a->s->vnf[v];
+	struct nc_scale_in in = { .now_ms = now };
+	struct nc_scale_out *out = &a->sco[v];
+	unsigned k, up = 0, other = 0;
+
+	for (k = 0; k < REP_MAX; k++) {
+		const struct rep *r = &a->rep[k];
+
+		if (!r->used || strcmp(r->vnf, f->name) != 0)
+			continue;
+		if (r->st == R_UP && r->t_stats) {
+			up++;
+			in.pps += r->pps_in;
+			in.busy += r->busy;
+		} else {
+			other++;
+		}
+	}
+	a->sc_pps[v] = in.pps;
+	a->sc_busy[v] = in.busy;
+	if (other || up != f->replicas)
+		return;		/* a change is under way */
+	in.n = up;
+	nc_scale_decide(&f->scale, &a->sc[v], &in, out);
+	if (out->unmet_change > 0)
+		event(a, "slo", f->name, "%s (target per replica not kept)", out->status);
+	else if (out->unmet_change < 0)
+		event(a, "slo", f->name, "met again: %.0f pps, busy %.2f over %u replicas", in.pps,
+		      in.busy, up);
+	if (out->want > up) {
+		event(a, up ? "autoscale" : "cold-start", f->name, "%s", out->why);
+		for (k = up; k < out->want; k++) {
+			f->replicas = k + 1;
+			if (rep_create(a, (int)v, k) < 0) {
+				f->replicas = k;
+				break;
+			}
+		}
+		a->dirty = true;
+	} else if (out->want < up) {
+		struct rep *r = rep_find(a, f->name, up - 1);
+
+		event(a, out->want ? "autoscale" : "idle", f->name, "%s", out->why);
+		if (r != NULL)
+			drain_start(a, r, now);
+	}
+}
+
+/* The highest data-path probe round trip among the up replicas of @v. */
+static uint32_t vnf_rtt(struct agent *a, unsigned v)
+{
+	uint32_t m = 0;
+	unsigned k;
+
+	for (k = 0; k < REP_MAX; k++) {
+		const struct rep *r = &a->rep[k];
+
+		if (r->used && r->st == R_UP && strcmp(r->vnf, a->s->vnf[v].name) == 0 &&
+		    r->dp_rtt_us > m)
+			m = r->dp_rtt_us;
+	}
+	return m;
+}
+
+/* A chain's declared service level against what is measured: the
+ * autoscaled types' "not met", the capacity of max replicas against
+ * min-throughput, the sum of the hops' probe round trips against
+ * latency-p99. One event when it stops being met, one when it is again. */
+static void slo_chain(struct agent *a, unsigned c)
+{
+	const struct nc_chain *ch = &a->s->chain[c];
+	char st[160] = "ok";
+	uint64_t lat = 0;
+	unsigned j;
+
+	for (j = 0; j < ch->nvnf; j++) {
+		const unsigned v = (unsigned)ch->vnf[j];
+		const struct nc_scale *sc = &a->s->vnf[v].scale;
+
+		lat += vnf_rtt(a, v);
+		if (strcmp(st, "ok") != 0)
+			continue;
+		if (sc->on && strncmp(a->sco[v].status, "not met", 7) == 0)
+			snprintf(st, sizeof(st), "%s: %s", a->s->vnf[v].name, a->sco[v].status);
+		else if (sc->on && sc->target_pps && ch->slo.min_pps > sc->max * sc->target_pps)
+			snprintf(st, sizeof(st), "not met: min-throughput %" PRIu64 " pps, but max %u "
+				 "replicas of %s carry ~%" PRIu64, ch->slo.min_pps, sc->max,
+				 a->s->vnf[v].name, sc->max * sc->target_pps);
+	}
+	if (strcmp(st, "ok") == 0 && ch->slo.latency_us && lat > ch->slo.latency_us)
+		snprintf(st, sizeof(st), "not met: latency %" PRIu64 " us (probe round trips "
+			 "summed over %u hops), target %" PRIu64 " us", lat, ch->nvnf,
+			 ch->slo.latency_us);
+	/* A change of met / not met after NC_SCALE_SAMPLES samples in a row. */
+	if ((strcmp(st, "ok") == 0) == (strcmp(a->slo[c], "ok") == 0 || !a->slo[c][0])) {
+		a->slo_runs[c] = 0;
+		if (strcmp(st, "ok") != 0)
+			snprintf(a->slo[c], sizeof(a->slo[c]), "%s", st);	/* the figures */
+		return;
+	}
+	if (++a->slo_runs[c] < NC_SCALE_SAMPLES)
+		return;
+	a->slo_runs[c] = 0;
+	if (strcmp(st, "ok") != 0)
+		event(a, "slo", ch->name, "%s", st);
+	else
+		event(a, "slo", ch->name, "met again");
+	snprintf(a->slo[c], sizeof(a->slo[c]), "%s", st);
+}
+
+static void autoscale(struct agent *a, uint64_t now)
+{
+	unsigned v, c;
+	bool round = false;
+
+	for (v = 0; v < a->s->nvnf; v++) {
+		if (!a->s->vnf[v].scale.on || now - a->t_scale[v] < a->s->probe_interval_ms)
+			continue;
+		a->t_scale[v] = now;
+		autoscale_vnf(a, v, now);
+		round = true;
+	}
+	for (c = 0; round && c < a->s->nchain; c++)
+		if (a->s->chain[c].slo.on)
+			slo_chain(a, c);
+}
+
+static void autoscale_reset(struct agent *a, uint64_t now)
+{
+	unsigned v;
+
+	for (v = 0; v < NC_VNF_MAX; v++) {
+		nc_scale_init(&a->sc[v], now);
+		snprintf(a->sco[v].status, sizeof(a->sco[v].status), "ok");
+	}
+	memset(a->slo, 0, sizeof(a->slo));
+	memset(a->slo_runs, 0, sizeof(a->slo_runs));
+}
+
 /* Move the running deployment to @n (which replaces a->s): replicas of
  * removed or changed VNF types and those past the new count go, external
  * ports no longer described go, new ones come; chains that did not change
@@ -1007,6 +1225,7 @@ static int reconcile(struct agent *a, struct nc_spec *n)
 	/* 1. New external ports (not those that change: step 3), new steering
 	 * without the leaving replicas. */
 	a->s = n;
+	autoscale_reset(a, now_ms());
 	for (j = 0; j < n->nxport; j++) {
 		bool exists = false;
 
@@ -1062,6 +1281,45 @@ static int reconcile(struct agent *a, struct nc_spec *n)
 
 /* --- the control socket --- */
 
+/* Per autoscaled VNF type: bounds, targets, the load measured, the
+ * status ("ok" or "not met: ..."), the last decision; per chain with a
+ * service level: its status. */
+static struct json_object *scaling_json(struct agent *a)
+{
+	struct json_object *arr = json_object_new_array();
+	unsigned v, c;
+
+	for (v = 0; v < a->s->nvnf; v++) {
+		const struct nc_vnf *f = &a->s->vnf[v];
+		struct json_object *o;
+
+		if (!f->scale.on)
+			continue;
+		o = json_object_new_object();
+		json_object_object_add(o, "vnf", json_object_new_string(f->name));
+		json_object_object_add(o, "replicas", json_object_new_int((int)f->replicas));
+		json_object_object_add(o, "min", json_object_new_int((int)f->scale.min));
+		json_object_object_add(o, "max", json_object_new_int((int)f->scale.max));
+		json_object_object_add(o, "target_pps", json_object_new_int64((int64_t)f->scale.target_pps));
+		json_object_object_add(o, "target_busy", json_object_new_double(f->scale.target_busy / 1000.0));
+		json_object_object_add(o, "pps", json_object_new_double(a->sc_pps[v]));
+		json_object_object_add(o, "busy", json_object_new_double(a->sc_busy[v]));
+		json_object_object_add(o, "slo", json_object_new_string(a->sco[v].status));
+		json_object_array_add(arr, o);
+	}
+	for (c = 0; c < a->s->nchain; c++) {
+		struct json_object *o;
+
+		if (!a->s->chain[c].slo.on)
+			continue;
+		o = json_object_new_object();
+		json_object_object_add(o, "chain", json_object_new_string(a->s->chain[c].name));
+		json_object_object_add(o, "slo", json_object_new_string(a->slo[c][0] ? a->slo[c] : "ok"));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
 static void status_json(struct agent *a, struct json_object *reply)
 {
 	struct json_object *reps = json_object_new_array();
@@ -1103,12 +1361,14 @@ static void status_json(struct agent *a, struct json_object *reply)
 			json_object_object_add(o, "probes_sent", json_object_new_int64((int64_t)r->dp_sent));
 			json_object_object_add(o, "probes_back", json_object_new_int64((int64_t)r->dp_back));
 			json_object_object_add(o, "probe_rtt_us", json_object_new_int64(r->dp_rtt_us));
+			json_object_object_add(o, "busy", json_object_new_double(r->busy));
 			if (a->s->runtime == NC_RT_RUNC)
 				json_object_object_add(o, "container", json_object_new_string(r->id));
 			json_object_array_add(reps, o);
 		}
 	}
 	json_object_object_add(reply, "replicas", reps);
+	json_object_object_add(reply, "scaling", scaling_json(a));
 	json_object_object_add(reply, "steering", json_object_new_string(a->steering));
 	json_object_object_add(reply, "events", nc_events_json(&a->events, 0, 64));
 }
@@ -1217,6 +1477,12 @@ static void print_table(struct agent *a)
 			       rstate_names[r->st], (int)r->pid, r->restarts, r->pps_in,
 			       r->pps_out, r->drops);
 		}
+	for (v = 0; v < a->s->nvnf; v++)
+		if (a->s->vnf[v].scale.on)
+			printf("scale %s: %u replicas (%u..%u), %.0f pps, busy %.2f: %s\n",
+			       a->s->vnf[v].name, a->s->vnf[v].replicas, a->s->vnf[v].scale.min,
+			       a->s->vnf[v].scale.max, a->sc_pps[v], a->sc_busy[v],
+			       a->sco[v].status);
 	fflush(stdout);
 }
 
@@ -1366,6 +1632,7 @@ int nc_agent_run(struct nc_spec *s, const struct nc_agent_opts *o)
 	 * not to init (which may not reap it), and reaped by on_child(). */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	a->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	autoscale_reset(a, now_ms());
 	if (setup(a) < 0)
 		goto out;
 	up_deadline = now_ms() + o->up_timeout_ms;
@@ -1419,6 +1686,7 @@ int nc_agent_run(struct nc_spec *s, const struct nc_agent_opts *o)
 		nf_io_service();
 		probe_receive(a, now);
 		tick(a, now);
+		autoscale(a, now);
 		if (a->dirty)
 			load_steering(a);
 		if (a->o.ready_fd >= 0) {
