@@ -90,7 +90,9 @@ struct rep {
 struct agent {
 	struct nc_spec *s;
 	struct nc_agent_opts o;
-	char run[200], swsock[256], swctl[256], ctlpath[256];
+	char run[200], swsock[256], swctl[256], ctlpath[256], holdpath[256];
+	int hold_fd;			/* nfswitch --notify: "hold GROUP" datagrams */
+	bool holding[NC_VNF_MAX];	/* the switch holds frames for this type */
 	pid_t sw_pid;
 	struct rep rep[REP_MAX];
 	struct nf_ctl *ctl;
@@ -260,6 +262,10 @@ static int start_switch(struct agent *a)
 	argv[n++] = a->swctl;
 	argv[n++] = "-m";
 	argv[n++] = nc_mode_names[a->s->mode];
+	if (a->hold_fd >= 0) {
+		argv[n++] = "--notify";
+		argv[n++] = a->holdpath;
+	}
 	if (a->s->switch_cpu >= 0) {
 		snprintf(cpu, sizeof(cpu), "%d", a->s->switch_cpu);
 		argv[n++] = "--cpu";
@@ -1075,7 +1081,10 @@ static void autoscale_vnf(struct agent *a, unsigned v, uint64_t now)
 	if (other || up != f->replicas)
 		return;		/* a change is under way */
 	in.n = up;
+	in.holding = a->holding[v];
 	nc_scale_decide(&f->scale, &a->sc[v], &in, out);
+	if (out->want > 0)
+		a->holding[v] = false;
 	if (out->unmet_change > 0)
 		event(a, "slo", f->name, "%s (target per replica not kept)", out->status);
 	else if (out->unmet_change < 0)
@@ -1160,6 +1169,40 @@ static void slo_chain(struct agent *a, unsigned c)
 	else
 		event(a, "slo", ch->name, "met again");
 	snprintf(a->slo[c], sizeof(a->slo[c]), "%s", st);
+}
+
+/* nfswitch says a group holds frames (its first, for a type at zero):
+ * every type at zero of that chain starts now, not hop by hop. */
+static void hold_news(struct agent *a, uint64_t now)
+{
+	char msg[128];
+	ssize_t n;
+
+	while ((n = recv(a->hold_fd, msg, sizeof(msg) - 1, 0)) > 0) {
+		char name[NC_NAME_MAX + 2];
+		int v;
+		unsigned c, j;
+
+		msg[n] = '\0';
+		if (sscanf(msg, "hold %16s", name) != 1 || (v = nc_spec_vnf(a->s, name)) < 0)
+			continue;
+		for (c = 0; c < a->s->nchain; c++) {
+			const struct nc_chain *ch = &a->s->chain[c];
+			bool mine = false;
+
+			for (j = 0; j < ch->nvnf; j++)
+				mine |= ch->vnf[j] == v;
+			for (j = 0; mine && j < ch->nvnf; j++) {
+				const unsigned w = (unsigned)ch->vnf[j];
+
+				if (a->s->vnf[w].scale.on && a->s->vnf[w].replicas == 0) {
+					a->holding[w] = true;
+					a->t_scale[w] = now;
+					autoscale_vnf(a, w, now);
+				}
+			}
+		}
+	}
 }
 
 static void autoscale(struct agent *a, uint64_t now)
@@ -1519,6 +1562,9 @@ static void teardown(struct agent *a)
 	if (a->ctl)
 		nf_ctl_close(a->ctl);
 	a->ctl = NULL;
+	if (a->hold_fd >= 0)
+		close(a->hold_fd);
+	a->hold_fd = -1;
 	for (i = 0; i < REP_MAX; i++)
 		free(a->rep[i].pbuf);
 	if (a->made_run)	/* not another agent's */
@@ -1568,6 +1614,18 @@ static int setup(struct agent *a)
 	if (ret < 0) {
 		snprintf(err, sizeof(err), "%s: %s\n", a->ctlpath, nf_last_error());
 		goto fail_msg;
+	}
+	{	/* nfswitch's news of held frames (scale from zero) */
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+		a->hold_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", a->holdpath) >=
+		    (int)sizeof(sa.sun_path))
+			sa.sun_path[0] = '\0';	/* too long: bind fails */
+		if (a->hold_fd >= 0 && bind(a->hold_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+			close(a->hold_fd);
+			a->hold_fd = -1;
+		}
 	}
 	if (start_switch(a) < 0) {
 		snprintf(err, sizeof(err), "nfswitch did not start (see %s/switch.log)\n", a->run);
@@ -1619,6 +1677,8 @@ int nc_agent_run(struct nc_spec *s, const struct nc_agent_opts *o)
 	snprintf(a->swsock, sizeof(a->swsock), "%.180s/memif.sock", a->run);
 	snprintf(a->swctl, sizeof(a->swctl), "%.180s/switch.ctl", a->run);
 	snprintf(a->ctlpath, sizeof(a->ctlpath), "%.180s/agent.ctl", a->run);
+	snprintf(a->holdpath, sizeof(a->holdpath), "%.180s/hold.sock", a->run);
+	a->hold_fd = -1;
 	for (i = 0; i < REP_MAX; i++)
 		a->rep[i].pfd = -1;
 	sigemptyset(&set);
@@ -1637,8 +1697,8 @@ int nc_agent_run(struct nc_spec *s, const struct nc_agent_opts *o)
 		goto out;
 	up_deadline = now_ms() + o->up_timeout_ms;
 	while (!a->quit) {
-		struct pollfd pf[4 + REP_MAX];
-		struct rep *pr[4 + REP_MAX];
+		struct pollfd pf[5 + REP_MAX];
+		struct rep *pr[5 + REP_MAX];
 		unsigned np = 0;
 		uint64_t now;
 
@@ -1655,6 +1715,9 @@ int nc_agent_run(struct nc_spec *s, const struct nc_agent_opts *o)
 		if (a->probe && nf_port_is_up(a->probe) && nf_port_rx_fd(a->probe) >= 0 &&
 		    nf_rx_intr_enable(a->probe) == 0)
 			pf[np].fd = nf_port_rx_fd(a->probe);
+		pf[np++].events = POLLIN;
+		pr[np] = NULL;
+		pf[np].fd = a->hold_fd;		/* nfswitch: a group holds frames */
 		pf[np++].events = POLLIN;
 		for (i = 0; i < REP_MAX; i++)
 			if (a->rep[i].used && a->rep[i].pfd >= 0) {
@@ -1680,7 +1743,9 @@ int nc_agent_run(struct nc_spec *s, const struct nc_agent_opts *o)
 		}
 		if (pf[3].fd >= 0)
 			nf_rx_intr_disable(a->probe);
-		for (i = 4; i < np; i++)
+		if (pf[4].revents)
+			hold_news(a, now);
+		for (i = 5; i < np; i++)
 			if (pf[i].revents && pr[i]->pfd == pf[i].fd)
 				probe_read(pr[i], now);
 		nf_io_service();

@@ -89,6 +89,9 @@ static void put_group(struct out *o, const struct nc_plan_in *in, unsigned v)
 		put(o, "/");
 		put_mac(o, m->mac[1]);
 	}
+	/* Scaled from zero: frames wait in the switch while it starts. */
+	if (f->scale.on && f->scale.min == 0)
+		put(o, " hold %u", f->scale.hold);
 	put(o, "\n");
 }
 

@@ -195,6 +195,22 @@ static inline bool same_hosts(const uint8_t *a, const struct nf_pkt *b)
 	return ((x ^ y) | (p ^ q)) == 0;
 }
 
+/* A frame for a group with no member and a hold queue: a copy is kept,
+ * as it arrived (hold.h); the episode's first tells the orchestrator. */
+static __attribute__((noinline, cold)) void hold_frame(struct sw *sw, struct st_gen *g,
+						       uint16_t in, const uint8_t *e, uint32_t len)
+{
+	struct st_group *gr = &g->group[g->hold_gi];
+	const int r = st_hold_push(gr->hold, in, e, len, nf_now_ns());
+
+	if (r == -1)
+		g->drops[len > ST_HOLD_FRAME ? ST_DROP_HOLD_BIG : ST_DROP_HOLD_FULL]++;
+	if (r >= 0)
+		g->holding = true;
+	if (r == 1)
+		st_hold_notify(sw->notify_fd, sw->notify_path, gr->name);
+}
+
 static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, uint16_t inidx,
 					    uint16_t n)
 {
@@ -245,6 +261,11 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 			slow++;
 			o = st_frame(sw, g, inidx, &d, &l, scratch[i][0], scratch[i][1],
 				     sizeof(scratch[i][0]), &m);
+			if (nf_unlikely(o == (int)ST_OUT_HOLD)) {
+				hold_frame(sw, g, inidx, e, rx[i].len);
+				d = e;
+				o = ST_OUT_DROP;	/* not sent now; counted by the hold */
+			}
 		}
 		if (d != e) {
 			rx[i].data = (uint8_t *)d;
@@ -290,6 +311,50 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 		for (j = 0; j < nr; j++)
 			fill_out(outp, runs[j][0], runs[j][1], outp[runs[j][0] - 1]);
 	send_out(sw, inidx, n, diff == 0, hdr != 0);
+}
+
+/* Frames held for groups that have a member again (hold.h): through the
+ * steering as if just received on their port, in arrival order, a burst
+ * per run of one input port. Called before the pass polls any port. */
+unsigned sw_hold_release(struct sw *sw)
+{
+	struct st_gen *g = sw->steer;
+	unsigned gi, done = 0;
+
+	g->holding = false;
+	for (gi = 0; gi < g->ngroups; gi++) {
+		struct st_group *gr = &g->group[gi];
+		struct st_hold *h = gr->hold;
+
+		if (h == NULL || h->n == 0 || gr->up == 0)
+			continue;
+		while (h->n) {
+			const uint16_t in = h->in[h->head];
+			uint16_t k = 0;
+
+			while (k < sw->burst && k < h->n &&
+			       h->in[(h->head + k) % h->cap] == in) {
+				const uint32_t s = (h->head + k) % h->cap;
+
+				rx[k] = (struct nf_pkt){ .data = st_hold_slot(h, k), .len = h->len[s],
+							 .buf = NF_BUF_NONE, .port = in };
+				k++;
+			}
+			if (in < SW_PORTS_MAX && sw->ports[in].p != NULL)
+				steer(sw, &sw->ports[in], in, k);
+			else	/* its port went meanwhile */
+				g->drops[ST_DROP_GROUP_EMPTY] += k;
+			h->head = (h->head + k) % h->cap;
+			h->n -= k;
+			h->released += k;
+			done += k;
+		}
+		h->last_us = (nf_now_ns() - h->t_first_ns) / 1000;
+	}
+	for (gi = 0; gi < g->ngroups; gi++)	/* still held (or held again) */
+		if (g->group[gi].hold != NULL && g->group[gi].hold->n)
+			g->holding = true;
+	return done;
 }
 
 /* Forward the @n frames just received on @in. */

@@ -228,6 +228,17 @@ static int parse_group(struct sw *sw, struct st_gen *g, struct toks *k)
 	gr = &g->group[g->ngroups];
 	memset(gr, 0, sizeof(*gr));
 	nf_strlcpy(gr->name, k->t[1], sizeof(gr->name));
+	if (k->n >= 5 && strcmp(k->t[k->n - 2], "hold") == 0) {	/* ... hold N */
+		uint64_t v;
+
+		if (nf_parse_u64(k->t[k->n - 1], 1, ST_HOLD_MAX, 0, &v) < 0) {
+			nf_set_error("hold '%s': expected 1..%d frames", k->t[k->n - 1],
+				     ST_HOLD_MAX);
+			return -EINVAL;
+		}
+		gr->hold_cap = (unsigned)v;
+		k->n -= 2;
+	}
 	for (i = 2; i < k->n; i++) {
 		struct st_member *m = &gr->m[gr->n++];
 		char tmp[NF_RULE_LINE_MAX], *at;
@@ -596,6 +607,28 @@ static int cmp_rule(const void *a, const void *b)
  * pointers are swapped, so @old keeps valid (fresh) ones and a build that
  * fails earlier leaves @old exactly as it was. */
 #define SWAP(a, b) do { __typeof__(a) _t = (a); (a) = (b); (b) = _t; } while (0)
+
+/* Held frames go on in the new generation (their ring with them, even
+ * when it no longer has `hold`); an empty ring gives its counters to the
+ * new one, which has the new capacity. */
+static void carry_hold(struct st_group *gr, struct st_group *og)
+{
+	struct st_hold *n = gr->hold, *o = og->hold;
+
+	if (o == NULL)
+		return;
+	if (n == NULL || o->n > 0) {
+		SWAP(gr->hold, og->hold);
+		return;
+	}
+	n->held = o->held;
+	n->released = o->released;
+	n->full = o->full;
+	n->big = o->big;
+	n->episodes = o->episodes;
+	n->last_us = o->last_us;
+}
+
 static void carry(struct st_gen *g, struct st_gen *old)
 {
 	unsigned i, j;
@@ -627,8 +660,12 @@ static void carry(struct st_gen *g, struct st_gen *old)
 		for (j = 0; j < old->ngroups; j++)
 			if (strcmp(old->group[j].name, g->group[i].name) == 0) {
 				SWAP(g->group[i].mcount, old->group[j].mcount);
+				carry_hold(&g->group[i], &old->group[j]);
 				break;
 			}
+	for (i = 0; i < g->ngroups; i++)
+		if (g->group[i].hold != NULL && g->group[i].hold->n)
+			g->holding = true;
 	/* Return ports of replicas that left a proxy's group (member "-")
 	 * keep their role while the member stays removed: what is still in
 	 * the replica's rings goes back by the proxy, as before. Switched by
@@ -673,7 +710,9 @@ static int group_table(struct st_group *gr, const struct st_gen *old)
 	if (ret < 0)
 		return ret;
 	gr->mcount = calloc(NF_HASH_MEMBERS_MAX, sizeof(*gr->mcount));
-	return gr->mcount == NULL ? -ENOMEM : 0;
+	if (gr->mcount == NULL)
+		return -ENOMEM;
+	return gr->hold_cap ? st_hold_new(gr->hold_cap, &gr->hold) : 0;
 }
 
 static int set_role(struct st_gen *g, int port, struct st_port_role r, const char *what)
@@ -787,6 +826,7 @@ void st_free(struct st_gen *g)
 	for (i = 0; i < g->ngroups; i++) {
 		nf_hash_group_free(g->group[i].tab);
 		free(g->group[i].mcount);
+		st_hold_free(g->group[i].hold);
 	}
 	for (i = 0; i < g->nsids; i++) {
 		free(g->sid[i].px);
@@ -1136,12 +1176,19 @@ static int pick(struct st_gen *g, int gi, struct frame *fr)
 	unsigned m = nf_hash_pick(gr->tab, nf_hash_flow(fr->p, &fr->h, 0));
 
 	if (m == NF_HASH_NONE || m >= gr->n || gr->m[m].port < 0) {
+		if (gr->hold != NULL && gr->hold_cap && gr->up == 0) {
+			g->hold_gi = gi;	/* held until a member joins */
+			return -2;
+		}
 		g->drops[ST_DROP_GROUP_EMPTY]++;
 		return -1;
 	}
 	count(fr, &gr->mcount[m]);
 	return (int)m;
 }
+
+/* What a frame pick() found no member for becomes: held or dropped. */
+#define PICK_OUT(m)	((m) == -2 ? (int)ST_OUT_HOLD : (int)ST_OUT_DROP)
 
 /* Send to member @m of group @gi: by its PORT (or RETURN with @peer), with
  * that side's MAC when it has one. */
@@ -1195,7 +1242,7 @@ up:
 		if (!(bits >> l & 1) || g->tos.layer[l] < 0)
 			continue;
 		m = pick(g, g->tos.layer[l], fr);
-		return m < 0 ? ST_OUT_DROP : to_member(g, g->tos.layer[l], m, false, fr);
+		return m < 0 ? PICK_OUT(m) : to_member(g, g->tos.layer[l], m, false, fr);
 	}
 	return g->tos.out;
 down:
@@ -1203,7 +1250,7 @@ down:
 		if (!(bits >> l & 1) || g->tos.layer[l] < 0)
 			continue;
 		m = pick(g, g->tos.layer[l], fr);
-		return m < 0 ? ST_OUT_DROP : to_member(g, g->tos.layer[l], m, true, fr);
+		return m < 0 ? PICK_OUT(m) : to_member(g, g->tos.layer[l], m, true, fr);
 	}
 	return g->tos.in;
 }
@@ -1238,7 +1285,7 @@ static int sid_frame(struct st_gen *g, const struct st_sid *s, struct frame *fr)
 	default:		/* End.AD / End.AS: to a replica of the VNF */
 		m = pick(g, s->group, fr);
 		if (m < 0)
-			return ST_OUT_DROP;
+			return PICK_OUT(m);
 		{
 			const struct st_member *mb = &g->group[s->group].m[m];
 			const bool side = s->reverse;	/* into RETURN */
@@ -1333,7 +1380,7 @@ static int rule_frame(struct st_gen *g, const struct st_rule *r, struct frame *f
 		}
 		m = pick(g, r->out, fr);
 
-		return m < 0 ? ST_OUT_DROP : to_member(g, r->out, m, false, fr);
+		return m < 0 ? PICK_OUT(m) : to_member(g, r->out, m, false, fr);
 	}
 	case ST_T_DROP:
 		g->drops[ST_DROP_RULE]++;
@@ -1613,7 +1660,7 @@ int st_frame(struct sw *sw, struct st_gen *g, uint16_t in, const uint8_t **data,
 	g->drops[ST_DROP_RECIRC]++;
 	out = ST_OUT_DROP;
 done:
-	if (fr.tr != NULL && *mirror < 0 && out != ST_OUT_DROP)
+	if (fr.tr != NULL && *mirror < 0 && out != ST_OUT_DROP && out != ST_OUT_HOLD)
 		flow_fill(g, f, in, *data, *len, min, fr.p, fr.len, out, &tr);
 	*data = fr.p;
 	*len = fr.len;

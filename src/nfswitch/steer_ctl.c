@@ -187,6 +187,20 @@ static void list_groups(struct sw *sw, const struct st_gen *g, struct json_objec
 			json_object_array_add(m, e);
 		}
 		json_object_object_add(o, "members", m);
+		if (gr->hold != NULL) {	/* hold.h */
+			const struct st_hold *h = gr->hold;
+			struct json_object *ho = json_object_new_object();
+
+			json_object_object_add(ho, "capacity", json_object_new_uint64(h->cap));
+			json_object_object_add(ho, "queued", json_object_new_uint64(h->n));
+			json_object_object_add(ho, "held", json_object_new_uint64(h->held));
+			json_object_object_add(ho, "released", json_object_new_uint64(h->released));
+			json_object_object_add(ho, "full", json_object_new_uint64(h->full));
+			json_object_object_add(ho, "too_big", json_object_new_uint64(h->big));
+			json_object_object_add(ho, "episodes", json_object_new_uint64(h->episodes));
+			json_object_object_add(ho, "last_us", json_object_new_uint64(h->last_us));
+			json_object_object_add(o, "hold", ho);
+		}
 		json_object_array_add(a, o);
 	}
 	json_object_object_add(reply, "groups", a);
