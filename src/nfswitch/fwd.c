@@ -314,43 +314,92 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 }
 
 /* Frames held for groups that have a member again (hold.h): through the
- * steering as if just received on their port, in arrival order, a burst
- * per run of one input port. Called before the pass polls any port. */
+ * steering as if just received on their port, in arrival order, at most
+ * a burst per group and pass, and only as many as the output rings take:
+ * a replica that just started gets them at the pace it drains them, and
+ * what its ring does not take stays held (frames of the group that
+ * arrive meanwhile queue behind: st_frame() holds them while the queue is
+ * not empty, so no newer frame overtakes). Called before the pass polls
+ * any port, and after a steering load. The frames of a batch after the
+ * one a full ring refused are steered again next time: their rule and
+ * SID counters count them twice, nothing else repeats. */
+static uint16_t rel_out[NF_BURST_MAX], rel_gi[NF_BURST_MAX];
+
+static unsigned release_group(struct sw *sw, struct st_gen *g, struct st_hold *h)
+{
+	struct fwd_cache c = { 0, 0, 0, false };
+	uint16_t k, n = (uint16_t)NF_MIN(h->n, sw->burst), i, done = 0;
+
+	/* 1. decide: where each frame of the batch goes */
+	for (k = 0; k < n; k++) {
+		const uint32_t s = (h->head + k) % h->cap;
+		const uint16_t in = h->in[s];
+		const uint8_t *d = st_hold_slot(h, k);
+		uint32_t l = h->len[s];
+		int m = -1, o = ST_OUT_DROP;
+
+		if (in < SW_PORTS_MAX && sw->ports[in].p != NULL)
+			o = st_frame(sw, g, in, &d, &l, scratch[k][0], scratch[k][1],
+				     sizeof(scratch[k][0]), &m);
+		else
+			g->drops[ST_DROP_GROUP_EMPTY]++;	/* its port went meanwhile */
+		rx[k] = (struct nf_pkt){ .data = (uint8_t *)d, .len = l, .buf = NF_BUF_NONE,
+					 .port = in };
+		if (o == (int)ST_OUT_L2 && in < SW_PORTS_MAX && sw->ports[in].p != NULL)
+			o = classify(sw, &sw->ports[in], in, d, l, &c);
+		else if (o == (int)ST_OUT_DROP || (o != (int)ST_OUT_HOLD &&
+			 ((unsigned)o >= SW_PORTS_MAX || sw->ports[o].p == NULL)))
+			o = OUT_DROP;
+		rel_out[k] = (uint16_t)o;
+		rel_gi[k] = (uint16_t)g->hold_gi;
+	}
+	/* 2. act, in order: runs to one port in one transmit; stop at a full ring */
+	for (k = 0; k < n; k = i) {
+		const uint16_t o = rel_out[k];
+		uint16_t a;
+
+		for (i = k + 1; i < n && rel_out[i] == o && o < SW_PORTS_MAX; i++)
+			;
+		if (o == ST_OUT_HOLD) {			/* another group at zero */
+			g->hold_gi = rel_gi[k];
+			hold_frame(sw, g, rx[k].port, st_hold_slot(h, k), rx[k].len);
+		} else if (o == OUT_FLOOD) {
+			flood(sw, rx[k].port, &rx[k], 1);
+		} else if (o < SW_PORTS_MAX) {
+			a = nf_tx_burst(sw->ports[o].p, &rx[k], i - k);
+			done += a;
+			if (a < i - k) {
+				sw->blocked = true;
+				break;
+			}
+			continue;
+		}
+		done++;			/* held elsewhere, flooded or dropped */
+	}
+	h->head = (h->head + done) % h->cap;
+	h->n -= done;
+	h->released += done;
+	return done;
+}
+
 unsigned sw_hold_release(struct sw *sw)
 {
 	struct st_gen *g = sw->steer;
 	unsigned gi, done = 0;
 
-	g->holding = false;
+	g->releasing = true;
 	for (gi = 0; gi < g->ngroups; gi++) {
 		struct st_group *gr = &g->group[gi];
 		struct st_hold *h = gr->hold;
 
 		if (h == NULL || h->n == 0 || gr->up == 0)
 			continue;
-		while (h->n) {
-			const uint16_t in = h->in[h->head];
-			uint16_t k = 0;
-
-			while (k < sw->burst && k < h->n &&
-			       h->in[(h->head + k) % h->cap] == in) {
-				const uint32_t s = (h->head + k) % h->cap;
-
-				rx[k] = (struct nf_pkt){ .data = st_hold_slot(h, k), .len = h->len[s],
-							 .buf = NF_BUF_NONE, .port = in };
-				k++;
-			}
-			if (in < SW_PORTS_MAX && sw->ports[in].p != NULL)
-				steer(sw, &sw->ports[in], in, k);
-			else	/* its port went meanwhile */
-				g->drops[ST_DROP_GROUP_EMPTY] += k;
-			h->head = (h->head + k) % h->cap;
-			h->n -= k;
-			h->released += k;
-			done += k;
-		}
-		h->last_us = (nf_now_ns() - h->t_first_ns) / 1000;
+		done += release_group(sw, g, h);
+		if (h->n == 0)
+			h->last_us = (nf_now_ns() - h->t_first_ns) / 1000;
 	}
+	g->releasing = false;
+	g->holding = false;
 	for (gi = 0; gi < g->ngroups; gi++)	/* still held (or held again) */
 		if (g->group[gi].hold != NULL && g->group[gi].hold->n)
 			g->holding = true;

@@ -666,6 +666,11 @@ static void carry(struct st_gen *g, struct st_gen *old)
 	for (i = 0; i < g->ngroups; i++)
 		if (g->group[i].hold != NULL && g->group[i].hold->n)
 			g->holding = true;
+	/* frames held for a group that went away: counted, not lost silently */
+	for (j = 0; j < old->ngroups; j++)
+		if (old->group[j].hold != NULL && old->group[j].hold->n &&
+		    group_of(g, old->group[j].name) < 0)
+			g->drops[ST_DROP_GROUP_EMPTY] += old->group[j].hold->n;
 	/* Return ports of replicas that left a proxy's group (member "-")
 	 * keep their role while the member stays removed: what is still in
 	 * the replica's rings goes back by the proxy, as before. Switched by
@@ -1173,7 +1178,14 @@ static int took(struct st_gen *g, struct frame *fr, uint8_t *b, int n)
 static int pick(struct st_gen *g, int gi, struct frame *fr)
 {
 	struct st_group *gr = &g->group[gi];
-	unsigned m = nf_hash_pick(gr->tab, nf_hash_flow(fr->p, &fr->h, 0));
+	unsigned m;
+
+	/* Frames queue behind held ones until those are released (hold.h). */
+	if (nf_unlikely(gr->hold != NULL) && gr->hold->n && !g->releasing) {
+		g->hold_gi = gi;
+		return -2;
+	}
+	m = nf_hash_pick(gr->tab, nf_hash_flow(fr->p, &fr->h, 0));
 
 	if (m == NF_HASH_NONE || m >= gr->n || gr->m[m].port < 0) {
 		if (gr->hold != NULL && gr->hold_cap && gr->up == 0) {
@@ -1597,7 +1609,7 @@ int st_frame(struct sw *sw, struct st_gen *g, uint16_t in, const uint8_t **data,
 
 	(void)sw;
 	*mirror = -1;
-	if (g->flow != NULL) {		/* st_flow_hit() said no: fill */
+	if (g->flow != NULL && !g->releasing) {	/* st_flow_hit() said no: fill */
 		min = flow_shape(*data, *len);
 		f = min != 0 ? flow_victim(g, st_flow_slot(g, *data, in), in, *data) : NULL;
 		if (min != 0 && (role->role == ST_R_NONE || role->role == ST_R_PROXY_RET)) {

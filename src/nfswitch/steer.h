@@ -228,6 +228,7 @@ struct st_gen {
 	uint64_t srv6_drops[NF_SRV6_DROP_MAX];
 	bool active;			/* anything to do per frame */
 	bool holding;			/* a group's hold queue has frames */
+	bool releasing;			/* sw_hold_release() at work */
 	int hold_gi;			/* st_frame() said ST_OUT_HOLD: this group */
 };
 
