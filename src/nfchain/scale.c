@@ -71,7 +71,7 @@ void nc_scale_decide(const struct nc_scale *c, struct nc_scale_state *st,
 	unmet = need > c->max;
 	if (unmet == st->unmet) {
 		st->unmet_runs = 0;
-	} else if (++st->unmet_runs >= NC_SCALE_SAMPLES) {
+	} else if (++st->unmet_runs >= (unmet ? NC_SCALE_SAMPLES : NC_SCALE_MET_SAMPLES)) {
 		st->unmet = unmet;
 		st->unmet_runs = 0;
 		out->unmet_change = unmet ? 1 : -1;

@@ -16,8 +16,10 @@
  * samples (hysteresis); at most one change per cooldown. A type with
  * min 0 goes to zero after `idle` without traffic and back to one when
  * the switch holds a frame for it. A load that max replicas cannot carry
- * is "not met": said once when it starts and once when it ends (each
- * after NC_SCALE_SAMPLES samples in a row: one noisy sample says nothing).
+ * is "not met": said once when it starts (after NC_SCALE_SAMPLES samples in
+ * a row) and once when it ends (after NC_SCALE_MET_SAMPLES samples in a row
+ * that max replicas carry: a generator that stalls for a moment on a busy
+ * machine does not end it).
  */
 #ifndef NC_SCALE_H
 #define NC_SCALE_H
@@ -29,6 +31,7 @@
 
 #define NC_SCALE_SAMPLES	3	/* a condition holds this long before a change */
 #define NC_SCALE_IN_FRACTION	0.7	/* in only when the rest stay below 70% of the target */
+#define NC_SCALE_MET_SAMPLES	10	/* "met again" after this many samples in a row */
 
 struct nc_scale_in {
 	unsigned n;		/* replicas of the type, all up */

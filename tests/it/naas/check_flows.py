@@ -2,13 +2,16 @@
 """check_flows.py WATCH.json: prints one line of figures
   MOVES BADMOVES BOTH TIMELINE
 MOVES: flows that changed replica; BADMOVES: of those, moves that no
-change of the group explains (a move must go to a replica that was not in
-the group when the flow was last seen on its old one - it was added - or
-away from a replica no longer in the group - it was drained); BOTH:
-samples where one flow counted packets on two replicas of the group at
-once while the group had not changed for two samples; TIMELINE: the configured replica counts over time,
-repeats collapsed (1-3-1)."""
+change of the group explains: a move must go to a replica that joined
+the group, or leave one that left it, since the flow was last seen on its
+old replica or within SETTLE samples (1 s) before the move - a busy
+replica still works through the frames in its ring); BOTH: samples where
+one flow counted packets on two replicas of the group at once while the
+group had not changed for SETTLE samples; TIMELINE: the configured
+replica counts over time, repeats collapsed (1-3-1)."""
 import json, sys
+
+SETTLE = 10         # samples (100 ms each): a replica's backlog is gone after 1 s
 
 d = json.load(open(sys.argv[1]))
 s = d["samples"]
@@ -18,7 +21,7 @@ for i, x in enumerate(s):
     for sport, reps in x["flows"].items():
         reps = sorted(set(reps))
         if len(reps) > 1:
-            steady = i >= 2 and set(x["up"]) == set(s[i - 1]["up"]) == set(s[i - 2]["up"])
+            steady = i >= SETTLE and all(set(s[k]["up"]) == set(x["up"]) for k in range(i - SETTLE, i))
             if steady and all(r in x["up"] for r in reps):
                 both += 1
             rep = [r for r in reps if r != where.get(sport, (None,))[0]][0]
@@ -27,8 +30,12 @@ for i, x in enumerate(s):
         if sport in where and where[sport][0] != rep:
             old, j = where[sport]
             moves += 1
-            added = rep not in s[j]["up"]
-            drained = old not in x["up"]
+            # the new replica joined, or the old one left, since the flow
+            # was last seen on the old one or within the last SETTLE samples
+            # (a busy replica still works through its ring's backlog)
+            since = range(max(0, min(j, i - SETTLE)), i + 1)
+            added = any(rep not in s[k]["up"] for k in since)
+            drained = any(old not in s[k]["up"] for k in since)
             if not (added or drained):
                 bad += 1
                 print("# flow %s moved %s -> %s at %.1f s, group %s" % (sport, old, rep, x["t"], x["up"]),
