@@ -1049,7 +1049,35 @@ static bool all_up(struct agent *a)
 	return true;
 }
 
-/* --- autoscaling (scale.c) ---
+/* --- autoscaling (scale.c) --- */
+
+/* Does a type in a chain of @v have a replica starting or draining, or
+ * frames held in the switch? */
+static bool chain_unsettled(struct agent *a, unsigned v)
+{
+	unsigned c, j, k;
+
+	for (c = 0; c < a->s->nchain; c++) {
+		const struct nc_chain *ch = &a->s->chain[c];
+		bool mine = false;
+
+		for (j = 0; j < ch->nvnf; j++)
+			mine |= ch->vnf[j] == (int)v;
+		for (j = 0; mine && j < ch->nvnf; j++) {
+			const char *name = a->s->vnf[ch->vnf[j]].name;
+
+			if (a->holding[ch->vnf[j]])
+				return true;
+			for (k = 0; k < REP_MAX; k++)
+				if (a->rep[k].used && a->rep[k].st != R_UP &&
+				    strcmp(a->rep[k].vnf, name) == 0)
+					return true;
+		}
+	}
+	return false;
+}
+
+/* ---
  *
  * Once per probe interval per VNF type with a `scale` section: the load
  * of its replicas (frames/s in, busy fractions of their loops, from the
@@ -1078,8 +1106,16 @@ static void autoscale_vnf(struct agent *a, unsigned v, uint64_t now)
 	}
 	a->sc_pps[v] = in.pps;
 	a->sc_busy[v] = in.busy;
-	if (other || up != f->replicas)
-		return;		/* a change is under way */
+	/* A change under way here or in a type of the same chain (a replica
+	 * starting, frames held) counts as traffic: the idle time runs from
+	 * when the chain is settled, so a chain started from zero is not
+	 * taken down hop by hop while its first frame is still on its way. */
+	if (other || up != f->replicas) {
+		a->sc[v].t_traffic = now;
+		return;
+	}
+	if (chain_unsettled(a, v))
+		a->sc[v].t_traffic = now;
 	in.n = up;
 	in.holding = a->holding[v];
 	nc_scale_decide(&f->scale, &a->sc[v], &in, out);
