@@ -51,7 +51,7 @@
 #define START_TIMEOUT_MS 5000	/* a replica must answer within this after start */
 #define STOP_GRACE_MS	2000	/* SIGTERM, then SIGKILL */
 #define BACKOFF_MAX_MS	5000
-#define DRAIN_MAX_MS	5000	/* a draining replica stops after this at the latest */
+#define HANDOFF_MAX_MS	5000	/* a drained replica whose input does not stop: stopped */
 
 enum rstate { R_START, R_UP, R_DEAD, R_STOP, R_DRAIN };
 static const char *const rstate_names[] = { "starting", "up", "down", "stopping", "draining" };
@@ -84,7 +84,8 @@ struct rep {
 	uint64_t idle_ns, clock_ns;	/* its loop's idle time and clock (nf_vnf.c) */
 	double busy;			/* busy fraction of its loop since the last answer */
 	/* draining (autoscaling in): out of its group, stopped once idle */
-	uint64_t t_drain, t_quiet, drain_rx;
+	uint64_t t_drain, t_quiet, drain_rx, t_handoff;
+	bool handoff;			/* drained too long: its flows go to the others */
 };
 
 struct agent {
@@ -427,6 +428,7 @@ static const struct nc_member *plan_member(unsigned v, unsigned i, void *arg)
 	if (r == NULL)
 		return NULL;
 	r->m.up = r->st == R_UP;
+	r->m.draining = r->st == R_DRAIN && r->pid > 0 && !r->handoff;
 	return &r->m;
 }
 
@@ -941,12 +943,16 @@ static bool probes_work(struct agent *a, const struct rep *me, uint64_t now)
  * stops and is removed. */
 static void drain_start(struct agent *a, struct rep *r, uint64_t now)
 {
+	int v = nc_spec_vnf(a->s, r->vnf);
+
 	r->st = R_DRAIN;
+	r->handoff = false;
 	r->t_drain = r->t_quiet = now;
 	r->drain_rx = r->rx;
 	a->dirty = true;
-	event(a, "drain", r->name, "leaves its group: its flows go to the other replicas; "
-	      "stops once nothing more comes in");
+	event(a, "drain", r->name, "leaves its group for new flows, keeps those it has; stops "
+	      "once nothing more comes in (at most %u ms, then they go to the others)",
+	      v >= 0 ? a->s->vnf[v].scale.drain_ms : 0);
 }
 
 static void drain_step(struct agent *a, struct rep *r, uint64_t now)
@@ -958,11 +964,20 @@ static void drain_step(struct agent *a, struct rep *r, uint64_t now)
 		r->drain_rx = r->rx;
 		r->t_quiet = now;
 	}
-	if (r->pid != 0 && now - r->t_drain < DRAIN_MAX_MS &&
-	    (now - r->t_quiet < 2 * iv || r->t_stats < r->t_quiet + iv)) {
-		if (r->pfd < 0 && now >= r->p_next)
-			probe_start(a, r, now);
-		return;
+	if (r->pid != 0 && (now - r->t_quiet < 2 * iv || r->t_stats < r->t_quiet + iv)) {
+		if (!r->handoff && now - r->t_drain >= (v >= 0 ? a->s->vnf[v].scale.drain_ms : 0)) {
+			/* its flows did not end: the others take them */
+			r->handoff = true;
+			r->t_handoff = now;
+			a->dirty = true;
+			event(a, "drain", r->name, "still carries flows after %" PRIu64 " ms: hands "
+			      "them to the other replicas", now - r->t_drain);
+		}
+		if (!r->handoff || now - r->t_handoff < HANDOFF_MAX_MS) {
+			if (r->pfd < 0 && now >= r->p_next)
+				probe_start(a, r, now);
+			return;
+		}
 	}
 	event(a, "drain", r->name, "drained after %" PRIu64 " ms (%" PRIu64 " frames received "
 	      "in all)%s", now - r->t_drain, r->rx, r->pid ? "" : ", it had exited");

@@ -87,6 +87,7 @@ static const struct nc_key keys[] = {
 	{ S_SCALE, "cooldown", K_MS, 100, 3600000, NULL, false },
 	{ S_SCALE, "idle", K_MS, 100, 86400000, NULL, false },
 	{ S_SCALE, "hold", K_UINT, 1, 4096, NULL, false },
+	{ S_SCALE, "drain", K_MS, 0, 3600000, NULL, false },
 	{ S_CHAIN, "from", K_NAME, 1, NC_NAME_MAX, NULL, true },
 	{ S_CHAIN, "to", K_NAME, 1, NC_NAME_MAX, NULL, true },
 	{ S_CHAIN, "steering", K_ENUM, 0, 0, steer_names, false },
@@ -509,6 +510,8 @@ static int set_scale(struct ld *l, const struct nc_key *k, const struct val *v, 
 		c->cooldown_ms = (unsigned)v->u;
 	else if (strcmp(k->key, "idle") == 0)
 		c->idle_ms = (unsigned)v->u;
+	else if (strcmp(k->key, "drain") == 0)
+		c->drain_ms = (unsigned)v->u;
 	else
 		c->hold = (unsigned)v->u;
 	return 0;
@@ -598,6 +601,7 @@ static int set_vnf(struct ld *l, const struct nc_key *k, const struct val *v, vo
 		c->cooldown_ms = 3000;
 		c->idle_ms = 30000;
 		c->hold = 256;
+		c->drain_ms = 5000;
 		ret = read_map(l, v->node, S_SCALE, where, set_scale, c);
 		if (ret < 0)
 			return ret;

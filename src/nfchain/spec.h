@@ -36,6 +36,7 @@ struct nc_scale {
 	unsigned target_busy;	/* busy fraction per replica, thousandths; 0: not a target */
 	unsigned cooldown_ms;	/* at most one change per cooldown */
 	unsigned idle_ms;	/* min 0: no traffic this long -> no replica */
+	unsigned drain_ms;	/* a replica scaled in keeps its flows this long at most */
 	unsigned hold;		/* min 0: frames the switch holds while one starts */
 };
 

@@ -228,16 +228,23 @@ static int parse_group(struct sw *sw, struct st_gen *g, struct toks *k)
 	gr = &g->group[g->ngroups];
 	memset(gr, 0, sizeof(*gr));
 	nf_strlcpy(gr->name, k->t[1], sizeof(gr->name));
-	if (k->n >= 5 && strcmp(k->t[k->n - 2], "hold") == 0) {	/* ... hold N */
-		uint64_t v;
+	for (;;) {		/* ... [track] [hold N], in either order */
+		if (k->n >= 5 && strcmp(k->t[k->n - 2], "hold") == 0 && !gr->hold_cap) {
+			uint64_t v;
 
-		if (nf_parse_u64(k->t[k->n - 1], 1, ST_HOLD_MAX, 0, &v) < 0) {
-			nf_set_error("hold '%s': expected 1..%d frames", k->t[k->n - 1],
-				     ST_HOLD_MAX);
-			return -EINVAL;
+			if (nf_parse_u64(k->t[k->n - 1], 1, ST_HOLD_MAX, 0, &v) < 0) {
+				nf_set_error("hold '%s': expected 1..%d frames", k->t[k->n - 1],
+					     ST_HOLD_MAX);
+				return -EINVAL;
+			}
+			gr->hold_cap = (unsigned)v;
+			k->n -= 2;
+		} else if (k->n >= 4 && strcmp(k->t[k->n - 1], "track") == 0 && !gr->track_on) {
+			gr->track_on = true;	/* the table: group_table() */
+			k->n--;
+		} else {
+			break;
 		}
-		gr->hold_cap = (unsigned)v;
-		k->n -= 2;
 	}
 	for (i = 2; i < k->n; i++) {
 		struct st_member *m = &gr->m[gr->n++];
@@ -247,7 +254,16 @@ static int parse_group(struct sw *sw, struct st_gen *g, struct toks *k)
 		m->port = m->peer = -1;
 		if (strcmp(k->t[i], "-") == 0)
 			continue;
-		nf_strlcpy(tmp, k->t[i], sizeof(tmp));
+		if (k->t[i][0] == '~') {	/* draining: its tracked flows only */
+			if (!gr->track_on) {
+				nf_set_error("draining member '%s' needs 'track' on the group",
+					     k->t[i]);
+				return -EINVAL;
+			}
+			m->draining = true;
+			gr->ndraining++;
+		}
+		nf_strlcpy(tmp, k->t[i] + m->draining, sizeof(tmp));
 		at = strrchr(tmp, '@');
 		if (at != NULL)
 			*at++ = '\0';
@@ -256,7 +272,8 @@ static int parse_group(struct sw *sw, struct st_gen *g, struct toks *k)
 			ret = member_macs(at, m);
 		if (ret < 0)
 			return ret;
-		gr->up |= 1ull << (gr->n - 1);
+		if (!m->draining)
+			gr->up |= 1ull << (gr->n - 1);
 	}
 	g->ngroups++;
 	return 0;
@@ -661,6 +678,8 @@ static void carry(struct st_gen *g, struct st_gen *old)
 			if (strcmp(old->group[j].name, g->group[i].name) == 0) {
 				SWAP(g->group[i].mcount, old->group[j].mcount);
 				carry_hold(&g->group[i], &old->group[j]);
+				if (g->group[i].track && old->group[j].track)	/* recent flows */
+					SWAP(g->group[i].track, old->group[j].track);
 				break;
 			}
 	for (i = 0; i < g->ngroups; i++)
@@ -717,6 +736,11 @@ static int group_table(struct st_group *gr, const struct st_gen *old)
 	gr->mcount = calloc(NF_HASH_MEMBERS_MAX, sizeof(*gr->mcount));
 	if (gr->mcount == NULL)
 		return -ENOMEM;
+	if (gr->track_on) {
+		gr->track = calloc(1, sizeof(*gr->track));
+		if (gr->track == NULL)
+			return -ENOMEM;
+	}
 	return gr->hold_cap ? st_hold_new(gr->hold_cap, &gr->hold) : 0;
 }
 
@@ -832,6 +856,7 @@ void st_free(struct st_gen *g)
 		nf_hash_group_free(g->group[i].tab);
 		free(g->group[i].mcount);
 		st_hold_free(g->group[i].hold);
+		free(g->group[i].track);
 	}
 	for (i = 0; i < g->nsids; i++) {
 		free(g->sid[i].px);
@@ -1179,13 +1204,35 @@ static int pick(struct st_gen *g, int gi, struct frame *fr)
 {
 	struct st_group *gr = &g->group[gi];
 	unsigned m;
+	uint32_t h;
 
 	/* Frames queue behind held ones until those are released (hold.h). */
 	if (nf_unlikely(gr->hold != NULL) && gr->hold->n && !g->releasing) {
 		g->hold_gi = gi;
 		return -2;
 	}
-	m = nf_hash_pick(gr->tab, nf_hash_flow(fr->p, &fr->h, 0));
+	h = nf_hash_flow(fr->p, &fr->h, 0);
+	if (gr->track != NULL) {
+		struct st_track *t = gr->track;
+		const uint32_t b = h & (ST_TRACK_SIZE - 1);
+
+		/* a flow that went to a member now draining stays there */
+		if (gr->ndraining && t->hash[b] == h && t->member[b] &&
+		    t->member[b] <= gr->n && gr->m[t->member[b] - 1].draining &&
+		    gr->m[t->member[b] - 1].port >= 0) {
+			m = t->member[b] - 1u;
+			t->kept++;
+			count(fr, &gr->mcount[m]);
+			return (int)m;
+		}
+		m = nf_hash_pick(gr->tab, h);
+		if (m != NF_HASH_NONE && m < gr->n) {
+			t->hash[b] = h;
+			t->member[b] = (uint8_t)(m + 1);
+		}
+	} else {
+		m = nf_hash_pick(gr->tab, h);
+	}
 
 	if (m == NF_HASH_NONE || m >= gr->n || gr->m[m].port < 0) {
 		if (gr->hold != NULL && gr->hold_cap && gr->up == 0) {

@@ -82,6 +82,7 @@ struct st_count {
 struct st_member {
 	int32_t port;		/* -1: removed */
 	int32_t peer;		/* return port of a proxy / ToS layer, -1 */
+	bool draining;		/* "~MEMBER": only the flows the track table gives it */
 	bool has_mac[2];	/* [0] frames into port, [1] into peer */
 	uint8_t mac[2][6];	/* their destination MAC */
 };
@@ -94,6 +95,9 @@ struct st_group {
 	struct nf_hash_group *tab;
 	struct st_count *mcount;	/* [NF_HASH_MEMBERS_MAX] frames sent */
 	unsigned hold_cap;		/* `hold N`: 0 none */
+	unsigned ndraining;		/* members written ~MEMBER */
+	bool track_on;			/* `track` */
+	struct st_track *track;		/* `track`: recent flows' members, carried by name */
 	struct st_hold *hold;		/* carried by name (hold.h) */
 };
 
@@ -114,6 +118,18 @@ struct st_sid {
 	struct nf_srv6_encap *as;	/* End.AS: the way back */
 	struct st_count *count;		/* carried: [1] */
 	char text[96];
+};
+
+/* A group's track table (`group ... track`): the member each recent flow
+ * was sent to, by its flow hash, direct-mapped. A draining member
+ * (~MEMBER) keeps the flows whose entry names it; every other frame goes
+ * by the consistent hash without it. Written when pick() decides (the
+ * flow cache replays a flow's decision without it). */
+#define ST_TRACK_SIZE	16384u
+struct st_track {
+	uint32_t hash[ST_TRACK_SIZE];
+	uint8_t member[ST_TRACK_SIZE];	/* member + 1; 0: empty */
+	uint64_t kept;			/* frames kept on a draining member */
 };
 
 /* Actions of a rule, applied in this order. */

@@ -23,7 +23,8 @@ PY
 listener=$!
 cleanup "kill $listener"
 wait_for "$T/notify.sock"
-spawn "$SW" -q -c "$CTL" -m intr -p "memif:$K,id=0" -p "memif:$K,id=1" --notify "$T/notify.sock"
+spawn "$SW" -q -c "$CTL" -m intr -p "memif:$K,id=0" -p "memif:$K,id=1" -p "memif:$K,id=2" \
+	--notify "$T/notify.sock"
 wait_for "$CTL"
 sw() { "$C" switch --ctl "$CTL" "$@"; }
 hold() { "$C" switch --ctl "$CTL" --json groups | python3 -c "import json,sys
@@ -69,5 +70,42 @@ check "2 frames held" wait_held 2
 check_eq "a second episode, a second notification" "hold g hold g" "$(xargs <"$T/notify.txt")"
 check "the group and its rule go" steering "group other - hold 1"
 check_eq "the 2 held frames are counted (steer-group-empty)" 2 "$(drops steer-group-empty)"
+
+# A draining member (~) keeps the flows the track table gives it; new
+# flows go to the others; "-" then moves the rest.
+mc() { "$C" switch --ctl "$CTL" --json groups | python3 -c "import json,sys
+g = [g for g in json.load(sys.stdin)['groups'] if g['name'] == 't'][0]
+print(' '.join(str(m['packets']) for m in g['members']), g.get('track_kept', '-'))"; }
+flows() {	# flows SRC: 64 flows, one frame each, from SRC
+	"$G" --tx "memif:$K,id=0" --src-ip "$1" --flows 64 --count 64 --rate 10k >/dev/null 2>&1
+}
+wait_sum() {	# wait_sum N: the members counted N frames in all
+	for i in $(seq 100); do
+		[ "$(mc | awk '{ print $1 + $2 }')" = "$1" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+check "'~' without track is refused" sh -c "printf 'group t 1 ~2\n' >'$T/bad.txt'; '$C' switch --ctl '$CTL' load-steering '$T/bad.txt' 2>&1 | grep -q \"draining member '~2' needs 'track' on the group\""
+check "a tracked group of 2 members" steering "group t 1 2 track" "rule id 1 in-port 0 action group t"
+flows 10.1.0.1
+check "64 flows counted" wait_sum 64
+read m0 m1 kept < <(mc)
+echo "# 64 flows: member 0 $m0, member 1 $m1"
+check "both members took flows" test "$m0" -gt 0 -a "$m1" -gt 0
+check "member 1 drains: ~2" steering "group t 1 ~2 track" "rule id 1 in-port 0 action group t"
+check_eq "groups: member 1 is draining, not up" "False True" "$("$C" switch --ctl "$CTL" --json groups | python3 -c "import json,sys
+m = [g for g in json.load(sys.stdin)['groups'] if g['name'] == 't'][0]['members'][1]
+print(m['up'], m.get('draining'))")"
+flows 10.1.0.1
+check "the same 64 flows again" wait_sum 128
+check_eq "draining: each flow stays on its member (member 1 keeps its $m1)" "$((2 * m0)) $((2 * m1)) $m1" "$(mc)"
+flows 10.9.0.1
+check "64 new flows" wait_sum 192
+check_eq "draining: no new flow goes to the draining member" "$((2 * m0 + 64)) $((2 * m1)) $m1" "$(mc)"
+check "then '-': member 1 is gone" steering "group t 1 - track" "rule id 1 in-port 0 action group t"
+flows 10.1.0.1
+check "the first 64 flows once more" wait_sum 256
+check_eq "removed: its flows moved to member 0, the others stayed" "$((3 * m0 + 64 + m1)) $((2 * m1)) $m1" "$(mc)"
 check "nfswitch still runs" kill -0 "$SPAWNED"
 check "no sanitizer report" no_san

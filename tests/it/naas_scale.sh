@@ -2,8 +2,9 @@
 # "Autoscaling"): a firewall type with scale {min 1, max 3, target-pps
 # 3000} under a load ramp from nf-gen, 2k / 8k / 2k frames/s: it scales out
 # to 3 and back in to 1; no established flow changes replica except those
-# of a replica added or drained; nothing is lost; every decision is an
-# event with its reason. Then a load that max replicas cannot carry is
+# of a replica added or drained (a replica scaled in keeps its flows for
+# `drain`, takes no new one, then hands the rest off); nothing is lost;
+# every decision is an event with its reason. Then a load that max replicas cannot carry is
 # reported once, as a status and one event, and once when it ends.
 . "$(dirname "$0")/../lib.sh"
 
@@ -33,7 +34,7 @@ vnfs:
     config: |
       rules fw.rules
       set policy drop
-    scale: {min: 1, max: 3, target-pps: 3000, cooldown: 1s}
+    scale: {min: 1, max: 3, target-pps: 3000, cooldown: 1s, drain: 1s}
 chains:
   web:
     from: lan
@@ -68,7 +69,7 @@ for p in low1 high low2; do
 	sent=$((sent + $(jget "$T/gen-$p.json" tx.packets)))
 	got=$((got + $(jget "$T/gen-$p.json" rx.packets)))
 done
-read moves bad both timeline < <(python3 "$ROOT/tests/it/naas/check_flows.py" "$T/watch.json")
+read moves bad both kept newdrain timeline < <(python3 "$ROOT/tests/it/naas/check_flows.py" "$T/watch.json")
 echo "# ramp 2k/8k/2k: replicas over time $timeline; $moves flow moves ($bad unexplained), $sent frames sent, $got received"
 check_eq "ramp: frames sent in the three phases all arrived" "$sent" "$got"
 check_eq "ramp: 0 lost while scaling out and in" 0 "$lost"
@@ -77,12 +78,17 @@ check "ramp: the replica count went 1 -> 2 or 3 -> 1 (no flapping: $timeline)" \
 check "ramp: flows moved (to the new replicas, back from drained ones): $moves" test "$moves" -gt 0
 check_eq "ramp: no flow changed replica except to a replica added or from one drained" 0 "$bad"
 check_eq "ramp: no flow on two replicas at once while the group stood still" 0 "$both"
+echo "# draining replicas carried their flows in $kept (flow, 100 ms sample) pairs"
+check "ramp: a draining replica kept carrying its flows" test "$kept" -gt 0
+check_eq "ramp: no flow came to a replica while it drained" 0 "$newdrain"
 ev() { python3 -c "import json,sys; d=json.load(open('$T/watch.json'))
 print(len([e for e in d['events'] if $1]))"; }
 check "events: a scale out with its reason and figures" \
 	test "$(ev "e['kind'] == 'autoscale' and e['text'].startswith('scale out 1 -> ') and 'per replica, target 3000' in e['text']")" -ge 1
 check "events: scale in with its reason" \
 	test "$(ev "e['kind'] == 'autoscale' and e['text'].startswith('scale in ') and 'below 70% of the target' in e['text']")" -ge 1
+check "events: nf-gen's flows never end: after drain (1 s) the rest is handed off" \
+	test "$(ev "e['kind'] == 'drain' and 'ms: hands them to the other replicas' in e['text']")" -ge 1
 check_eq "events: every replica scaled in was drained first, then removed" \
 	"$(ev "e['kind'] == 'autoscale' and e['text'].startswith('scale in ')")" \
 	"$(ev "e['kind'] == 'drain' and e['text'].startswith('drained after ')")"

@@ -61,7 +61,7 @@ zero() {	# wait until every type is at zero again (idle 1 s, then the drain)
 
 check "up -d: no replica (scale.min 0)" "$C" up -d "$T/zero.yaml"
 check_eq "status: 0 replicas" 0 "$(st "len(d['replicas'])")"
-check "the group holds, with no member" grep -qx "group fw - hold 16" "$R/steering"
+check "the group holds, with no member" grep -qx "group fw - track hold 16" "$R/steering"
 
 # One chain, one VNF: 10 frames at 1000/s from nothing.
 gen one 0 1 203.0.113.2 --count 10 --rate 1k
@@ -78,7 +78,7 @@ check "event: cold start with its reason" \
 check "idle 1 s: back to zero" zero
 check "event: idle with the time without traffic" \
 	test "$(st "len([e for e in d['events'] if e['kind'] == 'idle' and e['subject'] == 'fw' and e['text'].startswith('idle 1 -> 0: no traffic for ')])")" = 1
-check "at zero: the group holds again" grep -qx "group fw - hold 16" "$R/steering"
+check "at zero: the group holds again" grep -qx "group fw - track hold 16" "$R/steering"
 
 # Past the bound: 40 frames in 0.4 ms, 16 held, 24 counted drops.
 gen full 0 1 203.0.113.2 --count 40 --rate 100k
