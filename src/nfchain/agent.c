@@ -1296,6 +1296,17 @@ static int reconcile(struct agent *a, struct nc_spec *n)
 	unsigned i, j;
 	int ret = 0;
 
+	/* An autoscaled type whose file gives no replicas count keeps the
+	 * count the autoscaler reached, within the new bounds. */
+	for (i = 0; i < n->nvnf; i++) {
+		struct nc_vnf *f = &n->vnf[i];
+		int ov = nc_spec_vnf(old, f->name);
+
+		if (f->scale.on && !f->replicas_set && ov >= 0 && old != n &&
+		    nc_vnf_same(f, &old->vnf[ov]))
+			f->replicas = NF_MAX(f->scale.min, NF_MIN(old->vnf[ov].replicas,
+								  f->scale.max));
+	}
 	for (i = 0; i < REP_MAX; i++) {
 		struct rep *r = &a->rep[i];
 		int v = r->used ? nc_spec_vnf(n, r->vnf) : -1;
@@ -1508,6 +1519,7 @@ static int ctl_handler(int argc, char **argv, struct json_object *reply, void *a
 			}
 		}
 		c->vnf[v].replicas = (unsigned)n;
+		c->vnf[v].replicas_set = true;	/* asked for: not the autoscaler's count */
 		event(a, "scale", argv[1], "scale from %u to %u replicas (request)",
 		      a->s->vnf[v].replicas, (unsigned)n);
 		if (reconcile(a, c) < 0) {
