@@ -115,6 +115,12 @@ struct agent {
 	double sc_pps[NC_VNF_MAX], sc_busy[NC_VNF_MAX];
 	char slo[NC_CHAIN_MAX][160];	/* per chain: "ok", "not met: ..." */
 	unsigned slo_runs[NC_CHAIN_MAX];	/* samples in a row saying otherwise */
+	/* chain loss: frames into the first hop's SID and out of the egress
+	 * SID (the switch's counters), read once a second */
+	uint64_t loss_in[NC_CHAIN_MAX], loss_out[NC_CHAIN_MAX], loss_win_in[NC_CHAIN_MAX];
+	int64_t loss_missing[NC_CHAIN_MAX];	/* frames lost in the last second */
+	bool loss_known[NC_CHAIN_MAX];
+	uint64_t t_loss, t_slo;
 };
 
 static uint64_t now_ms(void)
@@ -1176,6 +1182,70 @@ static uint32_t vnf_rtt(struct agent *a, unsigned v)
 	return m;
 }
 
+#define LOSS_NOISE	16	/* frames in flight at the two reads: not loss */
+
+/* Once a second, for chains with slo.max-loss: the switch's counters of
+ * the chain's first SID (frames in) and egress SID (frames delivered);
+ * what went in and did not come out in that second is lost (dropped by
+ * a VNF, a full ring, a replica that died). SRv6 chains only. */
+static void loss_poll(struct agent *a, uint64_t now)
+{
+	struct json_object *r, *sids;
+	char *out = NULL;
+	unsigned c;
+	bool any = false;
+	size_t i, n;
+
+	for (c = 0; c < a->s->nchain; c++)
+		any |= a->s->chain[c].slo.on && a->s->chain[c].slo.max_loss_ppm != UINT64_MAX;
+	if (!any || now - a->t_loss < 1000)
+		return;
+	a->t_loss = now;
+	if (nf_ctl_request(a->swctl, "sids", 1000, &out) < 0)
+		return;
+	r = json_tokener_parse(out);
+	free(out);
+	if (r == NULL || !json_object_object_get_ex(r, "sids", &sids)) {
+		json_object_put(r);
+		return;
+	}
+	n = json_object_array_length(sids);
+	for (c = 0; c < a->s->nchain; c++) {
+		const struct nc_chain *ch = &a->s->chain[c];
+		char pin[64], pout[64];
+		uint64_t in = 0, outp = 0;
+		bool have = false;
+
+		if (!ch->slo.on || ch->slo.max_loss_ppm == UINT64_MAX || ch->steering != NC_ST_SRV6)
+			continue;
+		snprintf(pin, sizeof(pin), "sid fd00:6e63:%x::1 ", chain_no(c, a));
+		snprintf(pout, sizeof(pout), "sid fd00:6e63:%x::ff ", chain_no(c, a));
+		for (i = 0; i < n; i++) {
+			struct json_object *o = json_object_array_get_idx(sids, i);
+			const char *t = json_object_get_string(json_object_object_get(o, "sid"));
+			uint64_t p = (uint64_t)json_object_get_int64(json_object_object_get(o, "packets"));
+
+			if (t && strncmp(t, pin, strlen(pin)) == 0) {
+				in = p;
+				have = true;
+			} else if (t && strncmp(t, pout, strlen(pout)) == 0) {
+				outp = p;
+			}
+		}
+		if (have && a->loss_known[c] && in >= a->loss_in[c] && outp >= a->loss_out[c]) {
+			/* missing = what went in minus what came out, this second
+			 * against the last: frames in flight cancel out */
+			a->loss_missing[c] = (int64_t)(in - a->loss_in[c]) -
+					     (int64_t)(outp - a->loss_out[c]);
+			a->loss_win_in[c] = in - a->loss_in[c];
+		}
+		a->loss_known[c] = have;
+		a->loss_in[c] = in;
+		a->loss_out[c] = outp;
+	}
+	json_object_put(r);
+}
+
 /* A chain's declared service level against what is measured: the
  * autoscaled types' "not met", the capacity of max replicas against
  * min-throughput, the sum of the hops' probe round trips against
@@ -1201,6 +1271,13 @@ static void slo_chain(struct agent *a, unsigned c)
 				 "replicas of %s carry ~%" PRIu64, ch->slo.min_pps, sc->max,
 				 a->s->vnf[v].name, sc->max * sc->target_pps);
 	}
+	if (strcmp(st, "ok") == 0 && ch->slo.max_loss_ppm != UINT64_MAX && a->loss_win_in[c] &&
+	    a->loss_missing[c] > LOSS_NOISE &&
+	    (uint64_t)a->loss_missing[c] * 1000000 > ch->slo.max_loss_ppm * a->loss_win_in[c])
+		snprintf(st, sizeof(st), "not met: loss %.2f%% (%" PRId64 " of %" PRIu64 " frames in "
+			 "the last second), target %.4g%%", 100.0 * (double)a->loss_missing[c] /
+			 (double)a->loss_win_in[c], a->loss_missing[c], a->loss_win_in[c],
+			 (double)ch->slo.max_loss_ppm / 10000);
 	if (strcmp(st, "ok") == 0 && ch->slo.latency_us && lat > ch->slo.latency_us)
 		snprintf(st, sizeof(st), "not met: latency %" PRIu64 " us (probe round trips "
 			 "summed over %u hops), target %" PRIu64 " us", lat, ch->nvnf,
@@ -1259,16 +1336,18 @@ static void hold_news(struct agent *a, uint64_t now)
 static void autoscale(struct agent *a, uint64_t now)
 {
 	unsigned v, c;
-	bool round = false;
 
 	for (v = 0; v < a->s->nvnf; v++) {
 		if (!a->s->vnf[v].scale.on || now - a->t_scale[v] < a->s->probe_interval_ms)
 			continue;
 		a->t_scale[v] = now;
 		autoscale_vnf(a, v, now);
-		round = true;
 	}
-	for (c = 0; round && c < a->s->nchain; c++)
+	loss_poll(a, now);
+	if (now - a->t_slo < a->s->probe_interval_ms)
+		return;
+	a->t_slo = now;
+	for (c = 0; c < a->s->nchain; c++)
 		if (a->s->chain[c].slo.on)
 			slo_chain(a, c);
 }
@@ -1283,6 +1362,8 @@ static void autoscale_reset(struct agent *a, uint64_t now)
 	}
 	memset(a->slo, 0, sizeof(a->slo));
 	memset(a->slo_runs, 0, sizeof(a->slo_runs));
+	memset(a->loss_known, 0, sizeof(a->loss_known));
+	memset(a->loss_win_in, 0, sizeof(a->loss_win_in));
 }
 
 /* Move the running deployment to @n (which replaces a->s): replicas of

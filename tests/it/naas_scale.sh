@@ -42,6 +42,7 @@ chains:
     match: ip daddr 203.0.113.0/24
     to-mac: 02:00:00:00:c5:02
     vnfs: [fw]
+    slo: {max-loss: 0.1%}
 YAML
 st() { "$C" status --json | python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 gen() {	# gen SECONDS RATE NAME: 100 flows lan -> wan, JSON in $T/gen-NAME.json
@@ -53,7 +54,7 @@ gen() {	# gen SECONDS RATE NAME: 100 flows lan -> wan, JSON in $T/gen-NAME.json
 check "up -d: 1 replica (scale.min)" "$C" up -d "$T/scale.yaml"
 check_eq "status: fw has 1 replica up" 1 "$(st "sum(r['state'] == 'up' for r in d['replicas'])")"
 check_eq "status --json: the scaling entry" "fw 1 1 3 3000 ok" \
-	"$(st "' '.join(str(x[k]) for x in d['scaling'] for k in ('vnf', 'replicas', 'min', 'max', 'target_pps', 'slo'))")"
+	"$(st "' '.join(str(x[k]) for x in d['scaling'] if 'vnf' in x for k in ('vnf', 'replicas', 'min', 'max', 'target_pps', 'slo'))")"
 
 python3 "$ROOT/tests/it/naas/watch.py" "$R/agent.ctl" "$T/watch.json" "$T/stop" &
 watch=$!
@@ -92,6 +93,8 @@ check "events: nf-gen's flows never end: after drain (1 s) the rest is handed of
 check_eq "events: every replica scaled in was drained first, then removed" \
 	"$(ev "e['kind'] == 'autoscale' and e['text'].startswith('scale in ')")" \
 	"$(ev "e['kind'] == 'drain' and e['text'].startswith('drained after ')")"
+check_eq "slo max-loss 0.1%: met through the whole ramp (no slo event for the chain)" "0 ok" \
+	"$(st "str(len([e for e in d['events'] if e['kind'] == 'slo' and e['subject'] == 'web'])) + ' ' + [x['slo'] for x in d['scaling'] if x.get('chain') == 'web'][0]")"
 check "status: the last decision in the table" sh -c "'$C' status | grep -q '^autoscale  fw       scale in 2 -> 1: '"
 check_eq "status: back to 1 replica" "1 fw.0" \
 	"$(st "str(d['scaling'][0]['replicas']) + ' ' + ' '.join('%s.%d' % (r['vnf'], r['replica']) for r in d['replicas'])")"
@@ -111,5 +114,19 @@ check_eq "not met: exactly one event when it started, one when it ended" \
 	"slo:not met slo:met again" \
 	"$(st "' '.join(e['kind'] + ':' + e['text'].split(':')[0] for e in d['events'] if e['kind'] == 'slo' and e['subject'] == 'fw')")"
 check_eq "not met: still 1 replica (max)" 1 "$(st "d['scaling'][0]['replicas']")"
+
+# Loss: frames the firewall drops (UDP to port 9: its last rule) never
+# leave the chain: the chain's max-loss is not met, said once each way.
+seq0=$(st "d['events'][-1]['seq']")
+"$G" --tx "memif:$S,id=0" --rx "memif:$S,id=1" --src-ip 10.1.0.2 --dst-ip 203.0.113.2 \
+	--dport 9 --rate 1k --duration 3 --json >"$T/gen-loss.json" 2>/dev/null &
+genpid=$!
+for i in $(seq 50); do [ "$(st "[x['slo'] for x in d['scaling'] if x.get('chain') == 'web'][0]")" != ok ] && break; sleep 0.1; done
+check "loss: the chain's status says how much of what went in was lost" \
+	sh -c "'$C' status | grep -Eq '^slo of chain web: not met: loss 100\.00% \([0-9]+ of [0-9]+ frames in the last second\), target 0\.1%$'"
+wait $genpid
+for i in $(seq 50); do [ "$(st "[x['slo'] for x in d['scaling'] if x.get('chain') == 'web'][0]")" = ok ] && break; sleep 0.1; done
+check_eq "loss: one event when it started, one when it ended" "slo:not met slo:met again" \
+	"$(st "' '.join(e['kind'] + ':' + e['text'].split(':')[0] for e in d['events'] if e['kind'] == 'slo' and e['subject'] == 'web' and e['seq'] > $seq0)")"
 check "down" "$C" down --name naasscale
 check "no sanitizer report" no_san
