@@ -1323,8 +1323,12 @@ static void hold_news(struct agent *a, uint64_t now)
 			for (j = 0; mine && j < ch->nvnf; j++) {
 				const unsigned w = (unsigned)ch->vnf[j];
 
-				if (a->s->vnf[w].scale.on && a->s->vnf[w].replicas == 0) {
-					a->holding[w] = true;
+				if (!a->s->vnf[w].scale.on)
+					continue;
+				/* remembered: a type draining to zero starts again
+				 * once drained */
+				a->holding[w] = true;
+				if (a->s->vnf[w].replicas == 0) {
 					a->t_scale[w] = now;
 					autoscale_vnf(a, w, now);
 				}
