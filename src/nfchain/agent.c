@@ -51,6 +51,7 @@
 #define START_TIMEOUT_MS 5000	/* a replica must answer within this after start */
 #define STOP_GRACE_MS	2000	/* SIGTERM, then SIGKILL */
 #define BACKOFF_MAX_MS	5000
+#define LAT_WINDOW	100	/* chain latency samples the p99 is taken over */
 #define HANDOFF_MAX_MS	5000	/* a drained replica whose input does not stop: stopped */
 
 enum rstate { R_START, R_UP, R_DEAD, R_STOP, R_DRAIN };
@@ -118,8 +119,14 @@ struct agent {
 	/* chain loss: frames into the first hop's SID and out of the egress
 	 * SID (the switch's counters), read once a second */
 	uint64_t loss_in[NC_CHAIN_MAX], loss_out[NC_CHAIN_MAX], loss_win_in[NC_CHAIN_MAX];
+	int64_t loss_mark[NC_CHAIN_MAX];	/* the highest lower bound of frames lost */
 	int64_t loss_missing[NC_CHAIN_MAX];	/* frames lost in the last second */
+	uint64_t loss_prev[NC_CHAIN_MAX];	/* frames in, a poll earlier */
 	bool loss_known[NC_CHAIN_MAX];
+	/* chain latency: the last LAT_WINDOW samples (one per probe interval) */
+	uint32_t lat[NC_CHAIN_MAX][LAT_WINDOW];
+	unsigned nlat[NC_CHAIN_MAX];
+	uint32_t lat_p99[NC_CHAIN_MAX];
 	uint64_t t_loss, t_slo;
 };
 
@@ -1182,7 +1189,25 @@ static uint32_t vnf_rtt(struct agent *a, unsigned v)
 	return m;
 }
 
-#define LOSS_NOISE	16	/* frames in flight at the two reads: not loss */
+
+static int cmp_u32(const void *x, const void *y)
+{
+	const uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+
+	return (a > b) - (a < b);
+}
+
+/* The 99th percentile (nearest rank) of @n samples. */
+static uint32_t lat_p99(const uint32_t *v, unsigned n)
+{
+	uint32_t s[LAT_WINDOW];
+
+	if (n == 0)
+		return 0;
+	memcpy(s, v, n * sizeof(*s));
+	qsort(s, n, sizeof(*s), cmp_u32);
+	return s[(99 * n + 99) / 100 - 1];
+}
 
 /* Once a second, for chains with slo.max-loss: the switch's counters of
  * the chain's first SID (frames in) and egress SID (frames delivered);
@@ -1232,14 +1257,26 @@ static void loss_poll(struct agent *a, uint64_t now)
 				outp = p;
 			}
 		}
-		if (have && a->loss_known[c] && in >= a->loss_in[c] && outp >= a->loss_out[c]) {
-			/* missing = what went in minus what came out, this second
-			 * against the last: frames in flight cancel out */
-			a->loss_missing[c] = (int64_t)(in - a->loss_in[c]) -
-					     (int64_t)(outp - a->loss_out[c]);
-			a->loss_win_in[c] = in - a->loss_in[c];
+		if (!have || !a->loss_known[c] || in < a->loss_in[c] || outp < a->loss_out[c]) {
+			/* a start (or counters that went back): a baseline */
+			a->loss_mark[c] = (int64_t)(in - outp);
+			a->loss_missing[c] = 0;
+			a->loss_win_in[c] = 0;
+		} else {
+			/* Frames that went in a second ago or earlier and are not
+			 * out now are lost (a chain crosses in far less): a lower
+			 * bound of the loss so far, that frames in flight or held
+			 * up in a busy replica's ring do not raise. What it grew
+			 * by is this second's loss, of the frames that went in
+			 * during the second before. */
+			const int64_t lb = (int64_t)a->loss_in[c] - (int64_t)outp;
+
+			a->loss_missing[c] = lb > a->loss_mark[c] ? lb - a->loss_mark[c] : 0;
+			a->loss_mark[c] = NF_MAX(a->loss_mark[c], lb);
+			a->loss_win_in[c] = a->loss_in[c] - a->loss_prev[c];
 		}
 		a->loss_known[c] = have;
+		a->loss_prev[c] = a->loss_in[c];
 		a->loss_in[c] = in;
 		a->loss_out[c] = outp;
 	}
@@ -1272,16 +1309,18 @@ static void slo_chain(struct agent *a, unsigned c)
 				 a->s->vnf[v].name, sc->max * sc->target_pps);
 	}
 	if (strcmp(st, "ok") == 0 && ch->slo.max_loss_ppm != UINT64_MAX && a->loss_win_in[c] &&
-	    a->loss_missing[c] > LOSS_NOISE &&
+	    a->loss_missing[c] > 0 &&
 	    (uint64_t)a->loss_missing[c] * 1000000 > ch->slo.max_loss_ppm * a->loss_win_in[c])
-		snprintf(st, sizeof(st), "not met: loss %.2f%% (%" PRId64 " of %" PRIu64 " frames in "
-			 "the last second), target %.4g%%", 100.0 * (double)a->loss_missing[c] /
+		snprintf(st, sizeof(st), "not met: loss %.2f%% (%" PRId64 " of the %" PRIu64 " frames "
+			 "of a second), target %.4g%%", 100.0 * (double)a->loss_missing[c] /
 			 (double)a->loss_win_in[c], a->loss_missing[c], a->loss_win_in[c],
 			 (double)ch->slo.max_loss_ppm / 10000);
-	if (strcmp(st, "ok") == 0 && ch->slo.latency_us && lat > ch->slo.latency_us)
-		snprintf(st, sizeof(st), "not met: latency %" PRIu64 " us (probe round trips "
-			 "summed over %u hops), target %" PRIu64 " us", lat, ch->nvnf,
-			 ch->slo.latency_us);
+	a->lat[c][a->nlat[c]++ % LAT_WINDOW] = (uint32_t)NF_MIN(lat, UINT32_MAX);
+	a->lat_p99[c] = lat_p99(a->lat[c], NF_MIN(a->nlat[c], LAT_WINDOW));
+	if (strcmp(st, "ok") == 0 && ch->slo.latency_us && a->lat_p99[c] > ch->slo.latency_us)
+		snprintf(st, sizeof(st), "not met: latency p99 %u us (probe round trips summed "
+			 "over %u hops, last %u samples), target %" PRIu64 " us", a->lat_p99[c],
+			 ch->nvnf, NF_MIN(a->nlat[c], LAT_WINDOW), ch->slo.latency_us);
 	/* A change of met / not met after NC_SCALE_SAMPLES samples in a row. */
 	if ((strcmp(st, "ok") == 0) == (strcmp(a->slo[c], "ok") == 0 || !a->slo[c][0])) {
 		a->slo_runs[c] = 0;
@@ -1368,6 +1407,7 @@ static void autoscale_reset(struct agent *a, uint64_t now)
 	memset(a->slo_runs, 0, sizeof(a->slo_runs));
 	memset(a->loss_known, 0, sizeof(a->loss_known));
 	memset(a->loss_win_in, 0, sizeof(a->loss_win_in));
+	memset(a->nlat, 0, sizeof(a->nlat));
 }
 
 /* Move the running deployment to @n (which replaces a->s): replicas of
@@ -1505,6 +1545,10 @@ static struct json_object *scaling_json(struct agent *a)
 		o = json_object_new_object();
 		json_object_object_add(o, "chain", json_object_new_string(a->s->chain[c].name));
 		json_object_object_add(o, "slo", json_object_new_string(a->slo[c][0] ? a->slo[c] : "ok"));
+		json_object_object_add(o, "latency_p99_us", json_object_new_int64(a->lat_p99[c]));
+		json_object_object_add(o, "loss_frames", json_object_new_int64(
+			a->loss_missing[c] > 0 ? a->loss_missing[c] : 0));
+		json_object_object_add(o, "in_frames", json_object_new_int64((int64_t)a->loss_win_in[c]));
 		json_object_array_add(arr, o);
 	}
 	return arr;
