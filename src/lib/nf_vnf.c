@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "nf_vnf.h"
 #include "nf_util.h"
+#include "nf_metrics.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -453,6 +454,86 @@ static void stats_json(struct nf_vnf *v, struct json_object *reply)
 		v->ops->stats(v, reply);
 }
 
+static const struct nf_metrics_col vnf_port_cols[] = {
+	{ "nfchain_vnf_port_up", "gauge", "up",
+	  "1 when the port's link is up (its peer connected), else 0." },
+	{ "nfchain_vnf_port_rx_packets_total", "counter", "rx_packets",
+	  "Frames received on the port." },
+	{ "nfchain_vnf_port_rx_bytes_total", "counter", "rx_bytes",
+	  "Bytes received on the port." },
+	{ "nfchain_vnf_port_tx_packets_total", "counter", "tx_packets",
+	  "Frames transmitted on the port." },
+	{ "nfchain_vnf_port_tx_bytes_total", "counter", "tx_bytes",
+	  "Bytes transmitted on the port." },
+	{ "nfchain_vnf_port_drops_total", "counter", "drops",
+	  "Frames the port dropped, by reason (absent while 0).", "reason" },
+};
+
+static const struct nf_metrics_col vnf_stage_cols[] = {
+	{ "nfchain_vnf_stage_in_packets_total", "counter", "in",
+	  "Frames a stage (pre, process, post) was given." },
+	{ "nfchain_vnf_stage_out_packets_total", "counter", "out",
+	  "Frames a stage passed on." },
+};
+
+/* Families of one sample from the stats reply. */
+static const struct nf_metrics_col vnf_scalar_cols[] = {
+	{ "nfchain_vnf_handled_packets_total", "counter", "handled",
+	  "Frames the VNF consumed itself (ARP requests answered, ...)." },
+	{ "nfchain_vnf_generated_dropped_total", "counter", "generated_dropped",
+	  "Frames the VNF made (ARP, ICMP) that found no room to be sent." },
+	{ "nfchain_vnf_bursts_total", "counter", "bursts", "Non-empty receive bursts." },
+	{ "nfchain_vnf_probes_total", "counter", "probes",
+	  "Health probes of the orchestrator sent on through the VNF." },
+	{ "nfchain_vnf_probes_received_total", "counter", "probes_in",
+	  "Health probes addressed to the VNF received." },
+};
+
+/* GET /metrics: the "stats" reply as Prometheus text (docs/OPERATIONS.md). */
+static int metrics_handler(const struct nf_http_req *rq, struct nf_http_resp *rs, void *arg)
+{
+	struct nf_vnf *v = arg;
+	struct json_object *st, *stages, *a;
+	struct nf_metrics m;
+	int ret;
+
+	if (!nf_metrics_request(rq, rs))
+		return 0;
+	st = json_object_new_object();
+	a = json_object_new_array();
+	if (st == NULL || a == NULL) {
+		json_object_put(st);
+		json_object_put(a);
+		return -ENOMEM;
+	}
+	stats_json(v, st);
+	/* the stages as an array of {stage, in, out} for the table walker */
+	stages = json_object_object_get(st, "stages");
+	json_object_object_foreach(stages, name, io) {
+		json_object_object_add(io, "stage", json_object_new_string(name));
+		json_object_array_add(a, json_object_get(io));
+	}
+	nf_metrics_begin(&m, rs);
+	nf_metrics_family(&m, "nfchain_vnf_info", "gauge", "Always 1; the label names the VNF program.");
+	nf_metrics_u64(&m, "nfchain_vnf_info", 1, "vnf", v->ops->name, NULL);
+	nf_metrics_json_table(&m, json_object_object_get(st, "ports"), "port", "name",
+			      vnf_port_cols, NF_ARRAY_SIZE(vnf_port_cols));
+	nf_metrics_json_table(&m, a, "stage", "stage", vnf_stage_cols,
+			      NF_ARRAY_SIZE(vnf_stage_cols));
+	nf_metrics_json_scalars(&m, st, vnf_scalar_cols, NF_ARRAY_SIZE(vnf_scalar_cols));
+	nf_metrics_family(&m, "nfchain_vnf_drops_total", "counter",
+			  "Frames the VNF dropped, by reason (parse, framework and the VNF's "
+			  "own reasons of the 'stats' control reply; absent while 0).");
+	nf_metrics_json_each(&m, "nfchain_vnf_drops_total", json_object_object_get(st, "drops"),
+			     "reason", NULL);
+	if (v->ops->metrics != NULL)
+		v->ops->metrics(v, &m, st);
+	ret = nf_metrics_end(&m);
+	json_object_put(a);
+	json_object_put(st);
+	return ret;
+}
+
 static int ctl_handler(int argc, char **argv, struct json_object *reply, void *arg)
 {
 	struct nf_vnf *v = arg;
@@ -537,6 +618,9 @@ static void usage(const struct nf_vnf *v, FILE *f)
 		"      --ctl PATH      control socket (default /run/nfchain/NAME.ctl, NAME\n"
 		"                      the configuration file's name without .conf)\n"
 		"      --cpu N         pin the thread to CPU N\n"
+		"      --metrics ADDR:PORT  serve Prometheus metrics at\n"
+		"                      http://ADDR:PORT/metrics (127.0.0.1:9101, [::1]:9101,\n"
+		"                      :9101 for every address)\n"
 		"  -q, --quiet         no log lines\n"
 		"  -h, --help          this text\n\n",
 		v->ops->name, v->ops->summary);
@@ -594,6 +678,8 @@ static int make_epoll(struct nf_vnf *v)
 		return -1;
 	epoll_ctl(efd, EPOLL_CTL_ADD, nf_io_fd(), &ee);
 	epoll_ctl(efd, EPOLL_CTL_ADD, nf_ctl_fd(v->ctl), &ee);
+	if (v->http != NULL)
+		epoll_ctl(efd, EPOLL_CTL_ADD, nf_http_fd(v->http), &ee);
 	for (i = 0; i < v->nports; i++)
 		if (nf_port_rx_fd(v->port[i].p) >= 0)
 			epoll_ctl(efd, EPOLL_CTL_ADD, nf_port_rx_fd(v->port[i].p), &ee);
@@ -607,13 +693,14 @@ int nf_vnf_main(int argc, char **argv, const struct nf_vnf_ops *ops, void *priv)
 		{ "check", no_argument, NULL, 'n' },
 		{ "ctl", required_argument, NULL, 1 },
 		{ "cpu", required_argument, NULL, 2 },
+		{ "metrics", required_argument, NULL, 3 },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct nf_vnf *v = calloc(1, sizeof(*v));
 	struct sigaction sa = { .sa_handler = on_signal };
-	const char *cfg = NULL, *ctl_path = NULL;
+	const char *cfg = NULL, *ctl_path = NULL, *metrics = NULL;
 	char ctl_buf[160];
 	struct nf_io_params prm = { 0 };
 	uint64_t cpu = UINT64_MAX, last_svc = 0, last_tick = 0;
@@ -650,6 +737,13 @@ int nf_vnf_main(int argc, char **argv, const struct nf_vnf_ops *ops, void *priv)
 						CPU_SETSIZE - 1);
 				goto out;
 			}
+			break;
+		case 3:
+			if (nf_http_check_addr(optarg) < 0) {
+				ret = usage_err(v, "--metrics: %s", nf_last_error());
+				goto out;
+			}
+			metrics = optarg;
 			break;
 		case 'q': quiet = 1; break;
 		case 'h': usage(v, stdout); ret = 0; goto out;
@@ -724,6 +818,10 @@ int nf_vnf_main(int argc, char **argv, const struct nf_vnf_ops *ops, void *priv)
 		fprintf(stderr, "%s: %s\n", ops->name, nf_last_error());
 		goto out_io;
 	}
+	if (metrics != NULL && nf_http_open(metrics, 0, metrics_handler, v, &v->http) < 0) {
+		fprintf(stderr, "%s: %s\n", ops->name, nf_last_error());
+		goto out_ports;
+	}
 	for (i = 0; i < v->nports; i++) {
 		struct nf_port_conf pc = { .name = v->port[i].name, .on_link = on_link, .arg = v };
 
@@ -762,6 +860,8 @@ int nf_vnf_main(int argc, char **argv, const struct nf_vnf_ops *ops, void *priv)
 		last_svc = v->now_ns;
 		nf_io_service();
 		nf_ctl_service(v->ctl);
+		if (v->http != NULL)
+			nf_http_service(v->http);
 		if (v->now_ns - last_tick >= TICK_NS) {
 			last_tick = v->now_ns;
 			if (ops->tick != NULL)
@@ -777,6 +877,7 @@ int nf_vnf_main(int argc, char **argv, const struct nf_vnf_ops *ops, void *priv)
 out_ports:
 	for (i = 0; i < v->nports; i++)
 		nf_port_close(v->port[i].p);
+	nf_http_close(v->http);
 	nf_ctl_close(v->ctl);
 out_io:
 	if (efd >= 0)

@@ -18,7 +18,8 @@
  *
  * A VNF program is: a table of configuration directives and keys
  * (nf_conf), the three callbacks, and nf_vnf_main(). The framework gives
- * it the command line (-c FILE, -n check only, --ctl PATH, --cpu N), the
+ * it the command line (-c FILE, -n check only, --ctl PATH, --cpu N,
+ * --metrics ADDR:PORT: Prometheus metrics over HTTP), the
  * "port NAME SPEC [mac MAC] [mtu N]" directive, ports on any spec
  * (memif, afpacket, pcap), the loop (busy or interrupt mode), a control
  * socket (stats, ports, runtime directives) and a timer tick.
@@ -31,6 +32,7 @@
 
 #include "nf_conf.h"
 #include "nf_ctl.h"
+#include "nf_http.h"
 #include "nf_io.h"
 #include "nf_parse.h"
 
@@ -64,6 +66,7 @@ struct nf_vnf_settings {
 };
 
 struct nf_vnf;
+struct nf_metrics;
 
 struct nf_vnf_ops {
 	const char *name;		/* "nf-router" */
@@ -104,6 +107,10 @@ struct nf_vnf_ops {
 	void (*stats)(struct nf_vnf *v, struct json_object *reply);
 	/* A port went up or down. */
 	void (*link)(struct nf_vnf *v, unsigned port, bool up);
+	/* GET /metrics (--metrics): add the VNF's own families after the
+	 * framework's; @stats is the "stats" control reply (with what
+	 * stats() added), so both views come from the same numbers. */
+	void (*metrics)(struct nf_vnf *v, struct nf_metrics *m, struct json_object *stats);
 };
 
 struct nf_vnf {
@@ -132,6 +139,7 @@ struct nf_vnf {
 	uint8_t *outbuf;		/* NF_VNF_PORTS_MAX x 64 x NF_FRAME_MAX */
 	uint16_t nout[NF_VNF_PORTS_MAX];
 	uint64_t out_dropped;
+	struct nf_http *http;		/* --metrics; NULL: none */
 	volatile int stop;
 };
 

@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include "firewall.h"
+#include "nf_metrics.h"
 #include "nf_util.h"
 
 #include <errno.h>
@@ -796,6 +797,44 @@ static void fw_stats(struct nf_vnf *v, struct json_object *reply)
 	json_object_object_add(reply, "firewall", o);
 }
 
+static const struct nf_metrics_col fw_rule_cols[] = {
+	{ "nfchain_firewall_rule_packets_total", "counter", "packets",
+	  "Packets that matched the rule (label: its index in the 'rules' reply)." },
+	{ "nfchain_firewall_rule_bytes_total", "counter", "bytes",
+	  "Bytes of the packets that matched the rule." },
+};
+
+static const struct nf_metrics_col fw_cols[] = {
+	{ "nfchain_firewall_rules", "gauge", "rules", "Rules loaded." },
+	{ "nfchain_firewall_accepted_packets_total", "counter", "accepted",
+	  "Packets accepted (by a rule, the state table or the policy)." },
+	{ "nfchain_firewall_dropped_packets_total", "counter", "dropped", "Packets dropped." },
+	{ "nfchain_firewall_rejected_packets_total", "counter", "rejected",
+	  "Packets rejected (an ICMP error or TCP reset answered)." },
+	{ "nfchain_firewall_policy_packets_total", "counter", "policy_packets",
+	  "Packets no rule decided (the chain policy applied)." },
+	{ "nfchain_firewall_conntrack_entries", "gauge", "ct_entries",
+	  "Connection tracking entries in use." },
+	{ "nfchain_firewall_conntrack_max", "gauge", "ct_max",
+	  "Connection tracking table size." },
+};
+
+/* GET /metrics: per-rule counters from the 'rules' reply, totals from
+ * the stats reply's "firewall" object. */
+static void fw_metrics(struct nf_vnf *v, struct nf_metrics *m, struct json_object *stats)
+{
+	struct json_object *r = json_object_new_object();
+
+	if (r == NULL)
+		return;
+	fw_gen_json(v, fw.gen, r);
+	nf_metrics_json_table(m, json_object_object_get(r, "rules"), "rule", "index",
+			      fw_rule_cols, NF_ARRAY_SIZE(fw_rule_cols));
+	nf_metrics_json_scalars(m, json_object_object_get(stats, "firewall"), fw_cols,
+				NF_ARRAY_SIZE(fw_cols));
+	json_object_put(r);
+}
+
 static const struct nf_vnf_ops firewall_ops = {
 	.name = "nf-firewall",
 	.summary = "A stateful firewall VNF between two ports (a bump in the wire): rules\n"
@@ -836,6 +875,7 @@ static const struct nf_vnf_ops firewall_ops = {
 	.tick = fw_tick,
 	.ctl = fw_ctl,
 	.stats = fw_stats,
+	.metrics = fw_metrics,
 };
 
 int main(int argc, char **argv)

@@ -25,6 +25,7 @@
  * minimums.
  */
 #include "nat.h"
+#include "nf_metrics.h"
 #include "nf_addr.h"
 #include "nf_util.h"
 
@@ -543,6 +544,28 @@ static void nat_stats(struct nf_vnf *v, struct json_object *reply)
 	json_object_object_add(reply, "nat_refused", r);
 }
 
+static const struct nf_metrics_col nat_cols[] = {
+	{ "nfchain_nat_sessions", "gauge", "sessions", "Sessions in use." },
+	{ "nfchain_nat_sessions_max", "gauge", "sessions_max", "Session table size." },
+	{ "nfchain_nat_mappings", "gauge", "mappings", "Endpoint mappings in use." },
+	{ "nfchain_nat_sessions_created_total", "counter", "created", "Sessions created." },
+	{ "nfchain_nat_sessions_expired_total", "counter", "expired", "Sessions expired." },
+	{ "nfchain_nat_translated_out_packets_total", "counter", "translated_out",
+	  "Packets translated inside to outside." },
+	{ "nfchain_nat_translated_in_packets_total", "counter", "translated_in",
+	  "Packets translated outside to inside." },
+	{ "nfchain_nat_hairpinned_packets_total", "counter", "hairpinned",
+	  "Packets hairpinned between two inside hosts." },
+};
+
+/* GET /metrics: the stats reply's "nat" object. */
+static void nat_metrics(struct nf_vnf *v, struct nf_metrics *m, struct json_object *stats)
+{
+	(void)v;
+	nf_metrics_json_scalars(m, json_object_object_get(stats, "nat"), nat_cols,
+				NF_ARRAY_SIZE(nat_cols));
+}
+
 static struct nat the_nat = { .inside = -1, .outside = -1 };
 
 static const struct nf_vnf_ops nat_ops = {
@@ -581,6 +604,7 @@ static const struct nf_vnf_ops nat_ops = {
 	.tick = nat_tick,
 	.ctl = nat_ctl,
 	.stats = nat_stats,
+	.metrics = nat_metrics,
 };
 
 int main(int argc, char **argv)

@@ -19,8 +19,11 @@
 #include "event.h"
 #include "plan.h"
 #include "scale.h"
+#include "web.h"
 #include "nf_ctl.h"
+#include "nf_http.h"
 #include "nf_io.h"
+#include "nf_metrics.h"
 #include "nf_proto.h"
 #include "nf_util.h"
 
@@ -53,6 +56,7 @@
 #define BACKOFF_MAX_MS	5000
 #define LAT_WINDOW	100	/* chain latency samples the p99 is taken over */
 #define HANDOFF_MAX_MS	5000	/* a drained replica whose input does not stop: stopped */
+#define HTTP_BODY_MAX	NC_WEB_MAX_BODY	/* request bodies (the portal's forms) */
 
 enum rstate { R_START, R_UP, R_DEAD, R_STOP, R_DRAIN };
 static const char *const rstate_names[] = { "starting", "up", "down", "stopping", "draining" };
@@ -128,6 +132,8 @@ struct agent {
 	unsigned nlat[NC_CHAIN_MAX];
 	uint32_t lat_p99[NC_CHAIN_MAX];
 	uint64_t t_loss, t_slo;
+	struct nf_http *http;	/* the description's http: ADDR:PORT; NULL: none */
+	struct nc_web *web;	/* its dashboard and portal (web.c) */
 };
 
 static uint64_t now_ms(void)
@@ -284,6 +290,10 @@ static int start_switch(struct agent *a)
 		snprintf(cpu, sizeof(cpu), "%d", a->s->switch_cpu);
 		argv[n++] = "--cpu";
 		argv[n++] = cpu;
+	}
+	if (a->s->switch_metrics[0]) {
+		argv[n++] = "--metrics";
+		argv[n++] = a->s->switch_metrics;
 	}
 	argv[n] = NULL;
 	a->sw_pid = spawn(a, argv, a->run, log);
@@ -1607,6 +1617,113 @@ static void status_json(struct agent *a, struct json_object *reply)
 	json_object_object_add(reply, "events", nc_events_json(&a->events, 0, 64));
 }
 
+/* --- HTTP (the description's http: key) ---
+ *
+ * One server in the agent's poll loop. /metrics: the deployment in the
+ * Prometheus text format (docs/OPERATIONS.md), from the numbers the agent
+ * already keeps (each replica's last "stats" answer, its probes, the event
+ * ring): replicas run in their own network namespaces under runc, so this
+ * is where their metrics are scraped. */
+
+/* One family over the replicas, in the description's order. */
+static void rep_family(struct agent *a, struct nf_metrics *m, const char *name,
+		       const char *type, const char *help, double (*val)(const struct rep *r))
+{
+	unsigned v, k;
+	char idx[16];
+
+	nf_metrics_family(m, name, type, help);
+	for (v = 0; v < a->s->nvnf; v++)
+		for (k = 0; k < REP_MAX; k++) {
+			const struct rep *r = &a->rep[k];
+
+			if (!r->used || strcmp(r->vnf, a->s->vnf[v].name) != 0)
+				continue;
+			snprintf(idx, sizeof(idx), "%u", r->idx);
+			nf_metrics_f64(m, name, val(r), "vnf", r->vnf, "replica", idx, NULL);
+		}
+}
+
+static double rv_up(const struct rep *r) { return r->st == R_UP; }
+static double rv_restarts(const struct rep *r) { return r->restarts; }
+static double rv_rx(const struct rep *r) { return (double)r->rx; }
+static double rv_tx(const struct rep *r) { return (double)r->tx; }
+static double rv_drops(const struct rep *r) { return (double)r->drops; }
+static double rv_rtt(const struct rep *r) { return r->dp_rtt_us / 1e6; }
+static double rv_sent(const struct rep *r) { return (double)r->dp_sent; }
+static double rv_back(const struct rep *r) { return (double)r->dp_back; }
+
+static const struct {
+	const char *name, *type, *help;
+	double (*val)(const struct rep *r);
+} rep_cols[] = {
+	{ "nfchain_replica_up", "gauge", "1 when the replica is up (a group member), else 0.",
+	  rv_up },
+	{ "nfchain_replica_restarts_total", "counter", "Times the replica was restarted.",
+	  rv_restarts },
+	{ "nfchain_replica_rx_packets_total", "counter",
+	  "Frames the replica received on its ports (health probes not counted), "
+	  "at its last stats answer.", rv_rx },
+	{ "nfchain_replica_tx_packets_total", "counter",
+	  "Frames the replica transmitted (health probes not counted).", rv_tx },
+	{ "nfchain_replica_drops_total", "counter",
+	  "Frames the replica dropped (its ports' and its own reasons).", rv_drops },
+	{ "nfchain_replica_probe_rtt_seconds", "gauge",
+	  "Round trip of the last data-path probe through the replica.", rv_rtt },
+	{ "nfchain_replica_probes_sent_total", "counter",
+	  "Data-path probes sent through the replica.", rv_sent },
+	{ "nfchain_replica_probes_answered_total", "counter",
+	  "Data-path probes that came back through the replica.", rv_back },
+};
+
+static int agent_metrics(struct agent *a, struct nf_http_resp *rs)
+{
+	struct nf_metrics m;
+	unsigned i, v, k, up;
+
+	nf_metrics_begin(&m, rs);
+	nf_metrics_one(&m, "nfchain_uptime_seconds", "gauge",
+		       "Seconds since the deployment's agent started.",
+		       (double)(now_ms() - a->t0) / 1000);
+	for (i = 0; i < NF_ARRAY_SIZE(rep_cols); i++)
+		rep_family(a, &m, rep_cols[i].name, rep_cols[i].type, rep_cols[i].help,
+			   rep_cols[i].val);
+	nf_metrics_family(&m, "nfchain_vnf_replicas_desired", "gauge",
+			  "Replicas the description asks for, by VNF type.");
+	for (v = 0; v < a->s->nvnf; v++)
+		nf_metrics_u64(&m, "nfchain_vnf_replicas_desired", a->s->vnf[v].replicas,
+			       "vnf", a->s->vnf[v].name, NULL);
+	nf_metrics_family(&m, "nfchain_vnf_replicas_up", "gauge",
+			  "Replicas up (group members), by VNF type.");
+	for (v = 0; v < a->s->nvnf; v++) {
+		for (k = up = 0; k < REP_MAX; k++)
+			up += a->rep[k].used && a->rep[k].st == R_UP &&
+			      strcmp(a->rep[k].vnf, a->s->vnf[v].name) == 0;
+		nf_metrics_u64(&m, "nfchain_vnf_replicas_up", up, "vnf", a->s->vnf[v].name, NULL);
+	}
+	nf_metrics_family(&m, "nfchain_events_total", "counter",
+			  "Events of the deployment (nfchain status), by kind.");
+	for (i = 0; i < a->events.nkinds; i++)
+		nf_metrics_u64(&m, "nfchain_events_total", a->events.kinds[i].n,
+			       "kind", a->events.kinds[i].kind, NULL);
+	return nf_metrics_end(&m);
+}
+
+static int web_handle(struct agent *a, const struct nf_http_req *rq, struct nf_http_resp *rs);
+
+/* Every HTTP request of the agent: /metrics here, the dashboard and the
+ * portal (web.c) for every other path. */
+static int http_handler(const struct nf_http_req *rq, struct nf_http_resp *rs, void *arg)
+{
+	struct agent *a = arg;
+
+	if (strcmp(rq->path, "/metrics") != 0)
+		return web_handle(a, rq, rs);
+	if (!nf_metrics_request(rq, rs))
+		return 0;
+	return agent_metrics(a, rs);
+}
+
 static int ctl_handler(int argc, char **argv, struct json_object *reply, void *arg)
 {
 	struct agent *a = arg;
@@ -1723,6 +1840,97 @@ static void print_table(struct agent *a)
 
 /* --- up and down --- */
 
+/* --- HTTP: the dashboard and the portal (web.c) --- */
+
+static const struct nc_spec *web_spec(void *arg)
+{
+	return ((struct agent *)arg)->s;
+}
+
+static void web_status(void *arg, struct json_object *o)
+{
+	status_json(arg, o);
+}
+
+/* A tenant's new services: its rules change, one steer-load, an event. */
+static int web_set_services(void *arg, unsigned t, uint8_t bits)
+{
+	struct agent *a = arg;
+	struct nc_tenant *tn = &a->s->tenant[t];
+	const struct nc_chain *c = &a->s->chain[tn->chain];
+	uint8_t old = tn->services;
+	char names[160] = "";
+	size_t used = 0;
+	unsigned j;
+
+	for (j = 0; j < c->nvnf; j++)
+		if (bits >> j & 1)
+			used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s",
+						 used ? ", " : "", a->s->vnf[c->vnf[j]].name);
+	tn->services = bits;
+	if (load_steering(a) < 0) {
+		tn->services = old;
+		load_steering(a);
+		nf_set_error("the switch refused the new steering: %s", a->lasterr);
+		return -EIO;
+	}
+	event(a, "tenant", tn->name, "services now %s (portal)", used ? names : "none");
+	return 0;
+}
+
+static int web_rule_count(void *arg, uint32_t id, uint64_t *packets, uint64_t *bytes)
+{
+	struct agent *a = arg;
+	struct json_object *r, *rules;
+	char *out = NULL;
+	int ret = -ENOENT;
+	size_t i;
+
+	*packets = *bytes = 0;
+	if (nf_ctl_request(a->swctl, "rules", 3000, &out) < 0)
+		return -EIO;
+	r = json_tokener_parse(out);
+	free(out);
+	if (r && json_object_object_get_ex(r, "rules", &rules))
+		for (i = 0; i < json_object_array_length(rules); i++) {
+			struct json_object *o = json_object_array_get_idx(rules, i);
+
+			if (json_object_get_int64(json_object_object_get(o, "id")) != id)
+				continue;
+			*packets = (uint64_t)json_object_get_int64(json_object_object_get(o, "packets"));
+			*bytes = (uint64_t)json_object_get_int64(json_object_object_get(o, "bytes"));
+			ret = 0;
+		}
+	json_object_put(r);
+	return ret;
+}
+
+static int web_handle(struct agent *a, const struct nf_http_req *rq, struct nf_http_resp *rs)
+{
+	return nc_web_handle(a->web, rq, rs);
+}
+
+/* The dashboard and the portal on the http server (web.c). */
+static int web_open(struct agent *a)
+{
+	const struct nc_web_ops ops = { web_spec, web_status, web_set_services, web_rule_count, a };
+	char host[NC_ADDR_MAX];
+	char *colon;
+
+	if (nc_web_new(&ops, &a->web) < 0) {
+		nf_set_error("out of memory");
+		return -1;
+	}
+	snprintf(host, sizeof(host), "%s", a->s->http);
+	colon = strrchr(host, ':');
+	if (colon)
+		*colon = '\0';
+	nc_web_listen(a->web, host, nf_http_port(a->http));
+	logf_(a, "dashboard http://%s:%u/, portal http://%s:%u/portal", host[0] ? host : "HOST",
+	      nf_http_port(a->http), host[0] ? host : "HOST", nf_http_port(a->http));
+	return 0;
+}
+
 static void teardown(struct agent *a)
 {
 	unsigned i;
@@ -1757,6 +1965,10 @@ static void teardown(struct agent *a)
 	if (a->hold_fd >= 0)
 		close(a->hold_fd);
 	a->hold_fd = -1;
+	nf_http_close(a->http);
+	a->http = NULL;
+	nc_web_free(a->web);
+	a->web = NULL;
 	for (i = 0; i < REP_MAX; i++)
 		free(a->rep[i].pbuf);
 	if (a->made_run)	/* not another agent's */
@@ -1818,6 +2030,12 @@ static int setup(struct agent *a)
 			close(a->hold_fd);
 			a->hold_fd = -1;
 		}
+	}
+	if (a->s->http[0] &&
+	    (nf_http_open(a->s->http, HTTP_BODY_MAX, http_handler, a, &a->http) < 0 ||
+	     web_open(a) < 0)) {
+		snprintf(err, sizeof(err), "http: %s\n", nf_last_error());
+		goto fail_msg;
 	}
 	if (start_switch(a) < 0) {
 		snprintf(err, sizeof(err), "nfswitch did not start (see %s/switch.log)\n", a->run);
@@ -1889,8 +2107,8 @@ int nc_agent_run(struct nc_spec *s, const struct nc_agent_opts *o)
 		goto out;
 	up_deadline = now_ms() + o->up_timeout_ms;
 	while (!a->quit) {
-		struct pollfd pf[5 + REP_MAX];
-		struct rep *pr[5 + REP_MAX];
+		struct pollfd pf[6 + REP_MAX];
+		struct rep *pr[6 + REP_MAX];
 		unsigned np = 0;
 		uint64_t now;
 
@@ -1917,6 +2135,11 @@ int nc_agent_run(struct nc_spec *s, const struct nc_agent_opts *o)
 				pf[np].fd = a->rep[i].pfd;
 				pf[np++].events = POLLIN;
 			}
+		if (a->http) {
+			pr[np] = NULL;
+			pf[np].fd = nf_http_fd(a->http);
+			pf[np++].events = POLLIN;
+		}
 		poll(pf, np, 20);
 		now = now_ms();
 		if (pf[0].revents) {
@@ -1938,8 +2161,12 @@ int nc_agent_run(struct nc_spec *s, const struct nc_agent_opts *o)
 		if (pf[4].revents)
 			hold_news(a, now);
 		for (i = 5; i < np; i++)
-			if (pf[i].revents && pr[i]->pfd == pf[i].fd)
+			if (pf[i].revents && pr[i] && pr[i]->pfd == pf[i].fd)
 				probe_read(pr[i], now);
+		if (a->http) {
+			nf_http_service(a->http);
+			now = now_ms();	/* a tenant's change may have taken a while */
+		}
 		nf_io_service();
 		probe_receive(a, now);
 		tick(a, now);

@@ -7,6 +7,25 @@
 #include <string.h>
 #include <time.h>
 
+static void count_kind(struct nc_events *e, const char *kind)
+{
+	unsigned i;
+
+	for (i = 0; i < e->nkinds; i++)
+		if (strcmp(e->kinds[i].kind, kind) == 0)
+			break;
+	if (i == e->nkinds) {
+		if (e->nkinds >= NC_EVENT_KINDS - 1)
+			kind = "other";	/* the last slot */
+		for (i = 0; i < e->nkinds; i++)
+			if (strcmp(e->kinds[i].kind, kind) == 0)
+				break;
+		if (i == e->nkinds)
+			snprintf(e->kinds[e->nkinds++].kind, NC_EVENT_KIND, "%s", kind);
+	}
+	e->kinds[i].n++;
+}
+
 const struct nc_event *nc_event_add(struct nc_events *e, const char *kind,
 				    const char *subject, const char *fmt, ...)
 {
@@ -18,6 +37,7 @@ const struct nc_event *nc_event_add(struct nc_events *e, const char *kind,
 	ev->seq = ++e->seq;
 	ev->t_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 	snprintf(ev->kind, sizeof(ev->kind), "%s", kind);
+	count_kind(e, ev->kind);
 	snprintf(ev->subject, sizeof(ev->subject), "%s", subject ? subject : "");
 	va_start(ap, fmt);
 	vsnprintf(ev->text, sizeof(ev->text), fmt, ap);

@@ -27,9 +27,18 @@ struct nc_event {
 	char text[NC_EVENT_TEXT];
 };
 
+#define NC_EVENT_KINDS	32
+
 struct nc_events {
 	struct nc_event ev[NC_EVENTS_MAX];
 	uint64_t seq;			/* events recorded so far */
+	/* events recorded so far by kind (the first NC_EVENT_KINDS kinds;
+	 * later new kinds are counted under "other"): metrics */
+	struct nc_event_count {
+		char kind[NC_EVENT_KIND];
+		uint64_t n;
+	} kinds[NC_EVENT_KINDS];
+	unsigned nkinds;
 };
 
 /* Record one event (truncating long fields); returns the event. */

@@ -65,6 +65,7 @@ static void on_link(struct nf_port *p, bool up, void *arg)
 	logmsg("port %s %s (%s)", nf_port_name(p), up ? "up" : "down", d);
 	if (!up)
 		nf_fdb_flush(&sw->fdb, nf_port_index(p), false);
+	sw_cap_link(sw, p, up);
 	sw->changed = true;
 }
 
@@ -141,6 +142,7 @@ int sw_port_del(struct sw *sw, const char *key)
 		return -ENOENT;
 	}
 	idx = nf_port_index(sp->p);
+	sw_cap_port_gone(sw, idx);
 	logmsg("port %s removed", nf_port_name(sp->p));
 	nf_port_close(sp->p);
 	nf_fdb_flush(&sw->fdb, idx, true);
@@ -194,6 +196,9 @@ static void usage(FILE *f)
 "                         every frame through the rules, SIDs and groups,\n"
 "                         for comparison)\n"
 "  -s, --stats SECONDS    print a counter line every SECONDS (0: never)\n"
+"      --metrics ADDR:PORT  serve Prometheus metrics over HTTP at\n"
+"                         http://ADDR:PORT/metrics (127.0.0.1:9100,\n"
+"                         [::1]:9100, :9100 for every address)\n"
 "  -n, --check            check the command line and port specs, print\n"
 "                         \"configuration OK\" and exit\n"
 "  -q, --quiet            no log lines\n"
@@ -204,7 +209,10 @@ static void usage(FILE *f)
 "del-mac MAC [VLAN]; steering: steering|load-steering FILE|clear-steering|\n"
 "steer-stats|rules|add-rule ...|del-rule ID|groups|add-group NAME MEMBER...|\n"
 "del-group NAME|del-member NAME I|set-member NAME I MEMBER|sids|\n"
-"add-sid ADDR BEHAVIOUR ...|del-sid ADDR|tos IN OUT LAYER...|tos-off.\n"
+"add-sid ADDR BEHAVIOUR ...|del-sid ADDR|tos IN OUT LAYER...|tos-off;\n"
+"port capture (nfchain capture, docs/OPERATIONS.md): captures|\n"
+"start-capture PORT SINK [rx|tx|both] [snaplen N] [filter EXPR...]|\n"
+"stop-capture ID|SINK.\n"
 "Exit status: 0 after SIGINT/SIGTERM, 1 on a runtime error, 2 on a usage\n"
 "error.\n");
 }
@@ -294,6 +302,8 @@ static int make_epoll(struct sw *sw)
 		return -1;
 	epoll_ctl(efd, EPOLL_CTL_ADD, nf_io_fd(), &ee);
 	epoll_ctl(efd, EPOLL_CTL_ADD, nf_ctl_fd(sw->ctl), &ee);
+	if (sw->http != NULL)
+		epoll_ctl(efd, EPOLL_CTL_ADD, nf_http_fd(sw->http), &ee);
 	for (i = 0; i < sw->nactive; i++) {
 		struct nf_port *p = sw->ports[sw->active[i]].p;
 
@@ -318,7 +328,8 @@ int main(int argc, char **argv)
 		{ "pool", required_argument, NULL, 4 },
 		{ "cpu", required_argument, NULL, 5 },
 		{ "flow-cache", required_argument, NULL, 6 },
-		{ "notify", required_argument, NULL, 7 },
+		{ "metrics", required_argument, NULL, 7 },
+		{ "notify", required_argument, NULL, 8 },
 		{ "stats", required_argument, NULL, 's' },
 		{ "check", no_argument, NULL, 'n' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -327,7 +338,7 @@ int main(int argc, char **argv)
 	};
 	struct sw *sw = &the_sw;
 	struct nf_io_params prm = { 0 };
-	const char *ctl_path = SW_DEF_CTL, *steering = NULL;
+	const char *ctl_path = SW_DEF_CTL, *steering = NULL, *metrics = NULL;
 	const char *specs[SW_PORTS_MAX];
 	unsigned nspecs = 0, i;
 	uint64_t fdb_size = 65536, fdb_age = 300, stats_s = 0, last_svc = 0;
@@ -368,7 +379,12 @@ int main(int argc, char **argv)
 				die_usage("--flow-cache %s: expected on or off", optarg);
 			sw->no_flow_cache = strcmp(optarg, "off") == 0;
 			break;
-		case 7: sw->notify_path = optarg; break;
+		case 7:
+			if (nf_http_check_addr(optarg) < 0)
+				die_usage("--metrics: %s", nf_last_error());
+			metrics = optarg;
+			break;
+		case 8: sw->notify_path = optarg; break;
 		case 's': stats_s = num_opt("stats", optarg, 0, 3600); break;
 		case 'n': check = 1; break;
 		case 'q': verbose = 0; break;
@@ -419,6 +435,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "nfswitch: %s\n", nf_last_error());
 		goto out;
 	}
+	if (metrics != NULL) {
+		ret = nf_http_open(metrics, 0, sw_metrics_handler, sw, &sw->http);
+		if (ret < 0) {
+			fprintf(stderr, "nfswitch: %s\n", nf_last_error());
+			goto out;
+		}
+	}
 	for (i = 0; i < nspecs; i++) {
 		ret = sw_port_add(sw, specs[i], NULL);
 		if (ret < 0) {
@@ -468,6 +491,10 @@ int main(int argc, char **argv)
 			 * release now, not after the next sleep */
 			if (nf_unlikely(sw->steer != NULL && sw->steer->holding))
 				work += sw_hold_release(sw);
+			if (sw->http != NULL)
+				nf_http_service(sw->http);
+			if (sw->cap_gc)
+				sw_cap_gc(sw);
 			sw->now_s = (uint32_t)((now - sw->start_ns) / 1000000000ull);
 			nf_fdb_age(&sw->fdb, sw->now_s, 256);
 			if (stats_s && now - last_stats >= stats_s * 1000000000ull) {
@@ -494,6 +521,7 @@ out:
 	nf_ctl_close(sw->ctl);
 	if (sw->notify_fd >= 0)
 		close(sw->notify_fd);
+	nf_http_close(sw->http);
 	st_free(sw->steer);
 	nf_fdb_free(&sw->fdb);
 	nf_io_fini();
