@@ -64,6 +64,11 @@ $(O)/tests/test_web: $(O)/tests/unit/test_web.o $(O)/src/nfchain/web.o $(O)/src/
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The autoscaler's decision lives with nfchain: its unit test links scale.c.
+$(O)/tests/test_scale: $(O)/tests/unit/test_scale.o $(O)/src/nfchain/scale.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(O)/tests/%: $(O)/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

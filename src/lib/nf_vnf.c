@@ -453,6 +453,8 @@ static void stats_json(struct nf_vnf *v, struct json_object *reply)
 	json_object_object_add(reply, "bursts", u64j(v->bursts));
 	json_object_object_add(reply, "probes", u64j(v->probes));
 	json_object_object_add(reply, "probes_in", u64j(v->probes_in));
+	json_object_object_add(reply, "idle_ns", u64j(v->idle_ns));
+	json_object_object_add(reply, "clock_ns", u64j(v->now_ns));
 	if (v->ops->stats)
 		v->ops->stats(v, reply);
 }
@@ -707,6 +709,7 @@ int nf_vnf_main(int argc, char **argv, const struct nf_vnf_ops *ops, void *priv)
 	char ctl_buf[160];
 	struct nf_io_params prm = { 0 };
 	uint64_t cpu = UINT64_MAX, last_svc = 0, last_tick = 0;
+	bool idle_prev = false;
 	int c, ret = 1, quiet = 0, efd = -1;
 	unsigned i;
 
@@ -844,7 +847,16 @@ int nf_vnf_main(int argc, char **argv, const struct nf_vnf_ops *ops, void *priv)
 	if (v->set.mode == 1)
 		efd = make_epoll(v);
 	while (!v->stop) {
+		const uint64_t t_prev = v->now_ns;
 		const unsigned work = vnf_pass(v);
+
+		/* The busy fraction the orchestrator scales by: the time from
+		 * a pass that found nothing to the next pass (asleep in
+		 * epoll_wait, yielding or spinning) is idle; no clock read
+		 * beyond the pass's own. */
+		if (idle_prev && t_prev)
+			v->idle_ns += v->now_ns - t_prev;
+		idle_prev = work == 0;
 
 		if (v->set.mode == 2 && (work == 0 || v->blocked))
 			sched_yield();

@@ -129,6 +129,7 @@ struct nf_vnf {
 	uint64_t drops[NF_VNF_DROPS_MAX];
 	unsigned ndrops;		/* NF_PERR_MAX + ops->ndrops */
 	uint64_t bursts, loops;
+	uint64_t idle_ns;		/* time after passes that found nothing (load) */
 	uint64_t probes;		/* health probes sent on (probe_echo) */
 	uint64_t probes_in;		/* health probes for us received */
 	bool blocked;			/* a transmit of this pass found a full ring */

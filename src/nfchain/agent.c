@@ -18,6 +18,7 @@
 #include "box.h"
 #include "event.h"
 #include "plan.h"
+#include "scale.h"
 #include "web.h"
 #include "nf_ctl.h"
 #include "nf_http.h"
@@ -53,10 +54,12 @@
 #define START_TIMEOUT_MS 5000	/* a replica must answer within this after start */
 #define STOP_GRACE_MS	2000	/* SIGTERM, then SIGKILL */
 #define BACKOFF_MAX_MS	5000
+#define LAT_WINDOW	100	/* chain latency samples the p99 is taken over */
+#define HANDOFF_MAX_MS	5000	/* a drained replica whose input does not stop: stopped */
 #define HTTP_BODY_MAX	NC_WEB_MAX_BODY	/* request bodies (the portal's forms) */
 
-enum rstate { R_START, R_UP, R_DEAD, R_STOP };
-static const char *const rstate_names[] = { "starting", "up", "down", "stopping" };
+enum rstate { R_START, R_UP, R_DEAD, R_STOP, R_DRAIN };
+static const char *const rstate_names[] = { "starting", "up", "down", "stopping", "draining" };
 
 struct rep {
 	bool used;
@@ -83,12 +86,19 @@ struct rep {
 	/* counters from the last two answers */
 	uint64_t rx, tx, drops, t_stats;
 	double pps_in, pps_out;
+	uint64_t idle_ns, clock_ns;	/* its loop's idle time and clock (nf_vnf.c) */
+	double busy;			/* busy fraction of its loop since the last answer */
+	/* draining (autoscaling in): out of its group, stopped once idle */
+	uint64_t t_drain, t_quiet, drain_rx, t_handoff;
+	bool handoff;			/* drained too long: its flows go to the others */
 };
 
 struct agent {
 	struct nc_spec *s;
 	struct nc_agent_opts o;
-	char run[200], swsock[256], swctl[256], ctlpath[256];
+	char run[200], swsock[256], swctl[256], ctlpath[256], holdpath[256];
+	int hold_fd;			/* nfswitch --notify: "hold GROUP" datagrams */
+	bool holding[NC_VNF_MAX];	/* the switch holds frames for this type */
 	pid_t sw_pid;
 	struct rep rep[REP_MAX];
 	struct nf_ctl *ctl;
@@ -103,6 +113,25 @@ struct agent {
 	struct nf_port *probe;	/* the agent's memif port on the switch */
 	uint8_t probe_mac[6];
 	struct nc_events events;	/* recent changes (status, dashboard) */
+	/* autoscaling (scale.c), per VNF type of the description */
+	struct nc_scale_state sc[NC_VNF_MAX];
+	struct nc_scale_out sco[NC_VNF_MAX];
+	uint64_t t_scale[NC_VNF_MAX];
+	double sc_pps[NC_VNF_MAX], sc_busy[NC_VNF_MAX];
+	char slo[NC_CHAIN_MAX][160];	/* per chain: "ok", "not met: ..." */
+	unsigned slo_runs[NC_CHAIN_MAX];	/* samples in a row saying otherwise */
+	/* chain loss: frames into the first hop's SID and out of the egress
+	 * SID (the switch's counters), read once a second */
+	uint64_t loss_in[NC_CHAIN_MAX], loss_out[NC_CHAIN_MAX], loss_win_in[NC_CHAIN_MAX];
+	int64_t loss_mark[NC_CHAIN_MAX];	/* the highest lower bound of frames lost */
+	int64_t loss_missing[NC_CHAIN_MAX];	/* frames lost in the last second */
+	uint64_t loss_prev[NC_CHAIN_MAX];	/* frames in, a poll earlier */
+	bool loss_known[NC_CHAIN_MAX];
+	/* chain latency: the last LAT_WINDOW samples (one per probe interval) */
+	uint32_t lat[NC_CHAIN_MAX][LAT_WINDOW];
+	unsigned nlat[NC_CHAIN_MAX];
+	uint32_t lat_p99[NC_CHAIN_MAX];
+	uint64_t t_loss, t_slo;
 	struct nf_http *http;	/* the description's http: ADDR:PORT; NULL: none */
 	struct nc_web *web;	/* its dashboard and portal (web.c) */
 };
@@ -253,6 +282,10 @@ static int start_switch(struct agent *a)
 	argv[n++] = a->swctl;
 	argv[n++] = "-m";
 	argv[n++] = nc_mode_names[a->s->mode];
+	if (a->hold_fd >= 0) {
+		argv[n++] = "--notify";
+		argv[n++] = a->holdpath;
+	}
 	if (a->s->switch_cpu >= 0) {
 		snprintf(cpu, sizeof(cpu), "%d", a->s->switch_cpu);
 		argv[n++] = "--cpu";
@@ -418,6 +451,7 @@ static const struct nc_member *plan_member(unsigned v, unsigned i, void *arg)
 	if (r == NULL)
 		return NULL;
 	r->m.up = r->st == R_UP;
+	r->m.draining = r->st == R_DRAIN && r->pid > 0 && !r->handoff;
 	return &r->m;
 }
 
@@ -593,7 +627,8 @@ static void probe_close(struct rep *r)
 
 static void rep_ctl_path(const struct rep *r, char *out, size_t len)
 {
-	snprintf(out, len, "%s/ctl/vnf.ctl", r->dir);
+	if (snprintf(out, len, "%s/ctl/vnf.ctl", r->dir) >= (int)len)
+		out[0] = '\0';		/* too long: no such socket */
 }
 
 static int rep_create(struct agent *a, int v, unsigned idx)
@@ -770,8 +805,8 @@ static void on_child(struct agent *a)
 				snprintf(bundle, sizeof(bundle), "%s/bundle", r->dir);
 				nc_box_destroy(r->id, bundle);
 			}
-			if (r->st == R_DEAD)
-				continue;	/* taken down already (probe timeout) */
+			if (r->st == R_DEAD || r->st == R_DRAIN)
+				continue;	/* taken down already (probe timeout), or draining */
 			if (a->s->restart == NC_RS_ON_FAILURE && WIFEXITED(status) &&
 			    WEXITSTATUS(status) == 0) {
 				rep_down(a, r, why);
@@ -852,6 +887,17 @@ static void probe_answer(struct rep *r, uint64_t now)
 			dr += (uint64_t)json_object_get_int64(v);
 		}
 	}
+	{	/* the busy fraction of its loop since the last answer */
+		uint64_t idle = ju64(j, "idle_ns"), clk = ju64(j, "clock_ns");
+
+		if (r->clock_ns && clk > r->clock_ns && idle >= r->idle_ns) {
+			double b = 1.0 - (double)(idle - r->idle_ns) / (double)(clk - r->clock_ns);
+
+			r->busy = b < 0 ? 0 : b > 1 ? 1 : b;
+		}
+		r->idle_ns = idle;
+		r->clock_ns = clk;
+	}
 	json_object_put(j);
 	if (r->t_stats && now > r->t_stats) {
 		double dt = (double)(now - r->t_stats) / 1000;
@@ -910,6 +956,60 @@ static bool probes_work(struct agent *a, const struct rep *me, uint64_t now)
 	return false;
 }
 
+/* --- draining: a replica leaves its group, then stops ---
+ *
+ * Autoscaling in takes replica N-1 of a type out of its group first (a
+ * "-" at its position: the consistent hash hands exactly its flows to
+ * the others, and the switch keeps sending what it returns through the
+ * proxy); it keeps running until its receive counter stood still for two
+ * probe intervals (its rings are empty: nothing in flight is lost), then
+ * stops and is removed. */
+static void drain_start(struct agent *a, struct rep *r, uint64_t now)
+{
+	int v = nc_spec_vnf(a->s, r->vnf);
+
+	r->st = R_DRAIN;
+	r->handoff = false;
+	r->t_drain = r->t_quiet = now;
+	r->drain_rx = r->rx;
+	a->dirty = true;
+	event(a, "drain", r->name, "leaves its group for new flows, keeps those it has; stops "
+	      "once nothing more comes in (at most %u ms, then they go to the others)",
+	      v >= 0 ? a->s->vnf[v].scale.drain_ms : 0);
+}
+
+static void drain_step(struct agent *a, struct rep *r, uint64_t now)
+{
+	int v = nc_spec_vnf(a->s, r->vnf);
+	uint64_t iv = a->s->probe_interval_ms;
+
+	if (r->rx != r->drain_rx) {
+		r->drain_rx = r->rx;
+		r->t_quiet = now;
+	}
+	if (r->pid != 0 && (now - r->t_quiet < 2 * iv || r->t_stats < r->t_quiet + iv)) {
+		if (!r->handoff && now - r->t_drain >= (v >= 0 ? a->s->vnf[v].scale.drain_ms : 0)) {
+			/* its flows did not end: the others take them */
+			r->handoff = true;
+			r->t_handoff = now;
+			a->dirty = true;
+			event(a, "drain", r->name, "still carries flows after %" PRIu64 " ms: hands "
+			      "them to the other replicas", now - r->t_drain);
+		}
+		if (!r->handoff || now - r->t_handoff < HANDOFF_MAX_MS) {
+			if (r->pfd < 0 && now >= r->p_next)
+				probe_start(a, r, now);
+			return;
+		}
+	}
+	event(a, "drain", r->name, "drained after %" PRIu64 " ms (%" PRIu64 " frames received "
+	      "in all)%s", now - r->t_drain, r->rx, r->pid ? "" : ", it had exited");
+	if (v >= 0 && a->s->vnf[v].replicas == r->idx + 1)
+		a->s->vnf[v].replicas = r->idx;
+	rep_remove(a, r);
+	a->dirty = true;
+}
+
 /* Deadlines: probes due or late, restarts due, replicas slow to start. */
 static void tick(struct agent *a, uint64_t now)
 {
@@ -920,6 +1020,10 @@ static void tick(struct agent *a, uint64_t now)
 
 		if (!r->used)
 			continue;
+		if (r->st == R_DRAIN) {
+			drain_step(a, r, now);
+			continue;
+		}
 		if (r->st == R_DEAD && r->pid == 0 && a->s->restart != NC_RS_NEVER &&
 		    now >= r->t_restart) {
 			r->restarts++;
@@ -983,6 +1087,339 @@ static bool all_up(struct agent *a)
 	return true;
 }
 
+/* --- autoscaling (scale.c) --- */
+
+/* Does a type in a chain of @v have a replica starting or draining, or
+ * frames held in the switch? */
+static bool chain_unsettled(struct agent *a, unsigned v)
+{
+	unsigned c, j, k;
+
+	for (c = 0; c < a->s->nchain; c++) {
+		const struct nc_chain *ch = &a->s->chain[c];
+		bool mine = false;
+
+		for (j = 0; j < ch->nvnf; j++)
+			mine |= ch->vnf[j] == (int)v;
+		for (j = 0; mine && j < ch->nvnf; j++) {
+			const char *name = a->s->vnf[ch->vnf[j]].name;
+
+			if (a->holding[ch->vnf[j]])
+				return true;
+			for (k = 0; k < REP_MAX; k++)
+				if (a->rep[k].used && a->rep[k].st != R_UP &&
+				    strcmp(a->rep[k].vnf, name) == 0)
+					return true;
+		}
+	}
+	return false;
+}
+
+/* ---
+ *
+ * Once per probe interval per VNF type with a `scale` section: the load
+ * of its replicas (frames/s in, busy fractions of their loops, from the
+ * stats answers) goes to nc_scale_decide(), whose answer is carried out
+ * here: new replicas join their group once up; one fewer is a drain.
+ * No decision while a replica of the type starts, drains or is down. */
+static void autoscale_vnf(struct agent *a, unsigned v, uint64_t now)
+{
+	struct nc_vnf *f = &a->s->vnf[v];
+	struct nc_scale_in in = { .now_ms = now };
+	struct nc_scale_out *out = &a->sco[v];
+	unsigned k, up = 0, other = 0;
+
+	for (k = 0; k < REP_MAX; k++) {
+		const struct rep *r = &a->rep[k];
+
+		if (!r->used || strcmp(r->vnf, f->name) != 0)
+			continue;
+		if (r->st == R_UP && r->t_stats) {
+			up++;
+			in.pps += r->pps_in;
+			in.busy += r->busy;
+		} else {
+			other++;
+		}
+	}
+	a->sc_pps[v] = in.pps;
+	a->sc_busy[v] = in.busy;
+	/* A change under way here or in a type of the same chain (a replica
+	 * starting, frames held) counts as traffic: the idle time runs from
+	 * when the chain is settled, so a chain started from zero is not
+	 * taken down hop by hop while its first frame is still on its way. */
+	if (other || up != f->replicas) {
+		a->sc[v].t_traffic = now;
+		return;
+	}
+	if (chain_unsettled(a, v))
+		a->sc[v].t_traffic = now;
+	in.n = up;
+	in.holding = a->holding[v];
+	nc_scale_decide(&f->scale, &a->sc[v], &in, out);
+	if (out->want > 0)
+		a->holding[v] = false;
+	if (out->unmet_change > 0)
+		event(a, "slo", f->name, "%s (target per replica not kept)", out->status);
+	else if (out->unmet_change < 0)
+		event(a, "slo", f->name, "met again: %.0f pps, busy %.2f over %u replicas", in.pps,
+		      in.busy, up);
+	if (out->want > up) {
+		event(a, up ? "autoscale" : "cold-start", f->name, "%s", out->why);
+		for (k = up; k < out->want; k++) {
+			f->replicas = k + 1;
+			if (rep_create(a, (int)v, k) < 0) {
+				f->replicas = k;
+				break;
+			}
+		}
+		a->dirty = true;
+	} else if (out->want < up) {
+		struct rep *r = rep_find(a, f->name, up - 1);
+
+		event(a, out->want ? "autoscale" : "idle", f->name, "%s", out->why);
+		if (r != NULL)
+			drain_start(a, r, now);
+	}
+}
+
+/* The highest data-path probe round trip among the up replicas of @v. */
+static uint32_t vnf_rtt(struct agent *a, unsigned v)
+{
+	uint32_t m = 0;
+	unsigned k;
+
+	for (k = 0; k < REP_MAX; k++) {
+		const struct rep *r = &a->rep[k];
+
+		if (r->used && r->st == R_UP && strcmp(r->vnf, a->s->vnf[v].name) == 0 &&
+		    r->dp_rtt_us > m)
+			m = r->dp_rtt_us;
+	}
+	return m;
+}
+
+
+static int cmp_u32(const void *x, const void *y)
+{
+	const uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+
+	return (a > b) - (a < b);
+}
+
+/* The 99th percentile (nearest rank) of @n samples. */
+static uint32_t lat_p99(const uint32_t *v, unsigned n)
+{
+	uint32_t s[LAT_WINDOW];
+
+	if (n == 0)
+		return 0;
+	memcpy(s, v, n * sizeof(*s));
+	qsort(s, n, sizeof(*s), cmp_u32);
+	return s[(99 * n + 99) / 100 - 1];
+}
+
+/* Once a second, for chains with slo.max-loss: the switch's counters of
+ * the chain's first SID (frames in) and egress SID (frames delivered);
+ * what went in and did not come out in that second is lost (dropped by
+ * a VNF, a full ring, a replica that died). SRv6 chains only. */
+static void loss_poll(struct agent *a, uint64_t now)
+{
+	struct json_object *r, *sids;
+	char *out = NULL;
+	unsigned c;
+	bool any = false;
+	size_t i, n;
+
+	for (c = 0; c < a->s->nchain; c++)
+		any |= a->s->chain[c].slo.on && a->s->chain[c].slo.max_loss_ppm != UINT64_MAX;
+	if (!any || now - a->t_loss < 1000)
+		return;
+	a->t_loss = now;
+	if (nf_ctl_request(a->swctl, "sids", 1000, &out) < 0)
+		return;
+	r = json_tokener_parse(out);
+	free(out);
+	if (r == NULL || !json_object_object_get_ex(r, "sids", &sids)) {
+		json_object_put(r);
+		return;
+	}
+	n = json_object_array_length(sids);
+	for (c = 0; c < a->s->nchain; c++) {
+		const struct nc_chain *ch = &a->s->chain[c];
+		char pin[64], pout[64];
+		uint64_t in = 0, outp = 0;
+		bool have = false;
+
+		if (!ch->slo.on || ch->slo.max_loss_ppm == UINT64_MAX || ch->steering != NC_ST_SRV6)
+			continue;
+		snprintf(pin, sizeof(pin), "sid fd00:6e63:%x::1 ", chain_no(c, a));
+		snprintf(pout, sizeof(pout), "sid fd00:6e63:%x::ff ", chain_no(c, a));
+		for (i = 0; i < n; i++) {
+			struct json_object *o = json_object_array_get_idx(sids, i);
+			const char *t = json_object_get_string(json_object_object_get(o, "sid"));
+			uint64_t p = (uint64_t)json_object_get_int64(json_object_object_get(o, "packets"));
+
+			if (t && strncmp(t, pin, strlen(pin)) == 0) {
+				in = p;
+				have = true;
+			} else if (t && strncmp(t, pout, strlen(pout)) == 0) {
+				outp = p;
+			}
+		}
+		if (!have || !a->loss_known[c] || in < a->loss_in[c] || outp < a->loss_out[c]) {
+			/* a start (or counters that went back): a baseline */
+			a->loss_mark[c] = (int64_t)(in - outp);
+			a->loss_missing[c] = 0;
+			a->loss_win_in[c] = 0;
+		} else {
+			/* Frames that went in a second ago or earlier and are not
+			 * out now are lost (a chain crosses in far less): a lower
+			 * bound of the loss so far, that frames in flight or held
+			 * up in a busy replica's ring do not raise. What it grew
+			 * by is this second's loss, of the frames that went in
+			 * during the second before. */
+			const int64_t lb = (int64_t)a->loss_in[c] - (int64_t)outp;
+
+			a->loss_missing[c] = lb > a->loss_mark[c] ? lb - a->loss_mark[c] : 0;
+			a->loss_mark[c] = NF_MAX(a->loss_mark[c], lb);
+			a->loss_win_in[c] = a->loss_in[c] - a->loss_prev[c];
+		}
+		a->loss_known[c] = have;
+		a->loss_prev[c] = a->loss_in[c];
+		a->loss_in[c] = in;
+		a->loss_out[c] = outp;
+	}
+	json_object_put(r);
+}
+
+/* A chain's declared service level against what is measured: the
+ * autoscaled types' "not met", the capacity of max replicas against
+ * min-throughput, the sum of the hops' probe round trips against
+ * latency-p99. One event when it stops being met, one when it is again. */
+static void slo_chain(struct agent *a, unsigned c)
+{
+	const struct nc_chain *ch = &a->s->chain[c];
+	char st[160] = "ok";
+	uint64_t lat = 0;
+	unsigned j;
+
+	for (j = 0; j < ch->nvnf; j++) {
+		const unsigned v = (unsigned)ch->vnf[j];
+		const struct nc_scale *sc = &a->s->vnf[v].scale;
+
+		lat += vnf_rtt(a, v);
+		if (strcmp(st, "ok") != 0)
+			continue;
+		if (sc->on && strncmp(a->sco[v].status, "not met", 7) == 0)
+			snprintf(st, sizeof(st), "%s: %s", a->s->vnf[v].name, a->sco[v].status);
+		else if (sc->on && sc->target_pps && ch->slo.min_pps > sc->max * sc->target_pps)
+			snprintf(st, sizeof(st), "not met: min-throughput %" PRIu64 " pps, but max %u "
+				 "replicas of %s carry ~%" PRIu64, ch->slo.min_pps, sc->max,
+				 a->s->vnf[v].name, sc->max * sc->target_pps);
+	}
+	if (strcmp(st, "ok") == 0 && ch->slo.max_loss_ppm != UINT64_MAX && a->loss_win_in[c] &&
+	    a->loss_missing[c] > 0 &&
+	    (uint64_t)a->loss_missing[c] * 1000000 > ch->slo.max_loss_ppm * a->loss_win_in[c])
+		snprintf(st, sizeof(st), "not met: loss %.2f%% (%" PRId64 " of the %" PRIu64 " frames "
+			 "of a second), target %.4g%%", 100.0 * (double)a->loss_missing[c] /
+			 (double)a->loss_win_in[c], a->loss_missing[c], a->loss_win_in[c],
+			 (double)ch->slo.max_loss_ppm / 10000);
+	a->lat[c][a->nlat[c]++ % LAT_WINDOW] = (uint32_t)NF_MIN(lat, UINT32_MAX);
+	a->lat_p99[c] = lat_p99(a->lat[c], NF_MIN(a->nlat[c], LAT_WINDOW));
+	if (strcmp(st, "ok") == 0 && ch->slo.latency_us && a->lat_p99[c] > ch->slo.latency_us)
+		snprintf(st, sizeof(st), "not met: latency p99 %u us (probe round trips summed "
+			 "over %u hops, last %u samples), target %" PRIu64 " us", a->lat_p99[c],
+			 ch->nvnf, NF_MIN(a->nlat[c], LAT_WINDOW), ch->slo.latency_us);
+	/* A change of met / not met after NC_SCALE_SAMPLES samples in a row. */
+	if ((strcmp(st, "ok") == 0) == (strcmp(a->slo[c], "ok") == 0 || !a->slo[c][0])) {
+		a->slo_runs[c] = 0;
+		if (strcmp(st, "ok") != 0)
+			snprintf(a->slo[c], sizeof(a->slo[c]), "%s", st);	/* the figures */
+		return;
+	}
+	if (++a->slo_runs[c] < NC_SCALE_SAMPLES)
+		return;
+	a->slo_runs[c] = 0;
+	if (strcmp(st, "ok") != 0)
+		event(a, "slo", ch->name, "%s", st);
+	else
+		event(a, "slo", ch->name, "met again");
+	snprintf(a->slo[c], sizeof(a->slo[c]), "%s", st);
+}
+
+/* nfswitch says a group holds frames (its first, for a type at zero):
+ * every type at zero of that chain starts now, not hop by hop. */
+static void hold_news(struct agent *a, uint64_t now)
+{
+	char msg[128];
+	ssize_t n;
+
+	while ((n = recv(a->hold_fd, msg, sizeof(msg) - 1, 0)) > 0) {
+		char name[NC_NAME_MAX + 2];
+		int v;
+		unsigned c, j;
+
+		msg[n] = '\0';
+		if (sscanf(msg, "hold %16s", name) != 1 || (v = nc_spec_vnf(a->s, name)) < 0)
+			continue;
+		for (c = 0; c < a->s->nchain; c++) {
+			const struct nc_chain *ch = &a->s->chain[c];
+			bool mine = false;
+
+			for (j = 0; j < ch->nvnf; j++)
+				mine |= ch->vnf[j] == v;
+			for (j = 0; mine && j < ch->nvnf; j++) {
+				const unsigned w = (unsigned)ch->vnf[j];
+
+				if (!a->s->vnf[w].scale.on)
+					continue;
+				/* remembered: a type draining to zero starts again
+				 * once drained */
+				a->holding[w] = true;
+				if (a->s->vnf[w].replicas == 0) {
+					a->t_scale[w] = now;
+					autoscale_vnf(a, w, now);
+				}
+			}
+		}
+	}
+}
+
+static void autoscale(struct agent *a, uint64_t now)
+{
+	unsigned v, c;
+
+	for (v = 0; v < a->s->nvnf; v++) {
+		if (!a->s->vnf[v].scale.on || now - a->t_scale[v] < a->s->probe_interval_ms)
+			continue;
+		a->t_scale[v] = now;
+		autoscale_vnf(a, v, now);
+	}
+	loss_poll(a, now);
+	if (now - a->t_slo < a->s->probe_interval_ms)
+		return;
+	a->t_slo = now;
+	for (c = 0; c < a->s->nchain; c++)
+		if (a->s->chain[c].slo.on)
+			slo_chain(a, c);
+}
+
+static void autoscale_reset(struct agent *a, uint64_t now)
+{
+	unsigned v;
+
+	for (v = 0; v < NC_VNF_MAX; v++) {
+		nc_scale_init(&a->sc[v], now);
+		snprintf(a->sco[v].status, sizeof(a->sco[v].status), "ok");
+	}
+	memset(a->slo, 0, sizeof(a->slo));
+	memset(a->slo_runs, 0, sizeof(a->slo_runs));
+	memset(a->loss_known, 0, sizeof(a->loss_known));
+	memset(a->loss_win_in, 0, sizeof(a->loss_win_in));
+	memset(a->nlat, 0, sizeof(a->nlat));
+}
+
 /* Move the running deployment to @n (which replaces a->s): replicas of
  * removed or changed VNF types and those past the new count go, external
  * ports no longer described go, new ones come; chains that did not change
@@ -994,6 +1431,17 @@ static int reconcile(struct agent *a, struct nc_spec *n)
 	unsigned i, j;
 	int ret = 0;
 
+	/* An autoscaled type whose file gives no replicas count keeps the
+	 * count the autoscaler reached, within the new bounds. */
+	for (i = 0; i < n->nvnf; i++) {
+		struct nc_vnf *f = &n->vnf[i];
+		int ov = nc_spec_vnf(old, f->name);
+
+		if (f->scale.on && !f->replicas_set && ov >= 0 && old != n &&
+		    nc_vnf_same(f, &old->vnf[ov]))
+			f->replicas = NF_MAX(f->scale.min, NF_MIN(old->vnf[ov].replicas,
+								  f->scale.max));
+	}
 	for (i = 0; i < REP_MAX; i++) {
 		struct rep *r = &a->rep[i];
 		int v = r->used ? nc_spec_vnf(n, r->vnf) : -1;
@@ -1017,6 +1465,7 @@ static int reconcile(struct agent *a, struct nc_spec *n)
 	/* 1. New external ports (not those that change: step 3), new steering
 	 * without the leaving replicas. */
 	a->s = n;
+	autoscale_reset(a, now_ms());
 	for (j = 0; j < n->nxport; j++) {
 		bool exists = false;
 
@@ -1072,6 +1521,49 @@ static int reconcile(struct agent *a, struct nc_spec *n)
 
 /* --- the control socket --- */
 
+/* Per autoscaled VNF type: bounds, targets, the load measured, the
+ * status ("ok" or "not met: ..."), the last decision; per chain with a
+ * service level: its status. */
+static struct json_object *scaling_json(struct agent *a)
+{
+	struct json_object *arr = json_object_new_array();
+	unsigned v, c;
+
+	for (v = 0; v < a->s->nvnf; v++) {
+		const struct nc_vnf *f = &a->s->vnf[v];
+		struct json_object *o;
+
+		if (!f->scale.on)
+			continue;
+		o = json_object_new_object();
+		json_object_object_add(o, "vnf", json_object_new_string(f->name));
+		json_object_object_add(o, "replicas", json_object_new_int((int)f->replicas));
+		json_object_object_add(o, "min", json_object_new_int((int)f->scale.min));
+		json_object_object_add(o, "max", json_object_new_int((int)f->scale.max));
+		json_object_object_add(o, "target_pps", json_object_new_int64((int64_t)f->scale.target_pps));
+		json_object_object_add(o, "target_busy", json_object_new_double(f->scale.target_busy / 1000.0));
+		json_object_object_add(o, "pps", json_object_new_double(a->sc_pps[v]));
+		json_object_object_add(o, "busy", json_object_new_double(a->sc_busy[v]));
+		json_object_object_add(o, "slo", json_object_new_string(a->sco[v].status));
+		json_object_array_add(arr, o);
+	}
+	for (c = 0; c < a->s->nchain; c++) {
+		struct json_object *o;
+
+		if (!a->s->chain[c].slo.on)
+			continue;
+		o = json_object_new_object();
+		json_object_object_add(o, "chain", json_object_new_string(a->s->chain[c].name));
+		json_object_object_add(o, "slo", json_object_new_string(a->slo[c][0] ? a->slo[c] : "ok"));
+		json_object_object_add(o, "latency_p99_us", json_object_new_int64(a->lat_p99[c]));
+		json_object_object_add(o, "loss_frames", json_object_new_int64(
+			a->loss_missing[c] > 0 ? a->loss_missing[c] : 0));
+		json_object_object_add(o, "in_frames", json_object_new_int64((int64_t)a->loss_win_in[c]));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
 static void status_json(struct agent *a, struct json_object *reply)
 {
 	struct json_object *reps = json_object_new_array();
@@ -1113,12 +1605,14 @@ static void status_json(struct agent *a, struct json_object *reply)
 			json_object_object_add(o, "probes_sent", json_object_new_int64((int64_t)r->dp_sent));
 			json_object_object_add(o, "probes_back", json_object_new_int64((int64_t)r->dp_back));
 			json_object_object_add(o, "probe_rtt_us", json_object_new_int64(r->dp_rtt_us));
+			json_object_object_add(o, "busy", json_object_new_double(r->busy));
 			if (a->s->runtime == NC_RT_RUNC)
 				json_object_object_add(o, "container", json_object_new_string(r->id));
 			json_object_array_add(reps, o);
 		}
 	}
 	json_object_object_add(reply, "replicas", reps);
+	json_object_object_add(reply, "scaling", scaling_json(a));
 	json_object_object_add(reply, "steering", json_object_new_string(a->steering));
 	json_object_object_add(reply, "events", nc_events_json(&a->events, 0, 64));
 }
@@ -1271,6 +1765,7 @@ static int ctl_handler(int argc, char **argv, struct json_object *reply, void *a
 			}
 		}
 		c->vnf[v].replicas = (unsigned)n;
+		c->vnf[v].replicas_set = true;	/* asked for: not the autoscaler's count */
 		event(a, "scale", argv[1], "scale from %u to %u replicas (request)",
 		      a->s->vnf[v].replicas, (unsigned)n);
 		if (reconcile(a, c) < 0) {
@@ -1334,6 +1829,12 @@ static void print_table(struct agent *a)
 			       rstate_names[r->st], (int)r->pid, r->restarts, r->pps_in,
 			       r->pps_out, r->drops);
 		}
+	for (v = 0; v < a->s->nvnf; v++)
+		if (a->s->vnf[v].scale.on)
+			printf("scale %s: %u replicas (%u..%u), %.0f pps, busy %.2f: %s\n",
+			       a->s->vnf[v].name, a->s->vnf[v].replicas, a->s->vnf[v].scale.min,
+			       a->s->vnf[v].scale.max, a->sc_pps[v], a->sc_busy[v],
+			       a->sco[v].status);
 	fflush(stdout);
 }
 
@@ -1461,6 +1962,9 @@ static void teardown(struct agent *a)
 	if (a->ctl)
 		nf_ctl_close(a->ctl);
 	a->ctl = NULL;
+	if (a->hold_fd >= 0)
+		close(a->hold_fd);
+	a->hold_fd = -1;
 	nf_http_close(a->http);
 	a->http = NULL;
 	nc_web_free(a->web);
@@ -1514,6 +2018,18 @@ static int setup(struct agent *a)
 	if (ret < 0) {
 		snprintf(err, sizeof(err), "%s: %s\n", a->ctlpath, nf_last_error());
 		goto fail_msg;
+	}
+	{	/* nfswitch's news of held frames (scale from zero) */
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+		a->hold_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", a->holdpath) >=
+		    (int)sizeof(sa.sun_path))
+			sa.sun_path[0] = '\0';	/* too long: bind fails */
+		if (a->hold_fd >= 0 && bind(a->hold_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+			close(a->hold_fd);
+			a->hold_fd = -1;
+		}
 	}
 	if (a->s->http[0] &&
 	    (nf_http_open(a->s->http, HTTP_BODY_MAX, http_handler, a, &a->http) < 0 ||
@@ -1571,6 +2087,8 @@ int nc_agent_run(struct nc_spec *s, const struct nc_agent_opts *o)
 	snprintf(a->swsock, sizeof(a->swsock), "%.180s/memif.sock", a->run);
 	snprintf(a->swctl, sizeof(a->swctl), "%.180s/switch.ctl", a->run);
 	snprintf(a->ctlpath, sizeof(a->ctlpath), "%.180s/agent.ctl", a->run);
+	snprintf(a->holdpath, sizeof(a->holdpath), "%.180s/hold.sock", a->run);
+	a->hold_fd = -1;
 	for (i = 0; i < REP_MAX; i++)
 		a->rep[i].pfd = -1;
 	sigemptyset(&set);
@@ -1584,12 +2102,13 @@ int nc_agent_run(struct nc_spec *s, const struct nc_agent_opts *o)
 	 * not to init (which may not reap it), and reaped by on_child(). */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	a->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	autoscale_reset(a, now_ms());
 	if (setup(a) < 0)
 		goto out;
 	up_deadline = now_ms() + o->up_timeout_ms;
 	while (!a->quit) {
-		struct pollfd pf[5 + REP_MAX];
-		struct rep *pr[5 + REP_MAX];
+		struct pollfd pf[6 + REP_MAX];
+		struct rep *pr[6 + REP_MAX];
 		unsigned np = 0;
 		uint64_t now;
 
@@ -1606,6 +2125,9 @@ int nc_agent_run(struct nc_spec *s, const struct nc_agent_opts *o)
 		if (a->probe && nf_port_is_up(a->probe) && nf_port_rx_fd(a->probe) >= 0 &&
 		    nf_rx_intr_enable(a->probe) == 0)
 			pf[np].fd = nf_port_rx_fd(a->probe);
+		pf[np++].events = POLLIN;
+		pr[np] = NULL;
+		pf[np].fd = a->hold_fd;		/* nfswitch: a group holds frames */
 		pf[np++].events = POLLIN;
 		for (i = 0; i < REP_MAX; i++)
 			if (a->rep[i].used && a->rep[i].pfd >= 0) {
@@ -1636,7 +2158,9 @@ int nc_agent_run(struct nc_spec *s, const struct nc_agent_opts *o)
 		}
 		if (pf[3].fd >= 0)
 			nf_rx_intr_disable(a->probe);
-		for (i = 4; i < np; i++)
+		if (pf[4].revents)
+			hold_news(a, now);
+		for (i = 5; i < np; i++)
 			if (pf[i].revents && pr[i] && pr[i]->pfd == pf[i].fd)
 				probe_read(pr[i], now);
 		if (a->http) {
@@ -1646,6 +2170,7 @@ int nc_agent_run(struct nc_spec *s, const struct nc_agent_opts *o)
 		nf_io_service();
 		probe_receive(a, now);
 		tick(a, now);
+		autoscale(a, now);
 		if (a->dirty)
 			load_steering(a);
 		if (a->o.ready_fd >= 0) {

@@ -89,15 +89,21 @@ static void put_group(struct out *o, const struct nc_plan_in *in, unsigned v)
 	for (i = 0; i < n; i++) {
 		const struct nc_member *m = in->member(v, i, in->arg);
 
-		if (m == NULL || !m->up) {
+		if (m == NULL || (!m->up && !m->draining)) {
 			put(o, " -");
 			continue;
 		}
-		put(o, " %s/%s@", m->port[0], m->port[1]);
+		put(o, " %s%s/%s@", m->draining ? "~" : "", m->port[0], m->port[1]);
 		put_mac(o, m->mac[0]);
 		put(o, "/");
 		put_mac(o, m->mac[1]);
 	}
+	/* Autoscaled: a replica scaled in keeps its flows while it drains;
+	 * scaled from zero: frames wait in the switch while it starts. */
+	if (f->scale.on)
+		put(o, " track");
+	if (f->scale.on && f->scale.min == 0)
+		put(o, " hold %u", f->scale.hold);
 	put(o, "\n");
 }
 

@@ -14,6 +14,7 @@
 /* What the controller needs to know of one replica. */
 struct nc_member {
 	bool up;		/* in its group */
+	bool draining;		/* leaving: keeps the flows it has ("~" member) */
 	char port[2][40];	/* switch port names: [0] in, [1] back */
 	uint8_t mac[2][6];	/* the replica's MAC on each port */
 };

@@ -30,7 +30,8 @@ static const char *const runtime_names[] = { "runc", "process", NULL };
 static const char *const steer_names[] = { "srv6", "tos-bitmap", NULL };
 static const char *const restart_names[] = { "always", "on-failure", "never", NULL };
 
-enum sect { S_TOP, S_POLICY, S_PORT, S_VNF, S_CHAIN, S_TENANT, S_PORTAL, S_DASH };
+enum sect { S_TOP, S_POLICY, S_PORT, S_VNF, S_CHAIN, S_TENANT, S_PORTAL, S_DASH, S_SCALE,
+	    S_SLO };
 
 enum ktype {
 	K_NAME,		/* [a-z][a-z0-9_-]*, min..max characters */
@@ -46,6 +47,10 @@ enum ktype {
 	K_FILES,	/* a mapping file name -> text */
 	K_ADDR,		/* an HTTP address to listen on: IPV4:PORT, [IPV6]:PORT, :PORT */
 	K_MAP,		/* a mapping of named entries (a section) */
+	K_RATE,		/* frames/s: 3000, 20k, 1.5M; min..max */
+	K_FRAC,		/* a fraction: 0.7; min..max thousandths */
+	K_PCT,		/* a percentage: 0.1%; min..max parts per million */
+	K_US,		/* duration: 500us, 2ms, 1s, or milliseconds; min..max us */
 };
 
 struct nc_key {
@@ -92,6 +97,15 @@ static const struct nc_key keys[] = {
 	{ S_VNF, "replicas", K_UINT, 0, NC_REPLICA_MAX, NULL, false },
 	{ S_VNF, "cpu", K_CPU, 10, 64000, NULL, false },
 	{ S_VNF, "memory", K_SIZE, 16ull << 20, 64ull << 30, NULL, false },
+	{ S_VNF, "scale", K_MAP, 0, 0, NULL, false },
+	{ S_SCALE, "min", K_UINT, 0, NC_REPLICA_MAX, NULL, false },
+	{ S_SCALE, "max", K_UINT, 1, NC_REPLICA_MAX, NULL, true },
+	{ S_SCALE, "target-pps", K_RATE, 1, 1000000000, NULL, false },
+	{ S_SCALE, "target-busy", K_FRAC, 50, 1000, NULL, false },
+	{ S_SCALE, "cooldown", K_MS, 100, 3600000, NULL, false },
+	{ S_SCALE, "idle", K_MS, 100, 86400000, NULL, false },
+	{ S_SCALE, "hold", K_UINT, 1, 4096, NULL, false },
+	{ S_SCALE, "drain", K_MS, 0, 3600000, NULL, false },
 	{ S_CHAIN, "from", K_NAME, 1, NC_NAME_MAX, NULL, true },
 	{ S_CHAIN, "to", K_NAME, 1, NC_NAME_MAX, NULL, true },
 	{ S_CHAIN, "steering", K_ENUM, 0, 0, steer_names, false },
@@ -100,6 +114,10 @@ static const struct nc_key keys[] = {
 	{ S_CHAIN, "to-mac", K_MAC, 0, 0, NULL, false },
 	{ S_CHAIN, "from-mac", K_MAC, 0, 0, NULL, false },
 	{ S_CHAIN, "vnfs", K_NAMES, 1, NC_HOPS_MAX, NULL, true },
+	{ S_CHAIN, "slo", K_MAP, 0, 0, NULL, false },
+	{ S_SLO, "latency-p99", K_US, 1, 10000000, NULL, false },
+	{ S_SLO, "min-throughput", K_RATE, 1, 1000000000, NULL, false },
+	{ S_SLO, "max-loss", K_PCT, 0, 1000000, NULL, false },
 };
 
 struct ld {
@@ -185,6 +203,14 @@ static int convert(struct ld *l, const struct nc_key *k, yaml_node_t *n, struct 
 	static const uint64_t sz_mul[] = { 1, 1ull << 10, 1ull << 10, 1ull << 20, 1ull << 30 };
 	static const char *const cpu_suf[] = { "", "m", NULL };
 	static const uint64_t cpu_mul[] = { 1000, 1 };
+	static const char *const rate_suf[] = { "", "k", "M", "G", NULL };
+	static const uint64_t rate_mul[] = { 1, 1000, 1000000, 1000000000 };
+	static const char *const frac_suf[] = { "", NULL };
+	static const uint64_t frac_mul[] = { 1000 };
+	static const char *const pct_suf[] = { "%", NULL };
+	static const uint64_t pct_mul[] = { 10000 };
+	static const char *const us_suf[] = { "", "us", "ms", "s", NULL };
+	static const uint64_t us_mul[] = { 1000, 1, 1000, 1000000 };
 	const char *s = scalar(n);
 	unsigned i;
 	int ret;
@@ -266,6 +292,34 @@ static int convert(struct ld *l, const struct nc_key *k, yaml_node_t *n, struct 
 		if (v->u < k->min || v->u > k->max)
 			return fail(l, n, l->path, "%s is out of range: 0.01 to %" PRIu64 " CPUs", s,
 				    k->max / 1000);
+		return 0;
+	case K_RATE:
+		ret = parse_scaled(s, rate_suf, rate_mul, &v->u);
+		if (ret < 0)
+			return fail(l, n, l->path, "'%s' is not a rate in frames/s (3000, 20k, 1.5M)", s);
+		if (v->u < k->min || v->u > k->max)
+			return fail(l, n, l->path, "%s is out of range: %" PRIu64 " to %" PRIu64
+				    " frames/s", s, k->min, k->max);
+		return 0;
+	case K_FRAC:
+		ret = parse_scaled(s, frac_suf, frac_mul, &v->u);
+		if (ret < 0 || v->u < k->min || v->u > k->max)
+			return fail(l, n, l->path, "'%s' is not a fraction from %.2f to %.2f", s,
+				    k->min / 1000.0, k->max / 1000.0);
+		return 0;
+	case K_PCT:
+		ret = parse_scaled(s, pct_suf, pct_mul, &v->u);
+		if (ret < 0 || v->u < k->min || v->u > k->max)
+			return fail(l, n, l->path, "'%s' is not a percentage from 0%% to 100%% "
+				    "(0.1%%)", s);
+		return 0;
+	case K_US:
+		ret = parse_scaled(s, us_suf, us_mul, &v->u);
+		if (ret < 0)
+			return fail(l, n, l->path, "'%s' is not a duration (500us, 2ms, 1s)", s);
+		if (v->u < k->min || v->u > k->max)
+			return fail(l, n, l->path, "%s is out of range: %" PRIu64 "us to %" PRIu64 "s",
+				    s, k->min, k->max / 1000000);
 		return 0;
 	case K_MAC:
 		if (nf_parse_mac(s, v->mac) < 0)
@@ -496,6 +550,30 @@ static int add_port(struct ld *l, const char *name, yaml_node_t *kn, yaml_node_t
 
 /* --- vnfs --- */
 
+static int set_scale(struct ld *l, const struct nc_key *k, const struct val *v, void *obj)
+{
+	struct nc_scale *c = obj;
+
+	(void)l;
+	if (strcmp(k->key, "min") == 0)
+		c->min = (unsigned)v->u;
+	else if (strcmp(k->key, "max") == 0)
+		c->max = (unsigned)v->u;
+	else if (strcmp(k->key, "target-pps") == 0)
+		c->target_pps = v->u;
+	else if (strcmp(k->key, "target-busy") == 0)
+		c->target_busy = (unsigned)v->u;
+	else if (strcmp(k->key, "cooldown") == 0)
+		c->cooldown_ms = (unsigned)v->u;
+	else if (strcmp(k->key, "idle") == 0)
+		c->idle_ms = (unsigned)v->u;
+	else if (strcmp(k->key, "drain") == 0)
+		c->drain_ms = (unsigned)v->u;
+	else
+		c->hold = (unsigned)v->u;
+	return 0;
+}
+
 static int set_vnf(struct ld *l, const struct nc_key *k, const struct val *v, void *obj)
 {
 	struct nc_vnf *f = obj;
@@ -569,6 +647,26 @@ static int set_vnf(struct ld *l, const struct nc_key *k, const struct val *v, vo
 		}
 	} else if (strcmp(k->key, "replicas") == 0) {
 		f->replicas = (unsigned)v->u;
+		f->replicas_set = true;
+	} else if (strcmp(k->key, "scale") == 0) {
+		char where[sizeof(l->path)];
+		struct nc_scale *c = &f->scale;
+
+		snprintf(where, sizeof(where), "%s", l->path);
+		c->on = true;
+		c->min = 1;
+		c->cooldown_ms = 3000;
+		c->idle_ms = 30000;
+		c->hold = 256;
+		c->drain_ms = 5000;
+		ret = read_map(l, v->node, S_SCALE, where, set_scale, c);
+		if (ret < 0)
+			return ret;
+		if (c->min > c->max)
+			return fail(l, v->node, where, "min %u is more than max %u", c->min, c->max);
+		if (!c->target_pps && !c->target_busy)
+			return fail(l, v->node, where, "needs target-pps or target-busy (what a "
+				    "replica should carry)");
 	} else if (strcmp(k->key, "cpu") == 0) {
 		f->cpu_milli = (unsigned)v->u;
 	} else {
@@ -582,6 +680,7 @@ static int add_vnf(struct ld *l, const char *name, yaml_node_t *kn, yaml_node_t 
 	struct nc_spec *s = l->s;
 	struct nc_vnf *f = &s->vnf[s->nvnf];
 	char where[64];
+	int ret;
 
 	snprintf(where, sizeof(where), "vnfs.%s", name);
 	if (nc_spec_vnf(s, name) >= 0)
@@ -592,10 +691,33 @@ static int add_vnf(struct ld *l, const char *name, yaml_node_t *kn, yaml_node_t 
 	f->replicas = 1;
 	f->line = (int)kn->start_mark.line + 1;
 	s->nvnf++;		/* so that nc_spec_free frees what it holds */
-	return read_map(l, vn, S_VNF, where, set_vnf, f);
+	ret = read_map(l, vn, S_VNF, where, set_vnf, f);
+	if (ret < 0 || !f->scale.on)
+		return ret;
+	/* Autoscaled: replicas is where it starts, min unless given. */
+	if (!f->replicas_set)
+		f->replicas = f->scale.min;
+	else if (f->replicas < f->scale.min || f->replicas > f->scale.max)
+		return fail(l, vn, where, "replicas %u is not within scale.min %u and "
+			    "scale.max %u", f->replicas, f->scale.min, f->scale.max);
+	return 0;
 }
 
 /* --- chains --- */
+
+static int set_slo(struct ld *l, const struct nc_key *k, const struct val *v, void *obj)
+{
+	struct nc_slo *o = obj;
+
+	(void)l;
+	if (strcmp(k->key, "latency-p99") == 0)
+		o->latency_us = v->u;
+	else if (strcmp(k->key, "min-throughput") == 0)
+		o->min_pps = v->u;
+	else
+		o->max_loss_ppm = v->u;
+	return 0;
+}
 
 struct chain_ld {
 	struct nc_chain *c;
@@ -631,6 +753,13 @@ static int set_chain(struct ld *l, const struct nc_key *k, const struct val *v, 
 		memcpy(c->to_mac, v->mac, 6);
 	} else if (strcmp(k->key, "from-mac") == 0) {
 		memcpy(c->from_mac, v->mac, 6);
+	} else if (strcmp(k->key, "slo") == 0) {
+		char where[sizeof(l->path)];
+
+		snprintf(where, sizeof(where), "%s", l->path);
+		c->slo.on = true;
+		c->slo.max_loss_ppm = UINT64_MAX;
+		return read_map(l, v->node, S_SLO, where, set_slo, &c->slo);
 	} else {
 		cl->vnfs = v->node;
 		return names_list(l, k, v, cl->hops, &c->nvnf, cl->hop);

@@ -30,6 +30,26 @@ struct nc_file {
 	char *text;
 };
 
+/* vnfs.NAME.scale: autoscaling (scale.h); on is false without it. */
+struct nc_scale {
+	bool on;
+	unsigned min, max;	/* replicas; min 0: started by its first frame */
+	uint64_t target_pps;	/* frames/s per replica; 0: not a target */
+	unsigned target_busy;	/* busy fraction per replica, thousandths; 0: not a target */
+	unsigned cooldown_ms;	/* at most one change per cooldown */
+	unsigned idle_ms;	/* min 0: no traffic this long -> no replica */
+	unsigned drain_ms;	/* a replica scaled in keeps its flows this long at most */
+	unsigned hold;		/* min 0: frames the switch holds while one starts */
+};
+
+/* chains.NAME.slo: the service level the chain declares (0: none). */
+struct nc_slo {
+	uint64_t latency_us;	/* latency-p99 */
+	uint64_t min_pps;	/* min-throughput */
+	uint64_t max_loss_ppm;	/* max-loss, parts per million; UINT64_MAX: none */
+	bool on;
+};
+
 struct nc_vnf {
 	char name[NC_NAME_MAX + 1];
 	char program[256];	/* resolved to an absolute path */
@@ -41,6 +61,8 @@ struct nc_vnf {
 	unsigned replicas;
 	unsigned cpu_milli;	/* 0: no limit */
 	uint64_t memory;	/* bytes, 0: no limit */
+	struct nc_scale scale;
+	bool replicas_set;	/* replicas given in the file */
 	int line;
 };
 
@@ -61,6 +83,7 @@ struct nc_chain {
 	uint8_t to_mac[6], from_mac[6];	/* destination MAC out of to / from */
 	int vnf[NC_HOPS_MAX];
 	unsigned nvnf;
+	struct nc_slo slo;
 	int line;
 };
 

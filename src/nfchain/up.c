@@ -391,6 +391,54 @@ int nc_cmd_up(int argc, char **argv)
 	}
 }
 
+static const char *jstr(struct json_object *o, const char *k)
+{
+	const char *v = json_object_get_string(json_object_object_get(o, k));
+
+	return v ? v : "";
+}
+
+/* Autoscaled VNF types and chains with a service level, then the last
+ * scaling decisions (events autoscale, cold-start, idle, drain, slo). */
+static void print_scaling(struct json_object *r)
+{
+	static const char *const kinds[] = { "autoscale", "cold-start", "idle", "drain", "slo" };
+	struct json_object *sc, *ev;
+	size_t i, n, shown = 0, k;
+
+	if (!json_object_object_get_ex(r, "scaling", &sc) || json_object_array_length(sc) == 0)
+		return;
+	n = json_object_array_length(sc);
+	for (i = 0; i < n; i++) {
+		struct json_object *o = json_object_array_get_idx(sc, i);
+
+		if (json_object_object_get(o, "vnf"))
+			printf("scale %s: %d replicas (%d..%d), %.0f pps, busy %.2f: %s\n",
+			       jstr(o, "vnf"), json_object_get_int(json_object_object_get(o, "replicas")),
+			       json_object_get_int(json_object_object_get(o, "min")),
+			       json_object_get_int(json_object_object_get(o, "max")),
+			       json_object_get_double(json_object_object_get(o, "pps")),
+			       json_object_get_double(json_object_object_get(o, "busy")),
+			       jstr(o, "slo"));
+		else
+			printf("slo of chain %s: %s\n", jstr(o, "chain"), jstr(o, "slo"));
+	}
+	if (!json_object_object_get_ex(r, "events", &ev))
+		return;
+	n = json_object_array_length(ev);
+	for (i = n; i-- > 0 && shown < 5;) {
+		struct json_object *o = json_object_array_get_idx(ev, i);
+
+		for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+			if (strcmp(jstr(o, "kind"), kinds[k]) == 0)
+				break;
+		if (k == sizeof(kinds) / sizeof(kinds[0]))
+			continue;
+		printf("%s%-10s %-8s %s\n", shown++ ? "" : "last scaling events, newest first:\n",
+		       jstr(o, "kind"), jstr(o, "subject"), jstr(o, "text"));
+	}
+}
+
 static void print_status(struct json_object *r)
 {
 	struct json_object *reps;
@@ -422,6 +470,7 @@ static void print_status(struct json_object *r)
 		       json_object_get_double(json_object_object_get(o, "pps_out")),
 		       json_object_get_int64(json_object_object_get(o, "drops")));
 	}
+	print_scaling(r);
 }
 
 /* status, down, scale, apply, logs: [--name N] [--run-dir D] [--json] ARGS */

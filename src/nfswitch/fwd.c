@@ -195,6 +195,22 @@ static inline bool same_hosts(const uint8_t *a, const struct nf_pkt *b)
 	return ((x ^ y) | (p ^ q)) == 0;
 }
 
+/* A frame for a group with no member and a hold queue: a copy is kept,
+ * as it arrived (hold.h); the episode's first tells the orchestrator. */
+static __attribute__((noinline, cold)) void hold_frame(struct sw *sw, struct st_gen *g,
+						       uint16_t in, const uint8_t *e, uint32_t len)
+{
+	struct st_group *gr = &g->group[g->hold_gi];
+	const int r = st_hold_push(gr->hold, in, e, len, nf_now_ns());
+
+	if (r == -1)
+		g->drops[len > ST_HOLD_FRAME ? ST_DROP_HOLD_BIG : ST_DROP_HOLD_FULL]++;
+	if (r >= 0)
+		g->holding = true;
+	if (r == 1)
+		st_hold_notify(sw->notify_fd, sw->notify_path, gr->name);
+}
+
 static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, uint16_t inidx,
 					    uint16_t n)
 {
@@ -245,6 +261,11 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 			slow++;
 			o = st_frame(sw, g, inidx, &d, &l, scratch[i][0], scratch[i][1],
 				     sizeof(scratch[i][0]), &m);
+			if (nf_unlikely(o == (int)ST_OUT_HOLD)) {
+				hold_frame(sw, g, inidx, e, rx[i].len);
+				d = e;
+				o = ST_OUT_DROP;	/* not sent now; counted by the hold */
+			}
 		}
 		if (d != e) {
 			rx[i].data = (uint8_t *)d;
@@ -292,6 +313,99 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 	if (nf_unlikely(sw->ncap_tx != 0))	/* captures (cap.c) */
 		sw_cap_tx(sw, inidx, rx, outp, n, diff == 0, OUT_FLOOD);
 	send_out(sw, inidx, n, diff == 0, hdr != 0);
+}
+
+/* Frames held for groups that have a member again (hold.h): through the
+ * steering as if just received on their port, in arrival order, at most
+ * a burst per group and pass, and only as many as the output rings take:
+ * a replica that just started gets them at the pace it drains them, and
+ * what its ring does not take stays held (frames of the group that
+ * arrive meanwhile queue behind: st_frame() holds them while the queue is
+ * not empty, so no newer frame overtakes). Called before the pass polls
+ * any port, and after a steering load. The frames of a batch after the
+ * one a full ring refused are steered again next time: their rule and
+ * SID counters count them twice, nothing else repeats. */
+static uint16_t rel_out[NF_BURST_MAX], rel_gi[NF_BURST_MAX];
+
+static unsigned release_group(struct sw *sw, struct st_gen *g, struct st_hold *h)
+{
+	struct fwd_cache c = { 0, 0, 0, false };
+	uint16_t k, n = (uint16_t)NF_MIN(h->n, sw->burst), i, done = 0;
+
+	/* 1. decide: where each frame of the batch goes */
+	for (k = 0; k < n; k++) {
+		const uint32_t s = (h->head + k) % h->cap;
+		const uint16_t in = h->in[s];
+		const uint8_t *d = st_hold_slot(h, k);
+		uint32_t l = h->len[s];
+		int m = -1, o = ST_OUT_DROP;
+
+		if (in < SW_PORTS_MAX && sw->ports[in].p != NULL)
+			o = st_frame(sw, g, in, &d, &l, scratch[k][0], scratch[k][1],
+				     sizeof(scratch[k][0]), &m);
+		else
+			g->drops[ST_DROP_GROUP_EMPTY]++;	/* its port went meanwhile */
+		rx[k] = (struct nf_pkt){ .data = (uint8_t *)d, .len = l, .buf = NF_BUF_NONE,
+					 .port = in };
+		if (o == (int)ST_OUT_L2 && in < SW_PORTS_MAX && sw->ports[in].p != NULL)
+			o = classify(sw, &sw->ports[in], in, d, l, &c);
+		else if (o == (int)ST_OUT_DROP || (o != (int)ST_OUT_HOLD &&
+			 ((unsigned)o >= SW_PORTS_MAX || sw->ports[o].p == NULL)))
+			o = OUT_DROP;
+		rel_out[k] = (uint16_t)o;
+		rel_gi[k] = (uint16_t)g->hold_gi;
+	}
+	/* 2. act, in order: runs to one port in one transmit; stop at a full ring */
+	for (k = 0; k < n; k = i) {
+		const uint16_t o = rel_out[k];
+		uint16_t a;
+
+		for (i = k + 1; i < n && rel_out[i] == o && o < SW_PORTS_MAX; i++)
+			;
+		if (o == ST_OUT_HOLD) {			/* another group at zero */
+			g->hold_gi = rel_gi[k];
+			hold_frame(sw, g, rx[k].port, st_hold_slot(h, k), rx[k].len);
+		} else if (o == OUT_FLOOD) {
+			flood(sw, rx[k].port, &rx[k], 1);
+		} else if (o < SW_PORTS_MAX) {
+			a = nf_tx_burst(sw->ports[o].p, &rx[k], i - k);
+			done += a;
+			if (a < i - k) {
+				sw->blocked = true;
+				break;
+			}
+			continue;
+		}
+		done++;			/* held elsewhere, flooded or dropped */
+	}
+	h->head = (h->head + done) % h->cap;
+	h->n -= done;
+	h->released += done;
+	return done;
+}
+
+unsigned sw_hold_release(struct sw *sw)
+{
+	struct st_gen *g = sw->steer;
+	unsigned gi, done = 0;
+
+	g->releasing = true;
+	for (gi = 0; gi < g->ngroups; gi++) {
+		struct st_group *gr = &g->group[gi];
+		struct st_hold *h = gr->hold;
+
+		if (h == NULL || h->n == 0 || gr->up == 0)
+			continue;
+		done += release_group(sw, g, h);
+		if (h->n == 0)
+			h->last_us = (nf_now_ns() - h->t_first_ns) / 1000;
+	}
+	g->releasing = false;
+	g->holding = false;
+	for (gi = 0; gi < g->ngroups; gi++)	/* still held (or held again) */
+		if (g->group[gi].hold != NULL && g->group[gi].hold->n)
+			g->holding = true;
+	return done;
 }
 
 /* Forward the @n frames just received on @in. */

@@ -15,6 +15,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <sched.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -193,6 +194,9 @@ static void usage(FILE *f)
 "                         this long, 100..3600000 (default 5000)\n"
 "      --pool N           packet buffers in the pool (default 16384)\n"
 "      --cpu N            pin the thread to CPU N\n"
+"      --notify PATH      a unix datagram socket: \"hold GROUP\" when a group\n"
+"                         with a hold queue and no member gets its first\n"
+"                         frame (docs/STEERING.md, group ... hold N)\n"
 "      --flow-cache on|off  replay steering per flow (default on; off:\n"
 "                         every frame through the rules, SIDs and groups,\n"
 "                         for comparison)\n"
@@ -330,6 +334,7 @@ int main(int argc, char **argv)
 		{ "cpu", required_argument, NULL, 5 },
 		{ "flow-cache", required_argument, NULL, 6 },
 		{ "metrics", required_argument, NULL, 7 },
+		{ "notify", required_argument, NULL, 8 },
 		{ "stats", required_argument, NULL, 's' },
 		{ "check", no_argument, NULL, 'n' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -347,6 +352,7 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_signal };
 
 	sw->burst = 32;
+	sw->notify_fd = -1;
 	opterr = 0;	/* our own one-sentence messages */
 	while ((c = getopt_long(argc, argv, ":p:c:S:b:m:s:nqh", lopts, NULL)) != -1) {
 		switch (c) {
@@ -383,6 +389,7 @@ int main(int argc, char **argv)
 				die_usage("--metrics: %s", nf_last_error());
 			metrics = optarg;
 			break;
+		case 8: sw->notify_path = optarg; break;
 		case 's': stats_s = num_opt("stats", optarg, 0, 3600); break;
 		case 'n': check = 1; break;
 		case 'q': verbose = 0; break;
@@ -450,6 +457,8 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (sw->notify_path != NULL)
+		sw->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (steering != NULL) {
 		ret = sw_steer_load(sw, steering);
 		if (ret < 0) {
@@ -467,6 +476,8 @@ int main(int argc, char **argv)
 		uint64_t now;
 
 		sw->blocked = false;
+		if (nf_unlikely(sw->steer != NULL && sw->steer->holding))
+			work += sw_hold_release(sw);	/* before anything newer */
 		for (i = 0; i < sw->nactive; i++)
 			work += sw_forward(sw, &sw->ports[sw->active[i]]);
 		sw->loops++;
@@ -481,6 +492,10 @@ int main(int argc, char **argv)
 			last_svc = now;
 			nf_io_service();
 			nf_ctl_service(sw->ctl);
+			/* a steering load gave a holding group its member:
+			 * release now, not after the next sleep */
+			if (nf_unlikely(sw->steer != NULL && sw->steer->holding))
+				work += sw_hold_release(sw);
 			if (sw->http != NULL)
 				nf_http_service(sw->http);
 			if (sw->cap_gc)
@@ -509,6 +524,8 @@ out:
 	while (sw->nactive > 0)
 		sw_port_del(sw, nf_port_name(sw->ports[sw->active[0]].p));
 	nf_ctl_close(sw->ctl);
+	if (sw->notify_fd >= 0)
+		close(sw->notify_fd);
 	nf_http_close(sw->http);
 	st_free(sw->steer);
 	nf_fdb_free(&sw->fdb);

@@ -229,6 +229,24 @@ static int parse_group(struct sw *sw, struct st_gen *g, struct toks *k)
 	gr = &g->group[g->ngroups];
 	memset(gr, 0, sizeof(*gr));
 	nf_strlcpy(gr->name, k->t[1], sizeof(gr->name));
+	for (;;) {		/* ... [track] [hold N], in either order */
+		if (k->n >= 5 && strcmp(k->t[k->n - 2], "hold") == 0 && !gr->hold_cap) {
+			uint64_t v;
+
+			if (nf_parse_u64(k->t[k->n - 1], 1, ST_HOLD_MAX, 0, &v) < 0) {
+				nf_set_error("hold '%s': expected 1..%d frames", k->t[k->n - 1],
+					     ST_HOLD_MAX);
+				return -EINVAL;
+			}
+			gr->hold_cap = (unsigned)v;
+			k->n -= 2;
+		} else if (k->n >= 4 && strcmp(k->t[k->n - 1], "track") == 0 && !gr->track_on) {
+			gr->track_on = true;	/* the table: group_table() */
+			k->n--;
+		} else {
+			break;
+		}
+	}
 	for (i = 2; i < k->n; i++) {
 		struct st_member *m = &gr->m[gr->n++];
 		char tmp[NF_RULE_LINE_MAX], *at;
@@ -237,7 +255,16 @@ static int parse_group(struct sw *sw, struct st_gen *g, struct toks *k)
 		m->port = m->peer = -1;
 		if (strcmp(k->t[i], "-") == 0)
 			continue;
-		nf_strlcpy(tmp, k->t[i], sizeof(tmp));
+		if (k->t[i][0] == '~') {	/* draining: its tracked flows only */
+			if (!gr->track_on) {
+				nf_set_error("draining member '%s' needs 'track' on the group",
+					     k->t[i]);
+				return -EINVAL;
+			}
+			m->draining = true;
+			gr->ndraining++;
+		}
+		nf_strlcpy(tmp, k->t[i] + m->draining, sizeof(tmp));
 		at = strrchr(tmp, '@');
 		if (at != NULL)
 			*at++ = '\0';
@@ -246,7 +273,8 @@ static int parse_group(struct sw *sw, struct st_gen *g, struct toks *k)
 			ret = member_macs(at, m);
 		if (ret < 0)
 			return ret;
-		gr->up |= 1ull << (gr->n - 1);
+		if (!m->draining)
+			gr->up |= 1ull << (gr->n - 1);
 	}
 	g->ngroups++;
 	return 0;
@@ -633,6 +661,28 @@ static int cmp_rule(const void *a, const void *b)
  * pointers are swapped, so @old keeps valid (fresh) ones and a build that
  * fails earlier leaves @old exactly as it was. */
 #define SWAP(a, b) do { __typeof__(a) _t = (a); (a) = (b); (b) = _t; } while (0)
+
+/* Held frames go on in the new generation (their ring with them, even
+ * when it no longer has `hold`); an empty ring gives its counters to the
+ * new one, which has the new capacity. */
+static void carry_hold(struct st_group *gr, struct st_group *og)
+{
+	struct st_hold *n = gr->hold, *o = og->hold;
+
+	if (o == NULL)
+		return;
+	if (n == NULL || o->n > 0) {
+		SWAP(gr->hold, og->hold);
+		return;
+	}
+	n->held = o->held;
+	n->released = o->released;
+	n->full = o->full;
+	n->big = o->big;
+	n->episodes = o->episodes;
+	n->last_us = o->last_us;
+}
+
 static void carry(struct st_gen *g, struct st_gen *old)
 {
 	unsigned i, j;
@@ -664,8 +714,19 @@ static void carry(struct st_gen *g, struct st_gen *old)
 		for (j = 0; j < old->ngroups; j++)
 			if (strcmp(old->group[j].name, g->group[i].name) == 0) {
 				SWAP(g->group[i].mcount, old->group[j].mcount);
+				carry_hold(&g->group[i], &old->group[j]);
+				if (g->group[i].track && old->group[j].track)	/* recent flows */
+					SWAP(g->group[i].track, old->group[j].track);
 				break;
 			}
+	for (i = 0; i < g->ngroups; i++)
+		if (g->group[i].hold != NULL && g->group[i].hold->n)
+			g->holding = true;
+	/* frames held for a group that went away: counted, not lost silently */
+	for (j = 0; j < old->ngroups; j++)
+		if (old->group[j].hold != NULL && old->group[j].hold->n &&
+		    group_of(g, old->group[j].name) < 0)
+			g->drops[ST_DROP_GROUP_EMPTY] += old->group[j].hold->n;
 	/* Return ports of replicas that left a proxy's group (member "-")
 	 * keep their role while the member stays removed: what is still in
 	 * the replica's rings goes back by the proxy, as before. Switched by
@@ -710,7 +771,14 @@ static int group_table(struct st_group *gr, const struct st_gen *old)
 	if (ret < 0)
 		return ret;
 	gr->mcount = calloc(NF_HASH_MEMBERS_MAX, sizeof(*gr->mcount));
-	return gr->mcount == NULL ? -ENOMEM : 0;
+	if (gr->mcount == NULL)
+		return -ENOMEM;
+	if (gr->track_on) {
+		gr->track = calloc(1, sizeof(*gr->track));
+		if (gr->track == NULL)
+			return -ENOMEM;
+	}
+	return gr->hold_cap ? st_hold_new(gr->hold_cap, &gr->hold) : 0;
 }
 
 static int set_role(struct st_gen *g, int port, struct st_port_role r, const char *what)
@@ -824,6 +892,8 @@ void st_free(struct st_gen *g)
 	for (i = 0; i < g->ngroups; i++) {
 		nf_hash_group_free(g->group[i].tab);
 		free(g->group[i].mcount);
+		st_hold_free(g->group[i].hold);
+		free(g->group[i].track);
 	}
 	for (i = 0; i < g->nsids; i++) {
 		free(g->sid[i].px);
@@ -1170,15 +1240,51 @@ static int took(struct st_gen *g, struct frame *fr, uint8_t *b, int n)
 static int pick(struct st_gen *g, int gi, struct frame *fr)
 {
 	struct st_group *gr = &g->group[gi];
-	unsigned m = nf_hash_pick(gr->tab, nf_hash_flow(fr->p, &fr->h, 0));
+	unsigned m;
+	uint32_t h;
+
+	/* Frames queue behind held ones until those are released (hold.h). */
+	if (nf_unlikely(gr->hold != NULL) && gr->hold->n && !g->releasing) {
+		g->hold_gi = gi;
+		return -2;
+	}
+	h = nf_hash_flow(fr->p, &fr->h, 0);
+	if (gr->track != NULL) {
+		struct st_track *t = gr->track;
+		const uint32_t b = h & (ST_TRACK_SIZE - 1);
+
+		/* a flow that went to a member now draining stays there */
+		if (gr->ndraining && t->hash[b] == h && t->member[b] &&
+		    t->member[b] <= gr->n && gr->m[t->member[b] - 1].draining &&
+		    gr->m[t->member[b] - 1].port >= 0) {
+			m = t->member[b] - 1u;
+			t->kept++;
+			count(fr, &gr->mcount[m]);
+			return (int)m;
+		}
+		m = nf_hash_pick(gr->tab, h);
+		if (m != NF_HASH_NONE && m < gr->n) {
+			t->hash[b] = h;
+			t->member[b] = (uint8_t)(m + 1);
+		}
+	} else {
+		m = nf_hash_pick(gr->tab, h);
+	}
 
 	if (m == NF_HASH_NONE || m >= gr->n || gr->m[m].port < 0) {
+		if (gr->hold != NULL && gr->hold_cap && gr->up == 0) {
+			g->hold_gi = gi;	/* held until a member joins */
+			return -2;
+		}
 		g->drops[ST_DROP_GROUP_EMPTY]++;
 		return -1;
 	}
 	count(fr, &gr->mcount[m]);
 	return (int)m;
 }
+
+/* What a frame pick() found no member for becomes: held or dropped. */
+#define PICK_OUT(m)	((m) == -2 ? (int)ST_OUT_HOLD : (int)ST_OUT_DROP)
 
 /* Send to member @m of group @gi: by its PORT (or RETURN with @peer), with
  * that side's MAC when it has one. */
@@ -1232,7 +1338,7 @@ up:
 		if (!(bits >> l & 1) || g->tos.layer[l] < 0)
 			continue;
 		m = pick(g, g->tos.layer[l], fr);
-		return m < 0 ? ST_OUT_DROP : to_member(g, g->tos.layer[l], m, false, fr);
+		return m < 0 ? PICK_OUT(m) : to_member(g, g->tos.layer[l], m, false, fr);
 	}
 	return g->tos.out;
 down:
@@ -1240,7 +1346,7 @@ down:
 		if (!(bits >> l & 1) || g->tos.layer[l] < 0)
 			continue;
 		m = pick(g, g->tos.layer[l], fr);
-		return m < 0 ? ST_OUT_DROP : to_member(g, g->tos.layer[l], m, true, fr);
+		return m < 0 ? PICK_OUT(m) : to_member(g, g->tos.layer[l], m, true, fr);
 	}
 	return g->tos.in;
 }
@@ -1301,7 +1407,7 @@ static int sid_frame(struct st_gen *g, const struct st_sid *s, struct frame *fr)
 	default:		/* End.AD / End.AS: to a replica of the VNF */
 		m = pick(g, s->group, fr);
 		if (m < 0)
-			return ST_OUT_DROP;
+			return PICK_OUT(m);
 		{
 			const struct st_member *mb = &g->group[s->group].m[m];
 			const bool side = s->reverse;	/* into RETURN */
@@ -1431,7 +1537,7 @@ static int rule_frame(struct st_gen *g, const struct st_rule *r, struct frame *f
 		}
 		m = pick(g, r->out, fr);
 
-		return m < 0 ? ST_OUT_DROP : to_member(g, r->out, m, false, fr);
+		return m < 0 ? PICK_OUT(m) : to_member(g, r->out, m, false, fr);
 	}
 	case ST_T_DROP:
 		g->drops[ST_DROP_RULE]++;
@@ -1648,7 +1754,7 @@ int st_frame(struct sw *sw, struct st_gen *g, uint16_t in, const uint8_t **data,
 
 	(void)sw;
 	*mirror = -1;
-	if (g->flow != NULL) {		/* st_flow_hit() said no: fill */
+	if (g->flow != NULL && !g->releasing) {	/* st_flow_hit() said no: fill */
 		min = flow_shape(*data, *len);
 		f = min != 0 ? flow_victim(g, st_flow_slot(g, *data, in), in, *data) : NULL;
 		if (min != 0 && (role->role == ST_R_NONE || role->role == ST_R_PROXY_RET)) {
@@ -1713,7 +1819,7 @@ int st_frame(struct sw *sw, struct st_gen *g, uint16_t in, const uint8_t **data,
 	g->drops[ST_DROP_RECIRC]++;
 	out = ST_OUT_DROP;
 done:
-	if (fr.tr != NULL && *mirror < 0 && out != ST_OUT_DROP)
+	if (fr.tr != NULL && *mirror < 0 && out != ST_OUT_DROP && out != ST_OUT_HOLD)
 		flow_fill(g, f, in, *data, *len, min, fr.p, fr.len, out, &tr);
 	*data = fr.p;
 	*len = fr.len;

@@ -34,6 +34,7 @@
 #ifndef NFSW_STEER_H
 #define NFSW_STEER_H
 
+#include "hold.h"
 #include "nf_cls.h"
 #include "nf_hash.h"
 #include "nf_io.h"
@@ -63,7 +64,9 @@ struct json_object;
 	_(GROUP_EMPTY, "steer-group-empty", "no member of the group is up") \
 	_(RECIRC,      "steer-recirculation", "more rewrites than ST_RECIRC_MAX") \
 	_(PARSE,       "steer-unparsable",  "a frame to steer did not parse") \
-	_(TOS_PORT,    "steer-tos-no-layer", "ToS mode: a frame from a layer port that is not in its path")
+	_(TOS_PORT,    "steer-tos-no-layer", "ToS mode: a frame from a layer port that is not in its path") \
+	_(HOLD_FULL,   "steer-hold-full",   "a group with no member: its hold queue is full") \
+	_(HOLD_BIG,    "steer-hold-big",    "a group with no member: frame longer than a hold slot")
 
 enum st_drop {
 #define ST_DROP_ENUM(e, n, d) ST_DROP_##e,
@@ -79,6 +82,7 @@ struct st_count {
 struct st_member {
 	int32_t port;		/* -1: removed */
 	int32_t peer;		/* return port of a proxy / ToS layer, -1 */
+	bool draining;		/* "~MEMBER": only the flows the track table gives it */
 	bool has_mac[2];	/* [0] frames into port, [1] into peer */
 	uint8_t mac[2][6];	/* their destination MAC */
 };
@@ -90,6 +94,11 @@ struct st_group {
 	uint64_t up;			/* members with a port */
 	struct nf_hash_group *tab;
 	struct st_count *mcount;	/* [NF_HASH_MEMBERS_MAX] frames sent */
+	unsigned hold_cap;		/* `hold N`: 0 none */
+	unsigned ndraining;		/* members written ~MEMBER */
+	bool track_on;			/* `track` */
+	struct st_track *track;		/* `track`: recent flows' members, carried by name */
+	struct st_hold *hold;		/* carried by name (hold.h) */
 };
 
 enum st_beh {
@@ -109,6 +118,18 @@ struct st_sid {
 	struct nf_srv6_encap *as;	/* End.AS: the way back */
 	struct st_count *count;		/* carried: [1] */
 	char text[96];
+};
+
+/* A group's track table (`group ... track`): the member each recent flow
+ * was sent to, by its flow hash, direct-mapped. A draining member
+ * (~MEMBER) keeps the flows whose entry names it; every other frame goes
+ * by the consistent hash without it. Written when pick() decides (the
+ * flow cache replays a flow's decision without it). */
+#define ST_TRACK_SIZE	16384u
+struct st_track {
+	uint32_t hash[ST_TRACK_SIZE];
+	uint8_t member[ST_TRACK_SIZE];	/* member + 1; 0: empty */
+	uint64_t kept;			/* frames kept on a draining member */
 };
 
 /* Actions of a rule, applied in this order. */
@@ -223,6 +244,9 @@ struct st_gen {
 	uint64_t drops[ST_DROP_MAX];
 	uint64_t srv6_drops[NF_SRV6_DROP_MAX];
 	bool active;			/* anything to do per frame */
+	bool holding;			/* a group's hold queue has frames */
+	bool releasing;			/* sw_hold_release() at work */
+	int hold_gi;			/* st_frame() said ST_OUT_HOLD: this group */
 };
 
 /* Build a generation from @lines (copied). @old (may be NULL) gives the
@@ -247,6 +271,7 @@ const char *st_drop_name(enum st_drop d);
  * a copy of the frame as it leaves, or -1. */
 #define ST_OUT_L2	0xfff0		/* normal MAC learning switching */
 #define ST_OUT_DROP	0xfff1
+#define ST_OUT_HOLD	0xfff2		/* into g->group[g->hold_gi]'s hold queue */
 /* Move the flow cache's pending frames into the counters (before they
  * are read or carried to a new generation). */
 void st_flow_flush(struct st_gen *g);

@@ -164,7 +164,10 @@ static void list_groups(struct sw *sw, const struct st_gen *g, struct json_objec
 			const struct st_member *mb = &gr->m[j];
 
 			json_object_object_add(e, "member", json_object_new_int((int)j));
-			json_object_object_add(e, "up", json_object_new_boolean(mb->port >= 0));
+			json_object_object_add(e, "up", json_object_new_boolean(mb->port >= 0 &&
+									      !mb->draining));
+			if (mb->draining)
+				json_object_object_add(e, "draining", json_object_new_boolean(true));
 			if (mb->port >= 0 && sw->ports[mb->port].p != NULL)
 				json_object_object_add(e, "port", json_object_new_string(
 					nf_port_name(sw->ports[mb->port].p)));
@@ -187,6 +190,22 @@ static void list_groups(struct sw *sw, const struct st_gen *g, struct json_objec
 			json_object_array_add(m, e);
 		}
 		json_object_object_add(o, "members", m);
+		if (gr->track != NULL)
+			json_object_object_add(o, "track_kept", json_object_new_uint64(gr->track->kept));
+		if (gr->hold != NULL) {	/* hold.h */
+			const struct st_hold *h = gr->hold;
+			struct json_object *ho = json_object_new_object();
+
+			json_object_object_add(ho, "capacity", json_object_new_uint64(h->cap));
+			json_object_object_add(ho, "queued", json_object_new_uint64(h->n));
+			json_object_object_add(ho, "held", json_object_new_uint64(h->held));
+			json_object_object_add(ho, "released", json_object_new_uint64(h->released));
+			json_object_object_add(ho, "full", json_object_new_uint64(h->full));
+			json_object_object_add(ho, "too_big", json_object_new_uint64(h->big));
+			json_object_object_add(ho, "episodes", json_object_new_uint64(h->episodes));
+			json_object_object_add(ho, "last_us", json_object_new_uint64(h->last_us));
+			json_object_object_add(o, "hold", ho);
+		}
 		json_object_array_add(a, o);
 	}
 	json_object_object_add(reply, "groups", a);

@@ -74,6 +74,8 @@ struct sw {
 	struct st_gen *steer;	/* steering (steer.h); NULL: none */
 	uint64_t steer_loads;
 	uint64_t mirrored;
+	int notify_fd;		/* --notify: a datagram per hold episode (hold.h), -1 */
+	const char *notify_path;
 	unsigned ncap_tx;	/* captures of frames sent (cap.c); 0: none */
 	bool cap_gc;		/* a sink's client left: sw_cap_gc() */
 	volatile int stop;
@@ -83,6 +85,8 @@ const char *sw_drop_name(enum sw_drop d);
 int sw_port_add(struct sw *sw, const char *spec, const char *name);
 int sw_port_del(struct sw *sw, const char *name);
 struct sw_port *sw_port_find(struct sw *sw, const char *name_or_index);
+/* Frames held for groups that have a member now, sent on (hold.h). */
+unsigned sw_hold_release(struct sw *sw);
 /* Forward one burst from port @in; returns frames received. */
 unsigned sw_forward(struct sw *sw, struct sw_port *in);
 int sw_ctl_handler(int argc, char **argv, struct json_object *reply, void *arg);
