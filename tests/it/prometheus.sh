@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# prometheus.sh - every daemon's /metrics scraped by a real Prometheus
+# (Debian's prometheus package), on 127.0.0.1 only:
+#
+#   nf-gen --memif--> nfswitch --metrics            (job sw)
+#   nf-gen --memif--> nf-firewall --metrics         (job fw; nf-gen is the client)
+#   nfchain up -d: router -> nat -> fw x2, runtime process, with
+#     http: (the agent's endpoint, job agent) and switch-metrics: (job dsw)
+#
+# nf-gen sends known counts; the query API must return exactly them. A
+# killed replica's restarts_total becomes 1. promtool lints every
+# endpoint's text; bad requests on the metrics ports are refused.
+. "$(dirname "$0")/../lib.sh"
+
+C="$BIN/nfchain"
+G="$BIN/nf-gen"
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+export NFCHAIN_RUN_DIR=$T/run
+san_to_files
+
+# Five free TCP ports on 127.0.0.1.
+read -r P_SW P_FW P_AG P_DSW P_PROM < <(python3 -c 'import socket
+ss = [socket.socket() for _ in range(5)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))')
+
+# --- a standalone switch and firewall, traffic with known counts ---------
+spawn "$BIN/nfswitch" -q --mode intr -c "$T/sw.ctl" -p "memif:$T/sw.sock,id=0" -p "memif:$T/sw.sock,id=1" \
+	--metrics "127.0.0.1:$P_SW"
+SW=$SPAWNED
+printf 'iifname fin udp dport 1024 accept\ncounter drop\n' >"$T/fw.rules"
+cat >"$T/fw.conf" <<EOF
+port fin memif:$T/fw.sock,id=0,role=server
+port fout memif:$T/fw.sock,id=1,role=server
+rules fw.rules
+set policy drop
+set mode intr
+EOF
+(cd "$T" && exec "$BIN/nf-firewall" -q -c fw.conf --ctl "$T/fw.ctl" --metrics "127.0.0.1:$P_FW") &
+FW=$!
+cleanup "kill $FW; wait $FW"
+wait_for "$T/sw.ctl" 10 && wait_for "$T/fw.ctl" 10 || not_ok "nfswitch and nf-firewall start"
+
+# nf-gen keeps its ports connected (--hold) so the peers' port counters
+# stay (a memif port's counters restart with its next connection).
+gen_bg() {	# gen_bg OUT nf-gen-options...: runs until its report is written
+	local out=$1; shift
+	"$G" "$@" --json --hold 600s >"$out" 2>"$out.err" &
+	cleanup "kill $!"
+	for _ in $(seq 600); do
+		python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$out" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+check "nf-gen: 1000 frames through nfswitch" gen_bg "$T/g_sw.json" \
+	--tx "memif:$T/sw.sock,id=0" --rx "memif:$T/sw.sock,id=1" --count 1000 --rate 20k
+check "... received" [ "$(jget "$T/g_sw.json" rx.packets)" -ge 1 ]
+check "nf-gen: 700 accepted frames through nf-firewall" gen_bg "$T/g_fw.json" \
+	--tx "memif:$T/fw.sock,id=0" --rx "memif:$T/fw.sock,id=1" --count 700 --rate 20k
+check "... received" [ "$(jget "$T/g_fw.json" rx.packets)" -ge 1 ]
+
+# --- an orchestrated deployment with the agent's endpoint ------------------
+# Interrupt mode and a generous probe timeout: the machine may be loaded
+# (a replica restarted by a late probe would change the counts).
+sed -e "s/^runtime: runc/runtime: process\nmode: intr\nhttp: 127.0.0.1:$P_AG\nswitch-metrics: 127.0.0.1:$P_DSW/" \
+	-e "s/^  probe-interval: .*/  probe-interval: 500ms/" -e "s/^  probe-timeout: .*/  probe-timeout: 5s/" \
+	"$ROOT/examples/router-nat-fw.yaml" >"$T/rnf.yaml"
+cleanup "'$C' down --name rnf"
+if ! "$C" up -d "$T/rnf.yaml"; then
+	not_ok "nfchain up -d with http: and switch-metrics:"
+	exit 1
+fi
+ok "nfchain up -d with http: and switch-metrics:"
+S=$T/run/rnf/memif.sock
+check "nf-gen: 2000 frames through the chain (100 flows)" gen_bg "$T/g_ch.json" \
+	--tx "memif:$S,id=0,rsize=12" --rx "memif:$S,id=1,rsize=12" --src-ip 10.1.0.2 \
+	--dst-ip 203.0.113.2 --flows 100 --rate 5k --count 2000 --drain 1s
+# A loaded machine may lose some in the chain: the counters must agree
+# with what nf-gen saw arrive.
+RX=$(jget "$T/g_ch.json" rx.packets)
+check "... most of them received ($RX)" [ "$RX" -ge 1000 ]
+
+# --- the text itself: promtool's lint, bad requests ------------------------
+head -c 70000 /dev/zero >"$T/70k"	# the agent takes bodies up to 64 KiB (forms)
+for ep in "sw $P_SW" "fw $P_FW" "agent $P_AG" "dsw $P_DSW"; do
+	read -r name port <<<"$ep"
+	curl -s -m 10 -D "$T/$name.h" "http://127.0.0.1:$port/metrics" >"$T/$name.prom"
+	check "$name: GET /metrics answers the 0.0.4 text format" \
+		grep -qi '^Content-Type: text/plain; version=0.0.4' "$T/$name.h"
+	promtool check metrics <"$T/$name.prom" >"$T/$name.lint" 2>&1
+	check_eq "$name: promtool check metrics: exit 0" 0 $?
+	check_eq "$name: promtool check metrics: no complaint" "" "$(cat "$T/$name.lint")"
+	check_eq "$name: an unknown path: 404" 404 \
+		"$(curl -s -m 10 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/nope")"
+	check_eq "$name: POST /metrics: 405" 405 \
+		"$(curl -s -m 10 -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$port/metrics")"
+	check_eq "$name: a 70000-byte body (over the limit): 413" 413 \
+		"$(curl -s -m 10 -o /dev/null -w '%{http_code}' --data-binary @"$T/70k" "http://127.0.0.1:$port/metrics")"
+done
+check "the switch's text has its ports' drops by reason" \
+	grep -q '^nfswitch_port_drops_total{port="memif:.*,reason="tx-ring-full"} 0$' "$T/sw.prom"
+check "the firewall's text has its rule counters" \
+	grep -q '^nfchain_firewall_rule_packets_total{rule="0"} 700$' "$T/fw.prom"
+
+# --- a real Prometheus -----------------------------------------------------
+mkdir -p "$T/prom"
+cat >"$T/prom/prometheus.yml" <<EOF
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: sw
+    static_configs: [{targets: ['127.0.0.1:$P_SW']}]
+  - job_name: fw
+    static_configs: [{targets: ['127.0.0.1:$P_FW']}]
+  - job_name: agent
+    static_configs: [{targets: ['127.0.0.1:$P_AG']}]
+  - job_name: dsw
+    static_configs: [{targets: ['127.0.0.1:$P_DSW']}]
+EOF
+check "promtool check config" promtool check config "$T/prom/prometheus.yml"
+prometheus --config.file="$T/prom/prometheus.yml" --storage.tsdb.path="$T/prom/data" \
+	--web.listen-address="127.0.0.1:$P_PROM" --log.level=warn >"$T/prom/log" 2>&1 &
+PROM=$!
+cleanup "kill $PROM; wait $PROM"
+API=http://127.0.0.1:$P_PROM/api/v1
+
+# targets_up: how many targets Prometheus reports "up".
+targets_up() {
+	curl -s -m 5 "$API/targets" | python3 -c 'import json,sys
+try: d = json.load(sys.stdin)
+except Exception: print(0); sys.exit()
+print(sum(1 for t in d["data"]["activeTargets"] if t["health"] == "up"))'
+}
+for _ in $(seq 120); do [ "$(targets_up)" = 4 ] && break; sleep 0.5; done
+check_eq "Prometheus: all 4 targets up" 4 "$(targets_up)"
+
+# q EXPR: the query's values, "labels=value" sorted, one per line.
+q() {
+	curl -s -m 5 --data-urlencode "query=$1" "$API/query" | python3 -c 'import json,sys
+d = json.load(sys.stdin)
+out = []
+for r in d["data"]["result"]:
+    m = {k: v for k, v in r["metric"].items() if k not in ("__name__", "instance", "job")}
+    out.append(",".join("%s=%s" % kv for kv in sorted(m.items())) + "=" + r["value"][1])
+print("\n".join(sorted(out)))'
+}
+# check_q DESC EXPR EXPECTED: polls (scrapes come every second) up to 30 s.
+check_q() {
+	local got i
+	for i in $(seq 60); do
+		got=$(q "$2")
+		[ "$got" = "$3" ] && break
+		sleep 0.5
+	done
+	check_eq "$1" "$3" "$got"
+}
+check_q "sw: the input port's rx_packets_total is what nf-gen sent" \
+	"nfswitch_port_rx_packets_total{job=\"sw\",port=\"memif:$T/sw.sock,id=0\"}" \
+	"port=memif:$T/sw.sock,id=0=1000"
+SWRX=$(jget "$T/g_sw.json" rx.packets)
+check_q "sw: the output port's tx_packets_total and tx_bytes_total: what nf-gen received" \
+	"sum(nfswitch_port_tx_packets_total{job=\"sw\",port=\"memif:$T/sw.sock,id=1\"}) * 100000 + sum(nfswitch_port_tx_bytes_total{job=\"sw\",port=\"memif:$T/sw.sock,id=1\"})" \
+	"=$((SWRX * 100000 + SWRX * 60))"
+check_q "sw: drops: what did not arrive (tx-ring-full, if any)" \
+	"sum(nfswitch_port_drops_total{job=\"sw\"})" "=$((1000 - SWRX))"
+check_q "fw: rx per port" "nfchain_vnf_port_rx_packets_total{job=\"fw\"}" \
+	"port=fin=700
+port=fout=0"
+check_q "fw: tx on fout: what nf-gen received" \
+	"nfchain_vnf_port_tx_packets_total{job=\"fw\",port=\"fout\"}" "port=fout=$(jget "$T/g_fw.json" rx.packets)"
+check_q "fw: every stage passed the 700" "nfchain_vnf_stage_out_packets_total{job=\"fw\"}" \
+	"stage=post=700
+stage=pre=700
+stage=process=700"
+check_q "fw: rule 0 (accept) counted 700, rule 1 (drop) 0" \
+	"nfchain_firewall_rule_packets_total{job=\"fw\"}" "rule=0=700
+rule=1=0"
+check_q "agent: nfchain_replica_up is 1 for each replica" "nfchain_replica_up" \
+	"replica=0,vnf=fw=1
+replica=0,vnf=nat=1
+replica=0,vnf=router=1
+replica=1,vnf=fw=1"
+check_q "agent: the firewall replicas sent on what arrived, between them" \
+	"sum(nfchain_replica_tx_packets_total{vnf=\"fw\"})" "=$RX"
+check_q "agent: and both had a share (flows hashed over two replicas)" \
+	"count(nfchain_replica_tx_packets_total{vnf=\"fw\"} > 0)" "=2"
+check_q "agent: replicas desired per VNF" "nfchain_vnf_replicas_desired" "vnf=fw=2
+vnf=nat=1
+vnf=router=1"
+check_q "agent: probes answered through every replica" \
+	"count(nfchain_replica_probes_answered_total > 0)" "=4"
+check_q "dsw: the deployment switch's lan port got the 2000 frames" \
+	"nfswitch_port_rx_packets_total{job=\"dsw\",port=\"lan\"}" "port=lan=2000"
+check_q "dsw: the steering rule counted them" "sum(nfswitch_rule_packets_total{job=\"dsw\"})" "=2000"
+check_q "dsw: the wan port sent what nf-gen received" \
+	"nfswitch_port_tx_packets_total{job=\"dsw\",port=\"wan\"}" "port=wan=$RX"
+
+# Kill replica fw.1: the agent restarts it; restarts_total becomes 1.
+pid=$("$C" status --json | python3 -c 'import json,sys
+print([r["pid"] for r in json.load(sys.stdin)["replicas"] if r["vnf"] == "fw" and r["replica"] == 1][0])')
+kill -9 "$pid"
+check_q "agent: the killed replica's restarts_total becomes 1" \
+	"nfchain_replica_restarts_total{vnf=\"fw\"}" "replica=0,vnf=fw=0
+replica=1,vnf=fw=1"
+check_q "agent: it is up again" "nfchain_replica_up{vnf=\"fw\",replica=\"1\"}" "replica=1,vnf=fw=1"
+check_q "agent: one down and one restart event" \
+	"nfchain_events_total{kind=~\"down|restart\"}" "kind=down=1
+kind=restart=1"
+
+check "nfchain down" "$C" down --name rnf
+check "Prometheus saw the agent's target go down" \
+	sh -c "for i in \$(seq 60); do curl -s '$API/targets' | grep -q '\"health\":\"down\"' && exit 0; sleep 0.5; done; exit 1"
+stop_clean "nf-firewall" "$FW"
+stop_clean "nfswitch" "$SW"
+check "no sanitizer report" no_san
+exit $_failed
