@@ -191,6 +191,11 @@ vnf=nat=1
 vnf=router=1"
 check_q "agent: probes answered through every replica" \
 	"count(nfchain_replica_probes_answered_total > 0)" "=4"
+check_q "agent: the probe round-trip histogram counts every probe answered" \
+	"nfchain_vnf_probe_rtt_seconds_count{vnf=\"router\"} - on(vnf) sum by (vnf) (nfchain_replica_probes_answered_total{vnf=\"router\"})" \
+	"vnf=router=0"
+check_q "agent: its median is a positive number of seconds, below 1 s" \
+	"count(0 < histogram_quantile(0.5, nfchain_vnf_probe_rtt_seconds_bucket{vnf=\"fw\"}) < 1)" "=1"
 check_q "dsw: the deployment switch's lan port got the 2000 frames" \
 	"nfswitch_port_rx_packets_total{job=\"dsw\",port=\"lan\"}" "port=lan=2000"
 check_q "dsw: the steering rule counted them" "sum(nfswitch_rule_packets_total{job=\"dsw\"})" "=2000"
