@@ -139,6 +139,7 @@ struct nf_vnf {
 	uint16_t nout[NF_VNF_PORTS_MAX];
 	uint64_t out_dropped;
 	struct nf_http *http;		/* --metrics; NULL: none */
+	char metrics_addr[64];		/* the "metrics ADDR:PORT" directive */
 	volatile int stop;
 };
 

@@ -18,11 +18,20 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 export NFCHAIN_RUN_DIR=$T/run
 san_to_files
 
-# Five free TCP ports on 127.0.0.1.
-read -r P_SW P_FW P_AG P_DSW P_PROM < <(python3 -c 'import socket
-ss = [socket.socket() for _ in range(5)]
-for s in ss: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in ss))')
+# Five free TCP ports on 127.0.0.1, below the ephemeral range (where the
+# kernel picks the local ports of other programs' connections).
+read -r P_SW P_FW P_AG P_DSW P_PROM < <(python3 -c 'import random, socket
+lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+while True:
+    base = random.randrange(10000, lo - 10)
+    try:
+        ss = []
+        for p in range(base, base + 5):
+            s = socket.socket(); s.bind(("127.0.0.1", p)); ss.append(s)
+        break
+    except OSError:
+        pass
+print(" ".join(str(p) for p in range(base, base + 5)))')
 
 # --- a standalone switch and firewall, traffic with known counts ---------
 spawn "$BIN/nfswitch" -q --mode intr -c "$T/sw.ctl" -p "memif:$T/sw.sock,id=0" -p "memif:$T/sw.sock,id=1" \
@@ -35,8 +44,25 @@ port fout memif:$T/fw.sock,id=1,role=server
 rules fw.rules
 set policy drop
 set mode intr
+metrics 127.0.0.1:$P_FW
 EOF
-(cd "$T" && exec "$BIN/nf-firewall" -q -c fw.conf --ctl "$T/fw.ctl" --metrics "127.0.0.1:$P_FW") &
+# Bad addresses: refused with a sentence, exit status 2.
+"$BIN/nfswitch" --metrics 1.2.3:80 -c "$T/x.ctl" 2>"$T/e1"
+check_eq "nfswitch --metrics 1.2.3:80: exit 2" 2 $?
+check_eq "... with a sentence" \
+	"nfswitch: --metrics: bad HTTP address '1.2.3:80' (expected IPV4:PORT, [IPV6]:PORT or :PORT, port 0-65535) (see nfswitch --help)" \
+	"$(head -1 "$T/e1")"
+(cd "$T" && "$BIN/nf-firewall" -n -c fw.conf --metrics :70000) 2>"$T/e2"
+check_eq "nf-firewall --metrics :70000: exit 2" 2 $?
+check "... with a sentence" grep -q "bad HTTP address ':70000'" "$T/e2"
+sed 's/^metrics .*/metrics localhost:9100/' "$T/fw.conf" >"$T/fw-bad.conf"
+(cd "$T" && "$BIN/nf-firewall" -n -c fw-bad.conf) 2>"$T/e3"
+check_eq "the metrics directive with a host name: exit 2" 2 $?
+check_eq "... the file, line and a sentence" \
+	"nf-firewall: fw-bad.conf:6: metrics localhost:9100: expected IPV4:PORT, [IPV6]:PORT or :PORT (port 0-65535)" \
+	"$(cat "$T/e3")"
+# The firewall's endpoint comes from its configuration's metrics directive.
+(cd "$T" && exec "$BIN/nf-firewall" -q -c fw.conf --ctl "$T/fw.ctl") &
 FW=$!
 cleanup "kill $FW; wait $FW"
 wait_for "$T/sw.ctl" 10 && wait_for "$T/fw.ctl" 10 || not_ok "nfswitch and nf-firewall start"
