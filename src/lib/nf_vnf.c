@@ -541,6 +541,9 @@ static int metrics_handler(const struct nf_http_req *rq, struct nf_http_resp *rs
 			  "own reasons of the 'stats' control reply; absent while 0).");
 	nf_metrics_json_each(&m, "nfchain_vnf_drops_total", json_object_object_get(st, "drops"),
 			     "reason", NULL);
+	if (v->ops->metrics_cols != NULL)
+		nf_metrics_json_scalars(&m, json_object_object_get(st, v->ops->metrics_key),
+					v->ops->metrics_cols, v->ops->nmetrics_cols);
 	if (v->ops->metrics != NULL)
 		v->ops->metrics(v, &m, st);
 	ret = nf_metrics_end(&m);

@@ -20,18 +20,18 @@ san_to_files
 
 # Five free TCP ports on 127.0.0.1, below the ephemeral range (where the
 # kernel picks the local ports of other programs' connections).
-read -r P_SW P_FW P_AG P_DSW P_PROM < <(python3 -c 'import random, socket
+read -r P_SW P_FW P_AG P_DSW P_PROM P_VNF < <(python3 -c 'import random, socket
 lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
 while True:
     base = random.randrange(10000, lo - 10)
     try:
         ss = []
-        for p in range(base, base + 5):
+        for p in range(base, base + 6):
             s = socket.socket(); s.bind(("127.0.0.1", p)); ss.append(s)
         break
     except OSError:
         pass
-print(" ".join(str(p) for p in range(base, base + 5)))')
+print(" ".join(str(p) for p in range(base, base + 6)))')
 
 # --- a standalone switch and firewall, traffic with known counts ---------
 spawn "$BIN/nfswitch" -q --mode intr -c "$T/sw.ctl" -p "memif:$T/sw.sock,id=0" -p "memif:$T/sw.sock,id=1" \
@@ -128,6 +128,34 @@ check "the switch's text has its ports' drops by reason" \
 	grep -q '^nfswitch_port_drops_total{port="memif:.*,reason="tx-ring-full"} 0$' "$T/sw.prom"
 check "the firewall's text has its rule counters" \
 	grep -q '^nfchain_firewall_rule_packets_total{rule="0"} 700$' "$T/fw.prom"
+
+# The other VNFs' own families (one at a time on port P_VNF): promtool's
+# lint, and a value known from the configuration.
+printf 'port a memif:%s/v.sock,id=0,role=server\nport b memif:%s/v.sock,id=1,role=server\n' \
+	"$T" "$T" >"$T/ports.conf"
+vnf_text() {	# vnf_text PROGRAM EXTRA-CONFIG: its /metrics text in $T/vnf.prom
+	{ cat "$T/ports.conf"; printf '%b' "$2"; } >"$T/vnf.conf"
+	rm -f "$T/vnf.ctl" "$T/vnf.prom"
+	"$BIN/$1" -q -c "$T/vnf.conf" --ctl "$T/vnf.ctl" --metrics "127.0.0.1:$P_VNF" &
+	local pid=$!
+	wait_for "$T/vnf.ctl" 10 && curl -s -m 10 "http://127.0.0.1:$P_VNF/metrics" >"$T/vnf.prom"
+	"$C" vnf "$T/vnf.ctl" --json stats >"$T/vnf.json"
+	kill -INT "$pid"; wait "$pid"
+	check_eq "$1: exits cleanly" 0 $?
+	check_eq "$1: promtool check metrics: no complaint" "" "$(promtool check metrics <"$T/vnf.prom" 2>&1)"
+}
+vnf_text nf-router 'address a 10.0.0.1/24\nroute 10.9.0.0/16 via 10.0.0.2\nroute 10.8.0.0/16 via 10.0.0.3\n'
+check "nf-router: its info and route families" \
+	grep -qx 'nfchain_vnf_info{vnf="nf-router"} 1' "$T/vnf.prom"
+check_eq "nf-router: the routes gauges are the stats reply's numbers" \
+	"nfchain_router_routes4 $(jget "$T/vnf.json" router.routes4) nfchain_router_routes6 $(jget "$T/vnf.json" router.routes6)" \
+	"$(grep -E '^nfchain_router_routes[46] ' "$T/vnf.prom" | xargs)"
+vnf_text nf-bridge ''
+check "nf-bridge: an empty MAC table" grep -qx 'nfchain_bridge_fdb_entries 0' "$T/vnf.prom"
+vnf_text nf-nat 'inside a\noutside b\npool 198.51.100.1 ports 1024-65535\nset sessions 5000\n'
+check "nf-nat: sessions_max from 'set sessions 5000'" \
+	grep -qx 'nfchain_nat_sessions_max 5000' "$T/vnf.prom"
+check "nf-nat: no session yet" grep -qx 'nfchain_nat_sessions 0' "$T/vnf.prom"
 
 # --- a real Prometheus -----------------------------------------------------
 mkdir -p "$T/prom"
