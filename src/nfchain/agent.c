@@ -1317,10 +1317,11 @@ static int ctl_handler(int argc, char **argv, struct json_object *reply, void *a
 			return -EINVAL;
 		}
 		if (strcmp(ns->name, a->s->name) || ns->runtime != a->s->runtime ||
-		    ns->mode != a->s->mode || ns->switch_cpu != a->s->switch_cpu) {
+		    ns->mode != a->s->mode || ns->switch_cpu != a->s->switch_cpu ||
+		    strcmp(ns->http, a->s->http) || strcmp(ns->switch_metrics, a->s->switch_metrics)) {
 			nc_spec_free(ns);
-			nf_set_error("name, runtime, mode and switch-cpu cannot change in a "
-				     "running deployment: down, then up");
+			nf_set_error("name, runtime, mode, switch-cpu, http and switch-metrics cannot "
+				     "change in a running deployment: down, then up");
 			return -EINVAL;
 		}
 		event(a, "apply", "", "apply %s", argv[1]);

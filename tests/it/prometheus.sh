@@ -18,34 +18,55 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 export NFCHAIN_RUN_DIR=$T/run
 san_to_files
 
-# Five free TCP ports on 127.0.0.1, below the ephemeral range (where the
-# kernel picks the local ports of other programs' connections).
-read -r P_SW P_FW P_AG P_DSW P_PROM P_VNF < <(python3 -c 'import random, socket
+# free_port: a TCP port of 127.0.0.1 free now, below the ephemeral range
+# (where the kernel picks the local ports of other programs' connections).
+# Another program may still take it before our daemon binds it: each
+# start below tries up to 5 ports.
+free_port() {
+	python3 -c 'import random, socket
 lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
 while True:
-    base = random.randrange(10000, lo - 10)
+    p = random.randrange(10000, lo)
     try:
-        ss = []
-        for p in range(base, base + 6):
-            s = socket.socket(); s.bind(("127.0.0.1", p)); ss.append(s)
+        socket.socket().bind(("127.0.0.1", p))
+        print(p)
         break
     except OSError:
-        pass
-print(" ".join(str(p) for p in range(base, base + 6)))')
+        pass'
+}
+# serving PID URL: wait up to 10 s until URL answers; false if PID exited.
+serving() {
+	local i
+	for i in $(seq 200); do
+		kill -0 "$1" 2>/dev/null || return 1
+		curl -s -m 2 -o /dev/null "$2" && return 0
+		sleep 0.05
+	done
+	return 1
+}
 
 # --- a standalone switch and firewall, traffic with known counts ---------
-spawn "$BIN/nfswitch" -q --mode intr -c "$T/sw.ctl" -p "memif:$T/sw.sock,id=0" -p "memif:$T/sw.sock,id=1" \
-	--metrics "127.0.0.1:$P_SW"
-SW=$SPAWNED
+for _ in 1 2 3 4 5; do
+	P_SW=$(free_port)
+	"$BIN/nfswitch" -q --mode intr -c "$T/sw.ctl" -p "memif:$T/sw.sock,id=0" \
+		-p "memif:$T/sw.sock,id=1" --metrics "127.0.0.1:$P_SW" 2>"$T/sw.err" &
+	SW=$!
+	serving "$SW" "http://127.0.0.1:$P_SW/metrics" && break
+	wait "$SW"
+done
+cleanup "kill $SW; wait $SW"
 printf 'iifname fin udp dport 1024 accept\ncounter drop\n' >"$T/fw.rules"
-cat >"$T/fw.conf" <<EOF
+fw_conf() {	# fw_conf PORT
+	cat >"$T/fw.conf" <<EOF
 port fin memif:$T/fw.sock,id=0,role=server
 port fout memif:$T/fw.sock,id=1,role=server
 rules fw.rules
 set policy drop
 set mode intr
-metrics 127.0.0.1:$P_FW
+metrics 127.0.0.1:$1
 EOF
+}
+fw_conf 9100
 # Bad addresses: refused with a sentence, exit status 2.
 "$BIN/nfswitch" --metrics 1.2.3:80 -c "$T/x.ctl" 2>"$T/e1"
 check_eq "nfswitch --metrics 1.2.3:80: exit 2" 2 $?
@@ -62,10 +83,19 @@ check_eq "... the file, line and a sentence" \
 	"nf-firewall: fw-bad.conf:6: metrics localhost:9100: expected IPV4:PORT, [IPV6]:PORT or :PORT (port 0-65535)" \
 	"$(cat "$T/e3")"
 # The firewall's endpoint comes from its configuration's metrics directive.
-(cd "$T" && exec "$BIN/nf-firewall" -q -c fw.conf --ctl "$T/fw.ctl") &
-FW=$!
+for _ in 1 2 3 4 5; do
+	P_FW=$(free_port)
+	fw_conf "$P_FW"
+	(cd "$T" && exec "$BIN/nf-firewall" -q -c fw.conf --ctl "$T/fw.ctl" 2>"$T/fw.err") &
+	FW=$!
+	serving "$FW" "http://127.0.0.1:$P_FW/metrics" && break
+	wait "$FW"
+done
 cleanup "kill $FW; wait $FW"
-wait_for "$T/sw.ctl" 10 && wait_for "$T/fw.ctl" 10 || not_ok "nfswitch and nf-firewall start"
+if ! kill -0 "$SW" || ! kill -0 "$FW"; then
+	not_ok "nfswitch and nf-firewall start: $(cat "$T/sw.err" "$T/fw.err")"
+	exit 1
+fi
 
 # nf-gen keeps its ports connected (--hold) so the peers' port counters
 # stay (a memif port's counters restart with its next connection).
@@ -89,15 +119,26 @@ check "... received" [ "$(jget "$T/g_fw.json" rx.packets)" -ge 1 ]
 # --- an orchestrated deployment with the agent's endpoint ------------------
 # Interrupt mode and a generous probe timeout: the machine may be loaded
 # (a replica restarted by a late probe would change the counts).
-sed -e "s/^runtime: runc/runtime: process\nmode: intr\nhttp: 127.0.0.1:$P_AG\nswitch-metrics: 127.0.0.1:$P_DSW/" \
-	-e "s/^  probe-interval: .*/  probe-interval: 500ms/" -e "s/^  probe-timeout: .*/  probe-timeout: 5s/" \
-	"$ROOT/examples/router-nat-fw.yaml" >"$T/rnf.yaml"
+for try in 1 2 3; do
+	P_AG=$(free_port)
+	P_DSW=$(free_port)
+	sed -e "s/^runtime: runc/runtime: process\nmode: intr\nhttp: 127.0.0.1:$P_AG\nswitch-metrics: 127.0.0.1:$P_DSW/" \
+		-e "s/^  probe-interval: .*/  probe-interval: 500ms/" -e "s/^  probe-timeout: .*/  probe-timeout: 5s/" \
+		"$ROOT/examples/router-nat-fw.yaml" >"$T/rnf.yaml"
+	"$C" up -d "$T/rnf.yaml" 2>"$T/up.err" && break
+	if [ "$try" = 3 ]; then
+		not_ok "nfchain up -d with http: and switch-metrics: $(cat "$T/up.err")"
+		exit 1
+	fi
+	"$C" down --name rnf >/dev/null 2>&1
+done
 cleanup "'$C' down --name rnf"
-if ! "$C" up -d "$T/rnf.yaml"; then
-	not_ok "nfchain up -d with http: and switch-metrics:"
-	exit 1
-fi
 ok "nfchain up -d with http: and switch-metrics:"
+sed "s/^http: .*/http: 127.0.0.1:$(free_port)/" "$T/rnf.yaml" >"$T/rnf2.yaml"
+"$C" apply "$T/rnf2.yaml" >/dev/null 2>"$T/apply.err"
+check_eq "apply with another http address: refused" 1 $?
+check "... with a sentence" grep -q "http and switch-metrics cannot change in a running deployment" \
+	"$T/apply.err"
 S=$T/run/rnf/memif.sock
 check "nf-gen: 2000 frames through the chain (100 flows)" gen_bg "$T/g_ch.json" \
 	--tx "memif:$S,id=0,rsize=12" --rx "memif:$S,id=1,rsize=12" --src-ip 10.1.0.2 \
@@ -129,16 +170,22 @@ check "the switch's text has its ports' drops by reason" \
 check "the firewall's text has its rule counters" \
 	grep -q '^nfchain_firewall_rule_packets_total{rule="0"} 700$' "$T/fw.prom"
 
-# The other VNFs' own families (one at a time on port P_VNF): promtool's
+# The other VNFs' own families (one at a time): promtool's
 # lint, and a value known from the configuration.
 printf 'port a memif:%s/v.sock,id=0,role=server\nport b memif:%s/v.sock,id=1,role=server\n' \
 	"$T" "$T" >"$T/ports.conf"
 vnf_text() {	# vnf_text PROGRAM EXTRA-CONFIG: its /metrics text in $T/vnf.prom
+	local pid port
 	{ cat "$T/ports.conf"; printf '%b' "$2"; } >"$T/vnf.conf"
-	rm -f "$T/vnf.ctl" "$T/vnf.prom"
-	"$BIN/$1" -q -c "$T/vnf.conf" --ctl "$T/vnf.ctl" --metrics "127.0.0.1:$P_VNF" &
-	local pid=$!
-	wait_for "$T/vnf.ctl" 10 && curl -s -m 10 "http://127.0.0.1:$P_VNF/metrics" >"$T/vnf.prom"
+	rm -f "$T/vnf.prom"
+	for _ in 1 2 3 4 5; do
+		port=$(free_port)
+		"$BIN/$1" -q -c "$T/vnf.conf" --ctl "$T/vnf.ctl" --metrics "127.0.0.1:$port" &
+		pid=$!
+		serving "$pid" "http://127.0.0.1:$port/metrics" && break
+		wait "$pid"
+	done
+	curl -s -m 10 "http://127.0.0.1:$port/metrics" >"$T/vnf.prom"
 	"$C" vnf "$T/vnf.ctl" --json stats >"$T/vnf.json"
 	kill -INT "$pid"; wait "$pid"
 	check_eq "$1: exits cleanly" 0 $?
@@ -174,9 +221,14 @@ scrape_configs:
     static_configs: [{targets: ['127.0.0.1:$P_DSW']}]
 EOF
 check "promtool check config" promtool check config "$T/prom/prometheus.yml"
-prometheus --config.file="$T/prom/prometheus.yml" --storage.tsdb.path="$T/prom/data" \
-	--web.listen-address="127.0.0.1:$P_PROM" --log.level=warn >"$T/prom/log" 2>&1 &
-PROM=$!
+for _ in 1 2 3 4 5; do
+	P_PROM=$(free_port)
+	prometheus --config.file="$T/prom/prometheus.yml" --storage.tsdb.path="$T/prom/data" \
+		--web.listen-address="127.0.0.1:$P_PROM" --log.level=warn >"$T/prom/log" 2>&1 &
+	PROM=$!
+	serving "$PROM" "http://127.0.0.1:$P_PROM/-/ready" && break
+	wait "$PROM"
+done
 cleanup "kill $PROM; wait $PROM"
 API=http://127.0.0.1:$P_PROM/api/v1
 
