@@ -25,13 +25,13 @@ CFLAGS  ?= $(OPT) -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
 	   -Isrc/lib -MMD -MP
 LDFLAGS += $(filter -fsanitize=%,$(OPT))
-LDLIBS  += -lpcap -ljson-c -lyaml -lmicrohttpd -lm
+LDLIBS  += -lpcap -ljson-c -lyaml -lmicrohttpd -lxdp -lbpf -lcrypt -lm
 
 LIB_SRC  := $(wildcard src/lib/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(O)/%.o)
 LIB      := $(O)/libnf.a
 
-PROGS    := nfswitch nf-gen nfchain nf-router nf-bridge nf-nat nf-firewall
+PROGS    := nfswitch nf-gen nfchain nf-router nf-bridge nf-nat nf-firewall nfchain-cni
 BINS     := $(addprefix $(O)/bin/,$(PROGS))
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -58,6 +58,12 @@ $(O)/bin/$(1): $$($(1)_OBJ) $(LIB)
 endef
 $(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
 
+# test_web drives nfchain's web.c (and spec.c for the tenants' lookup).
+$(O)/tests/unit/test_web.o: CFLAGS += -Isrc/nfchain
+$(O)/tests/test_web: $(O)/tests/unit/test_web.o $(O)/src/nfchain/web.o $(O)/src/nfchain/spec.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(O)/tests/%: $(O)/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -78,12 +84,17 @@ FUZZERS   := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard src/lib/*.h)
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -g -O1 -Isrc/lib -fsanitize=fuzzer,address,undefined \
-		-o $@ $< $(LIB_SRC) -lpcap -ljson-c -lmicrohttpd -lm
+		-o $@ $< $(LIB_SRC) -lpcap -ljson-c -lmicrohttpd -lxdp -lbpf -lm
 # The description parser lives with nfchain: its target links spec.c and plan.c.
 build/fuzz/fuzz_spec: tests/fuzz/fuzz_spec.c src/nfchain/spec.c src/nfchain/plan.c $(LIB_SRC) $(wildcard src/lib/*.h)
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -g -O1 -Isrc/lib -Isrc/nfchain -fsanitize=fuzzer,address,undefined \
-		-o $@ $< src/nfchain/spec.c src/nfchain/plan.c $(LIB_SRC) -lpcap -ljson-c -lyaml -lmicrohttpd -lm
+		-o $@ $< src/nfchain/spec.c src/nfchain/plan.c $(LIB_SRC) -lpcap -ljson-c -lyaml -lmicrohttpd -lxdp -lbpf -lcrypt -lm
+# nfchain-cni's configuration parser: its target links conf.c.
+build/fuzz/fuzz_cni_conf: tests/fuzz/fuzz_cni_conf.c src/nfchain-cni/conf.c src/nfchain-cni/cni.h
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -g -O1 -Isrc/lib -Isrc/nfchain-cni -fsanitize=fuzzer,address,undefined \
+		-o $@ $< src/nfchain-cni/conf.c -ljson-c
 fuzz-build: $(FUZZERS)
 fuzz: fuzz-build
 	tests/fuzz/run $(FUZZ_TIME)

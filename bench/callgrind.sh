@@ -17,23 +17,26 @@
 # Reported: the raw figure (everything in sw_forward / frames) and the
 # per-packet figure (the same minus empty polls x their cost), with the
 # split by callee. The per-packet figure is the one to compare against
-# the 80-instruction target.
+# the 80-instruction target. -C 'ARGS': with `nfchain capture ARGS -w
+# /dev/null` running during the loaded run (a port capture's cost, e.g.
+# -C '--rx 0'); BIN=DIR: another build's programs (an older commit's).
 #
-#   bench/callgrind.sh [-n FRAMES] [-s SIZE] [-b BURST] [-f FLOWS]
+#   bench/callgrind.sh [-n FRAMES] [-s SIZE] [-b BURST] [-f FLOWS] [-C 'ARGS']
 set -u
 cd "$(dirname "$0")/.."
-N=300000 SIZE=60 BURST=32 FLOWS=1
-while getopts "n:s:b:f:" o; do
+N=300000 SIZE=60 BURST=32 FLOWS=1 CAPTURE=
+while getopts "n:s:b:f:C:" o; do
 	case $o in
 	n) N=$OPTARG ;; s) SIZE=$OPTARG ;; b) BURST=$OPTARG ;; f) FLOWS=$OPTARG ;;
-	*) echo "usage: bench/callgrind.sh [-n FRAMES] [-s SIZE] [-b BURST] [-f FLOWS]" >&2; exit 2 ;;
+	C) CAPTURE=$OPTARG ;;
+	*) echo "usage: bench/callgrind.sh [-n FRAMES] [-s SIZE] [-b BURST] [-f FLOWS] [-C 'ARGS']" >&2; exit 2 ;;
 	esac
 done
-BIN=$PWD/build/release/bin
+BIN=${BIN:-$PWD/build/release/bin}
 command -v valgrind >/dev/null || { echo "bench: valgrind missing (scripts/deps)" >&2; exit 1; }
 W=$(mktemp -d /tmp/nfchain-cg.XXXXXX)
-SW=
-trap '[ -n "$SW" ] && kill $SW 2>/dev/null; wait 2>/dev/null; [ -n "${KEEP:-}" ] && cp "$W"/*.cg "$KEEP"/; rm -rf "$W"' EXIT
+SW= CAP=
+trap '[ -n "$CAP" ] && kill $CAP 2>/dev/null; [ -n "$SW" ] && kill $SW 2>/dev/null; wait 2>/dev/null; [ -n "${KEEP:-}" ] && cp "$W"/*.cg "$KEEP"/; rm -rf "$W"' EXIT
 
 start_switch() {	# name
 	valgrind --tool=callgrind --callgrind-out-file="$W/$1.cg" --collect-atstart=no \
@@ -55,8 +58,21 @@ stop_switch idle
 # 2. loaded
 start_switch load
 "$BIN/nfchain" switch --ctl "$W/ctl" add-mac 02:00:00:00:00:02 1 >/dev/null
+if [ -n "$CAPTURE" ]; then
+	# shellcheck disable=SC2086
+	"$BIN/nfchain" capture --ctl "$W/ctl" -w /dev/null $CAPTURE 2>"$W/cap.err" &
+	CAP=$!
+	for i in $(seq 300); do
+		"$BIN/nfchain" switch --ctl "$W/ctl" captures 2>/dev/null | grep -q '^1 ' && break
+		sleep 0.1
+	done
+fi
 "$BIN/nf-gen" --tx "memif:$W/sw.sock,id=0" --rx "memif:$W/sw.sock,id=1" --count "$N" \
 	--size "$SIZE" --flows "$FLOWS" --drain 5s --wait 30s --json >"$W/gen.json" 2>"$W/gen.err"
+if [ -n "$CAP" ]; then
+	kill -INT "$CAP"; wait "$CAP"; CAP=
+	echo "capture $CAPTURE: $(tail -1 "$W/cap.err")"
+fi
 stop_switch load
 
 python3 - "$W" "$SIZE" "$BURST" "$FLOWS" <<'PY'
@@ -82,6 +98,8 @@ print("empty poll: %.1f instructions (idle run, %d polls)" % (per_empty, idle["p
 print("raw: %.1f instructions per packet (all of sw_forward / frames)" % (total / fwd))
 print("per packet, one switch hop (rx + learn + lookup + copy + tx): %.1f instructions"
       % ((total - empty * per_empty) / fwd))
+print("  forward()    %6.1f per packet (inclusive: the non-empty bursts alone, no"
+      " poll correction)" % (incl(w + "/load.cg", "forward") / fwd))
 for fn in ("srv_rx_run", "srv_tx_run", "nf_rx_burst", "nf_tx_burst"):
     print("  %-12s %6.1f per packet (inclusive)" % (fn, incl(w + "/load.cg", fn) / fwd))
 PY

@@ -223,3 +223,15 @@ json.dump(out, open(sys.argv[1], 'w'), indent=1)
 print('results: ' + sys.argv[1])
 EOF
 }
+
+# veth_ns NS HOST PEER: namespace NS with a veth HOST (here) -- PEER (in NS),
+# both up, IPv6 off (no neighbour discovery in the measured traffic). The
+# caller deletes NS and HOST.
+veth_ns() {
+	ip netns add "$1" &&
+	ip link add "$2" type veth peer name "$3" netns "$1" &&
+	sysctl -qw "net.ipv6.conf.$2.disable_ipv6=1" &&
+	ip netns exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 &&
+	ip link set "$2" up &&
+	ip -n "$1" link set "$3" up
+}

@@ -17,6 +17,17 @@ _failed=0
 
 # Register a command run at exit (last registered runs first).
 cleanup() { _cleanups+=("$*"); }
+# run_bg OUT ERR CMD...: CMD in the background (killed by the cleanup if the
+# test is), waited for; $pid its pid, $rc its exit status.
+run_bg() {
+	local out=$1 err=$2
+	shift 2
+	"$@" >"$out" 2>"$err" &
+	pid=$!
+	cleanup "kill $pid"
+	wait $pid
+	rc=$?
+}
 _run_cleanups() {
 	local i
 	for ((i=${#_cleanups[@]}-1; i>=0; i--)); do

@@ -580,18 +580,11 @@ static int afp_parse(const struct nf_spec *sp, struct afp_port *a)
 	a->cfg.retire_ms = 1;
 	if (page <= 0)
 		page = 4096;
-	if (sp->npos != 1 || sp->pos[0][0] == '\0') {
-		nf_set_error("afpacket port needs exactly one interface name "
-			     "(afpacket:IFNAME[,blocks=N,block_size=B,frames=N,"
-			     "frame_size=B,retire_ms=MS])");
-		return -EINVAL;
-	}
-	if (strlen(sp->pos[0]) >= IFNAMSIZ) {
-		nf_set_error("interface name '%s' is longer than %d characters",
-			     sp->pos[0], IFNAMSIZ - 1);
-		return -EINVAL;
-	}
-	nf_strlcpy(a->ifname, sp->pos[0], sizeof(a->ifname));
+	ret = nf_spec_ifname(sp, a->ifname, sizeof(a->ifname),
+			     "afpacket:IFNAME[,blocks=N,block_size=B,frames=N,"
+			     "frame_size=B,retire_ms=MS]");
+	if (ret < 0)
+		return ret;
 	ret = nf_spec_apply(sp, afp_opts, NF_ARRAY_SIZE(afp_opts), &a->cfg);
 	if (ret < 0)
 		return ret;

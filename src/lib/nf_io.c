@@ -19,6 +19,7 @@
 static const struct nf_port_ops *const port_types[] = {
 	&nf_memif_ops,
 	&nf_afpacket_ops,
+	&nf_afxdp_ops,
 	&nf_pcap_ops,
 };
 
@@ -223,7 +224,7 @@ static int spec_lookup(const char *spec, struct nf_spec *sp,
 		}
 	}
 	nf_set_error("unknown port type '%s' in '%s' (known: memif, "
-		     "afpacket, pcap)", sp->type, spec);
+		     "afpacket, afxdp, pcap)", sp->type, spec);
 	return -EINVAL;
 }
 

@@ -11,6 +11,8 @@
  *   memif:PATH[,id=N][,role=client|server][,rsize=LOG2][,bsize=BYTES]
  *        [,secret=S][,mac=..]   shared-memory packet interface (memif 2.0)
  *   afpacket:IFNAME[,frames=N]  Linux AF_PACKET, TPACKET_V3 mmap rings
+ *   afxdp:IFNAME[,queue=N][,mode=auto|copy|zerocopy][,fallback=afpacket|none]
+ *                               Linux AF_XDP (libxdp), AF_PACKET fallback
  *   pcap:[IN][,OUT]             read frames from IN, append frames to OUT
  *
  * Threading: every call on a port, and nf_io_service(), must come from one

@@ -77,6 +77,7 @@ const struct nf_io_params *nf_io_params(void);
 
 extern const struct nf_port_ops nf_memif_ops;
 extern const struct nf_port_ops nf_afpacket_ops;
+extern const struct nf_port_ops nf_afxdp_ops;
 extern const struct nf_port_ops nf_pcap_ops;
 
 #endif

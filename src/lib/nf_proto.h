@@ -24,6 +24,24 @@
 #define NF_ETH_P_NFPROBE	0x88b5
 #define NF_PROBE_MAGIC		"NFCP"
 
+/* A frame nfswitch copies to a capture sink (nfchain capture, its
+ * capture-start request): this header, then the first @caplen bytes of
+ * the frame as the switch saw it. Host byte order: the switch and the
+ * capture tool run on one machine. */
+#define NF_CAP_MAGIC		0x5043464eu	/* "NFCP" read as bytes */
+#define NF_CAP_RX		0	/* received by the switch on the port */
+#define NF_CAP_TX		1	/* sent by the switch to the port */
+struct nf_cap_hdr {
+	uint32_t magic;		/* NF_CAP_MAGIC */
+	uint32_t len;		/* the frame's length (without FCS) */
+	uint64_t t_ns;		/* CLOCK_REALTIME when the switch received
+				 * (rx) or forwarded (tx) the frame's burst */
+	uint32_t id;		/* the capture (capture-start's reply) */
+	uint16_t port;		/* the switch port's index */
+	uint8_t dir;		/* NF_CAP_RX or NF_CAP_TX */
+	uint8_t pad;
+};
+
 #define NF_IPPROTO_HOPOPTS	0
 #define NF_IPPROTO_ICMP		1
 #define NF_IPPROTO_TCP		6

@@ -25,7 +25,7 @@ int nf_spec_parse(const char *s, struct nf_spec *sp)
 	colon = strchr(s, ':');
 	if (colon == NULL) {
 		nf_set_error("port spec '%s' has no type (expected TYPE:ARGS, "
-			     "TYPE one of memif, afpacket, pcap)", s);
+			     "TYPE one of memif, afpacket, afxdp, pcap)", s);
 		return -EINVAL;
 	}
 	tlen = (size_t)(colon - s);
@@ -171,5 +171,22 @@ int nf_spec_apply(const struct nf_spec *sp, const struct nf_opt *opts,
 			break;
 		}
 	}
+	return 0;
+}
+
+int nf_spec_ifname(const struct nf_spec *sp, char *ifname, size_t size,
+		   const char *usage)
+{
+	if (sp->npos != 1 || sp->pos[0][0] == '\0') {
+		nf_set_error("%s port needs exactly one interface name (%s)",
+			     sp->type, usage);
+		return -EINVAL;
+	}
+	if (strlen(sp->pos[0]) >= size) {
+		nf_set_error("interface name '%s' is longer than %zu characters",
+			     sp->pos[0], size - 1);
+		return -EINVAL;
+	}
+	nf_strlcpy(ifname, sp->pos[0], size);
 	return 0;
 }

@@ -48,4 +48,11 @@ int nf_spec_parse(const char *s, struct nf_spec *sp);
 int nf_spec_apply(const struct nf_spec *sp, const struct nf_opt *opts,
 		  unsigned nopts, void *cfg);
 
+/* The interface name of a host-interface spec ("TYPE:IFNAME,..."): the
+ * one positional item, copied into @ifname (@size bytes, IFNAMSIZ).
+ * Returns 0 or -EINVAL with a sentence: no or several names ("TYPE port
+ * needs exactly one interface name (@usage)"), a name too long. */
+int nf_spec_ifname(const struct nf_spec *sp, char *ifname, size_t size,
+		   const char *usage);
+
 #endif

@@ -141,24 +141,29 @@ static const struct nf_conf_dir fw_dirs[] = {
 	  "as --metrics)", false },
 };
 
-/* A MAC for a port without one: the interface's for afpacket, else a
- * locally administered address derived from the program and port names. */
+/* A MAC for a port without one: the interface's for afpacket and afxdp,
+ * else a locally administered address derived from the program and port
+ * names. */
 static void default_mac(struct nf_vnf *v, struct nf_vnf_port *vp)
 {
 	static const uint8_t zero[6];
 	uint32_t h = 2166136261u;
-	const char *s;
+	const char *s, *ifn = NULL;
 
 	if (memcmp(vp->mac, zero, 6) != 0)
 		return;
-	if (strncmp(vp->spec, "afpacket:", 9) == 0) {
+	if (strncmp(vp->spec, "afpacket:", 9) == 0)
+		ifn = vp->spec + 9;
+	else if (strncmp(vp->spec, "afxdp:", 6) == 0)
+		ifn = vp->spec + 6;
+	if (ifn != NULL) {
 		struct ifreq ifr;
 		int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		size_t n = strcspn(vp->spec + 9, ",");
+		size_t n = strcspn(ifn, ",");
 
 		memset(&ifr, 0, sizeof(ifr));
 		if (fd >= 0 && n < IFNAMSIZ) {
-			memcpy(ifr.ifr_name, vp->spec + 9, n);
+			memcpy(ifr.ifr_name, ifn, n);
 			if (ioctl(fd, SIOCGIFHWADDR, &ifr) == 0) {
 				memcpy(vp->mac, ifr.ifr_hwaddr.sa_data, 6);
 				close(fd);

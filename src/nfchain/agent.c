@@ -18,6 +18,7 @@
 #include "box.h"
 #include "event.h"
 #include "plan.h"
+#include "web.h"
 #include "nf_ctl.h"
 #include "nf_http.h"
 #include "nf_io.h"
@@ -52,7 +53,7 @@
 #define START_TIMEOUT_MS 5000	/* a replica must answer within this after start */
 #define STOP_GRACE_MS	2000	/* SIGTERM, then SIGKILL */
 #define BACKOFF_MAX_MS	5000
-#define HTTP_BODY_MAX	(64 * 1024)	/* request bodies (the portal's forms) */
+#define HTTP_BODY_MAX	NC_WEB_MAX_BODY	/* request bodies (the portal's forms) */
 
 enum rstate { R_START, R_UP, R_DEAD, R_STOP };
 static const char *const rstate_names[] = { "starting", "up", "down", "stopping" };
@@ -103,6 +104,7 @@ struct agent {
 	uint8_t probe_mac[6];
 	struct nc_events events;	/* recent changes (status, dashboard) */
 	struct nf_http *http;	/* the description's http: ADDR:PORT; NULL: none */
+	struct nc_web *web;	/* its dashboard and portal (web.c) */
 	struct rtt_hist {	/* data-path probe round trips per VNF type (metrics) */
 		char vnf[NC_NAME_MAX + 1];	/* "": free */
 		struct nf_hist h;
@@ -1247,11 +1249,16 @@ static int agent_metrics(struct agent *a, struct nf_http_resp *rs)
 	return nf_metrics_end(&m);
 }
 
-/* Every HTTP request of the agent. /metrics here; other pages 404. */
+static int web_handle(struct agent *a, const struct nf_http_req *rq, struct nf_http_resp *rs);
+
+/* Every HTTP request of the agent: /metrics here, the dashboard and the
+ * portal (web.c) for every other path. */
 static int http_handler(const struct nf_http_req *rq, struct nf_http_resp *rs, void *arg)
 {
 	struct agent *a = arg;
 
+	if (strcmp(rq->path, "/metrics") != 0)
+		return web_handle(a, rq, rs);
 	if (!nf_metrics_request(rq, rs))
 		return 0;
 	return agent_metrics(a, rs);
@@ -1367,6 +1374,97 @@ static void print_table(struct agent *a)
 
 /* --- up and down --- */
 
+/* --- HTTP: the dashboard and the portal (web.c) --- */
+
+static const struct nc_spec *web_spec(void *arg)
+{
+	return ((struct agent *)arg)->s;
+}
+
+static void web_status(void *arg, struct json_object *o)
+{
+	status_json(arg, o);
+}
+
+/* A tenant's new services: its rules change, one steer-load, an event. */
+static int web_set_services(void *arg, unsigned t, uint8_t bits)
+{
+	struct agent *a = arg;
+	struct nc_tenant *tn = &a->s->tenant[t];
+	const struct nc_chain *c = &a->s->chain[tn->chain];
+	uint8_t old = tn->services;
+	char names[160] = "";
+	size_t used = 0;
+	unsigned j;
+
+	for (j = 0; j < c->nvnf; j++)
+		if (bits >> j & 1)
+			used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s",
+						 used ? ", " : "", a->s->vnf[c->vnf[j]].name);
+	tn->services = bits;
+	if (load_steering(a) < 0) {
+		tn->services = old;
+		load_steering(a);
+		nf_set_error("the switch refused the new steering: %s", a->lasterr);
+		return -EIO;
+	}
+	event(a, "tenant", tn->name, "services now %s (portal)", used ? names : "none");
+	return 0;
+}
+
+static int web_rule_count(void *arg, uint32_t id, uint64_t *packets, uint64_t *bytes)
+{
+	struct agent *a = arg;
+	struct json_object *r, *rules;
+	char *out = NULL;
+	int ret = -ENOENT;
+	size_t i;
+
+	*packets = *bytes = 0;
+	if (nf_ctl_request(a->swctl, "rules", 3000, &out) < 0)
+		return -EIO;
+	r = json_tokener_parse(out);
+	free(out);
+	if (r && json_object_object_get_ex(r, "rules", &rules))
+		for (i = 0; i < json_object_array_length(rules); i++) {
+			struct json_object *o = json_object_array_get_idx(rules, i);
+
+			if (json_object_get_int64(json_object_object_get(o, "id")) != id)
+				continue;
+			*packets = (uint64_t)json_object_get_int64(json_object_object_get(o, "packets"));
+			*bytes = (uint64_t)json_object_get_int64(json_object_object_get(o, "bytes"));
+			ret = 0;
+		}
+	json_object_put(r);
+	return ret;
+}
+
+static int web_handle(struct agent *a, const struct nf_http_req *rq, struct nf_http_resp *rs)
+{
+	return nc_web_handle(a->web, rq, rs);
+}
+
+/* The dashboard and the portal on the http server (web.c). */
+static int web_open(struct agent *a)
+{
+	const struct nc_web_ops ops = { web_spec, web_status, web_set_services, web_rule_count, a };
+	char host[NC_ADDR_MAX];
+	char *colon;
+
+	if (nc_web_new(&ops, &a->web) < 0) {
+		nf_set_error("out of memory");
+		return -1;
+	}
+	snprintf(host, sizeof(host), "%s", a->s->http);
+	colon = strrchr(host, ':');
+	if (colon)
+		*colon = '\0';
+	nc_web_listen(a->web, host, nf_http_port(a->http));
+	logf_(a, "dashboard http://%s:%u/, portal http://%s:%u/portal", host[0] ? host : "HOST",
+	      nf_http_port(a->http), host[0] ? host : "HOST", nf_http_port(a->http));
+	return 0;
+}
+
 static void teardown(struct agent *a)
 {
 	unsigned i;
@@ -1400,6 +1498,8 @@ static void teardown(struct agent *a)
 	a->ctl = NULL;
 	nf_http_close(a->http);
 	a->http = NULL;
+	nc_web_free(a->web);
+	a->web = NULL;
 	for (i = 0; i < REP_MAX; i++)
 		free(a->rep[i].pbuf);
 	if (a->made_run)	/* not another agent's */
@@ -1451,7 +1551,8 @@ static int setup(struct agent *a)
 		goto fail_msg;
 	}
 	if (a->s->http[0] &&
-	    nf_http_open(a->s->http, HTTP_BODY_MAX, http_handler, a, &a->http) < 0) {
+	    (nf_http_open(a->s->http, HTTP_BODY_MAX, http_handler, a, &a->http) < 0 ||
+	     web_open(a) < 0)) {
 		snprintf(err, sizeof(err), "http: %s\n", nf_last_error());
 		goto fail_msg;
 	}
@@ -1573,8 +1674,10 @@ int nc_agent_run(struct nc_spec *s, const struct nc_agent_opts *o)
 		for (i = 4; i < np; i++)
 			if (pf[i].revents && pr[i] && pr[i]->pfd == pf[i].fd)
 				probe_read(pr[i], now);
-		if (a->http)
+		if (a->http) {
 			nf_http_service(a->http);
+			now = now_ms();	/* a tenant's change may have taken a while */
+		}
 		nf_io_service();
 		probe_receive(a, now);
 		tick(a, now);

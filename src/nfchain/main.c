@@ -8,6 +8,7 @@
  * tables for humans, or the raw JSON with --json.
  */
 #include "box.h"
+#include "capture.h"
 #include "nf_ctl.h"
 #include "up.h"
 #include "nf_util.h"
@@ -57,6 +58,17 @@ static void usage(FILE *f)
 "         del-group NAME | del-member NAME I | set-member NAME I MEMBER | sids |\n"
 "         add-sid ADDR BEHAVIOUR ARGS... | del-sid ADDR | tos IN OUT LAYER... |\n"
 "         tos-off                          service chaining (docs/STEERING.md)\n"
+"  switch [--ctl PATH] captures | start-capture PORT SINK [rx|tx|both]\n"
+"         [snaplen N] [filter EXPR...] | stop-capture ID|SINK\n"
+"                                           the switch's port captures (the\n"
+"                                           requests nfchain capture makes)\n"
+"\n"
+"  capture [--ctl PATH | --name NAME [--run-dir DIR]] [-f FILTER] [-c COUNT]\n"
+"          [-d SECONDS] [-s SNAPLEN] [--rx|--tx] [--pcapng] -w FILE|- TARGET...\n"
+"                            copy the frames passing switch ports (a port, a\n"
+"                            VNF replica fw.0, a VNF type fw) into a pcap file\n"
+"                            without stopping traffic; FILTER: libpcap's syntax\n"
+"                            (nfchain capture --help)\n"
 "\n"
 "  vnf CTL [--json] stats                     a VNF's ports, stages, drops\n"
 "  vnf CTL conf DIRECTIVE...                  a runtime configuration change\n"
@@ -161,6 +173,28 @@ static void print_fdb(struct json_object *reply)
 	printf("%zu entries\n", n);
 }
 
+/* captures, capture-stop: one line per capture with its counters. */
+static void print_captures(struct json_object *reply)
+{
+	struct json_object *a;
+	size_t i, n;
+
+	if (!json_object_object_get_ex(reply, "captures", &a))
+		return;
+	n = json_object_array_length(a);
+	printf("%-3s %-28s %-16s %-4s %7s %12s %12s %12s %12s  %s\n", "id", "port", "sink",
+	       "dir", "snaplen", "seen", "captured", "dropped", "filtered", "filter");
+	for (i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(a, i);
+
+		printf("%-3" PRIu64 " %-28.28s %-16.16s %-4s %7" PRIu64 " %12" PRIu64 " %12" PRIu64
+		       " %12" PRIu64 " %12" PRIu64 "  %s\n", jget_u64(e, "id"), jget_str(e, "port"),
+		       jget_str(e, "sink"), jget_str(e, "direction"), jget_u64(e, "snaplen"),
+		       jget_u64(e, "seen"), jget_u64(e, "captured"), jget_u64(e, "capture_dropped"),
+		       jget_u64(e, "filtered"), jget_str(e, "filter"));
+	}
+}
+
 /* Steering replies as lines: rules, groups, SIDs with their counters. */
 static void print_steering(const char *req, struct json_object *reply)
 {
@@ -241,6 +275,8 @@ static int cmd_switch(int argc, char **argv)
 		{ "set-member", "group-member-set", 3, 3 }, { "sids", "sids", 0, 0 },
 		{ "add-sid", "sid-add", 2, 30 }, { "del-sid", "sid-del", 1, 1 },
 		{ "tos", "tos", 3, 10 }, { "tos-off", "tos-off", 0, 0 },
+		{ "captures", "captures", 0, 0 }, { "start-capture", "capture-start", 2, 30 },
+		{ "stop-capture", "capture-stop", 1, 1 },
 	};
 	const char *ctl = DEF_CTL;
 	struct json_object *reply;
@@ -261,7 +297,8 @@ static int cmd_switch(int argc, char **argv)
 	}
 	if (optind >= argc)
 		die_usage("'switch' needs a subcommand: ports, stats, fdb, add-port, "
-			  "del-port, flush-fdb, add-mac, del-mac, or a steering one "
+			  "del-port, flush-fdb, add-mac, del-mac, captures, start-capture, "
+			  "stop-capture, or a steering one "
 			  "(nfchain --help)", NULL);
 	for (i = 0; i < (int)NF_ARRAY_SIZE(cmds); i++)
 		if (strcmp(argv[optind], cmds[i].cli) == 0)
@@ -316,6 +353,11 @@ static int cmd_switch(int argc, char **argv)
 		} else if (strcmp(cmds[k].req, "port-add") == 0) {
 			printf("added port %" PRIu64 " (%s)\n", jget_u64(reply, "index"),
 			       jget_str(reply, "name"));
+		} else if (strcmp(cmds[k].req, "captures") == 0 ||
+			   strcmp(cmds[k].req, "capture-stop") == 0) {
+			print_captures(reply);
+		} else if (strcmp(cmds[k].req, "capture-start") == 0) {
+			printf("capture %" PRIu64 " started\n", jget_u64(reply, "id"));
 		} else if (strcmp(cmds[k].req, "fdb-flush") == 0) {
 			printf("flushed %" PRIu64 " entries\n", jget_u64(reply, "flushed"));
 		} else {
@@ -461,6 +503,8 @@ int main(int argc, char **argv)
 	    strcmp(argv[1], "scale") == 0 || strcmp(argv[1], "apply") == 0 ||
 	    strcmp(argv[1], "logs") == 0)
 		return nc_cmd_deploy(argc - 1, argv + 1);
+	if (strcmp(argv[1], "capture") == 0)
+		return nc_cmd_capture(argc - 1, argv + 1);
 	if (strcmp(argv[1], "container") == 0)
 		return nc_box_main(argc - 1, argv + 1);
 	die_usage("unknown command", argv[1]);

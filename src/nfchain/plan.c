@@ -12,6 +12,15 @@
  * and, with a return-match, the same backwards: SIDs N::10J with
  * `reverse` (in by the VNF's second port), N::1ff End.DX4 FROM FROM-MAC,
  * rule id 2N. A tos-bitmap chain is one `tos FROM TO VNF...` line.
+ *
+ * Tenant T (0-based, in the file's order) of a chain gets its own rules,
+ * ids NC_TENANT_RULE + 2T (its outbound traffic, by match, in by FROM)
+ * and NC_TENANT_RULE + 2T + 1 (inbound, by return-match, in by TO): in a
+ * tos-bitmap chain `action set-tos BITS/MASK` (bit j: the chain's VNF j,
+ * MASK: the chain's bits), in an srv6 chain, at priority 50 (before the
+ * chain's classifier), `action srv6-encap` with the SIDs of the chosen
+ * VNFs only. A tenant's lines depend on its own choice only: changing
+ * one leaves the others' text, hence their counters, as they were.
  */
 #include "plan.h"
 
@@ -92,6 +101,45 @@ static void put_group(struct out *o, const struct nc_plan_in *in, unsigned v)
 	put(o, "\n");
 }
 
+/* The tenants of chain @ci. */
+static void put_tenants(struct out *o, const struct nc_spec *s, unsigned ci, unsigned no)
+{
+	const struct nc_chain *c = &s->chain[ci];
+	const uint8_t mask = (uint8_t)((1u << c->nvnf) - 1);
+	unsigned t, j;
+
+	for (t = 0; t < s->ntenant; t++) {
+		const struct nc_tenant *tn = &s->tenant[t];
+		const unsigned id = NC_TENANT_RULE + 2 * t;
+
+		if (tn->chain != (int)ci)
+			continue;
+		put(o, "# tenant %s\n", tn->name);
+		if (c->steering == NC_ST_TOS) {
+			put(o, "rule id %u in-port %s %s action set-tos %u/%u\n", id,
+			    s->xport[c->from].name, tn->match, tn->services & mask, mask);
+			if (tn->return_match[0])
+				put(o, "rule id %u in-port %s %s action set-tos %u/%u\n", id + 1,
+				    s->xport[c->to].name, tn->return_match, tn->services & mask, mask);
+			continue;
+		}
+		put(o, "rule id %u priority 50 in-port %s %s action srv6-encap ", id,
+		    s->xport[c->from].name, tn->match);
+		for (j = 0; j < c->nvnf; j++)
+			if (tn->services >> j & 1)
+				put(o, SID_FMT ",", no, j + 1);
+		put(o, SID_FMT "\n", no, 0xffu);
+		if (!tn->return_match[0])
+			continue;
+		put(o, "rule id %u priority 50 in-port %s %s action srv6-encap ", id + 1,
+		    s->xport[c->to].name, tn->return_match);
+		for (j = c->nvnf; j-- > 0;)
+			if (tn->services >> j & 1)
+				put(o, SID_FMT ",", no, 0x101 + j);
+		put(o, SID_FMT "\n", no, 0x1ffu);
+	}
+}
+
 static void put_srv6(struct out *o, const struct nc_plan_in *in, const struct nc_chain *c,
 		     unsigned no)
 {
@@ -136,7 +184,10 @@ int nc_plan_steering(const struct nc_plan_in *in, char *buf, size_t len)
 		const struct nc_chain *ch = &s->chain[c];
 
 		if (ch->steering == NC_ST_SRV6) {
-			put_srv6(&o, in, ch, in->chain_no(c, in->arg));
+			unsigned no = in->chain_no(c, in->arg);
+
+			put_srv6(&o, in, ch, no);
+			put_tenants(&o, s, c, no);
 			continue;
 		}
 		put(&o, "# chain %s: tos-bitmap\ntos %s %s", ch->name, s->xport[ch->from].name,
@@ -144,6 +195,7 @@ int nc_plan_steering(const struct nc_plan_in *in, char *buf, size_t len)
 		for (j = 0; j < ch->nvnf; j++)
 			put(&o, " %s", s->vnf[ch->vnf[j]].name);
 		put(&o, "\n");
+		put_tenants(&o, s, c, 0);
 	}
 	return o.used < len ? 0 : -ENOSPC;
 }

@@ -28,6 +28,10 @@ struct nc_plan_in {
 	void *arg;
 };
 
+/* Tenant t's rules are ids NC_TENANT_RULE + 2t (outbound) and + 2t + 1
+ * (inbound): above the chains' 2N-1, 2N. */
+#define NC_TENANT_RULE	1001
+
 /* Write the steering file (docs/STEERING.md) to @out. 0 or -ENOSPC. */
 int nc_plan_steering(const struct nc_plan_in *in, char *out, size_t len);
 

@@ -11,6 +11,7 @@
 #include "nf_rule.h"
 #include "nf_util.h"
 
+#include <crypt.h>
 #include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
@@ -29,7 +30,7 @@ static const char *const runtime_names[] = { "runc", "process", NULL };
 static const char *const steer_names[] = { "srv6", "tos-bitmap", NULL };
 static const char *const restart_names[] = { "always", "on-failure", "never", NULL };
 
-enum sect { S_TOP, S_POLICY, S_PORT, S_VNF, S_CHAIN };
+enum sect { S_TOP, S_POLICY, S_PORT, S_VNF, S_CHAIN, S_TENANT, S_PORTAL, S_DASH };
 
 enum ktype {
 	K_NAME,		/* [a-z][a-z0-9_-]*, min..max characters */
@@ -67,6 +68,18 @@ static const struct nc_key keys[] = {
 	{ S_TOP, "ports", K_MAP, 1, NC_XPORT_MAX, NULL, true },
 	{ S_TOP, "vnfs", K_MAP, 1, NC_VNF_MAX, NULL, true },
 	{ S_TOP, "chains", K_MAP, 0, NC_CHAIN_MAX, NULL, false },
+	{ S_TOP, "tenants", K_MAP, 0, NC_TENANT_MAX, NULL, false },
+	{ S_TOP, "portal", K_MAP, 0, 0, NULL, false },
+	{ S_TOP, "dashboard", K_MAP, 0, 0, NULL, false },
+	{ S_PORTAL, "session-timeout", K_MS, 1000, 86400000, NULL, false },
+	{ S_DASH, "password", K_STR, 1, NC_HASH_MAX - 1, NULL, false },
+	{ S_DASH, "plots", K_STR, 1, 200, NULL, false },
+	{ S_TENANT, "password", K_STR, 1, NC_HASH_MAX - 1, NULL, true },
+	{ S_TENANT, "chain", K_NAME, 1, NC_NAME_MAX, NULL, true },
+	{ S_TENANT, "match", K_STR, 1, 400, NULL, true },
+	{ S_TENANT, "return-match", K_STR, 1, 400, NULL, false },
+	{ S_TENANT, "services", K_NAMES, 0, NC_HOPS_MAX, NULL, true },
+	{ S_TENANT, "allowed", K_NAMES, 0, NC_HOPS_MAX, NULL, false },
 	{ S_POLICY, "restart", K_ENUM, 0, 0, restart_names, false },
 	{ S_POLICY, "probe-interval", K_MS, 10, 10000, NULL, false },
 	{ S_POLICY, "probe-timeout", K_MS, 10, 10000, NULL, false },
@@ -381,6 +394,40 @@ static int names_list(struct ld *l, const struct nc_key *k, const struct val *v,
 	return 0;
 }
 
+/* A classifier (match, return-match): the rule language's matches. */
+static int check_match(struct ld *l, const struct val *v)
+{
+	struct nf_ruleset rs;
+	struct nf_rule_opts ro = { .file = "match" };
+	char line[600];
+	int ret;
+
+	snprintf(line, sizeof(line), "%s accept", v->str);
+	nf_ruleset_init(&rs);
+	ret = nf_rule_parse(&rs, &ro, line, 1);
+	nf_ruleset_free(&rs);
+	if (ret < 0)
+		return fail(l, v->node, l->path, "%s", nf_last_error());
+	return 0;
+}
+
+/* A crypt(3) hash: "$id$...", one crypt() accepts. */
+static int check_hash(struct ld *l, const struct val *v)
+{
+	struct crypt_data cd;
+	const char *h;
+
+	memset(&cd, 0, sizeof(cd));
+	h = v->str[0] == '$' ? crypt_r("x", v->str, &cd) : NULL;
+	/* crypt() takes the setting (method, salt) and ignores what follows:
+	 * the hash given must have the length of the one it makes. */
+	if (h == NULL || h[0] == '*' || strncmp(h, v->str, 3) != 0 ||
+	    strlen(h) != strlen(v->str) || strrchr(h, '$') - h != strrchr(v->str, '$') - v->str)
+		return fail(l, v->node, l->path, "not a crypt(3) password hash (make one with "
+			    "'mkpasswd -m yescrypt' or 'openssl passwd -6')");
+	return 0;
+}
+
 /* --- policy --- */
 
 static int set_policy(struct ld *l, const struct nc_key *k, const struct val *v, void *obj)
@@ -573,17 +620,10 @@ static int set_chain(struct ld *l, const struct nc_key *k, const struct val *v, 
 	} else if (strcmp(k->key, "steering") == 0) {
 		c->steering = (enum nc_steer)v->u;
 	} else if (strcmp(k->key, "match") == 0 || strcmp(k->key, "return-match") == 0) {
-		struct nf_ruleset rs;
-		struct nf_rule_opts ro = { .file = "match" };
-		char line[600];
-		int ret;
+		int ret = check_match(l, v);
 
-		snprintf(line, sizeof(line), "%s accept", v->str);
-		nf_ruleset_init(&rs);
-		ret = nf_rule_parse(&rs, &ro, line, 1);
-		nf_ruleset_free(&rs);
 		if (ret < 0)
-			return fail(l, v->node, l->path, "%s", nf_last_error());
+			return ret;
 		snprintf(k->key[0] == 'm' ? c->match : c->return_match, sizeof(c->match), "%s",
 			 v->str);
 		*(k->key[0] == 'm' ? &cl->match : &cl->rmatch) = v->node;
@@ -664,6 +704,146 @@ static int add_chain(struct ld *l, const char *name, yaml_node_t *kn, yaml_node_
 	return 0;
 }
 
+/* --- portal, dashboard --- */
+
+static int set_portal(struct ld *l, const struct nc_key *k, const struct val *v, void *obj)
+{
+	struct nc_spec *s = obj;
+
+	(void)l;
+	(void)k;
+	s->session_timeout_ms = (unsigned)v->u;
+	return 0;
+}
+
+static int set_dash(struct ld *l, const struct nc_key *k, const struct val *v, void *obj)
+{
+	struct nc_spec *s = obj;
+	int ret;
+
+	if (strcmp(k->key, "password") == 0) {
+		ret = check_hash(l, v);
+		if (ret < 0)
+			return ret;
+		snprintf(s->dash_password, sizeof(s->dash_password), "%s", v->str);
+	} else if (v->str[0] == '/') {
+		snprintf(s->plots, sizeof(s->plots), "%s", v->str);
+	} else {
+		snprintf(s->plots, sizeof(s->plots), "%.120s/%.120s", s->dir, v->str);
+	}
+	return 0;
+}
+
+/* --- tenants --- */
+
+struct tenant_ld {
+	struct nc_tenant *t;
+	yaml_node_t *chain, *svc, *alw, *svc_n[NC_HOPS_MAX], *alw_n[NC_HOPS_MAX];
+	char chain_name[NC_NAME_MAX + 1];
+	char svc_names[NC_HOPS_MAX][NC_NAME_MAX + 1], alw_names[NC_HOPS_MAX][NC_NAME_MAX + 1];
+	unsigned nsvc, nalw;
+	bool has_alw;
+};
+
+static int set_tenant(struct ld *l, const struct nc_key *k, const struct val *v, void *obj)
+{
+	struct tenant_ld *tl = obj;
+	struct nc_tenant *t = tl->t;
+	int ret;
+
+	if (strcmp(k->key, "password") == 0) {
+		ret = check_hash(l, v);
+		if (ret < 0)
+			return ret;
+		snprintf(t->password, sizeof(t->password), "%s", v->str);
+	} else if (strcmp(k->key, "chain") == 0) {
+		tl->chain = v->node;
+		snprintf(tl->chain_name, sizeof(tl->chain_name), "%s", v->str);
+	} else if (strcmp(k->key, "match") == 0 || strcmp(k->key, "return-match") == 0) {
+		ret = check_match(l, v);
+		if (ret < 0)
+			return ret;
+		snprintf(k->key[0] == 'm' ? t->match : t->return_match, sizeof(t->match), "%s",
+			 v->str);
+	} else if (strcmp(k->key, "services") == 0) {
+		tl->svc = v->node;
+		return names_list(l, k, v, tl->svc_names, &tl->nsvc, tl->svc_n);
+	} else {
+		tl->alw = v->node;
+		tl->has_alw = true;
+		return names_list(l, k, v, tl->alw_names, &tl->nalw, tl->alw_n);
+	}
+	return 0;
+}
+
+/* The VNFs @names of chain @c as a bitmap of chain positions. */
+static int chain_bits(struct ld *l, const struct nc_chain *c, const char *where,
+		      char (*names)[NC_NAME_MAX + 1], unsigned n, yaml_node_t **nodes,
+		      uint8_t *out)
+{
+	unsigned i, j;
+
+	*out = 0;
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < c->nvnf; j++)
+			if (strcmp(l->s->vnf[c->vnf[j]].name, names[i]) == 0)
+				break;
+		if (j == c->nvnf)
+			return fail(l, nodes[i], where, "no VNF '%s' in chain %s", names[i],
+				    c->name);
+		if (*out & 1u << j)
+			return fail(l, nodes[i], where, "VNF %s given twice", names[i]);
+		*out |= (uint8_t)(1u << j);
+	}
+	return 0;
+}
+
+static int add_tenant(struct ld *l, const char *name, yaml_node_t *kn, yaml_node_t *vn)
+{
+	struct nc_spec *s = l->s;
+	struct nc_tenant *t = &s->tenant[s->ntenant];
+	struct tenant_ld tl = { .t = t };
+	char where[64], w2[80];
+	const struct nc_chain *c;
+	unsigned i;
+	int ret;
+
+	snprintf(where, sizeof(where), "tenants.%s", name);
+	if (nc_spec_tenant(s, name) >= 0)
+		return fail(l, kn, where, "given twice");
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	t->line = (int)kn->start_mark.line + 1;
+	ret = read_map(l, vn, S_TENANT, where, set_tenant, &tl);
+	if (ret < 0)
+		return ret;
+	for (i = 0; i < s->nchain; i++)
+		if (strcmp(s->chain[i].name, tl.chain_name) == 0)
+			break;
+	if (i == s->nchain)
+		return fail(l, tl.chain, where, "no chain '%s' in chains", tl.chain_name);
+	t->chain = (int)i;
+	c = &s->chain[i];
+	if (t->return_match[0] && c->steering == NC_ST_SRV6 && !c->return_match[0])
+		return fail(l, tl.chain, where, "return-match needs chain %s to have one (its "
+			    "way back through the VNFs)", c->name);
+	snprintf(w2, sizeof(w2), "%s.services", where);
+	ret = chain_bits(l, c, w2, tl.svc_names, tl.nsvc, tl.svc_n, &t->services);
+	if (ret < 0)
+		return ret;
+	t->allowed = (uint8_t)((1u << c->nvnf) - 1);
+	if (tl.has_alw) {
+		snprintf(w2, sizeof(w2), "%s.allowed", where);
+		ret = chain_bits(l, c, w2, tl.alw_names, tl.nalw, tl.alw_n, &t->allowed);
+		if (ret < 0)
+			return ret;
+	}
+	snprintf(w2, sizeof(w2), "%s.services", where);
+	if (t->services & ~t->allowed)
+		return fail(l, tl.svc, w2, "services a tenant may not pick (not in allowed)");
+	s->ntenant++;
+	return 0;
+}
+
 /* --- top --- */
 
 static int set_top(struct ld *l, const struct nc_key *k, const struct val *v, void *obj)
@@ -684,6 +864,10 @@ static int set_top(struct ld *l, const struct nc_key *k, const struct val *v, vo
 		snprintf(s->switch_metrics, sizeof(s->switch_metrics), "%s", v->str);
 	else if (strcmp(k->key, "policy") == 0)
 		return read_map(l, v->node, S_POLICY, "policy", set_policy, s);
+	else if (strcmp(k->key, "portal") == 0)
+		return read_map(l, v->node, S_PORTAL, "portal", set_portal, s);
+	else if (strcmp(k->key, "dashboard") == 0)
+		return read_map(l, v->node, S_DASH, "dashboard", set_dash, s);
 	/* ports, vnfs and chains are read after the rest, in that order */
 	return 0;
 }
@@ -713,8 +897,8 @@ static const struct nc_key *key_of(enum sect sect, const char *key)
 
 int nc_spec_load(const char *path, struct nc_spec **out, char *err, size_t errlen)
 {
-	static const entry_fn fns[] = { add_port, add_vnf, add_chain };
-	static const char *const order[] = { "ports", "vnfs", "chains" };
+	static const entry_fn fns[] = { add_port, add_vnf, add_chain, add_tenant };
+	static const char *const order[] = { "ports", "vnfs", "chains", "tenants" };
 	struct ld l = { .err = err, .errlen = errlen };
 	yaml_parser_t parser;
 	yaml_node_t *root;
@@ -735,6 +919,7 @@ int nc_spec_load(const char *path, struct nc_spec **out, char *err, size_t errle
 	l.s->mode = 1;		/* intr: a small machine shares its cores */
 	l.s->probe_interval_ms = 100;
 	l.s->probe_timeout_ms = 400;
+	l.s->session_timeout_ms = 15 * 60 * 1000;
 	f = fopen(path, "r");
 	if (f == NULL) {
 		ret = -errno;
@@ -767,7 +952,7 @@ int nc_spec_load(const char *path, struct nc_spec **out, char *err, size_t errle
 	ret = read_map(&l, root, S_TOP, "", set_top, l.s);
 	if (ret < 0)
 		goto fail;
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
 		yaml_node_t *m = top_get(&l, root, order[i]);
 
 		if (m) {
@@ -814,6 +999,16 @@ int nc_spec_vnf(const struct nc_spec *s, const char *name)
 
 	for (i = 0; i < s->nvnf; i++)
 		if (strcmp(s->vnf[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+int nc_spec_tenant(const struct nc_spec *s, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < s->ntenant; i++)
+		if (strcmp(s->tenant[i].name, name) == 0)
 			return (int)i;
 	return -1;
 }

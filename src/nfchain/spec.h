@@ -18,6 +18,8 @@
 #define NC_CHAIN_MAX	16
 #define NC_HOPS_MAX	8	/* VNFs in one chain (the ToS bitmap has 8 bits) */
 #define NC_FILE_MAX	8	/* extra files of one VNF type */
+#define NC_TENANT_MAX	16	/* tenants of the portal */
+#define NC_HASH_MAX	128	/* a crypt(3) password hash */
 
 enum nc_runtime { NC_RT_RUNC, NC_RT_PROCESS };
 enum nc_steer { NC_ST_SRV6, NC_ST_TOS };
@@ -64,6 +66,20 @@ struct nc_chain {
 
 #define NC_ADDR_MAX	64	/* "[v6]:port" addresses */
 
+/* A tenant of the portal (docs/ORCHESTRATOR.md "Tenants"): its traffic
+ * (match, return-match) visits the VNFs of its chain it picked. Bit j of
+ * services/allowed is the chain's VNF j. */
+struct nc_tenant {
+	char name[NC_NAME_MAX + 1];
+	char password[NC_HASH_MAX];	/* crypt(3) hash */
+	int chain;			/* nc_chain index */
+	char match[512];		/* outbound traffic: nfswitch rule matches */
+	char return_match[512];		/* inbound, "" for none */
+	uint8_t services;		/* now (changed live by the portal) */
+	uint8_t allowed;		/* what the tenant may pick */
+	int line;
+};
+
 struct nc_spec {
 	char file[256];		/* as given */
 	char dir[256];		/* the file's directory: relative paths start here */
@@ -81,6 +97,11 @@ struct nc_spec {
 	unsigned nchain;
 	char http[NC_ADDR_MAX];		/* the agent's HTTP server: "" none */
 	char switch_metrics[NC_ADDR_MAX];	/* nfswitch --metrics: "" none */
+	struct nc_tenant tenant[NC_TENANT_MAX];
+	unsigned ntenant;
+	unsigned session_timeout_ms;	/* portal: idle sessions end */
+	char dash_password[NC_HASH_MAX];	/* dashboard: crypt(3) hash, "" none */
+	char plots[256];		/* dashboard: plots directory, "" none */
 };
 
 extern const char *const nc_mode_names[];
@@ -90,6 +111,7 @@ extern const char *const nc_mode_names[];
 int nc_spec_load(const char *path, struct nc_spec **out, char *err, size_t errlen);
 void nc_spec_free(struct nc_spec *s);
 int nc_spec_vnf(const struct nc_spec *s, const char *name);
+int nc_spec_tenant(const struct nc_spec *s, const char *name);
 /* The two VNF types are the same (program, ports, config, files, limits);
  * replicas are not compared. */
 bool nc_vnf_same(const struct nc_vnf *a, const struct nc_vnf *b);

@@ -8,6 +8,7 @@
  *   fdb-flush [NAME|INDEX]     forget learned MACs (of one port)
  *   fdb-add MAC PORT [VLAN]    static entry: never aged, never moved
  *   fdb-del MAC [VLAN]         remove one entry (learned or static)
+ *   captures, capture-start, capture-stop   port capture (cap.c)
  */
 #include "sw.h"
 #include "steer.h"
@@ -209,6 +210,9 @@ int sw_ctl_handler(int argc, char **argv, struct json_object *reply, void *arg)
 		}
 		return 0;
 	}
+	ret = sw_cap_ctl(sw, argc, argv, reply);
+	if (ret != -ENOENT || nf_last_error()[0] != '\0')
+		return ret;
 	{
 		/* -ENOENT without a sentence: not a steering request. */
 		int ret = st_ctl(sw, argc, argv, reply);
@@ -222,6 +226,7 @@ int sw_ctl_handler(int argc, char **argv, struct json_object *reply, void *arg)
 		     "steer-clear, steer-stats, rules, rule-add ..., rule-del ID, groups, "
 		     "group-add NAME MEMBER..., group-del NAME, group-member-del NAME I, "
 		     "group-member-set NAME I MEMBER, sids, sid-add ADDR BEHAVIOUR..., "
-		     "sid-del ADDR, tos IN OUT LAYER..., tos-off)", cmd);
+		     "sid-del ADDR, tos IN OUT LAYER..., tos-off, captures, capture-start PORT SINK "
+		     "[rx|tx|both] [snaplen N] [filter EXPR...], capture-stop ID|SINK)", cmd);
 	return -EINVAL;
 }

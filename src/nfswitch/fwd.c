@@ -36,7 +36,7 @@ static void flood(struct sw *sw, uint16_t in, struct nf_pkt *pk, uint16_t n)
 	for (j = 0; j < sw->nactive; j++) {
 		struct sw_port *o = &sw->ports[sw->active[j]];
 
-		if (sw->active[j] == in || !nf_port_is_up(o->p))
+		if (sw->active[j] == in || !nf_port_is_up(o->p) || (o->cap & SW_CAP_SINK))
 			continue;
 		o->flooded += n;
 		nf_tx_burst(o->p, pk, n);
@@ -289,6 +289,8 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 	if (diff != 0)		/* not all one way: send_out() reads every outp[] */
 		for (j = 0; j < nr; j++)
 			fill_out(outp, runs[j][0], runs[j][1], outp[runs[j][0] - 1]);
+	if (nf_unlikely(sw->ncap_tx != 0))	/* captures (cap.c) */
+		sw_cap_tx(sw, inidx, rx, outp, n, diff == 0, OUT_FLOOD);
 	send_out(sw, inidx, n, diff == 0, hdr != 0);
 }
 
@@ -304,6 +306,10 @@ static __attribute__((noinline)) void forward(struct sw *sw, struct sw_port *in,
 
 	sw->bursts++;
 	sw->burst_pkts += n;
+	if (nf_unlikely(in->cap != 0) && sw_cap_rx(sw, in, rx, n)) {	/* cap.c */
+		nf_rx_release(ip);
+		return;
+	}
 	if (nf_unlikely(sw->steer != NULL) && sw->steer->active) {
 		steer(sw, in, inidx, n);
 		nf_rx_release(ip);
@@ -339,6 +345,8 @@ static __attribute__((noinline)) void forward(struct sw *sw, struct sw_port *in,
 		diff |= (uint32_t)(o ^ o0);
 	}
 
+	if (nf_unlikely(sw->ncap_tx != 0))	/* captures (cap.c) */
+		sw_cap_tx(sw, inidx, rx, outp, n, diff == 0, OUT_FLOOD);
 	send_out(sw, inidx, n, diff == 0, false);
 	nf_rx_release(ip);
 }

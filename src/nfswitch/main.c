@@ -64,6 +64,7 @@ static void on_link(struct nf_port *p, bool up, void *arg)
 	logmsg("port %s %s (%s)", nf_port_name(p), up ? "up" : "down", d);
 	if (!up)
 		nf_fdb_flush(&sw->fdb, nf_port_index(p), false);
+	sw_cap_link(sw, p, up);
 	sw->changed = true;
 }
 
@@ -140,6 +141,7 @@ int sw_port_del(struct sw *sw, const char *key)
 		return -ENOENT;
 	}
 	idx = nf_port_index(sp->p);
+	sw_cap_port_gone(sw, idx);
 	logmsg("port %s removed", nf_port_name(sp->p));
 	nf_port_close(sp->p);
 	nf_fdb_flush(&sw->fdb, idx, true);
@@ -160,13 +162,18 @@ static void usage(FILE *f)
 "usage: nfswitch [options] -p SPEC [-p SPEC ...]\n"
 "\n"
 "The nfchain software switch: memif server ports for VNFs and generators,\n"
-"AF_PACKET ports for host interfaces, MAC learning, one copy per hop into\n"
+"AF_PACKET and AF_XDP ports for host interfaces, MAC learning, one copy per hop into\n"
 "the receiver's own memory.\n"
 "\n"
 "  -p, --port SPEC        add a port (repeatable); memif ports default to\n"
 "                         role=server. Examples:\n"
 "                           memif:/run/nfchain/sw0.sock,id=0\n"
 "                           afpacket:veth0\n"
+"                           afxdp:eth0[,queue=N][,mode=auto|copy|zerocopy]\n"
+"                             [,xdp=auto|native|skb][,fallback=afpacket|none]\n"
+"                             [,rsize=LOG2][,frame_size=2048|4096]\n"
+"                             (AF_XDP on one queue; if no XDP socket can be\n"
+"                             made, an AF_PACKET port unless fallback=none)\n"
 "                           pcap:in.pcap,out.pcap\n"
 "  -c, --ctl PATH         control socket (default " SW_DEF_CTL ")\n"
 "  -S, --steering FILE    service chaining: match-action rules, replica\n"
@@ -203,7 +210,10 @@ static void usage(FILE *f)
 "del-mac MAC [VLAN]; steering: steering|load-steering FILE|clear-steering|\n"
 "steer-stats|rules|add-rule ...|del-rule ID|groups|add-group NAME MEMBER...|\n"
 "del-group NAME|del-member NAME I|set-member NAME I MEMBER|sids|\n"
-"add-sid ADDR BEHAVIOUR ...|del-sid ADDR|tos IN OUT LAYER...|tos-off.\n"
+"add-sid ADDR BEHAVIOUR ...|del-sid ADDR|tos IN OUT LAYER...|tos-off;\n"
+"port capture (nfchain capture, docs/OPERATIONS.md): captures|\n"
+"start-capture PORT SINK [rx|tx|both] [snaplen N] [filter EXPR...]|\n"
+"stop-capture ID|SINK.\n"
 "Exit status: 0 after SIGINT/SIGTERM, 1 on a runtime error, 2 on a usage\n"
 "error.\n");
 }
@@ -473,6 +483,8 @@ int main(int argc, char **argv)
 			nf_ctl_service(sw->ctl);
 			if (sw->http != NULL)
 				nf_http_service(sw->http);
+			if (sw->cap_gc)
+				sw_cap_gc(sw);
 			sw->now_s = (uint32_t)((now - sw->start_ns) / 1000000000ull);
 			nf_fdb_age(&sw->fdb, sw->now_s, 256);
 			if (stats_s && now - last_stats >= stats_s * 1000000000ull) {

@@ -3,6 +3,7 @@
  * work. The control requests are in steer_ctl.c. */
 #include "steer.h"
 #include "sw.h"
+#include "nf_csum.h"
 #include "nf_util.h"
 
 #include <arpa/inet.h>
@@ -372,6 +373,36 @@ static int parse_sid(struct sw *sw, struct st_gen *g, struct toks *k, const char
 
 /* A rule's line, split: its switch parts into @r, the rest (matches for
  * nf_rule) into @match. */
+/* set-tos VALUE[/MASK]: 0..255 each (default mask 0xff); VALUE outside
+ * MASK is refused (it would be ignored). */
+static int tos_arg(const char *a, struct st_rule *r)
+{
+	char v[32], *slash;
+	uint64_t val, mask = 0xff;
+
+	if (snprintf(v, sizeof(v), "%s", a) >= (int)sizeof(v))
+		goto bad;
+	slash = strchr(v, '/');
+	if (slash != NULL) {
+		*slash = '\0';
+		if (nf_parse_u64(slash + 1, 0, 255, 0, &mask) < 0)
+			goto bad;
+	}
+	if (nf_parse_u64(v, 0, 255, 0, &val) < 0)
+		goto bad;
+	if (val & ~mask) {
+		nf_set_error("set-tos '%s': the value has bits outside the mask", a);
+		return -EINVAL;
+	}
+	r->set_tos = true;
+	r->tos_val = (uint8_t)val;
+	r->tos_mask = (uint8_t)mask;
+	return 0;
+bad:
+	nf_set_error("set-tos '%s': expected VALUE or VALUE/MASK, each 0..255", a);
+	return -EINVAL;
+}
+
 static int parse_rule(struct sw *sw, struct st_gen *g, struct toks *k, struct st_rule *r,
 		      char *match, size_t mlen)
 {
@@ -490,6 +521,11 @@ static int parse_rule(struct sw *sw, struct st_gen *g, struct toks *k, struct st
 				return -EINVAL;
 			r->set_dmac = true;
 			i++;
+		} else if (strcmp(t, "set-tos") == 0 && a) {
+			ret = tos_arg(a, r);
+			if (ret < 0)
+				return ret;
+			i++;
 		} else if (strcmp(t, "mirror") == 0 && a) {
 			ret = port_of(sw, a);
 			if (ret < 0)
@@ -535,7 +571,8 @@ static int parse_rule(struct sw *sw, struct st_gen *g, struct toks *k, struct st
 				return ret;
 		} else {
 			nf_set_error("action '%s': expected output PORT, group NAME, drop, l2, count, "
-				     "set-dst-mac MAC, mirror PORT, srv6-encap ..., srv6-decap", t);
+				     "set-dst-mac MAC, set-tos VALUE[/MASK], mirror PORT, srv6-encap ..., "
+				     "srv6-decap", t);
 			return -EINVAL;
 		}
 		(void)term;
@@ -1208,6 +1245,32 @@ down:
 	return g->tos.in;
 }
 
+static uint32_t rule_of(struct st_gen *g, uint16_t in, const struct frame *fr);
+static int rule_frame(struct st_gen *g, const struct st_rule *r, struct frame *fr, int *mirror);
+
+/* A frame from a ToS port. From the ingress or the egress, the rules come
+ * first: the first that matches applies its actions (set-tos, typically:
+ * a tenant's services), and its final action if it has one; without one
+ * (or with no rule matching) the frame then walks the layers by its ToS
+ * byte as it now is. Frames from layer ports go by the ToS byte only.
+ * Returns a port, ST_OUT_DROP, or -1 (a rule rewrote the frame and left
+ * it to be looked at again). */
+static int tos_port(struct st_gen *g, const struct st_port_role *role, uint16_t in,
+		    struct frame *fr, int *mirror)
+{
+	if (g->nrules && (role->role == ST_R_TOS_IN || role->role == ST_R_TOS_OUT)) {
+		uint32_t r = rule_of(g, in, fr);
+
+		if (r != UINT32_MAX) {
+			int out = rule_frame(g, &g->rule[r], fr, mirror);
+
+			if (out != ST_OUT_L2)
+				return out;
+		}
+	}
+	return tos_next(g, role, fr);
+}
+
 /* A frame for one of our SIDs. Returns a port, ST_OUT_DROP, or -1 to look
  * again (the frame was rewritten and goes on by its new headers). */
 static int sid_frame(struct st_gen *g, const struct st_sid *s, struct frame *fr)
@@ -1291,6 +1354,35 @@ static inline bool l2_match(const struct st_rule *r, uint16_t in, const struct f
 	return true;
 }
 
+/* Rewrite the IPv4 ToS byte (header checksum updated incrementally, RFC
+ * 1624) or the IPv6 traffic class: tos & ~mask | val. Other frames are
+ * left as they are. */
+static void set_tos(struct frame *fr, uint8_t val, uint8_t mask)
+{
+	uint8_t *l3;
+
+	if (fr->h.ethertype != NF_ETH_P_IPV4 && fr->h.ethertype != NF_ETH_P_IPV6)
+		return;
+	make_own(fr);
+	l3 = (uint8_t *)fr->p + fr->h.l3_off;
+	if (fr->h.ethertype == NF_ETH_P_IPV4) {
+		uint16_t old, new, ck;
+
+		memcpy(&old, l3, 2);
+		l3[1] = (uint8_t)((l3[1] & ~mask) | val);
+		memcpy(&new, l3, 2);
+		memcpy(&ck, l3 + 10, 2);
+		ck = nf_csum_update16(ck, old, new);
+		memcpy(l3 + 10, &ck, 2);
+	} else {
+		uint8_t tc = (uint8_t)((l3[0] << 4) | (l3[1] >> 4));
+
+		tc = (uint8_t)((tc & ~mask) | val);
+		l3[0] = (uint8_t)((l3[0] & 0xf0) | (tc >> 4));
+		l3[1] = (uint8_t)((l3[1] & 0x0f) | (tc << 4));
+	}
+}
+
 /* Apply rule @r. Returns a port, ST_OUT_L2, ST_OUT_DROP or -1 (look again). */
 static int rule_frame(struct st_gen *g, const struct st_rule *r, struct frame *fr, int *mirror)
 {
@@ -1303,11 +1395,17 @@ static int rule_frame(struct st_gen *g, const struct st_rule *r, struct frame *f
 
 		if (took(g, fr, b, n) < 0)
 			return ST_OUT_DROP;
+		if (r->set_tos && nf_parse(fr->p, fr->len, &fr->h) != NF_PERR_OK) {
+			g->drops[ST_DROP_PARSE]++;
+			return ST_OUT_DROP;
+		}
 	}
+	if (r->set_tos)
+		set_tos(fr, r->tos_val, r->tos_mask);
 	if (r->encap != NULL) {
 		uint8_t *b = spare(fr);
 
-		if (r->decap && nf_parse(fr->p, fr->len, &fr->h) != NF_PERR_OK) {
+		if (r->decap && !r->set_tos && nf_parse(fr->p, fr->len, &fr->h) != NF_PERR_OK) {
 			g->drops[ST_DROP_PARSE]++;
 			return ST_OUT_DROP;
 		}
@@ -1578,8 +1676,10 @@ int st_frame(struct sw *sw, struct st_gen *g, uint16_t in, const uint8_t **data,
 		}
 		if (round == 0 && role->role != ST_R_NONE) {
 			if (role->role != ST_R_PROXY_RET) {
-				out = tos_next(g, role, &fr);
-				goto done;
+				out = tos_port(g, role, in, &fr, mirror);
+				if (out >= 0 || out == ST_OUT_DROP)
+					goto done;
+				continue;	/* rewritten by a rule: look again */
 			}
 			if (proxy_back(g, role, &fr) < 0) {
 				out = ST_OUT_DROP;

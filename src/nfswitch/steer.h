@@ -20,7 +20,7 @@
  *              ip/ip6 saddr/daddr, meta l4proto, tcp/udp ports, ip dscp...)
  *       ACTION: output PORT | group NAME | drop | l2 | set-dst-mac MAC |
  *               mirror PORT | srv6-encap [red] [l2] [src ADDR] SID,... |
- *               srv6-decap | count
+ *               srv6-decap | set-tos VALUE[/MASK] | count
  *   srv6-source ADDR           outer source of srv6-encap without src
  *   tos INGRESS EGRESS LAYER0 [LAYER1 ... LAYER7]   the ToS-bitmap mode
  *                              (FlowFall): LAYERi a group name or "-"
@@ -122,8 +122,9 @@ struct st_rule {
 	uint8_t smac[6], dmac[6];
 	uint16_t type, vlan;
 	/* actions */
-	bool decap, set_dmac;
+	bool decap, set_dmac, set_tos;
 	uint8_t dmac_new[6];
+	uint8_t tos_val, tos_mask;	/* set-tos: tos = tos & ~mask | val */
 	int32_t mirror;			/* -1 none */
 	struct nf_srv6_encap *encap;	/* NULL none */
 	uint8_t term;			/* enum st_term */

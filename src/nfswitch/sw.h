@@ -26,7 +26,8 @@
 #define SW_DROPS(_)							\
 	_(SAME_PORT,  "same-port",  "destination learned on the ingress port") \
 	_(NO_PORT,    "no-port",    "flood with no other port up")	\
-	_(SRC_MCAST,  "src-multicast", "multicast source MAC")
+	_(SRC_MCAST,  "src-multicast", "multicast source MAC")	\
+	_(CAP_SINK,   "capture-sink", "frame sent by a capture's sink port")
 
 enum sw_drop {
 #define SW_DROP_ENUM(e, n, d) SW_DROP_##e,
@@ -40,7 +41,15 @@ struct sw_port {
 	char spec[256];
 	uint64_t flooded;	/* frames sent here by flooding */
 	uint64_t drops[SW_DROP_MAX];	/* counted at ingress */
+	uint8_t cap;		/* SW_CAP_*: captured, or a capture's sink */
 };
+
+/* sw_port.cap (cap.c): frames received / sent here are captured; the port
+ * is a capture's sink (never forwarded to or from); its client left. */
+#define SW_CAP_RX	1
+#define SW_CAP_TX	2
+#define SW_CAP_SINK	4
+#define SW_CAP_GONE	8
 
 struct st_gen;
 
@@ -65,6 +74,8 @@ struct sw {
 	struct st_gen *steer;	/* steering (steer.h); NULL: none */
 	uint64_t steer_loads;
 	uint64_t mirrored;
+	unsigned ncap_tx;	/* captures of frames sent (cap.c); 0: none */
+	bool cap_gc;		/* a sink's client left: sw_cap_gc() */
 	volatile int stop;
 };
 
@@ -79,5 +90,23 @@ int sw_ctl_handler(int argc, char **argv, struct json_object *reply, void *arg);
 int sw_metrics_handler(const struct nf_http_req *rq, struct nf_http_resp *rs, void *arg);
 /* steer_ctl.c: load a steering file at start (steer.h); 0 or -errno. */
 int sw_steer_load(struct sw *sw, const char *path);
+
+/* cap.c: port capture ("span"), docs/OPERATIONS.md. Requests captures,
+ * capture-start, capture-stop (-ENOENT without a sentence: not one). */
+int sw_cap_ctl(struct sw *sw, int argc, char **argv, struct json_object *reply);
+/* Frames @pk[0..n) just received on @in (in->cap != 0): copied to the
+ * sinks of its rx captures. True when @in is a sink: drop them (counted). */
+bool sw_cap_rx(struct sw *sw, struct sw_port *in, const struct nf_pkt *pk, uint16_t n);
+/* Frames @pk[0..n) received on @inidx about to be sent to @out[i] (all to
+ * @out[0] when @same; @flood: every other port): copied to the sinks of
+ * the tx captures of their ports (sw->ncap_tx != 0). */
+void sw_cap_tx(struct sw *sw, uint16_t inidx, const struct nf_pkt *pk, const uint16_t *out,
+	       uint16_t n, bool same, uint16_t flood);
+/* Port @idx closes: its captures (as the captured port or the sink) end. */
+void sw_cap_port_gone(struct sw *sw, uint16_t idx);
+/* Link change of @p: a sink whose client left is marked for sw_cap_gc(). */
+void sw_cap_link(struct sw *sw, struct nf_port *p, bool up);
+/* Between bursts: close the sinks whose client left. */
+void sw_cap_gc(struct sw *sw);
 
 #endif

@@ -90,6 +90,53 @@ check "runc, failure half-way: no run directory, process, container or cgroup le
 	       [ -z \"\$(find /sys/fs/cgroup -name 'nfchain-nfc-diesc-*' -type d)\" ]"
 check "runc, failure half-way: no process left" none_running "$T/run/diesc"
 
+# Tenants: their own rules, after their chain's (plan.c). An srv6 chain:
+# a priority-50 classifier with the chosen VNFs' SIDs only, both ways.
+H=$(sed -n "s/^    password: '\(\$6\$flowfallA\$[^']*\)'/\1/p" "$ROOT/examples/vcpe-portal.yaml")
+cat >"$T/tenants.yaml" <<EOF2
+name: ten
+runtime: process
+ports:
+  lan: {memif: 0}
+  wan: {memif: 1}
+vnfs:
+  fw: {program: nf-bridge, ports: [a, b]}
+  nat: {program: nf-bridge, ports: [a, b]}
+  mon: {program: nf-bridge, ports: [a, b]}
+chains:
+  c:
+    from: lan
+    to: wan
+    match: ip daddr 203.0.113.0/24
+    return-match: ip saddr 203.0.113.0/24
+    vnfs: [fw, nat, mon]
+tenants:
+  one:
+    password: '$H'
+    chain: c
+    match: ip saddr 10.1.0.0/24
+    return-match: ip daddr 10.1.0.0/24
+    services: [fw, mon]
+  two:
+    password: '$H'
+    chain: c
+    match: ip saddr 10.2.0.0/24
+    services: []
+EOF2
+check_eq "srv6 tenants: each its own segment list, the chosen VNFs only" \
+"# tenant one
+rule id 1001 priority 50 in-port lan ip saddr 10.1.0.0/24 action srv6-encap fd00:6e63:1::1,fd00:6e63:1::3,fd00:6e63:1::ff
+rule id 1002 priority 50 in-port wan ip daddr 10.1.0.0/24 action srv6-encap fd00:6e63:1::103,fd00:6e63:1::101,fd00:6e63:1::1ff
+# tenant two
+rule id 1003 priority 50 in-port lan ip saddr 10.2.0.0/24 action srv6-encap fd00:6e63:1::ff" \
+	"$("$C" up -n "$T/tenants.yaml" | sed -n '/^# tenant one/,$p')"
+check_eq "tos-bitmap tenants (examples/vcpe-portal.yaml): set-tos on the ingress and the egress" \
+"rule id 1001 in-port lan ip saddr 10.1.0.0/24 action set-tos 1/7
+rule id 1002 in-port wan ip daddr 10.1.0.0/24 action set-tos 1/7
+rule id 1003 in-port lan ip saddr 10.2.0.0/24 action set-tos 5/7
+rule id 1004 in-port wan ip daddr 10.2.0.0/24 action set-tos 5/7" \
+	"$("$C" up -n "$ROOT/examples/vcpe-portal.yaml" | grep '^rule id 100')"
+
 for f in "$ROOT"/examples/*.yaml; do
 	check "example $(basename "$f") passes nfchain up -n" quiet "$C" up -n "$f"
 done

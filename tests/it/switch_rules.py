@@ -365,6 +365,63 @@ def tos():
     check_eq("tos: nfswitch exits cleanly", 0, sw2.stop())
 
 
+# ------------------------------------------------------------ set-tos
+def settos():
+    """set-tos VALUE[/MASK]: the IPv4 ToS (header checksum updated, RFC
+    1624: the expected frames are built with a fresh checksum) and the IPv6
+    traffic class; on the ToS ingress and egress, rules come first and the
+    frame then walks the layers by its new ToS (a tenant's services)."""
+    lines = ["group l0 2/3", "group l1 4/5",
+             "rule id 1 in-port 0 ip saddr 10.1.0.0/24 action set-tos 2/3",
+             "rule id 2 in-port 1 ip daddr 10.1.0.0/24 action set-tos 0x2/0x3",
+             "rule id 3 in-port 0 ip6 saddr fd00:5::/64 action set-tos 0/0x0d",
+             "rule id 4 in-port 0 udp dport 9 action set-tos 0x10 output 1",
+             "rule id 5 in-port 6 action set-tos 0xb8 count output 7",
+             "tos 0 1 l0 l1"]
+    a1 = u4(4000, 80, src="10.1.0.5", tos=0x01)        # tenant: layer 0 -> layer 1
+    b1 = u4(4001, 80, src="10.2.0.5", tos=0x01)        # no rule: layer 0, as it is
+    a4 = u4(4002, 80, src="10.1.0.6", tos=0xfd)        # other bits kept: 0xfe
+    r1 = u4(80, 4003, src="10.6.0.1", dst="10.1.0.7", tos=0)   # reverse: layer 1 RETURN
+    v6 = u6(4004, 80, tc=0x0f)                         # tc 0x0f -> 0x02: layer 1
+    d9 = u4(4005, 9, src="10.3.0.1", tos=0x03)         # set-tos then output: no layer walk
+    x6 = u4(4006, 81, tos=0x2e, ttl=17)                # not a ToS port: 0xb8, out 7
+    inputs = {p: [] for p in range(8)}
+    inputs[0] += [a1, b1, a4, v6, d9]
+    inputs[1].append(r1)
+    inputs[6].append(x6)
+    sw = Sw("settos", 8, lines, inputs)
+    got = {p: sw.new(p) for p in range(8)}
+
+    def at(f):
+        return sorted(p for p in range(8) if f in got[p])
+    want = [
+        ("ingress 10.1.0.5 ToS 1 -> set-tos 2/3 -> ToS 2, layer 1 PORT 4",
+         u4(4000, 80, src="10.1.0.5", tos=0x02), [4]),
+        ("ingress 10.2.0.5 (no rule) keeps ToS 1 -> layer 0 PORT 2", b1, [2]),
+        ("ToS 0xfd with mask 3 -> 0xfe (bits outside the mask kept), layer 1",
+         u4(4002, 80, src="10.1.0.6", tos=0xfe), [4]),
+        ("egress to 10.1.0.7 ToS 0 -> ToS 2, layer 1 RETURN 5",
+         u4(80, 4003, src="10.6.0.1", dst="10.1.0.7", tos=0x02), [5]),
+        ("IPv6 traffic class 0x0f -> 0x02 (mask 0x0d), layer 1 PORT 4", u6(4004, 80, tc=0x02), [4]),
+        ("set-tos 0x10 with output 1: the rule's final action, no layer",
+         u4(4005, 9, src="10.3.0.1", tos=0x10), [1]),
+        ("a port outside the ToS mode: set-tos 0xb8 (TTL 17, checksum updated), output 7",
+         u4(4006, 81, tos=0xb8, ttl=17), [7]),
+    ]
+    for d, f, ports in want:
+        check_eq("settos: " + d, ports, at(f))
+    check_eq("settos: nothing else left the switch", 7, sum(len(got[p]) for p in range(8)))
+    rr = sw.rules()
+    check_eq("settos: rule counters (ids 1-5)", [2, 1, 1, 1, 1], [rr[i][0] for i in range(1, 6)])
+    good = sw.steering()
+    for arg, frag in (("300", "expected VALUE or VALUE/MASK"), ("3/1", "outside the mask"),
+                      ("1/0x1ff", "expected VALUE or VALUE/MASK"), ("x", "expected VALUE")):
+        rc, out, err = sw.cli("add-rule", "udp", "dport", "5", "action", "set-tos", arg)
+        check("settos: refused: set-tos %s -> '%s'" % (arg, err.strip()),
+              rc == 1 and frag in err and sw.steering() == good, (rc, out, err))
+    check_eq("settos: nfswitch exits cleanly", 0, sw.stop())
+
+
 # ------------------------------------------------------------ member MACs
 def members():
     """Each side of a member its own MAC (PORT/RETURN@MAC/RMAC), one MAC for

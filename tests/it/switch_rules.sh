@@ -7,7 +7,8 @@
 # runtime changes through nfchain with their replies, every malformed
 # request refused with one sentence and nothing changed (a broken
 # load-steering keeps the old configuration); 5000 rules; the ToS-bitmap
-# mode; per-side member MACs and port names holding '/'. Then memif ports
+# mode; set-tos (IPv4 ToS with its checksum, IPv6 traffic class; rules
+# before the ToS walk on its ingress and egress); per-side member MACs and port names holding '/'. Then memif ports
 # and nf-gen: 50 load-steering swaps between two equivalent configurations
 # under traffic, zero loss, counters carried.
 . "$(dirname "$0")/../lib.sh"
@@ -15,7 +16,7 @@ export ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 export BIN T
 cleanup 'for p in $(cat "$T/pids" 2>/dev/null); do kill $p; done'
 
-for s in matches actions tos members runtime scale; do
+for s in matches actions tos settos members runtime scale; do
 	timeout 300 python3 "$ROOT/tests/it/switch_rules.py" "$s" || not_ok "section $s ran to its end"
 done
 
