@@ -120,8 +120,25 @@ static int dir_port(struct nf_conf *c, int argc, char **argv, void *arg)
 	return 0;
 }
 
+/* "metrics ADDR:PORT": as --metrics (which wins over it) */
+static int dir_metrics(struct nf_conf *c, int argc, char **argv, void *arg)
+{
+	struct nf_vnf *v = arg;
+
+	(void)c;
+	(void)argc;
+	if (strlen(argv[1]) >= sizeof(v->metrics_addr) || nf_http_check_addr(argv[1]) < 0) {
+		nf_set_error("expected IPV4:PORT, [IPV6]:PORT or :PORT (port 0-65535)");
+		return -EINVAL;
+	}
+	nf_strlcpy(v->metrics_addr, argv[1], sizeof(v->metrics_addr));
+	return 0;
+}
+
 static const struct nf_conf_dir fw_dirs[] = {
 	{ "port", 2, 6, dir_port, "port NAME SPEC [mac MAC] [mtu BYTES]", false },
+	{ "metrics", 1, 1, dir_metrics, "metrics ADDR:PORT (Prometheus metrics over HTTP, "
+	  "as --metrics)", false },
 };
 
 /* A MAC for a port without one: the interface's for afpacket and afxdp,
@@ -531,6 +548,9 @@ static int metrics_handler(const struct nf_http_req *rq, struct nf_http_resp *rs
 			  "own reasons of the 'stats' control reply; absent while 0).");
 	nf_metrics_json_each(&m, "nfchain_vnf_drops_total", json_object_object_get(st, "drops"),
 			     "reason", NULL);
+	if (v->ops->metrics_cols != NULL)
+		nf_metrics_json_scalars(&m, json_object_object_get(st, v->ops->metrics_key),
+					v->ops->metrics_cols, v->ops->nmetrics_cols);
 	if (v->ops->metrics != NULL)
 		v->ops->metrics(v, &m, st);
 	ret = nf_metrics_end(&m);
@@ -823,6 +843,8 @@ int nf_vnf_main(int argc, char **argv, const struct nf_vnf_ops *ops, void *priv)
 		fprintf(stderr, "%s: %s\n", ops->name, nf_last_error());
 		goto out_io;
 	}
+	if (metrics == NULL && v->metrics_addr[0])
+		metrics = v->metrics_addr;
 	if (metrics != NULL && nf_http_open(metrics, 0, metrics_handler, v, &v->http) < 0) {
 		fprintf(stderr, "%s: %s\n", ops->name, nf_last_error());
 		goto out_ports;

@@ -111,6 +111,11 @@ struct nf_vnf_ops {
 	 * framework's; @stats is the "stats" control reply (with what
 	 * stats() added), so both views come from the same numbers. */
 	void (*metrics)(struct nf_vnf *v, struct nf_metrics *m, struct json_object *stats);
+	/* Or simpler (both may be given): one family per column from the
+	 * stats reply's member @metrics_key (the object stats() added). */
+	const char *metrics_key;
+	const struct nf_metrics_col *metrics_cols;
+	unsigned nmetrics_cols;
 };
 
 struct nf_vnf {
@@ -140,6 +145,7 @@ struct nf_vnf {
 	uint16_t nout[NF_VNF_PORTS_MAX];
 	uint64_t out_dropped;
 	struct nf_http *http;		/* --metrics; NULL: none */
+	char metrics_addr[64];		/* the "metrics ADDR:PORT" directive */
 	volatile int stop;
 };
 

@@ -18,6 +18,7 @@
  * entries of a port forgotten when its link goes down.
  */
 #include "nf_fdb.h"
+#include "nf_metrics.h"
 #include "nf_util.h"
 #include "nf_vnf.h"
 
@@ -383,6 +384,17 @@ static void br_stats(struct nf_vnf *v, struct json_object *reply)
 	json_object_object_add(reply, "bridge", o);
 }
 
+static const struct nf_metrics_col br_cols[] = {
+	{ "nfchain_bridge_fdb_entries", "gauge", "fdb_entries", "MAC table entries." },
+	{ "nfchain_bridge_fdb_learned_total", "counter", "learned", "MAC addresses learned." },
+	{ "nfchain_bridge_fdb_moved_total", "counter", "moved",
+	  "MAC addresses that moved to another port." },
+	{ "nfchain_bridge_fdb_aged_total", "counter", "aged", "MAC table entries aged out." },
+	{ "nfchain_bridge_flooded_packets_total", "counter", "flooded",
+	  "Frames flooded (unknown or broadcast destination)." },
+};
+
+
 static const struct nf_vnf_ops bridge_ops = {
 	.name = "nf-bridge",
 	.summary = "A VLAN-aware L2 learning bridge VNF: MAC learning with ageing,\n"
@@ -416,6 +428,9 @@ static const struct nf_vnf_ops bridge_ops = {
 	.tick = br_tick,
 	.ctl = br_ctl,
 	.stats = br_stats,
+	.metrics_key = "bridge",
+	.metrics_cols = br_cols,
+	.nmetrics_cols = NF_ARRAY_SIZE(br_cols),
 	.link = br_link,
 };
 

@@ -819,19 +819,18 @@ static const struct nf_metrics_col fw_cols[] = {
 	  "Connection tracking table size." },
 };
 
-/* GET /metrics: per-rule counters from the 'rules' reply, totals from
- * the stats reply's "firewall" object. */
+/* GET /metrics: per-rule counters from the 'rules' reply (the totals come
+ * from the stats reply's "firewall" object, fw_cols). */
 static void fw_metrics(struct nf_vnf *v, struct nf_metrics *m, struct json_object *stats)
 {
 	struct json_object *r = json_object_new_object();
 
+	(void)stats;
 	if (r == NULL)
 		return;
 	fw_gen_json(v, fw.gen, r);
 	nf_metrics_json_table(m, json_object_object_get(r, "rules"), "rule", "index",
 			      fw_rule_cols, NF_ARRAY_SIZE(fw_rule_cols));
-	nf_metrics_json_scalars(m, json_object_object_get(stats, "firewall"), fw_cols,
-				NF_ARRAY_SIZE(fw_cols));
 	json_object_put(r);
 }
 
@@ -876,6 +875,9 @@ static const struct nf_vnf_ops firewall_ops = {
 	.ctl = fw_ctl,
 	.stats = fw_stats,
 	.metrics = fw_metrics,
+	.metrics_key = "firewall",
+	.metrics_cols = fw_cols,
+	.nmetrics_cols = NF_ARRAY_SIZE(fw_cols),
 };
 
 int main(int argc, char **argv)

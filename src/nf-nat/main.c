@@ -558,13 +558,6 @@ static const struct nf_metrics_col nat_cols[] = {
 	  "Packets hairpinned between two inside hosts." },
 };
 
-/* GET /metrics: the stats reply's "nat" object. */
-static void nat_metrics(struct nf_vnf *v, struct nf_metrics *m, struct json_object *stats)
-{
-	(void)v;
-	nf_metrics_json_scalars(m, json_object_object_get(stats, "nat"), nat_cols,
-				NF_ARRAY_SIZE(nat_cols));
-}
 
 static struct nat the_nat = { .inside = -1, .outside = -1 };
 
@@ -604,7 +597,9 @@ static const struct nf_vnf_ops nat_ops = {
 	.tick = nat_tick,
 	.ctl = nat_ctl,
 	.stats = nat_stats,
-	.metrics = nat_metrics,
+	.metrics_key = "nat",
+	.metrics_cols = nat_cols,
+	.nmetrics_cols = NF_ARRAY_SIZE(nat_cols),
 };
 
 int main(int argc, char **argv)

@@ -16,6 +16,7 @@
  * two bursts: traffic to other prefixes is not disturbed.
  */
 #include "router.h"
+#include "nf_metrics.h"
 #include "nf_util.h"
 
 #include <errno.h>
@@ -626,6 +627,20 @@ static void rt_stats(struct nf_vnf *v, struct json_object *reply)
 	json_object_object_add(reply, "router", o);
 }
 
+static const struct nf_metrics_col rt_cols[] = {
+	{ "nfchain_router_routes4", "gauge", "routes4", "IPv4 routes." },
+	{ "nfchain_router_routes6", "gauge", "routes6", "IPv6 routes." },
+	{ "nfchain_router_neighbors", "gauge", "neighbors", "Neighbour table entries." },
+	{ "nfchain_router_queued_packets", "gauge", "queued",
+	  "Packets waiting for a neighbour's address." },
+	{ "nfchain_router_icmp_sent_total", "counter", "icmp_sent", "ICMP errors sent." },
+	{ "nfchain_router_fragments_made_total", "counter", "fragments_made",
+	  "Fragments made of packets larger than the output MTU." },
+	{ "nfchain_router_local_delivered_total", "counter", "local_delivered",
+	  "Packets addressed to the router itself." },
+};
+
+
 static struct router the_router;
 
 static const struct nf_vnf_ops router_ops = {
@@ -661,6 +676,9 @@ static const struct nf_vnf_ops router_ops = {
 	.tick = rt_tick,
 	.ctl = rt_ctl,
 	.stats = rt_stats,
+	.metrics_key = "router",
+	.metrics_cols = rt_cols,
+	.nmetrics_cols = NF_ARRAY_SIZE(rt_cols),
 };
 
 int main(int argc, char **argv)

@@ -134,7 +134,29 @@ struct agent {
 	uint64_t t_loss, t_slo;
 	struct nf_http *http;	/* the description's http: ADDR:PORT; NULL: none */
 	struct nc_web *web;	/* its dashboard and portal (web.c) */
+	struct rtt_hist {	/* data-path probe round trips per VNF type (metrics) */
+		char vnf[NC_NAME_MAX + 1];	/* "": free */
+		struct nf_hist h;
+	} rtt[NC_VNF_MAX];
 };
+
+/* The round-trip histogram of VNF type @vnf (a free slot the first time;
+ * NULL when every slot is taken by other types, after applies). */
+static struct nf_hist *rtt_hist(struct agent *a, const char *vnf)
+{
+	unsigned i;
+
+	for (i = 0; i < NC_VNF_MAX; i++)
+		if (strcmp(a->rtt[i].vnf, vnf) == 0)
+			return &a->rtt[i].h;
+	for (i = 0; i < NC_VNF_MAX; i++)
+		if (a->rtt[i].vnf[0] == '\0') {
+			snprintf(a->rtt[i].vnf, sizeof(a->rtt[i].vnf), "%s", vnf);
+			nf_hist_init(&a->rtt[i].h);
+			return &a->rtt[i].h;
+		}
+	return NULL;
+}
 
 static uint64_t now_ms(void)
 {
@@ -393,6 +415,7 @@ static void probe_send(struct agent *a, struct rep *r)
 static void probe_receive(struct agent *a, uint64_t now)
 {
 	struct nf_pkt pk[32];
+	struct nf_hist *h;
 	uint16_t n, i;
 	unsigned k;
 
@@ -419,6 +442,9 @@ static void probe_receive(struct agent *a, uint64_t now)
 				r->dp_back++;
 				r->dp_t_back = now;
 				r->dp_rtt_us = (uint32_t)((now_ns() - b.t_ns) / 1000);
+				h = rtt_hist(a, r->vnf);
+				if (h != NULL)
+					nf_hist_record(h, now_ns() - b.t_ns);
 			}
 		}
 		nf_rx_release(a->probe);
@@ -1678,6 +1704,8 @@ static const struct {
 
 static int agent_metrics(struct agent *a, struct nf_http_resp *rs)
 {
+	static const double rtt_le[] = { 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3,
+					 10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 1 };
 	struct nf_metrics m;
 	unsigned i, v, k, up;
 
@@ -1701,6 +1729,12 @@ static int agent_metrics(struct agent *a, struct nf_http_resp *rs)
 			      strcmp(a->rep[k].vnf, a->s->vnf[v].name) == 0;
 		nf_metrics_u64(&m, "nfchain_vnf_replicas_up", up, "vnf", a->s->vnf[v].name, NULL);
 	}
+	nf_metrics_family(&m, "nfchain_vnf_probe_rtt_seconds", "histogram",
+			  "Round trips of the data-path probes through the VNF type's replicas.");
+	for (i = 0; i < NC_VNF_MAX; i++)
+		if (a->rtt[i].vnf[0])
+			nf_metrics_hist(&m, "nfchain_vnf_probe_rtt_seconds", &a->rtt[i].h, 1e-9,
+					rtt_le, NF_ARRAY_SIZE(rtt_le), "vnf", a->rtt[i].vnf, NULL);
 	nf_metrics_family(&m, "nfchain_events_total", "counter",
 			  "Events of the deployment (nfchain status), by kind.");
 	for (i = 0; i < a->events.nkinds; i++)
@@ -1785,10 +1819,11 @@ static int ctl_handler(int argc, char **argv, struct json_object *reply, void *a
 			return -EINVAL;
 		}
 		if (strcmp(ns->name, a->s->name) || ns->runtime != a->s->runtime ||
-		    ns->mode != a->s->mode || ns->switch_cpu != a->s->switch_cpu) {
+		    ns->mode != a->s->mode || ns->switch_cpu != a->s->switch_cpu ||
+		    strcmp(ns->http, a->s->http) || strcmp(ns->switch_metrics, a->s->switch_metrics)) {
 			nc_spec_free(ns);
-			nf_set_error("name, runtime, mode and switch-cpu cannot change in a "
-				     "running deployment: down, then up");
+			nf_set_error("name, runtime, mode, switch-cpu, http and switch-metrics cannot "
+				     "change in a running deployment: down, then up");
 			return -EINVAL;
 		}
 		event(a, "apply", "", "apply %s", argv[1]);

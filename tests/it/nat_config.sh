@@ -58,7 +58,7 @@ udp-zero|:5: set udp 0: expected 1..1073741824|$SIDES;set udp 0
 tcp-word|:5: set tcp-established 2h: expected 1..1073741824|$SIDES;set tcp-established 2h
 hairpin|:5: set hairpin maybe: expected on or off|$SIDES;set hairpin maybe
 unknown-key|:5: set timeout 5: unknown key (known: burst mode pool sessions filtering|$SIDES;set timeout 5
-unknown-directive|:5: masquerade: unknown directive (known: set, port, inside, outside, pool, static)|$SIDES;masquerade
+unknown-directive|:5: masquerade: unknown directive (known: set, port, metrics, inside, outside, pool, static)|$SIDES;masquerade
 EOF
 
 printf '%s\n' "$SIDES;# the pool" "pool 10.2.0.0/28 ports 1024-65535" "pool 192.0.2.1-192.0.2.3" \

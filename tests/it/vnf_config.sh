@@ -23,7 +23,7 @@ bad() {
 	fi
 }
 P="port a pcap:,$T/o.pcap"
-bad unknown-directive ":2: colour: unknown directive (known: set, port, address, route, route-del, neighbor)" "$P
+bad unknown-directive ":2: colour: unknown directive (known: set, port, metrics, address, route, route-del, neighbor)" "$P
 colour blue"
 bad unknown-key ":2: set icmp-speed 5: unknown key (known: burst mode pool icmp-rate" "$P
 set icmp-speed 5"
@@ -64,7 +64,7 @@ bad too-many-words ":2: a b c d e f g h i j k l m n o p q r s t u v w x: too man
 a b c d e f g h i j k l m n o p q r s t u v w x y z"
 bad bridge-vlan ":2: vlan a access 5000: VLAN '5000': expected 1..4094" "$P
 vlan a access 5000" "$B"
-bad bridge-router-directive ":2: route: unknown directive (known: set, port, vlan)" "$P
+bad bridge-router-directive ":2: route: unknown directive (known: set, port, metrics, vlan)" "$P
 route 10.0.0.0/8 dev a" "$B"
 printf 'port a pcap:,%s\n# a comment\n\n   set icmp-rate 10   # trailing comment\naddress a 10.0.0.1/24\nroute 0.0.0.0/0 via 10.0.0.254\n' "$T/o.pcap" >"$T/good.conf"
 check_eq "a good file with comments and blank lines checks" "configuration OK" "$("$R" -n -c "$T/good.conf" 2>&1)"
