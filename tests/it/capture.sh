@@ -233,7 +233,7 @@ cleanup "'$C' down --name rnf"
 check "nfchain up -d router-nat-fw (runtime process)" "$C" up -d "$T/rnf.yaml"
 R=$T/run/rnf
 "$G" --tx "memif:$R/memif.sock,id=0,rsize=12" --rx "memif:$R/memif.sock,id=1,rsize=12" \
-	--src-ip 10.1.0.2 --dst-ip 203.0.113.2 --flows 100 --rate 10k --count 20000 \
+	--src-ip 10.1.0.2 --dst-ip 203.0.113.2 --flows 100 --rate 5k --count 15000 \
 	--drain 1s --json >"$T/gen.json" 2>"$T/gen.err" &
 GEN=$!
 # not the agent's health probes (EtherType 0x88b5), which also pass there
@@ -248,7 +248,9 @@ check_eq "capture --name rnf --rx fw: every replica's ports" \
 	"nfchain capture: capturing fw.0.fin fw.0.fout fw.1.fin fw.1.fout rx into $T/fw.pcap" \
 	"$(head -1 "$T/fw.err")"
 wait "$GEN"
-check_eq "... nf-gen: 20000 through the chain, none lost" "20000 0" \
+# (5k frames/s: the CI's other tests share the two cores with the chain's
+# four replicas, the switch, the generator and the captures)
+check_eq "... nf-gen: 15000 through the chain, none lost" "15000 0" \
 	"$(jget "$T/gen.json" rx.packets) $(jget "$T/gen.json" rx.lost)"
 check_eq "... the deployment's switch: no capture or capture port left" "0 0" \
 	"$("$C" switch --ctl "$R/switch.ctl" --json captures | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["captures"]))') $("$C" switch --ctl "$R/switch.ctl" --json ports | python3 -c 'import json,sys; print(sum(p["name"].startswith("_cap") for p in json.load(sys.stdin)["ports"]))')"
