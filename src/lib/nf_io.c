@@ -189,6 +189,8 @@ int nf_io_service(void)
 		io.last_tick = now;
 		for (p = io.ports; p != NULL; p = next) {
 			next = p->next;
+			p->st.rx_queue = p->st.rx_queue_now;	/* a window ends */
+			p->st.rx_queue_now = 0;
 			if (p->ops->tick != NULL)
 				p->ops->tick(p, now);
 		}

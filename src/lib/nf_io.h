@@ -126,6 +126,11 @@ struct nf_port_stats {
 	uint64_t connects;
 	uint64_t discs[NF_DISC_MAX];
 	uint64_t rx_wakeups;	/* interrupt-mode wakeups */
+	/* Receive backlog (memif): the most frames a receive found waiting
+	 * in the ring, over the last whole tick window (about 100 ms:
+	 * rx_queue) and the current one (rx_queue_now); rx_ring, the ring's
+	 * slots. rx_queue / rx_ring is how full the port's input ran. */
+	uint32_t rx_queue, rx_queue_now, rx_ring;
 };
 
 struct nf_port;

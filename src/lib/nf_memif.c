@@ -478,6 +478,7 @@ static const char *srv_connect(struct nf_port *p, const struct nf_memif_connect 
 	m->peer_if[NF_MEMIF_NAME_SZ] = '\0';
 	ring_setup(&m->rx, c2s, m->ring_msg[0].log2_ring_size, m->ring_fd[0]);
 	ring_setup(&m->tx, s2c, m->ring_msg[1].log2_ring_size, m->ring_fd[1]);
+	p->st.rx_ring = m->rx.size;
 	__atomic_store_n(&c2s->head, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&c2s->tail, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&s2c->head, 0, __ATOMIC_RELAXED);
@@ -943,6 +944,8 @@ static uint16_t srv_rx_burst(struct nf_port *p, struct nf_pkt *pkts, uint16_t n)
 	}
 	if (avail == 0)
 		return 0;
+	if (avail > p->st.rx_queue_now)		/* the backlog gauge */
+		p->st.rx_queue_now = avail;
 	desc = q->ring->desc;
 	size = q->size;
 	nreg = m->nregions;
@@ -1411,6 +1414,7 @@ static void client_up(struct nf_port *p)
 
 	ring_setup(&m->tx, c2s, m->run_log2, m->ring_fd[0]);
 	ring_setup(&m->rx, s2c, m->run_log2, m->ring_fd[1]);
+	p->st.rx_ring = m->rx.size;
 	__atomic_store_n(&c2s->head, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&c2s->tail, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&s2c->tail, 0, __ATOMIC_RELAXED);
@@ -1599,6 +1603,8 @@ static uint16_t cli_rx_burst(struct nf_port *p, struct nf_pkt *pkts, uint16_t n)
 		fault(m, NF_DISC_BAD_INDEX);
 		return 0;
 	}
+	if (avail > p->st.rx_queue_now)		/* the backlog gauge */
+		p->st.rx_queue_now = avail;
 	m->ngather = 0;
 	while (i < n && avail > 0) {
 		const uint32_t s0 = pos & q->mask;

@@ -446,6 +446,8 @@ static void stats_json(struct nf_vnf *v, struct json_object *reply)
 		json_object_object_add(o, "rx_bytes", u64j(st->rx_bytes));
 		json_object_object_add(o, "tx_packets", u64j(st->tx_pkts));
 		json_object_object_add(o, "tx_bytes", u64j(st->tx_bytes));
+		json_object_object_add(o, "rx_queue", u64j(st->rx_queue));
+		json_object_object_add(o, "rx_ring", u64j(st->rx_ring));
 		for (d = 0; d < NF_DROP_MAX; d++)
 			if (st->drops[d])
 				json_object_object_add(pd, nf_drop_name(d), u64j(st->drops[d]));

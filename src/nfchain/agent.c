@@ -88,6 +88,7 @@ struct rep {
 	double pps_in, pps_out;
 	uint64_t idle_ns, clock_ns;	/* its loop's idle time and clock (nf_vnf.c) */
 	double busy;			/* busy fraction of its loop since the last answer */
+	double queue;			/* its fullest receive ring, 0..1 (last answer) */
 	/* draining (autoscaling in): out of its group, stopped once idle */
 	uint64_t t_drain, t_quiet, drain_rx, t_handoff;
 	bool handoff;			/* drained too long: its flows go to the others */
@@ -882,12 +883,17 @@ static void probe_answer(struct rep *r, uint64_t now)
 		json_object_put(j);
 		return;
 	}
+	r->queue = 0;
 	if (json_object_object_get_ex(j, "ports", &ports)) {
 		n = json_object_array_length(ports);
 		for (i = 0; i < n; i++) {
 			struct json_object *p = json_object_array_get_idx(ports, i), *d;
+			uint64_t ring = ju64(p, "rx_ring");
 
 			up &= json_object_get_boolean(json_object_object_get(p, "up"));
+			/* its fullest input ring over the last ~100 ms */
+			if (ring && (double)ju64(p, "rx_queue") / (double)ring > r->queue)
+				r->queue = (double)ju64(p, "rx_queue") / (double)ring;
 			rx += ju64(p, "rx_packets");
 			if (i == 0)
 				r->rx_in = ju64(p, "rx_packets");
@@ -1164,6 +1170,8 @@ static void autoscale_vnf(struct agent *a, unsigned v, uint64_t now)
 			up++;
 			in.pps += r->pps_in;
 			in.busy += r->busy;
+			if (r->queue > in.queue)
+				in.queue = r->queue;
 		} else {
 			other++;
 		}
@@ -1632,6 +1640,7 @@ static void status_json(struct agent *a, struct json_object *reply)
 			json_object_object_add(o, "probes_back", json_object_new_int64((int64_t)r->dp_back));
 			json_object_object_add(o, "probe_rtt_us", json_object_new_int64(r->dp_rtt_us));
 			json_object_object_add(o, "busy", json_object_new_double(r->busy));
+			json_object_object_add(o, "queue", json_object_new_double(r->queue));
 			if (a->s->runtime == NC_RT_RUNC)
 				json_object_object_add(o, "container", json_object_new_string(r->id));
 			json_object_array_add(reps, o);

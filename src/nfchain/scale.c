@@ -22,6 +22,9 @@ static unsigned needed(const struct nc_scale *c, const struct nc_scale_in *in)
 		n = ceil(in->pps / (double)c->target_pps - 1e-9);
 	if (c->target_busy)
 		n = fmax(n, ceil(in->busy * 1000.0 / c->target_busy - 1e-9));
+	/* A backlog says "more" but not how many: one at a time. */
+	if (c->target_queue && in->queue * 1000.0 > c->target_queue)
+		n = fmax(n, in->n + 1);
 	return n > 1e6 ? 1000000u : (unsigned)n;
 }
 
@@ -35,6 +38,8 @@ static bool below(const struct nc_scale *c, const struct nc_scale_in *in, unsign
 		return false;
 	if (c->target_busy && in->busy * 1000.0 / n >= frac * c->target_busy)
 		return false;
+	if (c->target_queue && in->queue * 1000.0 >= frac * c->target_queue)
+		return false;
 	return true;
 }
 
@@ -47,8 +52,11 @@ static void load_text(const struct nc_scale *c, const struct nc_scale_in *in, un
 		k += snprintf(out + k, len - (size_t)k, " (%.0f per replica, target %llu)",
 			      in->pps / n, (unsigned long long)c->target_pps);
 	if (c->target_busy && k > 0 && (size_t)k < len)
-		snprintf(out + k, len - (size_t)k, ", busy %.2f%s (target %.2f per replica)",
-			 in->busy, n > 1 ? " summed" : "", c->target_busy / 1000.0);
+		k += snprintf(out + k, len - (size_t)k, ", busy %.2f%s (target %.2f per replica)",
+			      in->busy, n > 1 ? " summed" : "", c->target_busy / 1000.0);
+	if (c->target_queue && k > 0 && (size_t)k < len)
+		snprintf(out + k, len - (size_t)k, ", receive ring %.0f%% full (target %.0f%%)",
+			 in->queue * 100, c->target_queue / 10.0);
 }
 
 void nc_scale_decide(const struct nc_scale *c, struct nc_scale_state *st,
@@ -82,6 +90,10 @@ void nc_scale_decide(const struct nc_scale *c, struct nc_scale_state *st,
 		if (c->target_pps && in->pps > carry)
 			snprintf(out->status, sizeof(out->status), "not met: %.0f pps offered, max "
 				 "%u replicas carry ~%.0f", in->pps, c->max, carry);
+		else if (c->target_queue && in->queue * 1000.0 > c->target_queue)
+			snprintf(out->status, sizeof(out->status), "not met: a receive ring %.0f%% "
+				 "full with max %u replicas (target %.0f%%)", in->queue * 100,
+				 c->max, c->target_queue / 10.0);
 		else
 			snprintf(out->status, sizeof(out->status), "not met: busy %.2f summed, max "
 				 "%u replicas carry ~%.2f", in->busy, c->max,

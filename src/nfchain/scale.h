@@ -9,7 +9,8 @@
  *
  * The rule: want = the fewest replicas n in [min, max] with
  * load / n <= target (frames/s per replica, and/or the busy fraction of
- * the replicas' poll loops). Out as soon as the load is above the target
+ * the replicas' poll loops; and/or a receive ring fuller than the queue
+ * target, which asks for one replica more). Out as soon as the load is above the target
  * for NC_SCALE_SAMPLES samples in a row (straight to the count the load
  * needs); in by one replica when the load would stay below
  * NC_SCALE_IN_FRACTION of the target with one replica fewer, for as many
@@ -37,6 +38,8 @@ struct nc_scale_in {
 	unsigned n;		/* replicas of the type, all up */
 	double pps;		/* frames/s into the type (sum over its replicas) */
 	double busy;		/* sum of the replicas' busy fractions (0..1 each) */
+	double queue;		/* the fullest receive ring among them, 0..1 (frames
+				 * waiting / ring slots, the most in ~100 ms) */
 	bool holding;		/* the switch holds frames for it (n == 0) */
 	uint64_t now_ms;
 };

@@ -102,6 +102,7 @@ static const struct nc_key keys[] = {
 	{ S_SCALE, "max", K_UINT, 1, NC_REPLICA_MAX, NULL, true },
 	{ S_SCALE, "target-pps", K_RATE, 1, 1000000000, NULL, false },
 	{ S_SCALE, "target-busy", K_FRAC, 50, 1000, NULL, false },
+	{ S_SCALE, "target-queue", K_FRAC, 10, 1000, NULL, false },
 	{ S_SCALE, "cooldown", K_MS, 100, 3600000, NULL, false },
 	{ S_SCALE, "idle", K_MS, 100, 86400000, NULL, false },
 	{ S_SCALE, "hold", K_UINT, 1, 4096, NULL, false },
@@ -563,6 +564,8 @@ static int set_scale(struct ld *l, const struct nc_key *k, const struct val *v, 
 		c->target_pps = v->u;
 	else if (strcmp(k->key, "target-busy") == 0)
 		c->target_busy = (unsigned)v->u;
+	else if (strcmp(k->key, "target-queue") == 0)
+		c->target_queue = (unsigned)v->u;
 	else if (strcmp(k->key, "cooldown") == 0)
 		c->cooldown_ms = (unsigned)v->u;
 	else if (strcmp(k->key, "idle") == 0)
@@ -664,9 +667,9 @@ static int set_vnf(struct ld *l, const struct nc_key *k, const struct val *v, vo
 			return ret;
 		if (c->min > c->max)
 			return fail(l, v->node, where, "min %u is more than max %u", c->min, c->max);
-		if (!c->target_pps && !c->target_busy)
-			return fail(l, v->node, where, "needs target-pps or target-busy (what a "
-				    "replica should carry)");
+		if (!c->target_pps && !c->target_busy && !c->target_queue)
+			return fail(l, v->node, where, "needs target-pps, target-busy or "
+				    "target-queue (what a replica should carry)");
 	} else if (strcmp(k->key, "cpu") == 0) {
 		f->cpu_milli = (unsigned)v->u;
 	} else {

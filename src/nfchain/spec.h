@@ -36,6 +36,7 @@ struct nc_scale {
 	unsigned min, max;	/* replicas; min 0: started by its first frame */
 	uint64_t target_pps;	/* frames/s per replica; 0: not a target */
 	unsigned target_busy;	/* busy fraction per replica, thousandths; 0: not a target */
+	unsigned target_queue;	/* receive ring fill, thousandths; 0: not a target */
 	unsigned cooldown_ms;	/* at most one change per cooldown */
 	unsigned idle_ms;	/* min 0: no traffic this long -> no replica */
 	unsigned drain_ms;	/* a replica scaled in keeps its flows this long at most */

@@ -114,6 +114,48 @@ int main(void)
 		NF_TEST("busy 0.9, target 0.5: out to 2", o.want == 2);
 	}
 
+	/* receive ring target: one more at a time, in only when well below */
+	c = cfg(1, 3, 0, 0);
+	c.target_queue = 500;
+	nc_scale_init(&st, 0);
+	{
+		struct nc_scale_in in = { .n = 1, .pps = 5000, .queue = 0.8 };
+		unsigned i;
+
+		for (i = 0; i < 3; i++) {
+			in.now_ms = t += 100;
+			nc_scale_decide(&c, &st, &in, &o);
+		}
+		NF_TEST("a ring 80% full, target 50%: out by one, to 2", o.want == 2);
+		NF_TEST("... the reason says how full",
+			strcmp(o.why, "scale out 1 -> 2: 5000 pps, receive ring 80% full "
+			       "(target 50%)") == 0);
+		t += 10000;
+		in.n = 2;
+		in.queue = 0.4;
+		for (i = 0; i < 10; i++) {
+			in.now_ms = t += 100;
+			nc_scale_decide(&c, &st, &in, &o);
+		}
+		NF_TEST("40% (above 70% of the target): stays at 2", o.want == 2);
+		in.queue = 0.1;
+		for (i = 0; i < 3; i++) {
+			in.now_ms = t += 100;
+			nc_scale_decide(&c, &st, &in, &o);
+		}
+		NF_TEST("10%: in to 1", o.want == 1);
+		in.n = 3;
+		in.queue = 0.9;
+		t += 10000;
+		for (i = 0; i < 3; i++) {
+			in.now_ms = t += 100;
+			nc_scale_decide(&c, &st, &in, &o);
+		}
+		NF_TEST("90% full at max 3: not met, said so",
+			o.want == 3 && strcmp(o.status, "not met: a receive ring 90% full with max "
+					      "3 replicas (target 50%)") == 0);
+	}
+
 	/* from zero and back */
 	c = cfg(0, 2, 3000, 0);
 	nc_scale_init(&st, t);
