@@ -9,13 +9,8 @@
 # freely again it goes back to 1. Nothing is lost (the ring has room).
 . "$(dirname "$0")/../lib.sh"
 
-C="$BIN/nfchain"
-G="$BIN/nf-gen"
-export NFCHAIN_RUN_DIR=$T/run
-san_to_files
-R=$T/run/naasq
-S=$R/memif.sock
-cleanup "'$C' down --name naasq"
+. "$(dirname "$0")/naas/lib.sh"
+naas_init naasq
 cat >"$T/q.yaml" <<'YAML'
 name: naasq
 runtime: process

@@ -8,14 +8,9 @@
 # reported once, as a status and one event, and once when it ends.
 . "$(dirname "$0")/../lib.sh"
 
-C="$BIN/nfchain"
-G="$BIN/nf-gen"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-export NFCHAIN_RUN_DIR=$T/run
-san_to_files
-R=$T/run/naasscale
-S=$R/memif.sock
-cleanup "'$C' down --name naasscale"
+. "$(dirname "$0")/naas/lib.sh"
+naas_init naasscale
 cat >"$T/scale.yaml" <<'YAML'
 name: naasscale
 runtime: process

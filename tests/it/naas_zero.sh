@@ -6,13 +6,8 @@
 # released in order; after `idle` without traffic the type is back at zero.
 . "$(dirname "$0")/../lib.sh"
 
-C="$BIN/nfchain"
-G="$BIN/nf-gen"
-export NFCHAIN_RUN_DIR=$T/run
-san_to_files
-R=$T/run/naaszero
-S=$R/memif.sock
-cleanup "'$C' down --name naaszero"
+. "$(dirname "$0")/naas/lib.sh"
+naas_init naaszero
 cat >"$T/zero.yaml" <<'YAML'
 name: naaszero
 runtime: process
