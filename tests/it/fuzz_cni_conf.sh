@@ -5,6 +5,7 @@
 # without a crash or a broken invariant (refusals carry a parser code and a
 # one-line sentence, accepted configurations hold cni.h's limits), then a
 # short fuzzing session from the seeds finds nothing.
+# tests/run: once
 . "$(dirname "$0")/../lib.sh"
 fuzz_target cni_conf 20 2000
 exit 0

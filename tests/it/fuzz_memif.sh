@@ -3,6 +3,7 @@
 # ASan+UBSan): every input of the seed corpus replays without a crash or
 # a leaked descriptor, then a short fuzzing session from the seeds finds
 # nothing. Longer sessions: make fuzz FUZZ_TIME=600.
+# tests/run: once
 . "$(dirname "$0")/../lib.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 F=$ROOT/build/fuzz/fuzz_memif_ctl

@@ -5,6 +5,7 @@
 # checks the recorded offsets against the frame, guard pages on both
 # sides, fast path against the general parser), then a short fuzzing
 # session from the seeds finds nothing. Longer: make fuzz FUZZ_TIME=600.
+# tests/run: once
 . "$(dirname "$0")/../lib.sh"
 fuzz_target parse 40 100000
 exit 0

@@ -7,6 +7,7 @@
 # parses back to the same struct, the tree answers as the linear scan),
 # then a short fuzzing session from the seeds finds nothing.
 # Longer: make fuzz FUZZ_TIME=600.
+# tests/run: once
 . "$(dirname "$0")/../lib.sh"
 fuzz_target rule 40 5000
 exit 0

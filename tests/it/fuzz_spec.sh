@@ -6,6 +6,7 @@
 # sentence, accepted descriptions hold spec.h's limits and references, the
 # steering fits and names only what the description has), then a short
 # fuzzing session from the seeds finds nothing.
+# tests/run: once
 . "$(dirname "$0")/../lib.sh"
 fuzz_target spec 40 2000
 exit 0

@@ -5,6 +5,7 @@
 # after the frame; reasons in range; End, decapsulations and the proxy
 # checked against the frame), then a short fuzzing session from the seeds
 # finds nothing. Longer: make fuzz FUZZ_TIME=600.
+# tests/run: once
 . "$(dirname "$0")/../lib.sh"
 fuzz_target srv6 30 100000
 exit 0
