@@ -206,6 +206,15 @@ static enum MHD_Result dispatch(struct nf_http *h, struct MHD_Connection *c,
 	const char *qs = q->uri ? strchr(q->uri, '?') : NULL;
 	int err;
 
+	/* The path reaches handlers unescaped: an escaped NUL would cut it
+	 * short ("/x.png%00.txt" read as "/x.png"). Refused. */
+	if (q->uri != NULL) {
+		const char *e = qs ? qs : q->uri + strlen(q->uri), *x;
+
+		for (x = q->uri; (x = strstr(x, "%00")) != NULL && x < e; x++)
+			return answer_text(c, MHD_HTTP_BAD_REQUEST,
+					   "bad request: an escaped NUL in the path\n");
+	}
 	peer_name(c, peer, sizeof(peer));
 	struct nf_http_req rq = {
 		.method = strcmp(method, "HEAD") == 0 ? "GET" : method,
