@@ -342,9 +342,19 @@ static int start_switch(struct agent *a)
 
 static int xport_add(struct agent *a, const struct nc_xport *x)
 {
+	if (x->remote)		/* on another node of the cluster */
+		return 0;
+	if (x->spec[0])		/* the cluster's uplink */
+		return sw(a, "port-add %s %s", x->spec, x->name);
 	if (x->is_memif)
 		return sw(a, "port-add memif:%s,id=%u %s", a->swsock, x->memif_id, x->name);
 	return sw(a, "port-add afpacket:%s %s", x->ifname, x->name);
+}
+
+static void xport_del(struct agent *a, const struct nc_xport *x)
+{
+	if (!x->remote)
+		sw(a, "port-del %s", x->name);
 }
 
 /* --- data-path probes (nf_proto.h NF_ETH_P_NFPROBE) ---
@@ -1493,6 +1503,8 @@ static int reconcile(struct agent *a, struct nc_spec *n)
 			if (strcmp(n->xport[j].name, x->name) == 0 &&
 			    n->xport[j].is_memif == x->is_memif &&
 			    n->xport[j].memif_id == x->memif_id &&
+			    n->xport[j].remote == x->remote &&
+			    strcmp(n->xport[j].spec, x->spec) == 0 &&
 			    strcmp(n->xport[j].ifname, x->ifname) == 0)
 				gone_port[i] = false;
 	}
@@ -1520,7 +1532,7 @@ static int reconcile(struct agent *a, struct nc_spec *n)
 				if (strcmp(old->xport[i].name, n->xport[j].name) == 0)
 					exists = true;
 			if (!exists)
-				sw(a, "port-del %s", n->xport[j].name);
+				xport_del(a, &n->xport[j]);
 		}
 		for (i = 0; i < REP_MAX; i++)
 			if (a->rep[i].used && a->rep[i].st == R_STOP)
@@ -1537,7 +1549,7 @@ static int reconcile(struct agent *a, struct nc_spec *n)
 	for (i = 0; i < old->nxport; i++) {
 		if (!gone_port[i])
 			continue;
-		sw(a, "port-del %s", old->xport[i].name);
+		xport_del(a, &old->xport[i]);
 		for (j = 0; j < n->nxport; j++)
 			if (strcmp(n->xport[j].name, old->xport[i].name) == 0)
 				xport_add(a, &n->xport[j]);

@@ -24,12 +24,12 @@
  */
 #include "plan.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#define SID_FMT "fd00:6e63:%x::%x"
 
 struct out {
 	char *p;
@@ -47,6 +47,36 @@ static void __attribute__((format(printf, 2, 3))) put(struct out *o, const char 
 	n = vsnprintf(o->p + o->used, o->len - o->used, fmt, ap);
 	va_end(ap);
 	o->used += n > 0 ? (size_t)n : 0;
+}
+
+/* SID function @fn of chain @no on node @n: the node's locator, the chain
+ * number in the 16 bits after it, the function in the last 16 bits. One
+ * node (no cluster): the locator fd00:6e63::/32, so fd00:6e63:N::J. */
+static void put_sid(struct out *o, const struct nc_spec *s, int n, unsigned no, unsigned fn)
+{
+	static const uint8_t one[16] = { 0xfd, 0x00, 0x6e, 0x63 };
+	uint8_t a[16];
+	unsigned plen = 32, i;
+	char str[INET6_ADDRSTRLEN];
+
+	memcpy(a, one, 16);
+	if (s->cluster && n >= 0) {
+		memcpy(a, s->node[n].locator, 16);
+		plen = s->node[n].plen;
+	}
+	for (i = 0; i < 16; i++)	/* the chain number, bit by bit after the locator */
+		if (no & (0x8000u >> i))
+			a[(plen + i) / 8] |= (uint8_t)(0x80 >> ((plen + i) % 8));
+	a[14] = (uint8_t)(fn >> 8);
+	a[15] = (uint8_t)fn;
+	inet_ntop(AF_INET6, a, str, sizeof(str));
+	put(o, "%s", str);
+}
+
+/* Is @n this node (or is there one node only)? */
+static bool here(const struct nc_spec *s, int n)
+{
+	return !s->cluster || n == s->self;
 }
 
 static void put_mac(struct out *o, const uint8_t *m)
@@ -121,6 +151,8 @@ static void put_tenants(struct out *o, const struct nc_spec *s, unsigned ci, uns
 		if (tn->chain != (int)ci)
 			continue;
 		put(o, "# tenant %s\n", tn->name);
+		if (c->steering == NC_ST_TOS && !here(s, s->xport[c->from].node))
+			continue;	/* a tos-bitmap chain is on one node */
 		if (c->steering == NC_ST_TOS) {
 			put(o, "rule id %u in-port %s %s action set-tos %u/%u\n", id,
 			    s->xport[c->from].name, tn->match, tn->services & mask, mask);
@@ -129,51 +161,98 @@ static void put_tenants(struct out *o, const struct nc_spec *s, unsigned ci, uns
 				    s->xport[c->to].name, tn->return_match, tn->services & mask, mask);
 			continue;
 		}
-		put(o, "rule id %u priority 50 in-port %s %s action srv6-encap ", id,
-		    s->xport[c->from].name, tn->match);
-		for (j = 0; j < c->nvnf; j++)
-			if (tn->services >> j & 1)
-				put(o, SID_FMT ",", no, j + 1);
-		put(o, SID_FMT "\n", no, 0xffu);
-		if (!tn->return_match[0])
+		if (here(s, s->xport[c->from].node)) {
+			put(o, "rule id %u priority 50 in-port %s %s action srv6-encap ", id,
+			    s->xport[c->from].name, tn->match);
+			for (j = 0; j < c->nvnf; j++)
+				if (tn->services >> j & 1) {
+					put_sid(o, s, s->vnf[c->vnf[j]].node, no, j + 1);
+					put(o, ",");
+				}
+			put_sid(o, s, s->xport[c->to].node, no, 0xff);
+			put(o, "\n");
+		}
+		if (!tn->return_match[0] || !here(s, s->xport[c->to].node))
 			continue;
 		put(o, "rule id %u priority 50 in-port %s %s action srv6-encap ", id + 1,
 		    s->xport[c->to].name, tn->return_match);
 		for (j = c->nvnf; j-- > 0;)
-			if (tn->services >> j & 1)
-				put(o, SID_FMT ",", no, 0x101 + j);
-		put(o, SID_FMT "\n", no, 0x1ffu);
+			if (tn->services >> j & 1) {
+				put_sid(o, s, s->vnf[c->vnf[j]].node, no, 0x101 + j);
+				put(o, ",");
+			}
+		put_sid(o, s, s->xport[c->from].node, no, 0x1ff);
+		put(o, "\n");
 	}
+}
+
+/* One direction of an srv6 chain: SIDs of the VNFs here (function
+ * @fn0 + J, `reverse` for the way back), the End.DX4 out of @out (function
+ * @fnx), the classifier in by @in (rule @id, @match). */
+static void put_srv6_dir(struct out *o, const struct nc_spec *s, const struct nc_chain *c,
+			 unsigned no, bool back, int in, int out, const char *match, unsigned id)
+{
+	const unsigned fn0 = back ? 0x101 : 1, fnx = back ? 0x1ff : 0xff;
+	const uint8_t *mac = back ? c->from_mac : c->to_mac;
+	unsigned j, k;
+
+	for (j = 0; j < c->nvnf; j++) {
+		if (!here(s, s->vnf[c->vnf[j]].node))
+			continue;
+		put(o, "sid ");
+		put_sid(o, s, s->vnf[c->vnf[j]].node, no, fn0 + j);
+		put(o, " End.AD group %s%s\n", s->vnf[c->vnf[j]].name, back ? " reverse" : "");
+	}
+	if (here(s, s->xport[out].node)) {
+		put(o, "sid ");
+		put_sid(o, s, s->xport[out].node, no, fnx);
+		put(o, " End.DX4 %s ", s->xport[out].name);
+		put_mac(o, mac);
+		put(o, "\n");
+	}
+	if (!here(s, s->xport[in].node))
+		return;
+	put(o, "rule id %u in-port %s %s action srv6-encap ", id, s->xport[in].name, match);
+	for (k = 0; k < c->nvnf; k++) {
+		j = back ? c->nvnf - 1 - k : k;
+		put_sid(o, s, s->vnf[c->vnf[j]].node, no, fn0 + j);
+		put(o, ",");
+	}
+	put_sid(o, s, s->xport[out].node, no, fnx);
+	put(o, "\n");
 }
 
 static void put_srv6(struct out *o, const struct nc_plan_in *in, const struct nc_chain *c,
 		     unsigned no)
 {
-	const struct nc_spec *s = in->s;
-	unsigned j;
-
 	put(o, "# chain %s: srv6\n", c->name);
-	for (j = 0; j < c->nvnf; j++)
-		put(o, "sid " SID_FMT " End.AD group %s\n", no, j + 1, s->vnf[c->vnf[j]].name);
-	put(o, "sid " SID_FMT " End.DX4 %s ", no, 0xffu, s->xport[c->to].name);
-	put_mac(o, c->to_mac);
-	put(o, "\nrule id %u in-port %s %s action srv6-encap ", 2 * no - 1, s->xport[c->from].name,
-	    c->match);
-	for (j = 0; j < c->nvnf; j++)
-		put(o, SID_FMT ",", no, j + 1);
-	put(o, SID_FMT "\n", no, 0xffu);
-	if (!c->return_match[0])
+	put_srv6_dir(o, in->s, c, no, false, c->from, c->to, c->match, 2 * no - 1);
+	if (c->return_match[0])
+		put_srv6_dir(o, in->s, c, no, true, c->to, c->from, c->return_match, 2 * no);
+}
+
+/* A cluster: SIDs of other nodes leave by the uplink to the underlay's
+ * router; an unknown SID of this node's locator is a counted drop. */
+static void put_uplink(struct out *o, const struct nc_spec *s)
+{
+	char a[INET6_ADDRSTRLEN];
+	unsigned n;
+
+	if (!s->cluster || s->nnode < 2)
 		return;
-	for (j = 0; j < c->nvnf; j++)
-		put(o, "sid " SID_FMT " End.AD group %s reverse\n", no, 0x101 + j,
-		    s->vnf[c->vnf[j]].name);
-	put(o, "sid " SID_FMT " End.DX4 %s ", no, 0x1ffu, s->xport[c->from].name);
-	put_mac(o, c->from_mac);
-	put(o, "\nrule id %u in-port %s %s action srv6-encap ", 2 * no, s->xport[c->to].name,
-	    c->return_match);
-	for (j = c->nvnf; j-- > 0;)
-		put(o, SID_FMT ",", no, 0x101 + j);
-	put(o, SID_FMT "\n", no, 0x1ffu);
+	put(o, "# the underlay: other nodes' locators\n");
+	for (n = 0; n < s->nnode; n++) {
+		inet_ntop(AF_INET6, s->node[n].locator, a, sizeof(a));
+		if ((int)n == s->self) {
+			put(o, "rule id %u priority 40 ip6 daddr %s/%u action drop\n",
+			    NC_UPLINK_RULE + n, a, s->node[n].plen);
+			continue;
+		}
+		put(o, "rule id %u priority 40 ip6 daddr %s/%u action set-dst-mac ",
+		    NC_UPLINK_RULE + n, a, s->node[n].plen);
+		put_mac(o, s->node[s->self].gateway);
+		put(o, " output " NC_UPLINK "\n");
+	}
 }
 
 int nc_plan_steering(const struct nc_plan_in *in, char *buf, size_t len)
@@ -182,9 +261,13 @@ int nc_plan_steering(const struct nc_plan_in *in, char *buf, size_t len)
 	struct out o = { buf, len, 0 };
 	unsigned v, c, j;
 
-	put(&o, "# nfchain deployment %s (generated)\nsrv6-source fd00:6e63::1\n", s->name);
+	put(&o, "# nfchain deployment %s (generated)\nsrv6-source ", s->name);
+	put_sid(&o, s, s->cluster ? s->self : -1, 0, 1);
+	if (s->cluster)
+		put(&o, "\n# node %s of %u", s->node[s->self].name, s->nnode);
+	put(&o, "\n");
 	for (v = 0; v < s->nvnf; v++)
-		if (in_chain(s, v))
+		if (in_chain(s, v) && !s->vnf[v].remote)
 			put_group(&o, in, v);
 	for (c = 0; c < s->nchain; c++) {
 		const struct nc_chain *ch = &s->chain[c];
@@ -196,6 +279,8 @@ int nc_plan_steering(const struct nc_plan_in *in, char *buf, size_t len)
 			put_tenants(&o, s, c, no);
 			continue;
 		}
+		if (!here(s, s->xport[ch->from].node))
+			continue;	/* on one node, checked by spec.c */
 		put(&o, "# chain %s: tos-bitmap\ntos %s %s", ch->name, s->xport[ch->from].name,
 		    s->xport[ch->to].name);
 		for (j = 0; j < ch->nvnf; j++)
@@ -203,6 +288,7 @@ int nc_plan_steering(const struct nc_plan_in *in, char *buf, size_t len)
 		put(&o, "\n");
 		put_tenants(&o, s, c, 0);
 	}
+	put_uplink(&o, s);
 	return o.used < len ? 0 : -ENOSPC;
 }
 

@@ -32,6 +32,8 @@ struct nc_plan_in {
 /* Tenant t's rules are ids NC_TENANT_RULE + 2t (outbound) and + 2t + 1
  * (inbound): above the chains' 2N-1, 2N. */
 #define NC_TENANT_RULE	1001
+/* A cluster's underlay rules: NC_UPLINK_RULE + node index. */
+#define NC_UPLINK_RULE	3001
 
 /* Write the steering file (docs/STEERING.md) to @out. 0 or -ENOSPC. */
 int nc_plan_steering(const struct nc_plan_in *in, char *out, size_t len);

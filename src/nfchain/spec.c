@@ -11,6 +11,7 @@
 #include "nf_rule.h"
 #include "nf_util.h"
 
+#include <arpa/inet.h>
 #include <crypt.h>
 #include <ctype.h>
 #include <inttypes.h>
@@ -31,7 +32,7 @@ static const char *const steer_names[] = { "srv6", "tos-bitmap", NULL };
 static const char *const restart_names[] = { "always", "on-failure", "never", NULL };
 
 enum sect { S_TOP, S_POLICY, S_PORT, S_VNF, S_CHAIN, S_TENANT, S_PORTAL, S_DASH, S_SCALE,
-	    S_SLO };
+	    S_SLO, S_PLACE, S_CLUSTER, S_CNODE };
 
 enum ktype {
 	K_NAME,		/* [a-z][a-z0-9_-]*, min..max characters */
@@ -76,6 +77,13 @@ static const struct nc_key keys[] = {
 	{ S_TOP, "tenants", K_MAP, 0, NC_TENANT_MAX, NULL, false },
 	{ S_TOP, "portal", K_MAP, 0, 0, NULL, false },
 	{ S_TOP, "dashboard", K_MAP, 0, 0, NULL, false },
+	{ S_TOP, "cluster", K_MAP, 0, 0, NULL, false },
+	{ S_CLUSTER, "node", K_STR, 1, NC_NODE_NAME, NULL, true },
+	{ S_CLUSTER, "nodes", K_MAP, 1, NC_NODE_MAX, NULL, true },
+	{ S_CLUSTER, "place", K_MAP, 0, NC_VNF_MAX + NC_XPORT_MAX, NULL, false },
+	{ S_CNODE, "locator", K_STR, 1, 60, NULL, true },
+	{ S_CNODE, "uplink", K_STR, 1, 63, NULL, true },
+	{ S_CNODE, "gateway", K_MAC, 0, 0, NULL, true },
 	{ S_PORTAL, "session-timeout", K_MS, 1000, 86400000, NULL, false },
 	{ S_DASH, "password", K_STR, 1, NC_HASH_MAX - 1, NULL, false },
 	{ S_DASH, "plots", K_STR, 1, 200, NULL, false },
@@ -90,6 +98,7 @@ static const struct nc_key keys[] = {
 	{ S_POLICY, "probe-timeout", K_MS, 10, 10000, NULL, false },
 	{ S_PORT, "memif", K_UINT, 0, 999, NULL, false },
 	{ S_PORT, "interface", K_STR, 1, 15, NULL, false },
+	{ S_PORT, "node", K_STR, 1, NC_NODE_NAME, NULL, false },
 	{ S_VNF, "program", K_STR, 1, 200, NULL, true },
 	{ S_VNF, "ports", K_NAMES, 2, 2, NULL, false },
 	{ S_VNF, "config", K_TEXT, 0, 1 << 20, NULL, false },
@@ -98,6 +107,10 @@ static const struct nc_key keys[] = {
 	{ S_VNF, "cpu", K_CPU, 10, 64000, NULL, false },
 	{ S_VNF, "memory", K_SIZE, 16ull << 20, 64ull << 30, NULL, false },
 	{ S_VNF, "scale", K_MAP, 0, 0, NULL, false },
+	{ S_VNF, "placement", K_MAP, 0, 0, NULL, false },
+	{ S_PLACE, "node", K_STR, 1, NC_NODE_NAME, NULL, false },
+	{ S_PLACE, "labels", K_NAMES, 1, NC_LABEL_MAX, NULL, false },
+	{ S_PLACE, "anti-affinity", K_NAMES, 1, NC_VNF_MAX, NULL, false },
 	{ S_SCALE, "min", K_UINT, 0, NC_REPLICA_MAX, NULL, false },
 	{ S_SCALE, "max", K_UINT, 1, NC_REPLICA_MAX, NULL, true },
 	{ S_SCALE, "target-pps", K_RATE, 1, 1000000000, NULL, false },
@@ -505,6 +518,12 @@ static int set_port(struct ld *l, const struct nc_key *k, const struct val *v, v
 {
 	struct nc_xport *x = obj;
 
+	if (strcmp(k->key, "node") == 0) {
+		if (!nc_node_name_ok(v->str))
+			return fail(l, v->node, l->path, "'%s' is not a node name", v->str);
+		snprintf(x->pin, sizeof(x->pin), "%s", v->str);
+		return 0;
+	}
 	if (x->is_memif || x->ifname[0])
 		return fail(l, v->node, l->path, "a port is either memif or interface, not both");
 	if (strcmp(k->key, "memif") == 0) {
@@ -531,6 +550,7 @@ static int add_port(struct ld *l, const char *name, yaml_node_t *kn, yaml_node_t
 		if (strcmp(s->xport[i].name, name) == 0)
 			return fail(l, kn, where, "given twice");
 	snprintf(x->name, sizeof(x->name), "%s", name);
+	x->node = -1;
 	x->line = (int)kn->start_mark.line + 1;
 	ret = read_map(l, vn, S_PORT, where, set_port, x);
 	if (ret < 0)
@@ -575,6 +595,22 @@ static int set_scale(struct ld *l, const struct nc_key *k, const struct val *v, 
 	else
 		c->hold = (unsigned)v->u;
 	return 0;
+}
+
+static int set_place(struct ld *l, const struct nc_key *k, const struct val *v, void *obj)
+{
+	struct nc_vnf *f = obj;
+
+	if (strcmp(k->key, "node") == 0) {
+		if (!nc_node_name_ok(v->str))
+			return fail(l, v->node, l->path, "'%s' is not a node name", v->str);
+		snprintf(f->pin, sizeof(f->pin), "%s", v->str);
+		return 0;
+	}
+	if (strcmp(k->key, "labels") == 0)
+		return names_list(l, k, v, f->label, &f->nlabel, NULL);
+	/* anti-affinity: the names are checked once every type is known */
+	return names_list(l, k, v, f->anti_name, &f->nanti, NULL);
 }
 
 static int set_vnf(struct ld *l, const struct nc_key *k, const struct val *v, void *obj)
@@ -670,6 +706,11 @@ static int set_vnf(struct ld *l, const struct nc_key *k, const struct val *v, vo
 		if (!c->target_pps && !c->target_busy && !c->target_queue)
 			return fail(l, v->node, where, "needs target-pps, target-busy or "
 				    "target-queue (what a replica should carry)");
+	} else if (strcmp(k->key, "placement") == 0) {
+		char where[sizeof(l->path)];
+
+		snprintf(where, sizeof(where), "%s", l->path);
+		return read_map(l, v->node, S_PLACE, where, set_place, f);
 	} else if (strcmp(k->key, "cpu") == 0) {
 		f->cpu_milli = (unsigned)v->u;
 	} else {
@@ -692,6 +733,7 @@ static int add_vnf(struct ld *l, const char *name, yaml_node_t *kn, yaml_node_t 
 	snprintf(f->port[0], sizeof(f->port[0]), "in");
 	snprintf(f->port[1], sizeof(f->port[1]), "out");
 	f->replicas = 1;
+	f->node = -1;
 	f->line = (int)kn->start_mark.line + 1;
 	s->nvnf++;		/* so that nc_spec_free frees what it holds */
 	ret = read_map(l, vn, S_VNF, where, set_vnf, f);
@@ -1027,6 +1069,247 @@ static const struct nc_key *key_of(enum sect sect, const char *key)
 	return NULL;
 }
 
+/* --- cluster: one node's part of a deployment (docs/CLUSTER.md) --- */
+
+bool nc_node_name_ok(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n == 0 || n > NC_NODE_NAME || !isalnum((unsigned char)s[0]))
+		return false;
+	for (i = 0; i < n; i++)
+		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '-' ||
+		      s[i] == '.'))
+			return false;
+	return true;
+}
+
+static int node_idx(const struct nc_spec *s, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < s->nnode; i++)
+		if (strcmp(s->node[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* "fc00:0:1::/48": room for a chain number and a function after it. */
+static int parse_locator(const char *str, uint8_t a[16], unsigned *plen)
+{
+	char buf[64], *slash;
+	uint64_t n;
+	unsigned i;
+
+	snprintf(buf, sizeof(buf), "%s", str);
+	slash = strchr(buf, '/');
+	if (slash == NULL)
+		return -EINVAL;
+	*slash = '\0';
+	if (inet_pton(AF_INET6, buf, a) != 1 || nf_parse_u64(slash + 1, 16, 96, 0, &n) < 0)
+		return -EINVAL;
+	*plen = (unsigned)n;
+	for (i = *plen; i < 128; i++)	/* no host bits */
+		if (a[i / 8] & (0x80 >> (i % 8)))
+			return -EINVAL;
+	return 0;
+}
+
+static int set_cnode(struct ld *l, const struct nc_key *k, const struct val *v, void *obj)
+{
+	struct nc_node *n = obj;
+
+	if (strcmp(k->key, "locator") == 0) {
+		if (parse_locator(v->str, n->locator, &n->plen) < 0)
+			return fail(l, v->node, l->path, "'%s' is not an IPv6 prefix of length 16 "
+				    "to 96 without host bits (fc00:0:1::/48)", v->str);
+	} else if (strcmp(k->key, "uplink") == 0) {
+		if (strchr(v->str, ' '))
+			return fail(l, v->node, l->path, "'%s' is not a port spec (afxdp:IF, "
+				    "afpacket:IF)", v->str);
+		snprintf(n->uplink, sizeof(n->uplink), "%s", v->str);
+	} else {
+		memcpy(n->gateway, v->mac, 6);
+	}
+	return 0;
+}
+
+struct cluster_ld {
+	char self[NC_NODE_NAME + 1];
+	yaml_node_t *self_n, *place;
+};
+
+static int set_cluster(struct ld *l, const struct nc_key *k, const struct val *v, void *obj)
+{
+	struct cluster_ld *cl = obj;
+	struct nc_spec *s = l->s;
+	yaml_node_pair_t *p;
+	int ret;
+
+	if (strcmp(k->key, "node") == 0) {
+		if (!nc_node_name_ok(v->str))
+			return fail(l, v->node, l->path, "'%s' is not a node name", v->str);
+		snprintf(cl->self, sizeof(cl->self), "%s", v->str);
+		cl->self_n = v->node;
+		return 0;
+	}
+	if (strcmp(k->key, "place") == 0) {
+		cl->place = v->node;	/* read once the nodes are known */
+		return 0;
+	}
+	for (p = v->node->data.mapping.pairs.start; p < v->node->data.mapping.pairs.top; p++) {
+		yaml_node_t *kn = yaml_document_get_node(&l->doc, p->key);
+		yaml_node_t *vn = yaml_document_get_node(&l->doc, p->value);
+		const char *name = kn ? scalar(kn) : NULL;
+		struct nc_node *n = &s->node[s->nnode];
+		char where[96];
+
+		snprintf(where, sizeof(where), "cluster.nodes.%s", name ? name : "?");
+		if (name == NULL || !nc_node_name_ok(name))
+			return fail(l, kn, where, "'%s' is not a node name (a-z, 0-9, '-', '.', at "
+				    "most %u characters)", name ? name : "?", NC_NODE_NAME);
+		if (node_idx(s, name) >= 0)
+			return fail(l, kn, where, "given twice");
+		if (s->nnode >= NC_NODE_MAX)
+			return fail(l, kn, where, "too many nodes: at most %u", NC_NODE_MAX);
+		snprintf(n->name, sizeof(n->name), "%s", name);
+		ret = read_map(l, vn, S_CNODE, where, set_cnode, n);
+		if (ret < 0)
+			return ret;
+		s->nnode++;
+	}
+	return 0;
+}
+
+/* Where each VNF type and port is: cluster.place, else its own pin. */
+static int read_place(struct ld *l, struct cluster_ld *cl)
+{
+	struct nc_spec *s = l->s;
+	yaml_node_pair_t *p;
+	unsigned i, j;
+
+	for (i = 0; i < s->nvnf; i++)
+		s->vnf[i].node = s->vnf[i].pin[0] ? node_idx(s, s->vnf[i].pin) : -1;
+	for (i = 0; i < s->nxport; i++)
+		s->xport[i].node = s->xport[i].pin[0] ? node_idx(s, s->xport[i].pin) : -1;
+	for (p = cl->place ? cl->place->data.mapping.pairs.start : NULL;
+	     cl->place && p < cl->place->data.mapping.pairs.top; p++) {
+		yaml_node_t *kn = yaml_document_get_node(&l->doc, p->key);
+		yaml_node_t *vn = yaml_document_get_node(&l->doc, p->value);
+		const char *name = kn ? scalar(kn) : NULL, *node = vn ? scalar(vn) : NULL;
+		char where[96];
+		int v = name ? nc_spec_vnf(s, name) : -1, x = -1, n;
+
+		snprintf(where, sizeof(where), "cluster.place.%s", name ? name : "?");
+		for (j = 0; name && j < s->nxport; j++)
+			if (strcmp(s->xport[j].name, name) == 0)
+				x = (int)j;
+		if (v < 0 && x < 0)
+			return fail(l, kn, where, "no VNF or port '%s'", name ? name : "?");
+		n = node ? node_idx(s, node) : -1;
+		if (n < 0)
+			return fail(l, vn ? vn : kn, where, "'%s' is not in cluster.nodes",
+				    node ? node : "(not a word)");
+		if (v >= 0)
+			s->vnf[v].node = n;
+		else
+			s->xport[x].node = n;
+	}
+	return 0;
+}
+
+/* This node's view: what is elsewhere is remote (SIDs on that node's
+ * locator, no replica or port here); the uplink is a port. */
+static int finish_cluster(struct ld *l, yaml_node_t *cn)
+{
+	struct nc_spec *s = l->s;
+	unsigned c, j, i;
+
+	for (c = 0; c < s->nchain; c++) {
+		struct nc_chain *ch = &s->chain[c];
+		int first = -1;
+
+		for (j = 0; j < ch->nvnf + 2; j++) {
+			int n = j < ch->nvnf ? s->vnf[ch->vnf[j]].node :
+				s->xport[j == ch->nvnf ? ch->from : ch->to].node;
+			const char *what = j < ch->nvnf ? s->vnf[ch->vnf[j]].name :
+				s->xport[j == ch->nvnf ? ch->from : ch->to].name;
+
+			if (n < 0)
+				return fail(l, cn, "cluster.place", "%s (chain %s) is on no node: "
+					    "place it (cluster.place.%s) or pin it (node)", what,
+					    ch->name, what);
+			if (ch->steering == NC_ST_TOS && first >= 0 && n != first)
+				return fail(l, cn, "cluster.place", "chain %s is tos-bitmap: its "
+					    "VNFs and ports must be on one node (srv6 crosses nodes)",
+					    ch->name);
+			first = n;
+		}
+	}
+	for (i = 0; i < s->nvnf; i++) {
+		struct nc_vnf *f = &s->vnf[i];
+
+		f->remote = f->node >= 0 && f->node != s->self;
+		if (f->remote) {
+			f->replicas = 0;	/* its replicas run on its node */
+			f->scale.on = false;
+		}
+	}
+	for (i = 0; i < s->nxport; i++) {
+		s->xport[i].remote = s->xport[i].node >= 0 && s->xport[i].node != s->self;
+		if (strcmp(s->xport[i].name, NC_UPLINK) == 0)
+			return fail(l, cn, "ports." NC_UPLINK, "the name is the cluster's uplink's");
+	}
+	if (s->nnode > 1) {
+		struct nc_xport *x = &s->xport[s->nxport++];
+
+		memcpy(x->name, NC_UPLINK, sizeof(NC_UPLINK));
+		memcpy(x->spec, s->node[s->self].uplink, sizeof(x->spec));
+		x->node = s->self;
+	}
+	return 0;
+}
+
+static int read_cluster(struct ld *l, yaml_node_t *cn)
+{
+	struct nc_spec *s = l->s;
+	struct cluster_ld cl = { .self = "" };
+	int ret;
+
+	ret = read_map(l, cn, S_CLUSTER, "cluster", set_cluster, &cl);
+	if (ret < 0)
+		return ret;
+	s->cluster = true;
+	s->self = node_idx(s, cl.self);
+	if (s->self < 0)
+		return fail(l, cl.self_n, "cluster.node", "'%s' is not in cluster.nodes", cl.self);
+	ret = read_place(l, &cl);
+	if (ret < 0)
+		return ret;
+	return finish_cluster(l, cn);
+}
+
+/* placement.anti-affinity names VNF types of the file. */
+static int resolve_anti(struct ld *l, yaml_node_t *root)
+{
+	struct nc_spec *s = l->s;
+	unsigned i, j;
+
+	for (i = 0; i < s->nvnf; i++)
+		for (j = 0; j < s->vnf[i].nanti; j++) {
+			int v = nc_spec_vnf(s, s->vnf[i].anti_name[j]);
+			char key[64];
+
+			snprintf(key, sizeof(key), "vnfs.%s.placement.anti-affinity", s->vnf[i].name);
+			if (v < 0 || v == (int)i)
+				return fail(l, top_get(l, root, "vnfs"), key, "'%s' is %s",
+					    s->vnf[i].anti_name[j],
+					    v < 0 ? "not a VNF of vnfs" : "the type itself");
+			s->vnf[i].anti |= 1u << v;
+		}
+	return 0;
+}
+
 int nc_spec_load(const char *path, struct nc_spec **out, char *err, size_t errlen)
 {
 	static const entry_fn fns[] = { add_port, add_vnf, add_chain, add_tenant };
@@ -1092,6 +1375,14 @@ int nc_spec_load(const char *path, struct nc_spec **out, char *err, size_t errle
 			if (ret < 0)
 				goto fail;
 		}
+	}
+	ret = resolve_anti(&l, root);
+	if (ret < 0)
+		goto fail;
+	if (top_get(&l, root, "cluster")) {
+		ret = read_cluster(&l, top_get(&l, root, "cluster"));
+		if (ret < 0)
+			goto fail;
 	}
 	if (l.s->probe_timeout_ms > l.s->probe_interval_ms * 10) {
 		ret = fail(&l, top_get(&l, root, "policy"), "policy.probe-timeout",

@@ -20,6 +20,9 @@
 #define NC_FILE_MAX	8	/* extra files of one VNF type */
 #define NC_TENANT_MAX	16	/* tenants of the portal */
 #define NC_HASH_MAX	128	/* a crypt(3) password hash */
+#define NC_NODE_NAME	63	/* a node's name (a host name: a-z, 0-9, '-', '.') */
+#define NC_NODE_MAX	64	/* nodes one deployment's file names (cluster.nodes) */
+#define NC_LABEL_MAX	8	/* labels a placement asks for */
 
 enum nc_runtime { NC_RT_RUNC, NC_RT_PROCESS };
 enum nc_steer { NC_ST_SRV6, NC_ST_TOS };
@@ -64,6 +67,15 @@ struct nc_vnf {
 	uint64_t memory;	/* bytes, 0: no limit */
 	struct nc_scale scale;
 	bool replicas_set;	/* replicas given in the file */
+	/* placement: where the controller may put this type's replicas */
+	char pin[NC_NODE_NAME + 1];	/* placement.node: "" any */
+	char label[NC_LABEL_MAX][NC_NAME_MAX + 1];	/* placement.labels: all needed */
+	unsigned nlabel;
+	char anti_name[NC_VNF_MAX][NC_NAME_MAX + 1];	/* placement.anti-affinity */
+	unsigned nanti;
+	uint32_t anti;		/* the same as bits: bit v, VNF type v */
+	int node;		/* cluster: index in nc_spec.node, -1 without one */
+	bool remote;		/* cluster: on another node (no replica here) */
 	int line;
 };
 
@@ -72,6 +84,10 @@ struct nc_xport {
 	bool is_memif;
 	unsigned memif_id;	/* a client (a generator, another node) connects here */
 	char ifname[16];	/* or a host interface */
+	char spec[64];		/* or a port spec (the cluster's uplink: afxdp:IF) */
+	char pin[NC_NODE_NAME + 1];	/* node: the node it is on, "" any */
+	int node;		/* cluster: index in nc_spec.node, -1 without one */
+	bool remote;		/* cluster: on another node (not opened here) */
 	int line;
 };
 
@@ -104,6 +120,16 @@ struct nc_tenant {
 	int line;
 };
 
+/* A node of a deployment spread over several (cluster.nodes): written by
+ * the node agent from the controller's placement (docs/CLUSTER.md). */
+struct nc_node {
+	char name[NC_NODE_NAME + 1];
+	uint8_t locator[16];	/* its SIDs: locator, chain number, function */
+	unsigned plen;		/* 16..96 */
+	char uplink[64];	/* the switch's port to the underlay (afxdp:IF) */
+	uint8_t gateway[6];	/* the underlay router's MAC on it */
+};
+
 struct nc_spec {
 	char file[256];		/* as given */
 	char dir[256];		/* the file's directory: relative paths start here */
@@ -115,7 +141,7 @@ struct nc_spec {
 	unsigned probe_interval_ms, probe_timeout_ms;
 	struct nc_vnf vnf[NC_VNF_MAX];
 	unsigned nvnf;
-	struct nc_xport xport[NC_XPORT_MAX];
+	struct nc_xport xport[NC_XPORT_MAX + 1];	/* + a cluster's uplink */
 	unsigned nxport;
 	struct nc_chain chain[NC_CHAIN_MAX];
 	unsigned nchain;
@@ -126,6 +152,11 @@ struct nc_spec {
 	unsigned session_timeout_ms;	/* portal: idle sessions end */
 	char dash_password[NC_HASH_MAX];	/* dashboard: crypt(3) hash, "" none */
 	char plots[256];		/* dashboard: plots directory, "" none */
+	/* cluster: this file is one node's part of a deployment */
+	bool cluster;
+	int self;		/* index in node[] of the node this runs on */
+	struct nc_node node[NC_NODE_MAX];
+	unsigned nnode;
 };
 
 extern const char *const nc_mode_names[];
@@ -139,4 +170,8 @@ int nc_spec_tenant(const struct nc_spec *s, const char *name);
 /* The two VNF types are the same (program, ports, config, files, limits);
  * replicas are not compared. */
 bool nc_vnf_same(const struct nc_vnf *a, const struct nc_vnf *b);
+/* A node name: 1..63 of a-z, 0-9, '-', '.', starting with a letter or digit. */
+bool nc_node_name_ok(const char *s);
+/* The uplink's switch port name in a cluster file. */
+#define NC_UPLINK	"uplink"
 #endif
