@@ -9,6 +9,7 @@
  */
 #include "box.h"
 #include "capture.h"
+#include "cluster.h"
 #include "nf_ctl.h"
 #include "up.h"
 #include "nf_util.h"
@@ -75,6 +76,12 @@ static void usage(FILE *f)
 "                                             (nf-router: route ..., route-del ...)\n"
 "  vnf CTL REQUEST...                         the VNF's own requests (nf-router:\n"
 "                                             routes, neighbors; nf-bridge: fdb)\n"
+"\n"
+"  controller [--etcd URLS]                  place deployments on the nodes of a\n"
+"                                             cluster (docs/CLUSTER.md)\n"
+"  node --name N --locator P --uplink SPEC --gateway MAC [--etcd URLS] ...\n"
+"                                             the node agent of a cluster\n"
+"  cluster apply FILE | delete NAME | status | wait   a cluster's descriptions\n"
 "\n"
 "  container run|rm ...                       one VNF in a runc container\n"
 "                                             (nfchain container --help)\n"
@@ -505,6 +512,12 @@ int main(int argc, char **argv)
 		return nc_cmd_deploy(argc - 1, argv + 1);
 	if (strcmp(argv[1], "capture") == 0)
 		return nc_cmd_capture(argc - 1, argv + 1);
+	if (strcmp(argv[1], "controller") == 0)
+		return nc_cmd_controller(argc - 1, argv + 1);
+	if (strcmp(argv[1], "node") == 0)
+		return nc_cmd_node(argc - 1, argv + 1);
+	if (strcmp(argv[1], "cluster") == 0)
+		return nc_cmd_cluster(argc - 1, argv + 1);
 	if (strcmp(argv[1], "container") == 0)
 		return nc_box_main(argc - 1, argv + 1);
 	die_usage("unknown command", argv[1]);
