@@ -25,7 +25,7 @@ CFLAGS  ?= $(OPT) -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
 	   -Isrc/lib -MMD -MP
 LDFLAGS += $(filter -fsanitize=%,$(OPT))
-LDLIBS  += -lpcap -ljson-c -lyaml -lmicrohttpd -lxdp -lbpf -lcrypt -lm
+LDLIBS  += -lpcap -ljson-c -lyaml -lmicrohttpd -lxdp -lbpf -lcrypt -lcurl -lm
 
 LIB_SRC  := $(wildcard src/lib/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(O)/%.o)
@@ -89,12 +89,12 @@ FUZZERS   := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard src/lib/*.h)
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -g -O1 -Isrc/lib -fsanitize=fuzzer,address,undefined \
-		-o $@ $< $(LIB_SRC) -lpcap -ljson-c -lmicrohttpd -lxdp -lbpf -lm
+		-o $@ $< $(LIB_SRC) -lpcap -ljson-c -lmicrohttpd -lxdp -lbpf -lcurl -lm
 # The description parser lives with nfchain: its target links spec.c and plan.c.
 build/fuzz/fuzz_spec: tests/fuzz/fuzz_spec.c src/nfchain/spec.c src/nfchain/plan.c $(LIB_SRC) $(wildcard src/lib/*.h)
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -g -O1 -Isrc/lib -Isrc/nfchain -fsanitize=fuzzer,address,undefined \
-		-o $@ $< src/nfchain/spec.c src/nfchain/plan.c $(LIB_SRC) -lpcap -ljson-c -lyaml -lmicrohttpd -lxdp -lbpf -lcrypt -lm
+		-o $@ $< src/nfchain/spec.c src/nfchain/plan.c $(LIB_SRC) -lpcap -ljson-c -lyaml -lmicrohttpd -lxdp -lbpf -lcrypt -lcurl -lm
 # nfchain-cni's configuration parser: its target links conf.c.
 build/fuzz/fuzz_cni_conf: tests/fuzz/fuzz_cni_conf.c src/nfchain-cni/conf.c src/nfchain-cni/cni.h
 	@mkdir -p $(dir $@)

@@ -84,6 +84,8 @@ int nf_etcd_watch_fd(const struct nf_etcd_watch *w);
 int nf_etcd_watch_read(struct nf_etcd_watch *w, struct nf_etcd_event **ev, size_t *n);
 void nf_etcd_events_free(struct nf_etcd_event *ev, size_t n);
 void nf_etcd_watch_stop(struct nf_etcd_watch *w);
+/* How many times the stream was reopened (broken, or a member down). */
+uint64_t nf_etcd_watch_reconnects(const struct nf_etcd_watch *w);
 
 /* Requests made so far: writes (put, put_if, del, lease grant/revoke)
  * and all (writes, reads, keepalives; not the watch's stream). */
@@ -91,4 +93,12 @@ struct nf_etcd_stats {
 	uint64_t writes, requests, failovers;
 };
 void nf_etcd_stats(const struct nf_etcd *e, struct nf_etcd_stats *st);
+
+/* Exposed for the unit tests. Base64 (RFC 4648, padded): encode into a
+ * malloc'd string (NULL: no memory); decode @slen characters into a
+ * malloc'd buffer one byte longer than *len, NUL-terminated (-EINVAL:
+ * not base64). Parse a /v3/kv/range answer (-EPROTO: not one). */
+char *nf_etcd_b64_encode(const void *data, size_t len);
+int nf_etcd_b64_decode(const char *s, size_t slen, char **out, size_t *len);
+int nf_etcd_parse_range(const char *json, size_t len, struct nf_etcd_kvs *out);
 #endif
