@@ -163,3 +163,47 @@ mn_switch() {
 	done
 	mn_ctl "$n" add-port afxdp:up0 uplink >/dev/null
 }
+
+# mn_memif_up N COUNT [SECONDS]: wait until COUNT of node N's memif ports
+# are connected (a VNF's control socket appears before its ports are up).
+mn_memif_up() {
+	local i up
+	for ((i = 0; i < ${3:-10} * 10; i++)); do
+		up=$(mn_ctl "$1" --json ports | python3 -c '
+import json, sys
+print(sum(1 for p in json.load(sys.stdin)["ports"] if p["type"] == "memif" and p.get("up")))')
+		[ "$up" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# mn_steering N: the lines every node's steering ends with: its SRv6
+# source, the other locators out of the uplink, and a drop for whatever
+# else comes in from the uplink (the router's NDP and MLD, a SID that is
+# not here).
+mn_steering() {
+	echo "srv6-source fc00:0:$1::1"
+	mn_uplink_rules "$1"
+	echo "rule id 9100 priority 300 in-port uplink action drop"
+}
+
+# mn_vnf_confs DIR MODE RT_LAN RT_WAN NAT_IN NAT_OUT FW_IN FW_OUT: the
+# chain's VNF configurations (examples/router-nat-fw.yaml's router, NAT
+# and firewall) in DIR/router.conf, nat.conf, fw.conf, fw.rules, their
+# ports the memif specs given; MODE is the VNFs' poll mode. The router's
+# sides have the MACs MN_RT_LAN and MN_RT_WAN (group router's @MAC/RMAC).
+MN_RT_LAN=02:00:00:00:c5:11 MN_RT_WAN=02:00:00:00:c5:12
+mn_vnf_confs() {
+	local d=$1 mode=$2
+	printf '%s\n' "port lan $3 mac $MN_RT_LAN" "port wan $4 mac $MN_RT_WAN" \
+		"address lan 10.1.0.1/16" "address wan 10.2.0.1/24" \
+		"route 203.0.113.0/24 via 10.2.0.254" \
+		"neighbor wan 10.2.0.254 02:00:00:00:c5:fe" "set mode $mode" >"$d/router.conf"
+	printf '%s\n' "port in $5" "port out $6" "inside in" "outside out" \
+		"pool 198.51.100.1 ports 1024-65535" "set mode $mode" >"$d/nat.conf"
+	printf '%s\n' 'ct state established,related accept' 'ct state invalid drop' \
+		'iifname fin udp dport 1024 accept' 'counter drop' >"$d/fw.rules"
+	printf '%s\n' "port fin $7" "port fout $8" "rules $d/fw.rules" "set policy drop" \
+		"set mode $mode" >"$d/fw.conf"
+}
