@@ -86,6 +86,12 @@ for c in $CAPS; do
 	for i in $(seq 100); do grep -q "listening on" "$T/${c/:/-}.td" && break; sleep 0.1; done
 done
 
+# and what n3's switch sends to nf-gen (its port 2), decapsulated
+"$BIN/nfchain" capture --ctl "$MN_RUN/n3/sw.ctl" --tx -c 5000 -d 60 -w "$T/wan.pcap" 2 \
+	>"$T/cap.log" 2>&1 &
+CAP=$!
+cleanup "kill $CAP"
+for i in $(seq 100); do mn_ctl 3 --json captures | grep -q '"id"' && break; sleep 0.1; done
 "$BIN/nf-gen" --tx "$(M 1 0)" --rx "$(M 3 2)" --count 5000 --flows 100 --rate 10k \
 	--src-mac 02:00:00:00:c5:01 --dst-mac "$MN_RT_LAN" --src-ip 10.1.0.2 \
 	--dst-ip 203.0.113.2 --drain 3s --wait 10s --json >"$T/gen.json" 2>"$T/gen.err"
@@ -93,6 +99,11 @@ check_eq "nf-gen: n1 lan -> router -> (r1) -> nat -> (r1, r2) -> firewall -> n3 
 	"5000 0" "$(jget "$T/gen.json" rx.packets) $(jget "$T/gen.json" rx.lost)"
 sleep 0.3
 for p in "${TD[@]}"; do kill -INT "$p"; wait "$p"; done
+
+wait "$CAP"
+check_eq "n3 -> nf-gen: 5000 frames to its MAC, from the NAT's pool, TTL 62 (router and End.DX4), UDP checksums good" \
+	"5000 $GEN_MAC 198.51.100.1 62 1" "$(tshark -r "$T/wan.pcap" -o udp.check_checksum:TRUE -T fields \
+	-E separator=' ' -e eth.dst -e ip.src -e ip.ttl -e udp.checksum.status 2>/dev/null | sort | uniq -c | xargs)"
 
 # per node: every SID counted 5000 frames
 sids() {
