@@ -253,6 +253,9 @@ static void put_uplink(struct out *o, const struct nc_spec *s)
 		put_mac(o, s->node[s->self].gateway);
 		put(o, " output " NC_UPLINK "\n");
 	}
+	/* nothing else from the underlay is ours (its NDP, MLD): not flooded */
+	put(o, "rule id %u priority 300 in-port " NC_UPLINK " action drop\n",
+	    NC_UPLINK_RULE - 1);
 }
 
 int nc_plan_steering(const struct nc_plan_in *in, char *buf, size_t len)

@@ -1,0 +1,180 @@
+# cluster.sh - nfchain over three nodes, coordinated through a three-member
+# etcd cluster (issue 8, docs/CLUSTER.md):
+#
+#   mn-n1 (edge) --up0-- mn-r1 -- mn-r2 --up0-- mn-n3 (core, cloud)
+#   mn-n2 (core) --up0-- mn-r1
+#   etcd members in mn-e1..mn-e3, the controller in this namespace, a node
+#   agent (`nfchain node`) in each node's namespace
+#
+# The controller places examples/router-nat-fw.yaml's router on n1 (edge),
+# the NAT on n2 (core, the most free CPU) and the firewall on n3 (cloud);
+# the agents run their parts (nfswitch with the AF_XDP uplink, replicas,
+# SIDs on their locators, routes to the others). Checks: nf-gen's frames
+# cross n1 -> n2 -> n3 (every one), SRv6 on the router links (tshark),
+# killing node 2 re-places the NAT on n3 and traffic comes back (the time
+# is printed), losing an etcd member and restarting the controller or an
+# agent change nothing: no placement written, no frame lost.
+. "$(dirname "$0")/../lib.sh"
+MN=mncl
+. "$(dirname "$0")/mn/lib.sh"
+. "$(dirname "$0")/etcd/lib.sh"
+san_to_files
+
+cleanup mn_topo_down
+check "topology: 3 nodes, 2 IPv6 routers, a management network" mn_topo_up
+ETCD_NS="$MN-e1 $MN-e2 $MN-e3" ETCD_IPS="10.99.0.11 10.99.0.12 10.99.0.13" \
+	etcd_cluster_start "$T/etcd" 3 2379 >/dev/null
+check "etcd: three members healthy" test -n "${ETCD_ENDPOINTS:-}"
+EPS=$ETCD_ENDPOINTS
+NC() { "$BIN/nfchain" "$@"; }
+CL() { "$BIN/nfchain" cluster --etcd "$EPS" "$@"; }
+# key VALUE: the value of etcd key /nfchain/KEY; rev KEY: its mod revision
+key() { ETCDCTL_API=3 etcdctl --endpoints="$EPS" get --print-value-only "/nfchain/$1"; }
+rev() { ETCDCTL_API=3 etcdctl --endpoints="$EPS" get -w json "/nfchain/$1" |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["kvs"][0]["mod_revision"])'; }
+place() { key "placement/$1" | python3 -c 'import json,sys
+d = json.load(sys.stdin); print(" ".join("%s=%s" % kv for kv in d["place"].items()), d["error"])'; }
+
+start_ctl() {
+	"$BIN/nfchain" controller --etcd "$EPS" -v >>"$T/controller.log" 2>&1 &
+	CTL=$!
+	cleanup "kill $CTL"
+}
+declare -A AG
+labels=([1]=edge [2]=core [3]=core,cloud)
+start_node() {
+	ip netns exec "$MN-n$1" "$BIN/nfchain" node --etcd "$EPS" --name "n$1" \
+		--labels "${labels[$1]}" --cpu 4 --memory 8G --ttl 2 \
+		--locator "fc00:0:$1::/48" --uplink afxdp:up0 --gateway "$(mn_rmac "$1")" \
+		--run-dir "$MN_RUN/n$1/run" >>"$T/node$1.log" 2>&1 &
+	AG[$1]=$!
+	cleanup "kill ${AG[$1]}"
+}
+# every process of node N's namespace, the replicas and nfswitch included
+node_kill() { ip netns pids "$MN-n$1" | xargs -r kill -9; }
+cleanup "for n in 1 2 3; do NFCHAIN_RUN_DIR=$MN_RUN/n\$n/run $BIN/nfchain down --name rnf; done"
+
+start_ctl
+for n in 1 2 3; do start_node "$n"; done
+
+# The description: the example, process replicas, with placement labels.
+sed -e 's/^runtime: runc/runtime: process/' examples/router-nat-fw.yaml |
+	python3 -c '
+import sys
+out = []
+for l in sys.stdin:
+    out.append(l)
+    for v, lab in (("router", "edge"), ("nat", "core"), ("fw", "cloud")):
+        if l == "  %s:\n" % v:
+            out.append("    placement: {labels: [%s]}\n" % lab)
+sys.stdout.write("".join(out))' >"$T/rnf.yaml"
+check "cluster apply: the description is checked and stored" CL apply "$T/rnf.yaml"
+check "cluster wait: placed, and every node reports its part up" CL wait --timeout 30
+check_eq "placement: router on n1 (edge), NAT on n2 (core, most free), firewall on n3 (cloud)" \
+	"router=n1 nat=n2 fw=n3 lan=n1 wan=n3 " "$(place rnf)"
+ST() { NFCHAIN_RUN_DIR=$MN_RUN/n$1/run "$BIN/nfchain" status --name rnf --json; }
+check_eq "each node runs its replicas only: n1 router.0, n2 nat.0, n3 fw.0 fw.1" \
+	"router.0 | nat.0 | fw.0 fw.1" "$(for n in 1 2 3; do ST "$n" | python3 -c '
+import json, sys
+print(" ".join("%s.%d" % (r["vnf"], r["replica"]) for r in json.load(sys.stdin)["replicas"]))'; done | paste -sd'|' | sed 's/|/ | /g')"
+check_eq "n1's steering: the classifier's segment list names each VNF's node" \
+	"rule id 1 in-port lan ip daddr 203.0.113.0/24 action srv6-encap fc00:0:1:1::1,fc00:0:2:1::2,fc00:0:3:1::3,fc00:0:3:1::ff" \
+	"$(NC switch --ctl "$MN_RUN/n1/run/rnf/switch.ctl" steering | grep '^rule id 1 ')"
+check "n1's uplink is an AF_XDP port on up0" bash -c \
+	"'$BIN/nfchain' switch --ctl '$MN_RUN/n1/run/rnf/switch.ctl' ports | grep -E '^ *[0-9]+ +uplink +afxdp'"
+
+# nf-gen: into n1's lan, out of n3's wan.
+GEN=("$BIN/nf-gen" --tx "memif:$MN_RUN/n1/run/rnf/memif.sock,id=0"
+	--rx "memif:$MN_RUN/n3/run/rnf/memif.sock,id=1" --dst-mac 02:6e:63:00:03:e8
+	--src-ip 10.1.0.2 --dst-ip 203.0.113.2 --flows 100 --json)
+ip netns exec "$MN-r1" tcpdump -i n1 -B 16384 -w "$T/r1-n1.pcap" -U -s 256 ip6 2>/dev/null &
+TD=$!
+cleanup "kill $TD"
+sleep 0.5
+"${GEN[@]}" --count 3000 --rate 2k --wait 5s >"$T/gen1.json" 2>"$T/gen1.err"
+sleep 0.3
+kill -INT $TD; wait $TD 2>/dev/null
+check_eq "traffic n1 -> router -> (r1) -> NAT on n2 -> (r1, r2) -> firewall on n3: 3000 of 3000" \
+	3000 "$(jget "$T/gen1.json" rx.packets)"
+check_eq "tshark: the frames n1 sends its router carry an SRH (type 4) with the 4 SIDs, SL 2, to n2's NAT SID" \
+	"3000 4 2 fc00:0:2:1::2 fc00:0:3:1::ff,fc00:0:3:1::3,fc00:0:2:1::2,fc00:0:1:1::1" \
+	"$(tshark -r "$T/r1-n1.pcap" -Y 'ipv6.routing.type == 4' -T fields -E separator=' ' \
+		-e ipv6.routing.type -e ipv6.routing.segleft -e ipv6.dst -e ipv6.routing.srh.addr 2>/dev/null |
+		sort | uniq -c | sed 's/^ *//')"
+# the control corrupts the first frame's inner IPv4 header checksum (pcap
+# header 24 + record 16, Ethernet 14, IPv6 40, SRH 8 + 4 SIDs, byte 10)
+tshark_expert "$T/r1-n1.pcap" $((24 + 16 + 14 + 40 + 8 + 64 + 10)) -o ip.check_checksum:TRUE
+
+# Losing one etcd member (the first endpoint everybody talks to).
+prev=$(rev placement/rnf)
+etcd_member_kill 0
+"${GEN[@]}" --count 4000 --rate 2k --wait 5s >"$T/gen2.json" 2>"$T/gen2.err"
+check_eq "an etcd member killed: traffic carries on, 4000 of 4000" 4000 "$(jget "$T/gen2.json" rx.packets)"
+check_eq "an etcd member killed: the placement is not rewritten" "$prev" "$(rev placement/rnf)"
+check_eq "an etcd member killed: the three nodes keep their leases" "n1 n2 n3" \
+	"$(ETCDCTL_API=3 etcdctl --endpoints="$EPS" get --prefix --keys-only /nfchain/nodes/ 2>/dev/null |
+		sed -n 's|^/nfchain/nodes/||p' | paste -sd' ')"
+etcd_member_start 0 >/dev/null
+
+# The controller restarts; so does n1's agent.
+kill "$CTL"; wait "$CTL" 2>/dev/null
+kill -9 "${AG[1]}"; wait "${AG[1]}" 2>/dev/null
+start_ctl
+start_node 1
+sleep 3
+check_eq "controller and n1's agent restarted: the placement is not rewritten" "$prev" "$(rev placement/rnf)"
+"${GEN[@]}" --count 2000 --rate 2k --wait 5s >"$T/gen3.json" 2>"$T/gen3.err"
+check_eq "after the restarts traffic carries on: 2000 of 2000" 2000 "$(jget "$T/gen3.json" rx.packets)"
+check "n1's restarted agent took its deployment over (no second nfswitch)" \
+	test "$(ip netns pids "$MN-n1" | xargs -r ps -o comm= -p | grep -c nfswitch)" = 1
+
+# Node 2 dies: its agent, nfswitch, the NAT. The controller moves the NAT
+# to n3 (the other core node) once n2's lease has run out (2 s).
+"${GEN[@]}" --count 30000 --rate 2k --wait 5s >"$T/gen4.json" 2>"$T/gen4.err" &
+G4=$!
+cleanup "kill $G4"
+sleep 2
+t0=$(date +%s%N)
+node_kill 2
+for i in $(seq 150); do
+	case "$(place rnf)" in *nat=n3*) break ;; esac
+	sleep 0.1
+done
+t1=$(date +%s%N)
+check_eq "node 2 killed: the NAT is placed on n3" "router=n1 nat=n3 fw=n3 lan=n1 wan=n3 " "$(place rnf)"
+CL wait --timeout 20 >/dev/null
+t2=$(date +%s%N)
+wait $G4
+rx=$(jget "$T/gen4.json" rx.packets)
+lost=$((30000 - rx))
+echo "# node 2 killed: re-placed after $(( (t1 - t0) / 1000000 )) ms (lease 2 s), n3 and n1 report it up after $(( (t2 - t0) / 1000000 )) ms; $lost of 30000 frames lost at 2000/s = $((lost / 2)) ms without service"
+check "node 2 killed: traffic recovers (frames lost: $lost, under 10 s of traffic at 2000/s)" \
+	test "$rx" -gt 10000 -a "$lost" -lt 20000
+"${GEN[@]}" --count 2000 --rate 2k --wait 5s >"$T/gen5.json" 2>"$T/gen5.err"
+check_eq "after the move: 2000 of 2000 through n1 -> n3 (NAT and firewall)" 2000 \
+	"$(jget "$T/gen5.json" rx.packets)"
+check_eq "n1's segment list now names the NAT's SID on n3" \
+	"fc00:0:1:1::1,fc00:0:3:1::2,fc00:0:3:1::3,fc00:0:3:1::ff" \
+	"$(NC switch --ctl "$MN_RUN/n1/run/rnf/switch.ctl" steering | sed -n 's/^rule id 1 .*srv6-encap //p')"
+
+# Bad input: a description the parser refuses is refused before etcd; a
+# description with a cluster section is the agent's, not the user's.
+printf 'name: x\nports: {}\n' >"$T/bad.yaml"
+check "cluster apply of a bad file: exit 1, nothing stored" bash -c \
+	"! '$BIN/nfchain' cluster --etcd '$EPS' apply '$T/bad.yaml' 2>/dev/null"
+check "nfchain node without --locator: a usage error (exit 2)" bash -c \
+	"'$BIN/nfchain' node --name x --etcd '$EPS' 2>/dev/null; test \$? = 2"
+check "cluster with no etcd answering: a clear error, exit 1" bash -c \
+	"'$BIN/nfchain' cluster --etcd http://127.0.0.1:9 status 2>&1 | grep -q etcd"
+
+check "cluster delete: the nodes stop their parts" CL delete rnf
+for i in $(seq 100); do
+	[ -z "$(ip netns pids "$MN-n1" | xargs -r ps -o comm= -p | grep nfswitch)" ] && break
+	sleep 0.1
+done
+check "after delete, n1 runs no nfswitch" test -z \
+	"$(ip netns pids "$MN-n1" | xargs -r ps -o comm= -p | grep nfswitch)"
+for n in 1 3; do stop_clean "node agent n$n" "${AG[$n]}"; done
+stop_clean "controller" "$CTL"
+check "no sanitizer report" no_san
+exit 0
