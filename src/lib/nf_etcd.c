@@ -772,6 +772,7 @@ struct nf_etcd_watch {
 	atomic_bool stop;
 	json_tokener *tok;
 	bool stream_bad;		/* this connection's stream must be dropped */
+	bool got_data;			/* this connection has answered */
 
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
@@ -887,6 +888,7 @@ static size_t watch_write(char *data, size_t sz, size_t nm, void *arg)
 
 	if (w->stream_bad)
 		return 0;
+	w->got_data = true;
 	while (off < n) {
 		o = json_tokener_parse_ex(w->tok, data + off, (int)(n - off));
 		if (o == NULL) {
@@ -947,6 +949,7 @@ static bool watch_once(struct nf_etcd_watch *w, struct curl_slist *hdrs)
 {
 	char url[512];
 	CURL *c;
+	uint64_t deadline;
 	long code = 0;
 	int running = 1;
 
@@ -965,13 +968,18 @@ static bool watch_once(struct nf_etcd_watch *w, struct curl_slist *hdrs)
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, w);
 	curl_easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, watch_sockopt);
 	json_tokener_reset(w->tok);
-	w->stream_bad = false;
+	w->stream_bad = w->got_data = false;
 	curl_multi_add_handle(w->multi, c);
+	/* a member that takes the connection but never answers (hung, or
+	 * a listener that is not etcd) is given up after the timeout */
+	deadline = nf_now_ns() + (uint64_t)w->timeout_ms * 1000000;
 	while (running && !atomic_load(&w->stop)) {
 		if (curl_multi_perform(w->multi, &running) != CURLM_OK)
 			break;
+		if (!w->got_data && nf_now_ns() > deadline)
+			break;
 		if (running)
-			curl_multi_poll(w->multi, NULL, 0, 1000, NULL);
+			curl_multi_poll(w->multi, NULL, 0, 100, NULL);
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	curl_multi_remove_handle(w->multi, c);
