@@ -838,8 +838,14 @@ static int watch_result(struct nf_etcd_watch *w, json_object *o)
 			w->next_rev = rev + 1;
 		set_state(w, 1);
 	}
-	if (!json_object_object_get_ex(res, "events", &evs))
+	if (!json_object_object_get_ex(res, "events", &evs)) {
+		/* a progress notice: every event up to its revision was sent,
+		 * so a stream resumed later need not go back before it (and
+		 * does not hit a compaction of revisions we did not care for) */
+		if (header_rev(res, &rev) == 0 && rev + 1 > w->next_rev)
+			w->next_rev = rev + 1;
 		return 0;
+	}
 	if (!json_object_is_type(evs, json_type_array))
 		return -EPROTO;
 	n = json_object_array_length(evs);
@@ -936,6 +942,7 @@ static int watch_body(struct nf_etcd_watch *w)
 	json_object_object_add(c, "range_end", json_object_new_string(w->end64));
 	if (w->next_rev)
 		json_object_object_add(c, "start_revision", j_str_i64(w->next_rev));
+	json_object_object_add(c, "progress_notify", json_object_new_boolean(true));
 	json_object_object_add(o, "create_request", c);
 	free(w->create_body);
 	w->create_body = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
