@@ -833,15 +833,18 @@ static int watch_result(struct nf_etcd_watch *w, json_object *o)
 	if (json_object_object_get_ex(res, "canceled", &f) && json_object_get_boolean(f))
 		return -EPROTO;		/* e.g. the member lost its leader */
 	if (json_object_object_get_ex(res, "created", &f) && json_object_get_boolean(f)) {
-		/* "from now" means from the revision after this answer's */
+		/* "from now" means from the revision after this answer's
+		 * (from a past revision, its history follows) */
 		if (w->next_rev == 0 && header_rev(res, &rev) == 0)
 			w->next_rev = rev + 1;
 		set_state(w, 1);
+		return 0;
 	}
 	if (!json_object_object_get_ex(res, "events", &evs)) {
-		/* a progress notice: every event up to its revision was sent,
-		 * so a stream resumed later need not go back before it (and
-		 * does not hit a compaction of revisions we did not care for) */
+		/* a progress notice (sent only once the history is caught
+		 * up): every event up to its revision was sent, so a stream
+		 * resumed later need not go back before it (nor hit the
+		 * compaction of revisions we did not care for) */
 		if (header_rev(res, &rev) == 0 && rev + 1 > w->next_rev)
 			w->next_rev = rev + 1;
 		return 0;
