@@ -772,6 +772,7 @@ struct nf_etcd_watch {
 	atomic_bool stop;
 	json_tokener *tok;
 	bool stream_bad;		/* this connection's stream must be dropped */
+	bool got_data;			/* this connection has answered */
 
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
@@ -832,13 +833,22 @@ static int watch_result(struct nf_etcd_watch *w, json_object *o)
 	if (json_object_object_get_ex(res, "canceled", &f) && json_object_get_boolean(f))
 		return -EPROTO;		/* e.g. the member lost its leader */
 	if (json_object_object_get_ex(res, "created", &f) && json_object_get_boolean(f)) {
-		/* "from now" means from the revision after this answer's */
+		/* "from now" means from the revision after this answer's
+		 * (from a past revision, its history follows) */
 		if (w->next_rev == 0 && header_rev(res, &rev) == 0)
 			w->next_rev = rev + 1;
 		set_state(w, 1);
-	}
-	if (!json_object_object_get_ex(res, "events", &evs))
 		return 0;
+	}
+	if (!json_object_object_get_ex(res, "events", &evs)) {
+		/* a progress notice (sent only once the history is caught
+		 * up): every event up to its revision was sent, so a stream
+		 * resumed later need not go back before it (nor hit the
+		 * compaction of revisions we did not care for) */
+		if (header_rev(res, &rev) == 0 && rev + 1 > w->next_rev)
+			w->next_rev = rev + 1;
+		return 0;
+	}
 	if (!json_object_is_type(evs, json_type_array))
 		return -EPROTO;
 	n = json_object_array_length(evs);
@@ -887,6 +897,7 @@ static size_t watch_write(char *data, size_t sz, size_t nm, void *arg)
 
 	if (w->stream_bad)
 		return 0;
+	w->got_data = true;
 	while (off < n) {
 		o = json_tokener_parse_ex(w->tok, data + off, (int)(n - off));
 		if (o == NULL) {
@@ -934,6 +945,7 @@ static int watch_body(struct nf_etcd_watch *w)
 	json_object_object_add(c, "range_end", json_object_new_string(w->end64));
 	if (w->next_rev)
 		json_object_object_add(c, "start_revision", j_str_i64(w->next_rev));
+	json_object_object_add(c, "progress_notify", json_object_new_boolean(true));
 	json_object_object_add(o, "create_request", c);
 	free(w->create_body);
 	w->create_body = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
@@ -947,6 +959,7 @@ static bool watch_once(struct nf_etcd_watch *w, struct curl_slist *hdrs)
 {
 	char url[512];
 	CURL *c;
+	uint64_t deadline;
 	long code = 0;
 	int running = 1;
 
@@ -965,13 +978,18 @@ static bool watch_once(struct nf_etcd_watch *w, struct curl_slist *hdrs)
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, w);
 	curl_easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, watch_sockopt);
 	json_tokener_reset(w->tok);
-	w->stream_bad = false;
+	w->stream_bad = w->got_data = false;
 	curl_multi_add_handle(w->multi, c);
+	/* a member that takes the connection but never answers (hung, or
+	 * a listener that is not etcd) is given up after the timeout */
+	deadline = nf_now_ns() + (uint64_t)w->timeout_ms * 1000000;
 	while (running && !atomic_load(&w->stop)) {
 		if (curl_multi_perform(w->multi, &running) != CURLM_OK)
 			break;
+		if (!w->got_data && nf_now_ns() > deadline)
+			break;
 		if (running)
-			curl_multi_poll(w->multi, NULL, 0, 1000, NULL);
+			curl_multi_poll(w->multi, NULL, 0, 100, NULL);
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	curl_multi_remove_handle(w->multi, c);

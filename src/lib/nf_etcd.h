@@ -9,6 +9,10 @@
  * one (connection refused, timeout, 5xx) is tried on the next, so losing
  * a member is invisible to the caller. Control plane only: calls block
  * for at most the timeout given to nf_etcd_open() per endpoint.
+ * An nf_etcd is for one thread at a time (one curl handle); a watch copies
+ * what it needs and may outlive it. A write that timed out on one member
+ * may still have been applied there when it is retried on the next: a
+ * put is then applied twice, a put_if may answer -ECANCELED.
  */
 #ifndef NF_ETCD_H
 #define NF_ETCD_H
