@@ -26,7 +26,7 @@
 # SIDs out of the uplink to the router's MAC.
 #
 # MN (default "mn") prefixes every name; MN_RUN (default $T/mn) holds the
-# per-node run directories. mn_topo_down kills what runs in the
+# per-node run directories; MN_HOST=0: no link from the root namespace. mn_topo_down kills what runs in the
 # namespaces and deletes them, also what a crashed run left.
 
 MN=${MN:-mn}
@@ -121,6 +121,7 @@ mn_topo_up() {
 	for e in 1 2 3; do
 		_mn_ns "$MN-e$e" && _mn_mgmt "$MN-e$e" "10.99.0.1$e" || return 1
 	done
+	[ "${MN_HOST:-1}" = 1 ] || return 0
 	ip link add "$MN-mgmt0" type veth peer name host netns "$MN-mgmt" &&
 	ip -n "$MN-mgmt" link set host master br0 up &&
 	ip addr add 10.99.0.254/24 dev "$MN-mgmt0" && ip link set "$MN-mgmt0" up
@@ -188,10 +189,11 @@ mn_steering() {
 	echo "rule id 9100 priority 300 in-port uplink action drop"
 }
 
-# mn_vnf_confs DIR MODE RT_LAN RT_WAN NAT_IN NAT_OUT FW_IN FW_OUT: the
+# mn_vnf_confs DIR MODE RT_LAN RT_WAN NAT_IN NAT_OUT FW_IN FW_OUT [LINE]: the
 # chain's VNF configurations (examples/router-nat-fw.yaml's router, NAT
 # and firewall) in DIR/router.conf, nat.conf, fw.conf, fw.rules, their
-# ports the memif specs given; MODE is the VNFs' poll mode. The router's
+# ports the memif specs given; MODE is the VNFs' poll mode, LINE one more
+# line for each (`set burst 64`). The router's
 # sides have the MACs MN_RT_LAN and MN_RT_WAN (group router's @MAC/RMAC).
 MN_RT_LAN=02:00:00:00:c5:11 MN_RT_WAN=02:00:00:00:c5:12
 mn_vnf_confs() {
@@ -199,11 +201,11 @@ mn_vnf_confs() {
 	printf '%s\n' "port lan $3 mac $MN_RT_LAN" "port wan $4 mac $MN_RT_WAN" \
 		"address lan 10.1.0.1/16" "address wan 10.2.0.1/24" \
 		"route 203.0.113.0/24 via 10.2.0.254" \
-		"neighbor wan 10.2.0.254 02:00:00:00:c5:fe" "set mode $mode" >"$d/router.conf"
+		"neighbor wan 10.2.0.254 02:00:00:00:c5:fe" "set mode $mode" "${9:-}" >"$d/router.conf"
 	printf '%s\n' "port in $5" "port out $6" "inside in" "outside out" \
-		"pool 198.51.100.1 ports 1024-65535" "set mode $mode" >"$d/nat.conf"
+		"pool 198.51.100.1 ports 1024-65535" "set mode $mode" "${9:-}" >"$d/nat.conf"
 	printf '%s\n' 'ct state established,related accept' 'ct state invalid drop' \
 		'iifname fin udp dport 1024 accept' 'counter drop' >"$d/fw.rules"
 	printf '%s\n' "port fin $7" "port fout $8" "rules $d/fw.rules" "set policy drop" \
-		"set mode $mode" >"$d/fw.conf"
+		"set mode $mode" "${9:-}" >"$d/fw.conf"
 }
