@@ -152,3 +152,6 @@ print()
 print("| bench/multinode.sh -t %s -r %s | %.3f Mpps | %.3f Mpps | %.3f |" %
       (sys.argv[3], sys.argv[4], statistics.median(m), statistics.median(s), statistics.median(r)))
 PY
+echo
+echo "3 nodes, frames lost over all trials, by place:"
+mn_drops | sed 's/^/  /'

@@ -22,6 +22,7 @@
 # (ids 0..PORTS-1, indices 0..PORTS-1) on $MN_RUN/nN/sw.sock, control
 # socket $MN_RUN/nN/sw.ctl, then the AF_XDP port on up0 added under the
 # name `uplink` (a -p spec is named by its spec; add-port names it).
+# MN_UPLINK: options for the AF_XDP spec (mode=copy,rsize=13).
 # mn_uplink_rules N: the steering lines that send every other locator's
 # SIDs out of the uplink to the router's MAC.
 #
@@ -162,7 +163,7 @@ mn_switch() {
 		mn_ctl "$n" ports >/dev/null 2>&1 && break
 		sleep 0.1
 	done
-	mn_ctl "$n" add-port afxdp:up0 uplink >/dev/null
+	mn_ctl "$n" add-port "afxdp:up0${MN_UPLINK:+,$MN_UPLINK}" uplink >/dev/null
 }
 
 # mn_memif_up N COUNT [SECONDS]: wait until COUNT of node N's memif ports
@@ -208,4 +209,30 @@ mn_vnf_confs() {
 		'iifname fin udp dport 1024 accept' 'counter drop' >"$d/fw.rules"
 	printf '%s\n' "port fin $7" "port fout $8" "rules $d/fw.rules" "set policy drop" \
 		"set mode $mode" "${9:-}" >"$d/fw.conf"
+}
+
+# mn_drops: where frames were lost: each node switch's ports with drops
+# (by reason; the uplink's XDP ring counters), each router interface with
+# kernel drops. One line per place, none when nothing was lost.
+mn_drops() {
+	local n r
+	for n in $MN_NODES; do
+		mn_ctl "$n" --json ports 2>/dev/null | python3 -c '
+import json, re, sys
+for p in json.load(sys.stdin)["ports"]:
+    d = {k: v for k, v in p["drops"].items() if v}
+    d.update({k: int(v) for k, v in re.findall(r"(rx_dropped|rx_ring_full|fill_empty)=(\d+)", p["detail"]) if int(v)})
+    if d:
+        print("n%s %s: %s" % (sys.argv[1], p["name"].split("/")[-1], " ".join("%s=%d" % x for x in sorted(d.items()))))' "$n"
+	done
+	for r in 1 2; do
+		ip -n "$MN-r$r" -s -j link 2>/dev/null | python3 -c '
+import json, sys
+for l in json.load(sys.stdin):
+    s = l.get("stats64", {})
+    d = {"rx_dropped": s.get("rx", {}).get("dropped", 0), "tx_dropped": s.get("tx", {}).get("dropped", 0)}
+    d = {k: v for k, v in d.items() if v}
+    if d:
+        print("r%s %s: %s" % (sys.argv[1], l["ifname"], " ".join("%s=%d" % x for x in sorted(d.items()))))' "$r"
+	done
 }
