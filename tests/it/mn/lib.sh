@@ -27,8 +27,9 @@
 # SIDs out of the uplink to the router's MAC.
 #
 # MN (default "mn") prefixes every name; MN_RUN (default $T/mn) holds the
-# per-node run directories; MN_HOST=0: no link from the root namespace. mn_topo_down kills what runs in the
-# namespaces and deletes them, also what a crashed run left.
+# per-node run directories; MN_HOST=0: no link from the root namespace.
+# mn_topo_down kills what runs in the namespaces and deletes them, also
+# what a crashed run left (mn_topo_up calls it first).
 
 MN=${MN:-mn}
 MN_RUN=${MN_RUN:-${T:-/tmp}/$MN}
@@ -36,7 +37,7 @@ MN_NODES="1 2 3"
 
 mn_upmac() { printf '02:6d:6e:00:%02x:02' "$1"; }
 mn_rmac() { printf '02:6d:6e:00:%02x:01' "$1"; }
-# the router a node hangs off, and the router's interface facing it
+# the router a node hangs off (its interface there is named nN)
 mn_router_of() { [ "$1" = 3 ] && echo 2 || echo 1; }
 
 mn_topo_down() {
