@@ -25,6 +25,9 @@ san_to_files
 
 cleanup mn_topo_down
 check "topology: 3 nodes, 2 routers, management network" mn_topo_up
+check "management network: n1 reaches the etcd namespace e3, the root namespace n3" \
+	eval 'ip netns exec "$MN-n1" ping -c1 -W2 -q 10.99.0.13 >/dev/null &&
+	ping -c1 -W2 -q 10.99.0.3 >/dev/null'
 GEN_MAC=02:00:00:00:c5:02 CLIENT_MAC=02:00:00:00:c5:01
 SEGS=fc00:0:1:1::1,fc00:0:2:1::2,fc00:0:3:1::3,fc00:0:3:1::ff
 M() { echo "memif:$MN_RUN/n$1/sw.sock,id=$2"; }
