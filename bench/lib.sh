@@ -235,3 +235,22 @@ veth_ns() {
 	ip link set "$2" up &&
 	ip -n "$1" link set "$3" up
 }
+
+# bench_tr_opts NAME DUR REPEAT ARGS...: the options -t SECONDS -r REPEAT
+# (positive integers; defaults DUR and REPEAT) into DUR and REPEAT; BIN
+# defaults to build/release/bin, which must be built.
+bench_tr_opts() {
+	local name=$1 o OPTIND=1
+	DUR=$2 REPEAT=$3
+	shift 3
+	while getopts "t:r:" o; do
+		case $o in
+		t) DUR=$OPTARG ;; r) REPEAT=$OPTARG ;;
+		*) echo "usage: bench/$name [-t SECONDS] [-r REPEAT]" >&2; exit 2 ;;
+		esac
+	done
+	[[ "$DUR$REPEAT" =~ ^[0-9]+$ && "$DUR" -gt 0 && "$REPEAT" -gt 0 ]] ||
+		{ echo "bench/$name: -t and -r take positive integers" >&2; exit 2; }
+	BIN=${BIN:-$PWD/build/release/bin}
+	[ -x "$BIN/nf-firewall" ] || { echo "bench: build first (make)" >&2; exit 1; }
+}

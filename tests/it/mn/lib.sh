@@ -22,12 +22,14 @@
 # (ids 0..PORTS-1, indices 0..PORTS-1) on $MN_RUN/nN/sw.sock, control
 # socket $MN_RUN/nN/sw.ctl, then the AF_XDP port on up0 added under the
 # name `uplink` (a -p spec is named by its spec; add-port names it).
+# MN_UPLINK: options for the AF_XDP spec (mode=copy,rsize=13).
 # mn_uplink_rules N: the steering lines that send every other locator's
 # SIDs out of the uplink to the router's MAC.
 #
 # MN (default "mn") prefixes every name; MN_RUN (default $T/mn) holds the
-# per-node run directories. mn_topo_down kills what runs in the
-# namespaces and deletes them, also what a crashed run left.
+# per-node run directories; MN_HOST=0: no link from the root namespace.
+# mn_topo_down kills what runs in the namespaces and deletes them, also
+# what a crashed run left (mn_topo_up calls it first).
 
 MN=${MN:-mn}
 MN_RUN=${MN_RUN:-${T:-/tmp}/$MN}
@@ -35,7 +37,7 @@ MN_NODES="1 2 3"
 
 mn_upmac() { printf '02:6d:6e:00:%02x:02' "$1"; }
 mn_rmac() { printf '02:6d:6e:00:%02x:01' "$1"; }
-# the router a node hangs off, and the router's interface facing it
+# the router a node hangs off (its interface there is named nN)
 mn_router_of() { [ "$1" = 3 ] && echo 2 || echo 1; }
 
 mn_topo_down() {
@@ -121,6 +123,7 @@ mn_topo_up() {
 	for e in 1 2 3; do
 		_mn_ns "$MN-e$e" && _mn_mgmt "$MN-e$e" "10.99.0.1$e" || return 1
 	done
+	[ "${MN_HOST:-1}" = 1 ] || return 0
 	ip link add "$MN-mgmt0" type veth peer name host netns "$MN-mgmt" &&
 	ip -n "$MN-mgmt" link set host master br0 up &&
 	ip addr add 10.99.0.254/24 dev "$MN-mgmt0" && ip link set "$MN-mgmt0" up
@@ -161,7 +164,7 @@ mn_switch() {
 		mn_ctl "$n" ports >/dev/null 2>&1 && break
 		sleep 0.1
 	done
-	mn_ctl "$n" add-port afxdp:up0 uplink >/dev/null
+	mn_ctl "$n" add-port "afxdp:up0${MN_UPLINK:+,$MN_UPLINK}" uplink >/dev/null
 }
 
 # mn_memif_up N COUNT [SECONDS]: wait until COUNT of node N's memif ports
@@ -188,10 +191,11 @@ mn_steering() {
 	echo "rule id 9100 priority 300 in-port uplink action drop"
 }
 
-# mn_vnf_confs DIR MODE RT_LAN RT_WAN NAT_IN NAT_OUT FW_IN FW_OUT: the
+# mn_vnf_confs DIR MODE RT_LAN RT_WAN NAT_IN NAT_OUT FW_IN FW_OUT [LINE]: the
 # chain's VNF configurations (examples/router-nat-fw.yaml's router, NAT
 # and firewall) in DIR/router.conf, nat.conf, fw.conf, fw.rules, their
-# ports the memif specs given; MODE is the VNFs' poll mode. The router's
+# ports the memif specs given; MODE is the VNFs' poll mode, LINE one more
+# line for each (`set burst 64`). The router's
 # sides have the MACs MN_RT_LAN and MN_RT_WAN (group router's @MAC/RMAC).
 MN_RT_LAN=02:00:00:00:c5:11 MN_RT_WAN=02:00:00:00:c5:12
 mn_vnf_confs() {
@@ -199,11 +203,37 @@ mn_vnf_confs() {
 	printf '%s\n' "port lan $3 mac $MN_RT_LAN" "port wan $4 mac $MN_RT_WAN" \
 		"address lan 10.1.0.1/16" "address wan 10.2.0.1/24" \
 		"route 203.0.113.0/24 via 10.2.0.254" \
-		"neighbor wan 10.2.0.254 02:00:00:00:c5:fe" "set mode $mode" >"$d/router.conf"
+		"neighbor wan 10.2.0.254 02:00:00:00:c5:fe" "set mode $mode" "${9:-}" >"$d/router.conf"
 	printf '%s\n' "port in $5" "port out $6" "inside in" "outside out" \
-		"pool 198.51.100.1 ports 1024-65535" "set mode $mode" >"$d/nat.conf"
+		"pool 198.51.100.1 ports 1024-65535" "set mode $mode" "${9:-}" >"$d/nat.conf"
 	printf '%s\n' 'ct state established,related accept' 'ct state invalid drop' \
 		'iifname fin udp dport 1024 accept' 'counter drop' >"$d/fw.rules"
 	printf '%s\n' "port fin $7" "port fout $8" "rules $d/fw.rules" "set policy drop" \
-		"set mode $mode" >"$d/fw.conf"
+		"set mode $mode" "${9:-}" >"$d/fw.conf"
+}
+
+# mn_drops: where frames were lost: each node switch's ports with drops
+# (by reason; the uplink's XDP ring counters), each router interface with
+# kernel drops. One line per place, none when nothing was lost.
+mn_drops() {
+	local n r
+	for n in $MN_NODES; do
+		mn_ctl "$n" --json ports 2>/dev/null | python3 -c '
+import json, re, sys
+for p in json.load(sys.stdin)["ports"]:
+    d = {k: v for k, v in p["drops"].items() if v}
+    d.update({k: int(v) for k, v in re.findall(r"(rx_dropped|rx_ring_full|fill_empty)=(\d+)", p["detail"]) if int(v)})
+    if d:
+        print("n%s %s: %s" % (sys.argv[1], p["name"].split("/")[-1], " ".join("%s=%d" % x for x in sorted(d.items()))))' "$n"
+	done
+	for r in 1 2; do
+		ip -n "$MN-r$r" -s -j link 2>/dev/null | python3 -c '
+import json, sys
+for l in json.load(sys.stdin):
+    s = l.get("stats64", {})
+    d = {"rx_dropped": s.get("rx", {}).get("dropped", 0), "tx_dropped": s.get("tx", {}).get("dropped", 0)}
+    d = {k: v for k, v in d.items() if v}
+    if d:
+        print("r%s %s: %s" % (sys.argv[1], l["ifname"], " ".join("%s=%d" % x for x in sorted(d.items()))))' "$r"
+	done
 }
