@@ -814,7 +814,7 @@ static void wake(struct nf_etcd_watch *w)
 static int watch_result(struct nf_etcd_watch *w, json_object *o)
 {
 	json_object *res, *f, *evs;
-	int64_t rev, crev;
+	int64_t rev, crev, first;
 	size_t i, n;
 	int rc;
 
@@ -853,6 +853,7 @@ static int watch_result(struct nf_etcd_watch *w, json_object *o)
 		return -EPROTO;
 	n = json_object_array_length(evs);
 	pthread_mutex_lock(&w->mu);
+	first = w->next_rev;
 	if (w->qn + n > w->qcap) {
 		size_t cap = NF_MAX(w->qcap * 2, w->qn + n + 16);
 		struct nf_etcd_event *q = realloc(w->q, cap * sizeof(*q));
@@ -872,15 +873,18 @@ static int watch_result(struct nf_etcd_watch *w, json_object *o)
 			rc = -EPROTO;
 			break;
 		}
-		/* resumed streams start at next_rev: never one we have seen */
-		if (q->kv.mod_rev < w->next_rev) {
+		/* resumed streams start at next_rev: never one we have seen.
+		 * One revision can hold several events (a transaction, a
+		 * lease's keys expiring): next_rev moves after the batch. */
+		if (q->kv.mod_rev < first) {
 			kv_free(&q->kv);
 			continue;
 		}
 		q->type = json_object_object_get_ex(ev, "type", &f) &&
 			  strcmp(json_object_get_string(f), "DELETE") == 0 ?
 			  NF_ETCD_DELETE : NF_ETCD_PUT;
-		w->next_rev = q->kv.mod_rev + 1;
+		if (q->kv.mod_rev + 1 > w->next_rev)
+			w->next_rev = q->kv.mod_rev + 1;
 		w->qn++;
 	}
 	pthread_mutex_unlock(&w->mu);

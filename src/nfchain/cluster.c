@@ -213,17 +213,32 @@ static int m_load(struct mirror *m)
 	return ret;
 }
 
-/* Apply what the watch saw. Returns the number of changes, or -errno. */
-static int m_update(struct mirror *m)
+/* Does @key start with one of @subs (NULL: any)? */
+static bool m_wanted(const char *key, const char *const *subs)
 {
+	for (; subs && *subs; subs++)
+		if (strncmp(key, *subs, strlen(*subs)) == 0)
+			return true;
+	return subs == NULL;
+}
+
+/* Apply what the watch saw. Returns the number of changes to keys under
+ * @subs (NULL: all), or -errno. */
+static int m_update(struct mirror *m, const char *const *subs)
+{
+	int wanted = 0;
 	struct nf_etcd_event *ev;
 	size_t n, i, plen = strlen(m->prefix);
 	uint64_t before = m->changes;
 	int ret;
 
+	if (m->w == NULL)
+		return -ENOTCONN;
 	ret = nf_etcd_watch_read(m->w, &ev, &n);
-	if (ret == -ESTALE)
+	if (ret == -ESTALE) {	/* compacted past us: read it all again */
 		ret = m_load(m);
+		return ret < 0 ? ret : 1;
+	}
 	if (ret < 0)
 		return ret;
 	for (i = 0; i < n; i++) {
@@ -235,9 +250,11 @@ static int m_update(struct mirror *m)
 			m_set(m, kv->key + plen, kv->val, kv->len, kv->mod_rev);
 		else
 			m_del(m, kv->key + plen);
+		wanted += m_wanted(kv->key + plen, subs);
 	}
 	nf_etcd_events_free(ev, n);
-	return (int)(m->changes - before);
+	(void)before;
+	return wanted;
 }
 
 static int m_open(struct mirror *m, const char *endpoints, const char *prefix)
@@ -520,6 +537,10 @@ static void controller_usage(FILE *f)
 "docs/CLUSTER.md\n");
 }
 
+/* What the placement depends on: the controller's own writes and the
+ * nodes' reports do not start a pass. */
+static const char *const ctl_subs[] = { "nodes/", "specs/", NULL };
+
 int nc_cmd_controller(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -562,7 +583,7 @@ int nc_cmd_controller(int argc, char **argv)
 		struct pollfd pfd = { .fd = nf_etcd_watch_fd(r.m.w), .events = POLLIN };
 
 		poll(&pfd, 1, 100);
-		ret = m_update(&r.m);
+		ret = m_update(&r.m, ctl_subs);
 		if (ret < 0) {
 			fprintf(stderr, "nfchain controller: watch: %s; reading again\n",
 				strerror(-ret));
@@ -1004,6 +1025,9 @@ static void sim_react(struct node_run *n)
 	free(pls);
 }
 
+/* What a node agent acts on (not the other nodes' reports). */
+static const char *const node_subs[] = { "nodes/", "specs/", "placement/", NULL };
+
 static void node_usage(FILE *f)
 {
 	fprintf(f,
@@ -1220,7 +1244,7 @@ int nc_cmd_node(int argc, char **argv)
 				node_register(&n);
 			}
 		}
-		ret = m_update(&n.m);
+		ret = m_update(&n.m, node_subs);
 		if (ret < 0) {
 			sleep(1);
 			if (m_load(&n.m) == 0)
@@ -1373,7 +1397,7 @@ static int cluster_apply(struct nf_etcd *e, const char *prefix, const char *file
 /* How many descriptions are placed, and converged (every node named by a
  * placement reports it up at the description's revision). */
 static void cluster_count(struct mirror *m, size_t *specs, size_t *placed, size_t *conv,
-			  size_t *errors)
+			  size_t *errors, bool tell)
 {
 	struct ent **ss = NULL;
 	size_t n, i;
@@ -1412,9 +1436,14 @@ static void cluster_count(struct mirror *m, size_t *specs, size_t *placed, size_
 					 name);
 				se = m_get(m, key);
 				st = se ? json_tokener_parse(se->val) : NULL;
-				ok &= st && strcmp(jstr(st, "state"), "up") == 0 &&
-					json_object_get_int64(json_object_object_get(st, "spec-rev")) ==
-					ss[i]->mod;
+				if (!(st && strcmp(jstr(st, "state"), "up") == 0 &&
+				      json_object_get_int64(json_object_object_get(st, "spec-rev")) ==
+				      ss[i]->mod)) {
+					if (tell && ok)
+						fprintf(stderr, "nfchain: %s: node %s reports %s\n", name,
+							json_object_get_string(v), se ? se->val : "nothing");
+					ok = false;
+				}
 				json_object_put(st);
 			}
 		}
@@ -1568,10 +1597,12 @@ int nc_cmd_cluster(int argc, char **argv)
 			for (;;) {
 				struct pollfd pfd = { .fd = nf_etcd_watch_fd(m.w), .events = POLLIN };
 
-				cluster_count(&m, &ns, &np, &nc, &ne);
+				bool late = now_ms() - t0 > timeout * 1000 || stop;
+
+				cluster_count(&m, &ns, &np, &nc, &ne, late);
 				if (ns && nc == ns)
 					break;
-				if (now_ms() - t0 > timeout * 1000 || stop) {
+				if (late) {
 					fprintf(stderr, "nfchain: not converged after %" PRIu64 " s: %zu "
 						"descriptions, %zu placed, %zu up, %zu unplaceable\n",
 						timeout, ns, np, nc, ne);
@@ -1579,7 +1610,7 @@ int nc_cmd_cluster(int argc, char **argv)
 					break;
 				}
 				poll(&pfd, 1, 200);
-				if (m_update(&m) < 0)
+				if (m_update(&m, NULL) < 0)
 					m_load(&m);
 			}
 			if (nf_etcd_get(m.e, "/", false, &kvs) == 0) {

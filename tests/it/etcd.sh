@@ -113,6 +113,19 @@ delete w/a mod=$r3
 end events 3 reconnects 0" "$(cat "$T/w1")"
 check_eq "watch from a past revision replays them" "$(sed -n 2,5p "$T/w1")" \
 	"$(cli watch w/ "$r1" -c 3 | sed -n 2,5p)"
+# One revision, several events: a revoked lease deletes its three keys at
+# once (a regression: the watch used to keep only the first of them).
+L4=$(cli lease-grant 30 | cut -d' ' -f2)
+for k in 1 2 3; do cli put m/$k v --lease "$L4" >/dev/null; done
+"$CLI" -e "$EP" watch m/ -c 3 -t 15 >"$T/w3" 2>"$T/w3.err" &
+W=$!
+cleanup "kill $W"
+wait_line "$T/w3" watching
+cli revoke "$L4" >/dev/null
+wait $W
+check_eq "watch: a lease revoked deletes its 3 keys in one revision: 3 events" \
+	"delete m/1|delete m/2|delete m/3|end events 3 reconnects 0" \
+	"$(sed -n '2,$p' "$T/w3" | sed 's/ mod=[0-9]*//' | paste -sd'|')"
 
 # ---- the member in use dies: requests fail over, the watch goes on
 "$CLI" -e "$EP" watch f/ -c 4 -t 20 >"$T/w2" 2>"$T/w2.err" &
