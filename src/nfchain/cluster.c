@@ -64,6 +64,7 @@ struct ent {
 	char *val;
 	size_t len;
 	int64_t mod;
+	uint64_t gen;		/* mirror->changes when it last changed */
 	void *aux;		/* the controller's parsed description */
 	void (*aux_free)(void *);
 };
@@ -131,7 +132,7 @@ static int m_set(struct mirror *m, const char *key, const char *val, size_t len,
 	e->val = v;
 	e->len = len;
 	e->mod = mod;
-	m->changes++;
+	e->gen = ++m->changes;
 	return 0;
 }
 
@@ -984,16 +985,20 @@ static void node_report(struct node_run *n)
 }
 
 /* Simulated nodes: every placement naming one of them is "up" at once
- * (one status write per node and revision), no process runs. */
-static uint64_t sim_writes;
+ * (one status write per node and revision), no process runs. Only the
+ * placements changed since the last call are read. */
+static uint64_t sim_writes, sim_seen;
 
 static void sim_react(struct node_run *n)
 {
 	struct ent **pls = NULL;
+	uint64_t upto = n->m.changes;
 	size_t np, i;
 
 	np = m_list(&n->m, "placement/", &pls);
 	for (i = 0; i < np; i++) {
+		if (pls[i]->gen <= sim_seen)
+			continue;
 		const char *name = pls[i]->key + strlen("placement/");
 		struct json_object *pl = json_tokener_parse(pls[i]->val), *place;
 		int64_t rev = pl ? json_object_get_int64(json_object_object_get(pl, "spec-rev")) : 0;
@@ -1023,6 +1028,7 @@ static void sim_react(struct node_run *n)
 		json_object_put(pl);
 	}
 	free(pls);
+	sim_seen = upto;
 }
 
 /* What a node agent acts on (not the other nodes' reports). */
@@ -1534,7 +1540,7 @@ int nc_cmd_cluster(int argc, char **argv)
 		} else if (i + 1 != argc) {
 			goto usage;
 		}
-		if (nf_etcd_open(etcd, 2000, &e) < 0) {
+		if (nf_etcd_open(etcd, 5000, &e) < 0) {
 			fprintf(stderr, "nfchain: --etcd: %s\n", nf_last_error());
 			return 2;
 		}
