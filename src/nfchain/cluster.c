@@ -709,8 +709,11 @@ static char *node_compose(struct node_run *n, const char *name, const char *self
 			f = NULL;
 			goto out;
 		}
-		fprintf(f, "    %s: {locator: \"%s\", uplink: \"%s\", gateway: \"%s\"}\n", nn,
+		fprintf(f, "    %s: {locator: \"%s\", uplink: \"%s\", gateway: \"%s\"", nn,
 			jstr(o, "locator"), jstr(o, "uplink"), jstr(o, "gateway"));
+		if (jstr(o, "kernel")[0])
+			fprintf(f, ", kernel: \"%s\"", jstr(o, "kernel"));
+		fprintf(f, "}\n");
 		json_object_put(o);
 	}
 	fprintf(f, "  place:\n");
@@ -1039,7 +1042,8 @@ static void node_usage(FILE *f)
 	fprintf(f,
 "usage: nfchain node --name NODE --locator PREFIX --uplink SPEC --gateway MAC\n"
 "                    [--etcd URLS] [--prefix P] [--labels L,...] [--cpu N]\n"
-"                    [--memory SIZE] [--ttl S] [--run-dir DIR] [--state-dir DIR]\n"
+"                    [--memory SIZE] [--kernel SPEC] [--ttl S] [--run-dir DIR]\n"
+"                    [--state-dir DIR]\n"
 "       nfchain node --simulate N --name PREFIX [--etcd URLS] ...\n"
 "\n"
 "The node agent: registers this node in etcd (P/nodes/NODE, under a lease\n"
@@ -1055,6 +1059,11 @@ static void node_usage(FILE *f)
 "  --locator PREFIX   its SIDs' IPv6 prefix, /16../96 (fc00:0:1::/48)\n"
 "  --uplink SPEC      the switch port to the underlay (afxdp:IF, afpacket:IF)\n"
 "  --gateway MAC      the underlay router's MAC on the uplink\n"
+"  --kernel SPEC      a switch port to this node's kernel (afpacket:IF, the\n"
+"                     end of a veth pair whose other end has the uplink's\n"
+"                     MAC): what the underlay sends that is not a SID (NDP,\n"
+"                     OSPF, BGP) goes there and back, so a routing daemon\n"
+"                     on the node can announce the locator\n"
 "  --labels L,...     what it offers placement (edge,core)\n"
 "  --cpu N            CPUs for replicas (default: the online CPUs)\n"
 "  --memory SIZE      memory for replicas (default 4G)\n"
@@ -1099,6 +1108,7 @@ int nc_cmd_node(int argc, char **argv)
 		{ "locator", required_argument, NULL, 'L' },
 		{ "uplink", required_argument, NULL, 'u' },
 		{ "gateway", required_argument, NULL, 'g' },
+		{ "kernel", required_argument, NULL, 'k' },
 		{ "ttl", required_argument, NULL, 't' },
 		{ "run-dir", required_argument, NULL, 'r' },
 		{ "state-dir", required_argument, NULL, 's' },
@@ -1107,7 +1117,7 @@ int nc_cmd_node(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *etcd = DEF_ETCD, *prefix = DEF_PREFIX, *labels = "", *locator = NULL;
-	const char *uplink = NULL, *gateway = NULL, *state_dir = NULL;
+	const char *uplink = NULL, *gateway = NULL, *state_dir = NULL, *kernel = "";
 	static struct node_run n;
 	uint64_t cpu = (uint64_t)sysconf(_SC_NPROCESSORS_ONLN) * 1000, mem = 4ull << 30, u;
 	struct json_object *reg, *la;
@@ -1145,6 +1155,7 @@ int nc_cmd_node(int argc, char **argv)
 		case 'L': locator = optarg; break;
 		case 'u': uplink = optarg; break;
 		case 'g': gateway = optarg; break;
+		case 'k': kernel = optarg; break;
 		case 't':
 			if (nf_parse_u64(optarg, 2, 60, 0, &u) < 0) {
 				fprintf(stderr, "nfchain node: --ttl: 2..60 seconds\n");
@@ -1204,6 +1215,8 @@ int nc_cmd_node(int argc, char **argv)
 	json_object_object_add(reg, "locator", json_object_new_string(locator ? locator : ""));
 	json_object_object_add(reg, "uplink", json_object_new_string(uplink ? uplink : ""));
 	json_object_object_add(reg, "gateway", json_object_new_string(gateway ? gateway : ""));
+	if (kernel[0])
+		json_object_object_add(reg, "kernel", json_object_new_string(kernel));
 	snprintf(n.reg, sizeof(n.reg), "%s", json_object_to_json_string_ext(reg,
 		 JSON_C_TO_STRING_PLAIN));
 	json_object_put(reg);

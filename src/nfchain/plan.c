@@ -253,9 +253,18 @@ static void put_uplink(struct out *o, const struct nc_spec *s)
 		put_mac(o, s->node[s->self].gateway);
 		put(o, " output " NC_UPLINK "\n");
 	}
-	/* nothing else from the underlay is ours (its NDP, MLD): not flooded */
-	put(o, "rule id %u priority 300 in-port " NC_UPLINK " action drop\n",
-	    NC_UPLINK_RULE - 1);
+	/* Nothing else from the underlay is ours (its NDP, MLD, routing
+	 * protocols): the node's kernel has it if it shares the uplink, else
+	 * it is dropped, never flooded to the VNFs. */
+	if (s->node[s->self].kernel[0]) {
+		put(o, "rule id %u priority 300 in-port " NC_UPLINK " action output "
+		    NC_KERNEL "\n", NC_UPLINK_RULE - 1);
+		put(o, "rule id %u priority 300 in-port " NC_KERNEL " action output "
+		    NC_UPLINK "\n", NC_UPLINK_RULE - 2);
+	} else {
+		put(o, "rule id %u priority 300 in-port " NC_UPLINK " action drop\n",
+		    NC_UPLINK_RULE - 1);
+	}
 }
 
 int nc_plan_steering(const struct nc_plan_in *in, char *buf, size_t len)

@@ -84,6 +84,7 @@ static const struct nc_key keys[] = {
 	{ S_CNODE, "locator", K_STR, 1, 60, NULL, true },
 	{ S_CNODE, "uplink", K_STR, 1, 63, NULL, true },
 	{ S_CNODE, "gateway", K_MAC, 0, 0, NULL, true },
+	{ S_CNODE, "kernel", K_STR, 1, 63, NULL, false },
 	{ S_PORTAL, "session-timeout", K_MS, 1000, 86400000, NULL, false },
 	{ S_DASH, "password", K_STR, 1, NC_HASH_MAX - 1, NULL, false },
 	{ S_DASH, "plots", K_STR, 1, 200, NULL, false },
@@ -1128,6 +1129,11 @@ static int set_cnode(struct ld *l, const struct nc_key *k, const struct val *v, 
 			return fail(l, v->node, l->path, "'%s' is not a port spec (afxdp:IF, "
 				    "afpacket:IF)", v->str);
 		snprintf(n->uplink, sizeof(n->uplink), "%s", v->str);
+	} else if (strcmp(k->key, "kernel") == 0) {
+		if (strchr(v->str, ' '))
+			return fail(l, v->node, l->path, "'%s' is not a port spec (afpacket:IF)",
+				    v->str);
+		snprintf(n->kernel, sizeof(n->kernel), "%s", v->str);
 	} else {
 		memcpy(n->gateway, v->mac, 6);
 	}
@@ -1257,8 +1263,10 @@ static int finish_cluster(struct ld *l, yaml_node_t *cn)
 	}
 	for (i = 0; i < s->nxport; i++) {
 		s->xport[i].remote = s->xport[i].node >= 0 && s->xport[i].node != s->self;
-		if (strcmp(s->xport[i].name, NC_UPLINK) == 0)
-			return fail(l, cn, "ports." NC_UPLINK, "the name is the cluster's uplink's");
+		if (strcmp(s->xport[i].name, NC_UPLINK) == 0 ||
+		    strcmp(s->xport[i].name, NC_KERNEL) == 0)
+			return fail(l, cn, "ports", "'%s' is a name the cluster's ports take",
+				    s->xport[i].name);
 	}
 	if (s->nnode > 1) {
 		struct nc_xport *x = &s->xport[s->nxport++];
@@ -1266,6 +1274,12 @@ static int finish_cluster(struct ld *l, yaml_node_t *cn)
 		memcpy(x->name, NC_UPLINK, sizeof(NC_UPLINK));
 		memcpy(x->spec, s->node[s->self].uplink, sizeof(x->spec));
 		x->node = s->self;
+		if (s->node[s->self].kernel[0]) {
+			x = &s->xport[s->nxport++];
+			memcpy(x->name, NC_KERNEL, sizeof(NC_KERNEL));
+			memcpy(x->spec, s->node[s->self].kernel, sizeof(x->spec));
+			x->node = s->self;
+		}
 	}
 	return 0;
 }

@@ -128,6 +128,9 @@ struct nc_node {
 	unsigned plen;		/* 16..96 */
 	char uplink[64];	/* the switch's port to the underlay (afxdp:IF) */
 	uint8_t gateway[6];	/* the underlay router's MAC on it */
+	char kernel[64];	/* "" or a port to the node's kernel (afpacket:IF):
+				 * what the underlay sends that is not a SID
+				 * (NDP, routing protocols) goes there, and back */
 };
 
 struct nc_spec {
@@ -141,7 +144,7 @@ struct nc_spec {
 	unsigned probe_interval_ms, probe_timeout_ms;
 	struct nc_vnf vnf[NC_VNF_MAX];
 	unsigned nvnf;
-	struct nc_xport xport[NC_XPORT_MAX + 1];	/* + a cluster's uplink */
+	struct nc_xport xport[NC_XPORT_MAX + 2];	/* + a cluster's uplink, kernel */
 	unsigned nxport;
 	struct nc_chain chain[NC_CHAIN_MAX];
 	unsigned nchain;
@@ -174,4 +177,5 @@ bool nc_vnf_same(const struct nc_vnf *a, const struct nc_vnf *b);
 bool nc_node_name_ok(const char *s);
 /* The uplink's switch port name in a cluster file. */
 #define NC_UPLINK	"uplink"
+#define NC_KERNEL	"kernel"
 #endif
