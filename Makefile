@@ -69,6 +69,11 @@ $(O)/tests/test_scale: $(O)/tests/unit/test_scale.o $(O)/src/nfchain/scale.o $(L
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The controller's placement lives with nfchain: its unit test links place.c.
+$(O)/tests/test_place: $(O)/tests/unit/test_place.o $(O)/src/nfchain/place.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(O)/tests/%: $(O)/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
