@@ -258,13 +258,17 @@ static int m_update(struct mirror *m, const char *const *subs)
 	return wanted;
 }
 
-static int m_open(struct mirror *m, const char *endpoints, const char *prefix)
+/* @timeout_ms per request and member: a node agent's must stay well under
+ * its lease; the controller's and the commands' cover a range read of
+ * every key of a large cluster. */
+static int m_open(struct mirror *m, const char *endpoints, const char *prefix,
+		  unsigned timeout_ms)
 {
 	int ret;
 
 	memset(m, 0, sizeof(*m));
 	snprintf(m->prefix, sizeof(m->prefix), "%s/", prefix);
-	ret = nf_etcd_open(endpoints, 1000, &m->e);
+	ret = nf_etcd_open(endpoints, timeout_ms, &m->e);
 	if (ret < 0)
 		return ret;
 	return m_load(m);
@@ -571,7 +575,7 @@ int nc_cmd_controller(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	ret = m_open(&r.m, etcd, prefix);
+	ret = m_open(&r.m, etcd, prefix, 10000);
 	if (ret < 0) {
 		fprintf(stderr, "nfchain controller: etcd at %s: %s\n", etcd,
 			nf_last_error()[0] ? nf_last_error() : strerror(-ret));
@@ -1236,7 +1240,7 @@ int nc_cmd_node(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	ret = m_open(&n.m, etcd, prefix);
+	ret = m_open(&n.m, etcd, prefix, n.nsim ? 10000 : 1000);
 	if (ret == 0)
 		ret = node_register(&n);
 	if (ret < 0) {
@@ -1596,7 +1600,7 @@ int nc_cmd_cluster(int argc, char **argv)
 			else
 				goto usage;
 		}
-		ret = m_open(&m, etcd, prefix);
+		ret = m_open(&m, etcd, prefix, 10000);
 		if (ret < 0) {
 			fprintf(stderr, "nfchain: etcd at %s: %s\n", etcd, nf_last_error());
 			m_close(&m);
