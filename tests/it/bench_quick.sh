@@ -17,6 +17,10 @@
 # PNG files (and SVG when redrawn with --replot --svg); nothing is left
 # behind (namespaces, veths, processes, the scratch directory). Then the
 # command line's errors and the VM scenario's skip reason.
+#
+# A benchmark runner (its figures mean nothing under ASan; the programs it
+# drives are tested in both flavours elsewhere): one flavour.
+# tests/run: once
 . "$(dirname "$0")/../lib.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 command -v gnuplot >/dev/null || { not_ok "gnuplot is installed (scripts/deps)"; exit 1; }

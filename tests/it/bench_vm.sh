@@ -6,6 +6,10 @@
 # built from the host's Debian kernel, busybox, iproute2, iptables-legacy
 # with the 100 rules of kernel-iptables; taps; readiness; teardown). The
 # emulated rates are not a baseline.
+#
+# A benchmark runner (its figures mean nothing under ASan; the programs it
+# drives are tested in both flavours elsewhere): one flavour.
+# tests/run: once
 . "$(dirname "$0")/../lib.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 
