@@ -406,6 +406,7 @@ static void placement_json(const struct cspec *c, const struct nc_pnode *n, cons
 
 static int controller_pass(struct ctl_run *r)
 {
+	uint64_t t0 = now_ms(), w0 = r->writes;
 	struct ent **nodes = NULL, **specs = NULL, **pls = NULL;
 	size_t nn, ns, np, i;
 	struct nc_pnode *pn = NULL;
@@ -516,6 +517,10 @@ static int controller_pass(struct ctl_run *r)
 			r->writes++;
 	}
 out:
+	if (r->verbose || now_ms() - t0 >= 1000)
+		fprintf(stderr, "nfchain controller: pass %" PRIu64 ": %zu nodes, %zu descriptions, "
+			"%" PRIu64 " writes, %" PRIu64 " ms\n", r->recomputes, nn, ns,
+			r->writes - w0, now_ms() - t0);
 	free(nodes);
 	free(specs);
 	free(pls);
