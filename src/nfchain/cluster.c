@@ -373,16 +373,6 @@ struct ctl_run {
 	bool verbose;
 };
 
-static int node_index(const struct nc_pnode *n, unsigned nn, const char *name)
-{
-	unsigned i;
-
-	for (i = 0; i < nn; i++)
-		if (strcmp(n[i].name, name) == 0)
-			return (int)i;
-	return -1;
-}
-
 static void placement_json(const struct cspec *c, const struct nc_pnode *n, const char *err,
 			   char *out, size_t len)
 {
@@ -471,7 +461,7 @@ static int controller_pass(struct ctl_run *r)
 
 			if (o && json_object_object_get_ex(o, "place", &p))
 				for (v = 0; v < c->p.nvnf; v++)
-					cur[v] = node_index(pn, (unsigned)nn,
+					cur[v] = nc_place_node(pn, (unsigned)nn,
 							    jstr(p, c->p.vnf[v].name));
 			json_object_put(o);
 		}

@@ -51,7 +51,7 @@ static bool has_label(const struct nc_pnode *n, const char *l)
 	return false;
 }
 
-static int node_by_name(const struct nc_pnode *n, unsigned nn, const char *name)
+int nc_place_node(const struct nc_pnode *n, unsigned nn, const char *name)
 {
 	unsigned i;
 
@@ -205,7 +205,7 @@ void nc_place_ports(const struct nc_pnode *n, unsigned nn, const struct nc_pspec
 	for (x = 0; x < s->nport; x++) {
 		const struct nc_pport *p = &s->port[x];
 
-		xout[x] = p->pin[0] ? node_by_name(n, nn, p->pin) : -1;
+		xout[x] = p->pin[0] ? nc_place_node(n, nn, p->pin) : -1;
 		if (xout[x] < 0 && p->enters >= 0)
 			xout[x] = out[p->enters];
 		if (xout[x] < 0 && p->leaves >= 0)

@@ -54,6 +54,9 @@ struct nc_pspec {
 	unsigned nport;
 };
 
+/* The index of node @name in @n, or -1. */
+int nc_place_node(const struct nc_pnode *n, unsigned nn, const char *name);
+
 /* @s's placement needs. A type asks for cpu and memory per replica (none
  * given: 100m and 64M) times its replicas (autoscaled: its max). */
 void nc_pspec_of(const struct nc_spec *s, struct nc_pspec *p);
