@@ -570,12 +570,18 @@ int nc_cmd_controller(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	ret = m_open(&r.m, etcd, prefix, 10000);
+	/* etcd not there yet (starting, a lost quorum): wait for it */
+	while ((ret = m_open(&r.m, etcd, prefix, 10000)) < 0 && ret != -EINVAL && !stop) {
+		fprintf(stderr, "nfchain controller: etcd at %s: %s; again in 1 s\n", etcd,
+			nf_last_error()[0] ? nf_last_error() : strerror(-ret));
+		m_close(&r.m);
+		sleep(1);
+	}
 	if (ret < 0) {
 		fprintf(stderr, "nfchain controller: etcd at %s: %s\n", etcd,
 			nf_last_error()[0] ? nf_last_error() : strerror(-ret));
 		m_close(&r.m);
-		return 1;
+		return ret == -EINVAL ? 2 : 1;
 	}
 	fprintf(stderr, "nfchain controller: watching %s on %s\n", r.m.prefix, etcd);
 	dirty_at = now_ms();
@@ -1235,14 +1241,22 @@ int nc_cmd_node(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	ret = m_open(&n.m, etcd, prefix, n.nsim ? 10000 : 1000);
-	if (ret == 0)
-		ret = node_register(&n);
+	for (;;) {
+		ret = m_open(&n.m, etcd, prefix, n.nsim ? 10000 : 1000);
+		if (ret == 0)
+			ret = node_register(&n);
+		if (ret == 0 || ret == -EINVAL || stop)
+			break;
+		fprintf(stderr, "nfchain node: etcd at %s: %s; again in 1 s\n", etcd,
+			nf_last_error()[0] ? nf_last_error() : strerror(-ret));
+		m_close(&n.m);
+		sleep(1);
+	}
 	if (ret < 0) {
 		fprintf(stderr, "nfchain node: etcd at %s: %s\n", etcd,
 			nf_last_error()[0] ? nf_last_error() : strerror(-ret));
 		m_close(&n.m);
-		return 1;
+		return ret == -EINVAL ? 2 : 1;
 	}
 	n.ka_at = now_ms();
 	fprintf(stderr, "nfchain node %s: registered (lease %" PRId64 ", %us)\n", n.name,
