@@ -668,6 +668,43 @@ out:
 	return rc;
 }
 
+int nf_etcd_put_many(struct nf_etcd *e, const char *const *keys, const char *const *vals,
+		     size_t n)
+{
+	json_object *body, *ops, *resp = NULL;
+	size_t i;
+	int rc;
+
+	if (n == 0 || n > NF_ETCD_TXN_MAX)
+		return -EINVAL;
+	body = json_object_new_object();
+	ops = json_object_new_array();
+	if (body == NULL || ops == NULL) {
+		json_object_put(body);
+		json_object_put(ops);
+		return -ENOMEM;
+	}
+	json_object_object_add(body, "success", ops);
+	for (i = 0; i < n; i++) {
+		json_object *req = json_object_new_object();
+		json_object *op = put_op(keys[i], vals[i], strlen(vals[i]), 0);
+
+		if (req == NULL || op == NULL) {
+			json_object_put(req);
+			json_object_put(op);
+			json_object_put(body);
+			return -ENOMEM;
+		}
+		json_object_object_add(req, "request_put", op);
+		json_object_array_add(ops, req);
+	}
+	/* no compare: the success branch always runs, as one revision */
+	rc = request(e, "/v3/kv/txn", body, true, &resp);
+	json_object_put(resp);
+	json_object_put(body);
+	return rc;
+}
+
 int nf_etcd_del(struct nf_etcd *e, const char *key, bool prefix, int64_t *n)
 {
 	json_object *body = json_object_new_object(), *resp = NULL;

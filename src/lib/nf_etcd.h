@@ -54,6 +54,12 @@ int nf_etcd_put(struct nf_etcd *e, const char *key, const void *val, size_t len,
  * exist): one transaction. 0, -ECANCELED if the compare failed. */
 int nf_etcd_put_if(struct nf_etcd *e, const char *key, const void *val, size_t len,
 		   int64_t mod_rev, int64_t lease);
+/* Write @n keys (values NUL-terminated, no lease) in one transaction: one
+ * request, one revision. @n: 1..NF_ETCD_TXN_MAX (etcd's default
+ * --max-txn-ops). 0, -EINVAL, or as nf_etcd_put. */
+#define NF_ETCD_TXN_MAX	128
+int nf_etcd_put_many(struct nf_etcd *e, const char *const *keys, const char *const *vals,
+		     size_t n);
 /* Delete @key (or the prefix). *n (may be NULL): how many were deleted. */
 int nf_etcd_del(struct nf_etcd *e, const char *key, bool prefix, int64_t *n);
 

@@ -299,6 +299,57 @@ static int m_delkey(struct mirror *m, const char *key, bool prefix)
 	return nf_etcd_del(m->e, full, prefix, NULL);
 }
 
+/* Writes gathered into transactions of up to NF_ETCD_TXN_MAX keys: one
+ * request and one revision each (a pass that moves a thousand chains
+ * would otherwise wait for a thousand commits, one after the other). */
+struct batch {
+	struct mirror *m;
+	char *key[NF_ETCD_TXN_MAX], *val[NF_ETCD_TXN_MAX];
+	size_t n;
+	uint64_t keys, txns;
+	int err;
+};
+
+static int b_flush(struct batch *b)
+{
+	size_t i;
+	int ret = 0;
+
+	if (b->n) {
+		ret = nf_etcd_put_many(b->m->e, (const char *const *)b->key,
+				       (const char *const *)b->val, b->n);
+		if (ret == 0) {
+			b->keys += b->n;
+			b->txns++;
+		} else {
+			b->err = ret;
+		}
+	}
+	for (i = 0; i < b->n; i++) {
+		free(b->key[i]);
+		free(b->val[i]);
+	}
+	b->n = 0;
+	return ret;
+}
+
+static int b_put(struct batch *b, const char *key, const char *val)
+{
+	char full[512];
+
+	snprintf(full, sizeof(full), "%s%s", b->m->prefix, key);
+	b->key[b->n] = strdup(full);
+	b->val[b->n] = strdup(val);
+	if (b->key[b->n] == NULL || b->val[b->n] == NULL) {
+		free(b->key[b->n]);
+		free(b->val[b->n]);
+		return -ENOMEM;
+	}
+	if (++b->n == NF_ETCD_TXN_MAX)
+		return b_flush(b);
+	return 0;
+}
+
 /* --- small helpers --- */
 
 static const char *jstr(struct json_object *o, const char *k)
@@ -369,7 +420,7 @@ struct cspec {
 
 struct ctl_run {
 	struct mirror m;
-	uint64_t writes, placements, recomputes;
+	uint64_t writes, placements, recomputes, txns;
 	bool verbose;
 };
 
@@ -396,8 +447,9 @@ static void placement_json(const struct cspec *c, const struct nc_pnode *n, cons
 
 static int controller_pass(struct ctl_run *r)
 {
-	uint64_t t0 = now_ms(), w0 = r->writes;
+	uint64_t t0 = now_ms(), w0 = r->writes, x0 = r->txns;
 	struct ent **nodes = NULL, **specs = NULL, **pls = NULL;
+	struct batch b = { .m = &r->m };
 	size_t nn, ns, np, i;
 	struct nc_pnode *pn = NULL;
 	char *errs = NULL;
@@ -490,27 +542,31 @@ static int controller_pass(struct ctl_run *r)
 			continue;
 		if (r->verbose)
 			fprintf(stderr, "nfchain controller: %s %s\n", key, val);
-		if (m_put(&r->m, key, val, 0) == 0) {
-			r->writes++;
-			r->placements++;
-		} else {
-			fprintf(stderr, "nfchain controller: writing %s: %s\n", key, nf_last_error());
+		if (b_put(&b, key, val) < 0)
 			ret = -EIO;
-		}
 	}
+	if (b_flush(&b) < 0 || b.err)
+		ret = -EIO;
+	if (ret < 0)
+		fprintf(stderr, "nfchain controller: writing placements: %s\n", nf_last_error());
+	r->writes += b.keys;
+	r->placements += b.keys;
+	r->txns += b.txns;
 	/* placements of descriptions that are gone */
 	for (i = 0; i < np; i++) {
 		char skey[128];
 
 		snprintf(skey, sizeof(skey), "specs/%s", pls[i]->key + strlen("placement/"));
-		if (m_get(&r->m, skey) == NULL && m_delkey(&r->m, pls[i]->key, false) == 0)
+		if (m_get(&r->m, skey) == NULL && m_delkey(&r->m, pls[i]->key, false) == 0) {
 			r->writes++;
+			r->txns++;
+		}
 	}
 out:
 	if (r->verbose || now_ms() - t0 >= 1000)
 		fprintf(stderr, "nfchain controller: pass %" PRIu64 ": %zu nodes, %zu descriptions, "
-			"%" PRIu64 " writes, %" PRIu64 " ms\n", r->recomputes, nn, ns,
-			r->writes - w0, now_ms() - t0);
+			"%" PRIu64 " keys written in %" PRIu64 " requests, %" PRIu64 " ms\n",
+			r->recomputes, nn, ns, r->writes - w0, r->txns - x0, now_ms() - t0);
 	free(nodes);
 	free(specs);
 	free(pls);
@@ -608,7 +664,7 @@ int nc_cmd_controller(int argc, char **argv)
 		}
 	}
 	fprintf(stderr, "nfchain controller: stopped: %" PRIu64 " passes, %" PRIu64
-		" placements written\n", r.recomputes, r.placements);
+		" placements written in %" PRIu64 " requests\n", r.recomputes, r.placements, r.txns);
 	m_close(&r.m);
 	return 0;
 }
@@ -1001,6 +1057,7 @@ static void sim_react(struct node_run *n)
 {
 	struct ent **pls = NULL;
 	uint64_t upto = n->m.changes;
+	struct batch b = { .m = &n->m };
 	size_t np, i;
 
 	np = m_list(&n->m, "placement/", &pls);
@@ -1027,15 +1084,15 @@ static void sim_react(struct node_run *n)
 				st = m_get(&n->m, key);
 				if (st && strcmp(st->val, val) == 0)
 					continue;
-				if (m_put(&n->m, key, val, 0) == 0) {
+				if (b_put(&b, key, val) == 0)
 					m_set(&n->m, key, val, strlen(val), 0);	/* once */
-					sim_writes++;
-				}
 			}
 		}
 		json_object_put(pl);
 	}
 	free(pls);
+	b_flush(&b);
+	sim_writes += b.keys;
 	sim_seen = upto;
 }
 
@@ -1400,23 +1457,35 @@ static int cluster_apply(struct nf_etcd *e, const char *prefix, const char *file
 		if (ret == 0)
 			printf("nfchain: %s stored as %s\n", name, key);
 	}
-	for (i = 1; i <= copies && ret == 0; i++) {
-		char cname[64], *t;
+	if (copies && strlen(name) > NC_NAME_MAX - 6) {
+		fprintf(stderr, "nfchain: --copies: name %s is too long for -NNNNN\n", name);
+		free(text);
+		return 1;
+	}
+	/* copies: NF_ETCD_TXN_MAX per transaction */
+	for (i = 1; i <= copies && ret == 0; i += NF_ETCD_TXN_MAX) {
+		char *keys[NF_ETCD_TXN_MAX], *vals[NF_ETCD_TXN_MAX], cname[64];
+		unsigned j, n = 0;
 
-		if (strlen(name) > NC_NAME_MAX - 6) {
-			fprintf(stderr, "nfchain: --copies: name %s is too long for -NNNNN\n", name);
-			ret = -EINVAL;
-			break;
+		for (j = i; j <= copies && j < i + NF_ETCD_TXN_MAX; j++, n++) {
+			snprintf(cname, sizeof(cname), "%s-%05u", name, j);
+			vals[n] = renamed(text, cname);
+			snprintf(key, sizeof(key), "%s/specs/%s", prefix, cname);
+			keys[n] = strdup(key);
+			if (vals[n] == NULL || keys[n] == NULL) {
+				free(keys[n]);
+				free(vals[n]);
+				ret = -EINVAL;
+				break;
+			}
 		}
-		snprintf(cname, sizeof(cname), "%s-%05u", name, i);
-		t = renamed(text, cname);
-		if (t == NULL) {
-			ret = -EINVAL;
-			break;
+		if (ret == 0)
+			ret = nf_etcd_put_many(e, (const char *const *)keys,
+					       (const char *const *)vals, n);
+		for (j = 0; j < n; j++) {
+			free(keys[j]);
+			free(vals[j]);
 		}
-		snprintf(key, sizeof(key), "%s/specs/%s", prefix, cname);
-		ret = nf_etcd_put(e, key, t, strlen(t), 0, NULL);
-		free(t);
 	}
 	if (copies && ret == 0)
 		printf("nfchain: %u copies of %s stored\n", copies, name);
