@@ -34,8 +34,8 @@ cleanup() { :; }	# tests/it/etcd/lib.sh registers its stop: finish() does it
 pids=()
 finish() {
 	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	etcd_cluster_stop "$T/etcd" >/dev/null 2>&1
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	etcd_cluster_stop "$T/etcd" >/dev/null 2>&1 || true
 	rm -rf "$T"
 }
 trap finish EXIT

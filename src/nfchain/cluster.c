@@ -1501,7 +1501,7 @@ static void cluster_count(struct mirror *m, size_t *specs, size_t *placed, size_
 			  size_t *errors, bool tell)
 {
 	struct ent **ss = NULL;
-	size_t n, i;
+	size_t n, i, told = 0;
 
 	*specs = *placed = *conv = *errors = 0;
 	n = m_list(m, "specs/", &ss);
@@ -1540,7 +1540,7 @@ static void cluster_count(struct mirror *m, size_t *specs, size_t *placed, size_
 				if (!(st && strcmp(jstr(st, "state"), "up") == 0 &&
 				      json_object_get_int64(json_object_object_get(st, "spec-rev")) ==
 				      ss[i]->mod)) {
-					if (tell && ok)
+					if (tell && ok && told++ < 10)
 						fprintf(stderr, "nfchain: %s: node %s reports %s\n", name,
 							json_object_get_string(v), se ? se->val : "nothing");
 					ok = false;
@@ -1551,6 +1551,8 @@ static void cluster_count(struct mirror *m, size_t *specs, size_t *placed, size_
 		*conv += ok;
 		json_object_put(pl);
 	}
+	if (told > 10)
+		fprintf(stderr, "nfchain: ... and %zu more not up\n", told - 10);
 	free(ss);
 }
 
