@@ -1469,7 +1469,7 @@ static int cluster_apply(struct nf_etcd *e, const char *prefix, const char *file
 	}
 	/* copies: NF_ETCD_TXN_MAX per transaction */
 	for (i = 1; i <= copies && ret == 0; i += NF_ETCD_TXN_MAX) {
-		char *keys[NF_ETCD_TXN_MAX], *vals[NF_ETCD_TXN_MAX], cname[64];
+		char *keys[NF_ETCD_TXN_MAX], *vals[NF_ETCD_TXN_MAX], cname[80];
 		unsigned j, n = 0;
 
 		for (j = i; j <= copies && j < i + NF_ETCD_TXN_MAX; j++, n++) {
