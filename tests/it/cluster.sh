@@ -131,6 +131,16 @@ check_eq "tshark: the frames n1 sends its router carry an SRH (type 4) with the 
 # the control corrupts the first frame's inner IPv4 header checksum (pcap
 # header 24 + record 16, Ethernet 14, IPv6 40, SRH 8 + 4 SIDs, byte 10)
 tshark_expert "$T/r1-n1.pcap" $((24 + 16 + 14 + 40 + 8 + 64 + 10)) -o ip.check_checksum:TRUE
+# the node's kernel port: what the underlay sends that is not a SID (the
+# router's hellos and solicitations), what BIRD and the kernel answer;
+# a frame looping between the two ports would count thousands
+kport() { NC switch --ctl "$MN_RUN/n1/run/rnf/switch.ctl" --json ports | python3 -c '
+import json, sys
+p = [p for p in json.load(sys.stdin)["ports"] if p["name"] == "kernel"][0]
+print(p["type"] + ":" + p["detail"].split("ifname=")[1].split()[0], p["rx_packets"], p["tx_packets"])'; }
+read -r ktype krx ktx <<<"$(kport)"
+check "n1's kernel port is afpacket on kern1 and carries OSPF and NDP both ways, no loop (rx $krx, tx $ktx: 1..100 each)" \
+	test "$ktype" = afpacket:kern1 -a "$krx" -ge 1 -a "$krx" -le 100 -a "$ktx" -ge 1 -a "$ktx" -le 100
 
 # Losing one etcd member (the first endpoint everybody talks to).
 prev=$(rev placement/rnf)
