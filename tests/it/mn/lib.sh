@@ -160,6 +160,10 @@ mn_routes_ready() {
 
 mn_topo_up() {
 	local n r e
+	case $MN_ROUTING in
+	static | bird) ;;
+	*) echo "mn_topo_up: MN_ROUTING=$MN_ROUTING: static or bird" >&2; return 1 ;;
+	esac
 	mn_topo_down
 	mkdir -p "$MN_RUN" || return 1
 	for n in $MN_NODES; do
@@ -225,6 +229,8 @@ mn_topo_print() {
 			"$(mn_rmac "$n")" "$n" "$n"
 	done
 	echo "etcd namespaces $MN-e1..$MN-e3: 10.99.0.11..13; root namespace: $MN-mgmt0 10.99.0.254"
+	[ "$MN_ROUTING" = static ] ||
+		echo "routing: OSPFv3 (BIRD), the nodes' addresses on kern0 (the switch's side kern1)"
 }
 
 mn_uplink_rules() {
