@@ -14,8 +14,14 @@
 # killing node 2 re-places the NAT on n3 and traffic comes back (the time
 # is printed), losing an etcd member and restarting the controller or an
 # agent change nothing: no placement written, no frame lost.
+#
+# The underlay is routed by OSPFv3 (BIRD in every router and node, mn/lib.sh
+# MN_ROUTING=bird): each node's kernel shares its uplink (--kernel
+# afpacket:kern1) and announces the locator; the routers hold no static
+# route. Checks: the routers learn every locator from the right neighbour,
+# and withdraw node 2's within the dead interval once it is killed.
 . "$(dirname "$0")/../lib.sh"
-MN=mncl
+MN=mncl MN_ROUTING=bird
 . "$(dirname "$0")/mn/lib.sh"
 . "$(dirname "$0")/etcd/lib.sh"
 san_to_files
@@ -46,6 +52,7 @@ start_node() {
 	ip netns exec "$MN-n$1" "$BIN/nfchain" node --etcd "$EPS" --name "n$1" \
 		--labels "${labels[$1]}" --cpu 4 --memory 8G --ttl 2 \
 		--locator "fc00:0:$1::/48" --uplink afxdp:up0 --gateway "$(mn_rmac "$1")" \
+		--kernel afpacket:kern1 \
 		--run-dir "$MN_RUN/n$1/run" >>"$T/node$1.log" 2>&1 &
 	AG[$1]=$!
 	cleanup "kill ${AG[$1]}"
@@ -83,14 +90,34 @@ check_eq "n1's steering: the classifier's segment list names each VNF's node" \
 check "n1's uplink is an AF_XDP port on up0" bash -c \
 	"'$BIN/nfchain' switch --ctl '$MN_RUN/n1/run/rnf/switch.ctl' ports | grep -E '^ *[0-9]+ +uplink +afxdp'"
 
+t0=$(date +%s%N)
+check "OSPF: both routers learn the three locators once the switches run" mn_routes_ready 20
+echo "# OSPF: the routers had every locator $(( ($(date +%s%N) - t0) / 1000000 )) ms after the nodes reported up (and 4 checks)"
+# routes R: router R's locator routes, "PREFIX NEXTHOP DEV PROTO" each
+routes() { ip -n "$MN-r$1" -6 route show | awk '/^fc00:/ { v = d = p = ""
+	for (i = 2; i < NF; i++) { if ($i == "via") v = $(i + 1); if ($i == "dev") d = $(i + 1); if ($i == "proto") p = $(i + 1) }
+	print $1, v, d, p }' | sort | paste -sd';'; }
+LL() { mn_lladdr "$(mn_upmac "$1")"; }
+R1R2=$(mn_lladdr 02:6d:6e:00:12:01) R2R1=$(mn_lladdr 02:6d:6e:00:12:02)
+check_eq "r1 learns each locator from BIRD, next hop the node's (or r2's) link-local" \
+	"fc00:0:1::/48 $(LL 1) n1 bird;fc00:0:2::/48 $(LL 2) n2 bird;fc00:0:3::/48 $R2R1 r2 bird" "$(routes 1)"
+check_eq "r2 learns each locator from BIRD, next hop r1's (or the node's) link-local" \
+	"fc00:0:1::/48 $R1R2 r1 bird;fc00:0:2::/48 $R1R2 r1 bird;fc00:0:3::/48 $(LL 3) n3 bird" "$(routes 2)"
+check_eq "the routers hold no static locator route and no permanent neighbour (the nodes' kernels answer NDP)" "" \
+	"$(for r in 1 2; do ip -n "$MN-r$r" -6 route show proto boot | grep '^fc00:'
+		ip -n "$MN-r$r" -6 route show proto static | grep '^fc00:'
+		ip -n "$MN-r$r" -6 neigh show nud permanent; done)"
+
 # nf-gen: into n1's lan, out of n3's wan.
 GEN=("$BIN/nf-gen" --tx "memif:$MN_RUN/n1/run/rnf/memif.sock,id=0"
 	--rx "memif:$MN_RUN/n3/run/rnf/memif.sock,id=1" --dst-mac 02:6e:63:00:03:e8
 	--src-ip 10.1.0.2 --dst-ip 203.0.113.2 --flows 100 --json)
-ip netns exec "$MN-r1" tcpdump -i n1 -B 16384 -w "$T/r1-n1.pcap" -U -s 256 ip6 2>/dev/null &
+# (not OSPF nor NDP: the pcap's first frame must be the chain's)
+ip netns exec "$MN-r1" tcpdump -i n1 -B 16384 -w "$T/r1-n1.pcap" -U --immediate-mode -s 256 \
+	'ip6 and not ip6 proto 89 and not icmp6' 2>"$T/r1-n1.td" &
 TD=$!
 cleanup "kill $TD"
-sleep 0.5
+for i in $(seq 100); do grep -q "listening on" "$T/r1-n1.td" && break; sleep 0.1; done
 "${GEN[@]}" --count 3000 --rate 2k --wait 5s >"$T/gen1.json" 2>"$T/gen1.err"
 sleep 0.3
 kill -INT $TD; wait $TD 2>/dev/null
@@ -104,6 +131,16 @@ check_eq "tshark: the frames n1 sends its router carry an SRH (type 4) with the 
 # the control corrupts the first frame's inner IPv4 header checksum (pcap
 # header 24 + record 16, Ethernet 14, IPv6 40, SRH 8 + 4 SIDs, byte 10)
 tshark_expert "$T/r1-n1.pcap" $((24 + 16 + 14 + 40 + 8 + 64 + 10)) -o ip.check_checksum:TRUE
+# the node's kernel port: what the underlay sends that is not a SID (the
+# router's hellos and solicitations), what BIRD and the kernel answer;
+# a frame looping between the two ports would count thousands
+kport() { NC switch --ctl "$MN_RUN/n1/run/rnf/switch.ctl" --json ports | python3 -c '
+import json, sys
+p = [p for p in json.load(sys.stdin)["ports"] if p["name"] == "kernel"][0]
+print(p["type"] + ":" + p["detail"].split("ifname=")[1].split()[0], p["rx_packets"], p["tx_packets"])'; }
+read -r ktype krx ktx <<<"$(kport)"
+check "n1's kernel port is afpacket on kern1 and carries OSPF and NDP both ways, no loop (rx $krx, tx $ktx: 1..100 each)" \
+	test "$ktype" = afpacket:kern1 -a "$krx" -ge 1 -a "$krx" -le 100 -a "$ktx" -ge 1 -a "$ktx" -le 100
 
 # Losing one etcd member (the first endpoint everybody talks to).
 prev=$(rev placement/rnf)
@@ -129,10 +166,16 @@ check "n1's restarted agent took its deployment over (no second nfswitch)" \
 	test "$(ip netns pids "$MN-n1" | xargs -r ps -o comm= -p | grep -c nfswitch)" = 1
 
 # Node 2 dies: its agent, nfswitch, the NAT. The controller moves the NAT
-# to n3 (the other core node) once n2's lease has run out (2 s).
+# to n3 (the other core node) once n2's lease has run out (2 s); its BIRD
+# dies too: the routers drop its locator once the neighbour is dead (3 s).
 "${GEN[@]}" --count 30000 --rate 2k --wait 5s >"$T/gen4.json" 2>"$T/gen4.err" &
 G4=$!
 cleanup "kill $G4"
+# the routers' route changes, timestamped by the kernel (not by polling)
+for r in 1 2; do
+	ip -n "$MN-r$r" -ts monitor route >"$T/route-r$r.mon" 2>/dev/null &
+	cleanup "kill $!"
+done
 sleep 2
 t0=$(date +%s%N)
 node_kill 2
@@ -148,6 +191,25 @@ wait $G4
 rx=$(jget "$T/gen4.json" rx.packets)
 lost=$((30000 - rx))
 echo "# node 2 killed: re-placed after $(( (t1 - t0) / 1000000 )) ms (lease 2 s), n3 and n1 report it up after $(( (t2 - t0) / 1000000 )) ms; $lost of 30000 frames lost at 2000/s = $((lost / 2)) ms without service"
+# withdrawn R: ms from the kill to router R's deleting fc00:0:2::/48
+withdrawn() {
+	local t
+	t=$(sed -n 's/^\[\([^]]*\)\] Deleted fc00:0:2::\/48 .*/\1/p' "$T/route-r$1.mon" | head -1)
+	[ -n "$t" ] && echo $((($(date -d "$t" +%s%N) - t0) / 1000000))
+}
+for i in $(seq 50); do withdrawn 1 >/dev/null && withdrawn 2 >/dev/null && break; sleep 0.1; done
+w1=$(withdrawn 1) || w1=-1
+w2=$(withdrawn 2) || w2=-1
+echo "# node 2 killed: r1 withdrew fc00:0:2::/48 after $w1 ms, r2 after $w2 ms (-1: not; OSPF dead interval $MN_DEAD_S s, SPF tick 1 s)"
+# r1 (node 2's neighbour) when the dead interval ends, at its next SPF
+# tick (1 s); r2 once r1's new router LSA came, at its own next tick
+check "node 2 killed: r1 withdraws its locator within the dead interval and one SPF tick, r2 within one more tick" \
+	test "$w1" -ge 0 -a "$w1" -le $(((MN_DEAD_S + 1) * 1000)) -a "$w2" -ge 0 -a "$w2" -le $(((MN_DEAD_S + 2) * 1000))
+# a neighbour may flap on a loaded machine: wait for the outcome
+want="fc00:0:1::/48 $(LL 1) n1 bird;fc00:0:3::/48 $R2R1 r2 bird|fc00:0:1::/48 $R1R2 r1 bird;fc00:0:3::/48 $(LL 3) n3 bird"
+for i in $(seq 100); do [ "$(routes 1)|$(routes 2)" = "$want" ] && break; sleep 0.1; done
+check_eq "node 2 killed: the routers keep the other locators, from the same neighbours" \
+	"$want" "$(routes 1)|$(routes 2)"
 check "node 2 killed: traffic recovers (frames lost: $lost, under 10 s of traffic at 2000/s)" \
 	test "$rx" -gt 10000 -a "$lost" -lt 20000
 "${GEN[@]}" --count 2000 --rate 2k --wait 5s >"$T/gen5.json" 2>"$T/gen5.err"
@@ -176,5 +238,8 @@ check "after delete, n1 runs no nfswitch" test -z \
 	"$(ip netns pids "$MN-n1" | xargs -r ps -o comm= -p | grep nfswitch)"
 for n in 1 3; do stop_clean "node agent n$n" "${AG[$n]}"; done
 stop_clean "controller" "$CTL"
+lost=$(cat "$MN_RUN"/r[12]/bird.log | grep -c 'changed state from Full to Down')
+echo "# OSPF: adjacencies the routers lost: $lost (node 2's: 1)"
+[ "$lost" = 1 ] || grep -H 'Neighbor.*changed state' "$MN_RUN"/r[12]/bird.log | sed 's/^/# /'
 check "no sanitizer report" no_san
 exit 0

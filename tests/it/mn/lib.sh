@@ -5,10 +5,24 @@
 #   mn-n2 --up0-- n2 [mn-r1]
 #
 # Node N (mn-nN): uplink up0 fd00:ff:N::2/64, SID locator fc00:0:N::/48,
-# SRv6 source fc00:0:N::1. Routers (mn-r1, mn-r2): IPv6 forwarding, a
-# static route per locator toward its node, and a permanent neighbour for
-# each node's up0 (nfswitch owns up0 through AF_XDP: nobody answers
-# Neighbor Solicitations there). r1-r2: fd00:ff:12::1 / ::2.
+# SRv6 source fc00:0:N::1. Routers (mn-r1, mn-r2): IPv6 forwarding;
+# r1-r2: fd00:ff:12::1 / ::2. How the routers reach the locators:
+#
+# MN_ROUTING=static (the default): a static route per locator toward its
+# node, and a permanent neighbour for each node's up0 (nfswitch owns up0
+# through AF_XDP: nobody answers Neighbor Solicitations there).
+#
+# MN_ROUTING=bird: the node's kernel shares the uplink (nfchain node
+# --kernel afpacket:kern1): a veth pair kern0 (the kernel's side, up0's
+# MAC, fd00:ff:N::2/64; up0 has no IPv6) and kern1 (the switch's side).
+# BIRD 2 runs in every router and node namespace (config, control socket,
+# pid file and log in $MN_RUN/rR or nN: bird.conf, bird.ctl, bird.pid,
+# bird.log), OSPFv3 area 0 on every underlay link (point-to-point, hello
+# 1 s, dead 3 s); a node announces its locator (a static unreachable
+# route, an external LSA), the routers put what they learn in their
+# kernel table (proto bird). A node's announcement reaches the routers
+# once its switch forwards between up0 and kern1: mn_routes_ready
+# [SECONDS] waits until both routers have a route to every locator.
 #
 # Management: mn-mgmt holds bridge br0; every node has mgmt0 10.99.0.N/24,
 # etcd namespaces mn-e1..mn-e3 have mgmt0 10.99.0.11..13, and the root
@@ -34,9 +48,18 @@
 MN=${MN:-mn}
 MN_RUN=${MN_RUN:-${T:-/tmp}/$MN}
 MN_NODES="1 2 3"
+MN_ROUTING=${MN_ROUTING:-static}
+MN_DEAD_S=3	# OSPF dead interval (MN_ROUTING=bird)
 
 mn_upmac() { printf '02:6d:6e:00:%02x:02' "$1"; }
 mn_rmac() { printf '02:6d:6e:00:%02x:01' "$1"; }
+# mn_lladdr MAC: the EUI-64 link-local address Linux gives an interface
+mn_lladdr() {
+	local m
+	IFS=: read -r -a m <<<"$1"
+	printf 'fe80::%x:%x:%x:%x\n' $(((0x${m[0]} ^ 2) << 8 | 0x${m[1]})) \
+		$((0x${m[2]} << 8 | 0xff)) $((0xfe00 | 0x${m[3]})) $((0x${m[4]} << 8 | 0x${m[5]}))
+}
 # the router a node hangs off (its interface there is named nN)
 mn_router_of() { [ "$1" = 3 ] && echo 2 || echo 1; }
 
@@ -85,8 +108,62 @@ _mn_mgmt() {
 	ip -n "$1" addr add "$2/24" dev mgmt0 && ip -n "$1" link set mgmt0 up
 }
 
+# _mn_bird rR|nN ROUTER_ID: BIRD in that namespace, its files in
+# $MN_RUN/rR|nN. A router runs OSPF on all its links (nN, rR) and
+# exports what it learns to its kernel; a node runs it on kern0 and
+# exports its locator only (its switch, not its kernel, forwards SIDs).
+_mn_bird() {
+	local d=$MN_RUN/$1 ifs=\"kern0\" ospf_export='where source = RTS_STATIC'
+	mkdir -p "$d" || return 1
+	{
+		printf 'router id %s;\nlog "%s" all;\n' "$2" "$d/bird.log"
+		echo 'protocol device { scan time 2; }'
+		case $1 in
+		r*)
+			ifs='"n*", "r*"' ospf_export=none
+			echo 'protocol kernel { ipv6 { import none; export all; }; }'
+			;;
+		n*)
+			echo "protocol static { ipv6; route fc00:0:${1#n}::/48 unreachable; }"
+			;;
+		esac
+		echo "protocol ospf v3 {
+	debug { states, events };
+	ipv6 { import all; export $ospf_export; };
+	area 0 {
+		interface $ifs { type ptp; hello 1; dead $MN_DEAD_S; retransmit 2; };
+	};
+}"
+	} >"$d/bird.conf"
+	ip netns exec "$MN-$1" bird -c "$d/bird.conf" -s "$d/bird.ctl" -P "$d/bird.pid"
+}
+
+# mn_birdc rR|nN CMD...: birdc on that namespace's BIRD.
+mn_birdc() { local d=$MN_RUN/$1; shift; birdc -s "$d/bird.ctl" "$@"; }
+
+# mn_routes_ready [SECONDS]: until both routers have a kernel route to
+# every locator (default 20 s); 1 if they do not by then.
+mn_routes_ready() {
+	local i r n miss
+	for ((i = 0; i < ${1:-20} * 10; i++)); do
+		miss=0
+		for r in 1 2; do
+			for n in $MN_NODES; do
+				[ -n "$(ip -n "$MN-r$r" -6 route show "fc00:0:$n::/48")" ] || miss=1
+			done
+		done
+		[ "$miss" = 0 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 mn_topo_up() {
 	local n r e
+	case $MN_ROUTING in
+	static | bird) ;;
+	*) echo "mn_topo_up: MN_ROUTING=$MN_ROUTING: static or bird" >&2; return 1 ;;
+	esac
 	mn_topo_down
 	mkdir -p "$MN_RUN" || return 1
 	for n in $MN_NODES; do
@@ -100,19 +177,34 @@ mn_topo_up() {
 	for n in $MN_NODES; do
 		r=$(mn_router_of "$n")
 		_mn_veth "$MN-n$n" up0 "$(mn_upmac "$n")" "$MN-r$r" "n$n" "$(mn_rmac "$n")" &&
+		ip -n "$MN-r$r" addr add "fd00:ff:$n::1/64" dev "n$n" nodad || return 1
+		eval "export MN_UPMAC_$n=$(mn_upmac "$n") MN_RMAC_$n=$(mn_rmac "$n")"
+		if [ "$MN_ROUTING" = bird ]; then
+			# up0 is the switch's alone: its kernel side would send
+			# MLD and solicitations with kern0's link-local address
+			ip netns exec "$MN-n$n" sysctl -qw net.ipv6.conf.up0.disable_ipv6=1 &&
+			_mn_veth "$MN-n$n" kern0 "$(mn_upmac "$n")" "$MN-n$n" kern1 \
+				"$(printf '02:6d:6e:00:%02x:03' "$n")" &&
+			ip netns exec "$MN-n$n" sysctl -qw net.ipv6.conf.kern1.disable_ipv6=1 &&
+			ip -n "$MN-n$n" addr add "fd00:ff:$n::2/64" dev kern0 nodad || return 1
+			continue
+		fi
 		ip -n "$MN-n$n" addr add "fd00:ff:$n::2/64" dev up0 nodad &&
-		ip -n "$MN-r$r" addr add "fd00:ff:$n::1/64" dev "n$n" nodad &&
 		ip -n "$MN-r$r" neigh replace "fd00:ff:$n::2" lladdr "$(mn_upmac "$n")" \
 			dev "n$n" nud permanent &&
 		ip -n "$MN-r$r" route add "fc00:0:$n::/48" via "fd00:ff:$n::2" || return 1
-		eval "export MN_UPMAC_$n=$(mn_upmac "$n") MN_RMAC_$n=$(mn_rmac "$n")"
 	done
 	_mn_veth "$MN-r1" r2 02:6d:6e:00:12:01 "$MN-r2" r1 02:6d:6e:00:12:02 &&
 	ip -n "$MN-r1" addr add fd00:ff:12::1/64 dev r2 nodad &&
-	ip -n "$MN-r2" addr add fd00:ff:12::2/64 dev r1 nodad &&
-	ip -n "$MN-r1" route add fc00:0:3::/48 via fd00:ff:12::2 &&
-	ip -n "$MN-r2" route add fc00:0:1::/48 via fd00:ff:12::1 &&
-	ip -n "$MN-r2" route add fc00:0:2::/48 via fd00:ff:12::1 || return 1
+	ip -n "$MN-r2" addr add fd00:ff:12::2/64 dev r1 nodad || return 1
+	if [ "$MN_ROUTING" = bird ]; then
+		for r in 1 2; do _mn_bird "r$r" "10.255.1.$r" || return 1; done
+		for n in $MN_NODES; do _mn_bird "n$n" "10.255.0.$n" || return 1; done
+	else
+		ip -n "$MN-r1" route add fc00:0:3::/48 via fd00:ff:12::2 &&
+		ip -n "$MN-r2" route add fc00:0:1::/48 via fd00:ff:12::1 &&
+		ip -n "$MN-r2" route add fc00:0:2::/48 via fd00:ff:12::1 || return 1
+	fi
 
 	_mn_ns "$MN-mgmt" &&
 	ip -n "$MN-mgmt" link add br0 type bridge &&
@@ -137,6 +229,8 @@ mn_topo_print() {
 			"$(mn_rmac "$n")" "$n" "$n"
 	done
 	echo "etcd namespaces $MN-e1..$MN-e3: 10.99.0.11..13; root namespace: $MN-mgmt0 10.99.0.254"
+	[ "$MN_ROUTING" = static ] ||
+		echo "routing: OSPFv3 (BIRD), the nodes' addresses on kern0 (the switch's side kern1)"
 }
 
 mn_uplink_rules() {
