@@ -49,7 +49,9 @@ start_ctl() {
 declare -A AG
 labels=([1]=edge [2]=core [3]=core,cloud)
 start_node() {
-	ip netns exec "$MN-n$1" "$BIN/nfchain" node --etcd "$EPS" --name "n$1" \
+	# nsenter, not ip netns exec: that mounts a sysfs of its own, without
+	# the cgroup file systems runc needs for the replicas' containers
+	nsenter --net="/run/netns/$MN-n$1" "$BIN/nfchain" node --etcd "$EPS" --name "n$1" \
 		--labels "${labels[$1]}" --cpu 4 --memory 8G --ttl 2 \
 		--locator "fc00:0:$1::/48" --uplink afxdp:up0 --gateway "$(mn_rmac "$1")" \
 		--kernel afpacket:kern1 \
@@ -57,15 +59,29 @@ start_node() {
 	AG[$1]=$!
 	cleanup "kill ${AG[$1]}"
 }
-# every process of node N's namespace, the replicas and nfswitch included
-node_kill() { ip netns pids "$MN-n$1" | xargs -r kill -9; }
+# every process of node N: its namespace's (agents, nfswitch, runc, BIRD)
+# and its replicas' containers (their own namespaces)
+node_kill() {
+	local ids
+	ids=$(ST "$1" | python3 -c '
+import json, sys
+print(" ".join(r["container"] for r in json.load(sys.stdin)["replicas"]))')
+	{
+		ip netns pids "$MN-n$1"
+		for id in $ids; do
+			runc --root /run/nfchain/runc state "$id" 2>/dev/null |
+				python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])'
+		done
+	} | xargs -r kill -9
+}
 cleanup "for n in 1 2 3; do NFCHAIN_RUN_DIR=$MN_RUN/n\$n/run $BIN/nfchain down --name rnf; done"
 
 start_ctl
 for n in 1 2 3; do start_node "$n"; done
 
-# The description: the example, process replicas, with placement labels.
-sed -e 's/^runtime: runc/runtime: process/' examples/router-nat-fw.yaml |
+# The description: the example (replicas in runc containers), with
+# placement labels.
+cat examples/router-nat-fw.yaml |
 	python3 -c '
 import sys
 out = []
@@ -84,6 +100,15 @@ check_eq "each node runs its replicas only: n1 router.0, n2 nat.0, n3 fw.0 fw.1"
 	"router.0 | nat.0 | fw.0 fw.1" "$(for n in 1 2 3; do ST "$n" | python3 -c '
 import json, sys
 print(" ".join("%s.%d" % (r["vnf"], r["replica"]) for r in json.load(sys.stdin)["replicas"]))'; done | paste -sd'|' | sed 's/|/ | /g')"
+check_eq "the replicas are runc containers, running" \
+	"nfc-rnf-fw-0 running|nfc-rnf-fw-1 running|nfc-rnf-nat-0 running|nfc-rnf-router-0 running" \
+	"$(for n in 1 2 3; do ST "$n" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["runtime"] == "runc", d["runtime"]
+print("\n".join(r["container"] for r in d["replicas"]))'; done | while read -r id; do
+		echo "$id $(runc --root /run/nfchain/runc state "$id" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')"
+	done | sort | paste -sd'|')"
 check_eq "n1's steering: the classifier's segment list names each VNF's node" \
 	"rule id 1 in-port lan ip daddr 203.0.113.0/24 action srv6-encap fc00:0:1:1::1,fc00:0:2:1::2,fc00:0:3:1::3,fc00:0:3:1::ff" \
 	"$(NC switch --ctl "$MN_RUN/n1/run/rnf/switch.ctl" steering | grep '^rule id 1 ')"
