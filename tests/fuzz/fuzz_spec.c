@@ -78,7 +78,7 @@ static void check_spec(const struct nc_spec *s)
 
 	CHECK(name_ok(s->name));
 	CHECK(s->nvnf >= 1 && s->nvnf <= NC_VNF_MAX);
-	CHECK(s->nxport >= 1 && s->nxport <= NC_XPORT_MAX);
+	CHECK(s->nxport >= 1 && s->nxport <= NC_XPORT_MAX + 2);	/* + uplink, kernel */
 	CHECK(s->nchain <= NC_CHAIN_MAX);
 	CHECK(s->mode <= 2 && s->probe_timeout_ms <= 10 * s->probe_interval_ms);
 	for (i = 0; i < s->nvnf; i++) {
@@ -91,7 +91,18 @@ static void check_spec(const struct nc_spec *s)
 	}
 	for (i = 0; i < s->nxport; i++)
 		CHECK(name_ok(s->xport[i].name) && (s->xport[i].is_memif ? s->xport[i].memif_id <= 999
-						     : s->xport[i].ifname[0] != '\0'));
+						     : s->xport[i].ifname[0] != '\0' ||
+						       s->xport[i].spec[0] != '\0'));
+	/* a cluster file: this node is one of its nodes; what is elsewhere
+	 * runs nothing here */
+	if (s->cluster) {
+		CHECK(s->self >= 0 && s->self < (int)s->nnode && s->nnode <= NC_NODE_MAX);
+		for (i = 0; i < s->nvnf; i++)
+			CHECK(!s->vnf[i].remote || (s->vnf[i].replicas == 0 && !s->vnf[i].scale.on &&
+						    s->vnf[i].node != s->self));
+		for (i = 0; i < s->nnode; i++)
+			CHECK(s->node[i].plen >= 16 && s->node[i].plen <= 96);
+	}
 	for (i = 0; i < s->nchain; i++) {
 		const struct nc_chain *c = &s->chain[i];
 
