@@ -10,6 +10,9 @@
 # nf-gen sends known counts; the query API must return exactly them. A
 # killed replica's restarts_total becomes 1. promtool lints every
 # endpoint's text; bad requests on the metrics ports are refused.
+# One flavour: the endpoints' code runs under ASan in http.sh and the
+# daemons' own tests; this checks what a real Prometheus reads (CI time).
+# tests/run: once
 . "$(dirname "$0")/../lib.sh"
 
 C="$BIN/nfchain"

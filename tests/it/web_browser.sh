@@ -6,6 +6,9 @@
 # crosses NAT and bravo's did not change; alpha cannot reach bravo's data;
 # sign-out; an expired session returns to sign-in; the operator's
 # dashboard. SCREENSHOTS=1 writes docs/img/portal.png and dashboard.png.
+# One flavour: a browser's round trips through the same web.c that
+# web_http.sh and test_web check under ASan in the other (CI time).
+# tests/run: once
 . "$(dirname "$0")/../lib.sh"
 
 C="$BIN/nfchain"
