@@ -230,7 +230,6 @@ static int m_update(struct mirror *m, const char *const *subs)
 	int wanted = 0;
 	struct nf_etcd_event *ev;
 	size_t n, i, plen = strlen(m->prefix);
-	uint64_t before = m->changes;
 	int ret;
 
 	if (m->w == NULL)
@@ -254,7 +253,6 @@ static int m_update(struct mirror *m, const char *const *subs)
 		wanted += m_wanted(kv->key + plen, subs);
 	}
 	nf_etcd_events_free(ev, n);
-	(void)before;
 	return wanted;
 }
 
@@ -281,6 +279,30 @@ static void m_close(struct mirror *m)
 	m_clear(m);
 	if (m->e)
 		nf_etcd_close(m->e);
+}
+
+/* m_open, then @then(@arg) if given; while etcd does not answer (starting,
+ * a lost quorum) again every second, until it does or a signal stops us.
+ * A bad endpoint list (-EINVAL) is not waited for. */
+static int m_open_wait(struct mirror *m, const char *who, const char *etcd, const char *prefix,
+		       unsigned timeout_ms, int (*then)(void *), void *arg)
+{
+	int ret;
+
+	for (;;) {
+		ret = m_open(m, etcd, prefix, timeout_ms);
+		if (ret == 0 && then)
+			ret = then(arg);
+		if (ret == 0)
+			return 0;
+		fprintf(stderr, "%s: etcd at %s: %s%s\n", who, etcd,
+			nf_last_error()[0] ? nf_last_error() : strerror(-ret),
+			ret == -EINVAL || stop ? "" : "; again in 1 s");
+		m_close(m);
+		if (ret == -EINVAL || stop)
+			return ret;
+		sleep(1);
+	}
 }
 
 static int m_put(struct mirror *m, const char *key, const char *val, int64_t lease)
@@ -536,10 +558,12 @@ static int controller_pass(struct ctl_run *r)
 			err[0] = '\0';
 		if (!c->ok)
 			snprintf(err, 400, "%s", c->err);
-		if (c->ok)
+		if (c->ok) {
 			nc_place_ports(pn, (unsigned)nn, &c->p, c->out, c->xout);
-		else
-			memset(c->out, 0xff, sizeof(c->out)), memset(c->xout, 0xff, sizeof(c->xout));
+		} else {	/* a refused description is placed nowhere */
+			memset(c->out, 0xff, sizeof(c->out));
+			memset(c->xout, 0xff, sizeof(c->xout));
+		}
 		placement_json(c, pn, err, val, sizeof(val));
 		snprintf(key, sizeof(key), "placement/%s", name);
 		pe = m_get(&r->m, key);
@@ -631,19 +655,9 @@ int nc_cmd_controller(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	/* etcd not there yet (starting, a lost quorum): wait for it */
-	while ((ret = m_open(&r.m, etcd, prefix, 10000)) < 0 && ret != -EINVAL && !stop) {
-		fprintf(stderr, "nfchain controller: etcd at %s: %s; again in 1 s\n", etcd,
-			nf_last_error()[0] ? nf_last_error() : strerror(-ret));
-		m_close(&r.m);
-		sleep(1);
-	}
-	if (ret < 0) {
-		fprintf(stderr, "nfchain controller: etcd at %s: %s\n", etcd,
-			nf_last_error()[0] ? nf_last_error() : strerror(-ret));
-		m_close(&r.m);
+	ret = m_open_wait(&r.m, "nfchain controller", etcd, prefix, 10000, NULL, NULL);
+	if (ret < 0)
 		return ret == -EINVAL ? 2 : 1;
-	}
 	fprintf(stderr, "nfchain controller: watching %s on %s\n", r.m.prefix, etcd);
 	dirty_at = now_ms();
 	while (!stop) {
@@ -707,8 +721,9 @@ struct node_run {
 	unsigned nsim;		/* simulated nodes (no processes) */
 };
 
-static int node_register(struct node_run *n)
+static int node_register(void *arg)
 {
+	struct node_run *n = arg;
 	char key[128];
 	unsigned i;
 	int ret;
@@ -877,14 +892,12 @@ static bool dep_exists(struct node_run *n, const char *name)
 
 static void node_reconcile(struct node_run *n)
 {
+	bool seen[DEP_MAX] = { false };
 	struct ent **pls = NULL;
 	size_t np, i;
 	unsigned k;
 
 	np = m_list(&n->m, "placement/", &pls);
-	for (k = 0; k < DEP_MAX; k++)
-		if (n->dep[k].used)
-			n->dep[k].state[0] = n->dep[k].state[0] ? n->dep[k].state[0] : 0;
 	/* what should run here */
 	for (i = 0; i < np; i++) {
 		const char *name = pls[i]->key + strlen("placement/");
@@ -899,6 +912,7 @@ static void node_reconcile(struct node_run *n)
 			free(text);
 			continue;
 		}
+		seen[d - n->dep] = true;
 		if (d->applied && strcmp(d->applied, text) == 0) {
 			free(text);
 			continue;
@@ -907,23 +921,12 @@ static void node_reconcile(struct node_run *n)
 		d->want = text;
 		d->want_rev = rev;
 	}
-	/* what should not */
-	for (k = 0; k < DEP_MAX; k++) {
-		struct dep *d = &n->dep[k];
-		char key[128];
-		int64_t rev;
-		char *text;
-
-		if (!d->used)
-			continue;
-		snprintf(key, sizeof(key), "placement/%s", d->name);
-		text = m_get(&n->m, key) ? node_compose(n, d->name, n->name, &rev) : NULL;
-		if (text == NULL) {
-			free(d->want);
-			d->want = NULL;
+	/* what should not: node_act takes it down */
+	for (k = 0; k < DEP_MAX; k++)
+		if (n->dep[k].used && !seen[k]) {
+			free(n->dep[k].want);
+			n->dep[k].want = NULL;
 		}
-		free(text);
-	}
 	free(pls);
 }
 
@@ -1303,23 +1306,10 @@ int nc_cmd_node(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	for (;;) {
-		ret = m_open(&n.m, etcd, prefix, n.nsim ? 10000 : 1000);
-		if (ret == 0)
-			ret = node_register(&n);
-		if (ret == 0 || ret == -EINVAL || stop)
-			break;
-		fprintf(stderr, "nfchain node: etcd at %s: %s; again in 1 s\n", etcd,
-			nf_last_error()[0] ? nf_last_error() : strerror(-ret));
-		m_close(&n.m);
-		sleep(1);
-	}
-	if (ret < 0) {
-		fprintf(stderr, "nfchain node: etcd at %s: %s\n", etcd,
-			nf_last_error()[0] ? nf_last_error() : strerror(-ret));
-		m_close(&n.m);
+	ret = m_open_wait(&n.m, "nfchain node", etcd, prefix, n.nsim ? 10000 : 1000,
+			  node_register, &n);
+	if (ret < 0)
 		return ret == -EINVAL ? 2 : 1;
-	}
 	n.ka_at = now_ms();
 	fprintf(stderr, "nfchain node %s: registered (lease %" PRId64 ", %us)\n", n.name,
 		n.lease, n.ttl);

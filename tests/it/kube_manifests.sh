@@ -13,6 +13,7 @@
 # are refused by the schema (a fixed list: those a schema can say), and the
 # CRD covers exactly the keys of keys[] in src/nfchain/spec.c.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/kube/lib.sh"
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 D=$ROOT/deploy/kubernetes
@@ -28,14 +29,7 @@ fi
 check "Debian's kubectl 1.20 is unpacked" sh -c "'$KUBECTL' version --client | grep -q 'v1.20'"
 
 # A kubeconfig that points nowhere: nothing may need a server.
-cat >"$T/kubeconfig" <<'EOF'
-apiVersion: v1
-kind: Config
-clusters: [{name: none, cluster: {server: "https://127.0.0.1:1"}}]
-users: [{name: none, user: {token: none}}]
-contexts: [{name: none, context: {cluster: none, user: none}}]
-current-context: none
-EOF
+kube_offline_config "$T/kubeconfig"
 export KUBECONFIG=$T/kubeconfig
 tojson() {	# FILE OUT: kubectl's reading of FILE, as JSON
 	"$KUBECTL" label --local -f "$1" nfchain.io/none- -o json </dev/null >"$2" 2>"$2.err"

@@ -21,6 +21,7 @@
 # The test applies, modifies and deletes objects the way `kubectl apply`
 # would (annotations set by others are kept) and checks etcd with etcdctl.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/kube/lib.sh"
 . "$(dirname "$0")/etcd/lib.sh"
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -30,14 +31,7 @@ K=$T/kube
 mkdir -p "$K/objs" "$T/bin" "$T/tmp" "$T/o"
 : >"$K/events"; : >"$K/calls"; : >"$K/annotations"
 check "Debian's kubectl 1.20 is unpacked (scripts/deps)" test -x "$REALK"
-cat >"$K/kubeconfig" <<'EOF'
-apiVersion: v1
-kind: Config
-clusters: [{name: none, cluster: {server: "https://127.0.0.1:1"}}]
-users: [{name: none, user: {token: none}}]
-contexts: [{name: none, context: {cluster: none, user: none}}]
-current-context: none
-EOF
+kube_offline_config "$K/kubeconfig"
 
 # The object store, under $K/lock: apply FILE | delete NS OBJ |
 # annotate NS OBJ KEY=VALUE (exit 3: no such object). A change appends the
