@@ -178,9 +178,9 @@ static uint16_t mirp[NF_BURST_MAX];
  * burst does not all go one way (send_out() reads outp[0] alone then). */
 static uint16_t runs[NF_BURST_MAX][2];
 
-/* Frames @a (its input, as st_flow_hit() saw it) and @b have the same
- * IPv4 addresses and ports: worth trying st_flow_run() on @b (interleaved
- * flows skip it for two compares). @b must be long enough to hold them. */
+/* Frame @b has the IPv4 addresses and ports of flow cache key @a (the
+ * entry the frame before it hit: its bytes 26..37 are that frame's):
+ * worth trying st_flow_run() on @b. @b must be long enough to hold them. */
 static inline bool same_hosts(const uint8_t *a, const struct nf_pkt *b)
 {
 	uint64_t x, y;
@@ -211,37 +211,106 @@ static __attribute__((noinline, cold)) void hold_frame(struct sw *sw, struct st_
 		st_hold_notify(sw->notify_fd, sw->notify_path, gr->name);
 }
 
+/* What steer() keeps for the frames the flow cache did not answer. */
+struct steer_slow {
+	struct fwd_cache c;
+	uint16_t nm;		/* mir[] */
+	uint16_t slow;		/* frames through st_frame() */
+};
+
+/* Frame @i of rx[] that the flow cache did not send to a port (@o: its
+ * answer, -1 none): through st_frame() (or MAC learning for a cached
+ * ST_OUT_L2), its mirror copy queued. Returns its outp[] value. Out of
+ * line: the hits' loop keeps its state in registers. */
+static __attribute__((noinline)) uint16_t steer_slow(struct sw *sw, struct sw_port *in,
+						     uint16_t inidx, struct st_gen *g,
+						     uint16_t i, int o, struct steer_slow *s)
+{
+	const uint8_t *d = rx[i].data, *const e = d;
+	uint32_t l = rx[i].len;
+	int m = -1;
+
+	if (o >= 0) {
+		if (rx[i].flags & NF_PKT_F_HDR)	/* for MAC learning */
+			nf_pkt_flatten(&rx[i], scratch[i][0]);
+		d = rx[i].data;
+		l = rx[i].len;
+	} else {
+		s->slow++;
+		o = st_frame(sw, g, inidx, &d, &l, scratch[i][0], scratch[i][1],
+			     sizeof(scratch[i][0]), &m);
+		if (nf_unlikely(o == (int)ST_OUT_HOLD)) {
+			hold_frame(sw, g, inidx, e, rx[i].len);
+			d = e;
+			o = ST_OUT_DROP;	/* not sent now; counted by the hold */
+		}
+	}
+	if (d != e) {
+		rx[i].data = (uint8_t *)d;
+		rx[i].len = l;
+		rx[i].slot = NULL;
+		rx[i].buf = NF_BUF_NONE;
+	}
+	if (nf_likely((unsigned)o < SW_PORTS_MAX && sw->ports[o].p != NULL))
+		;			/* a port that is there */
+	else if (o == (int)ST_OUT_L2)
+		o = classify(sw, in, inidx, d, l, &s->c);
+	else if (o == (int)ST_OUT_DROP)
+		o = OUT_DROP;
+	else {
+		in->drops[SW_DROP_NO_PORT]++;
+		o = OUT_DROP;
+	}
+	if (nf_unlikely(m >= 0) && o != OUT_DROP && sw->ports[m].p != NULL) {
+		mir[s->nm] = rx[i];
+		mir[s->nm].slot = NULL;
+		mirp[s->nm++] = (uint16_t)m;
+	}
+	return (uint16_t)o;
+}
+
 static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, uint16_t inidx,
 					    uint16_t n)
 {
-	struct fwd_cache c = { 0, 0, 0, false };
+	struct steer_slow s = { { 0, 0, 0, false }, 0, 0 };
 	struct st_gen *g = sw->steer;
-	struct st_flow *const fl = g->flow, *last = NULL;
-	uint16_t i, j, nm = 0, slow = 0, o0 = 0, hdr = 0;
+	struct st_flow *const fl = g->flow;
+	struct st_flow *last = NULL;
+	uint16_t i, j, o0 = 0, hdr = 0;
 	uint32_t diff = 0;
 	int vo = -2;		/* the last output port found there (-1: a miss) */
 	uint16_t nr = 0;	/* runs[]: st_flow_run()'s, outp[] not yet set */
+	unsigned alone = 0;	/* hits in a row not followed by their flow */
 
-	g->bursts++;
+	const uint32_t clock = ++g->bursts;
 
-	for (i = 0; i < n; i++) {
-		const uint8_t *d = rx[i].data, *const e = d;
-		uint32_t l = rx[i].len;
-		int m = -1, o = -1;
+	for (i = 0; fl == NULL && i < n; i++) {	/* no flow cache */
+		const uint16_t o = steer_slow(sw, in, inidx, g, i, -1, &s);
 
-		if (fl != NULL)		/* the flow cache first (steer.h) */
-			o = st_flow_hit(g, &last, inidx, &rx[i]);
+		outp[i] = o;
+		if (i == 0)
+			o0 = o;
+		diff |= (uint32_t)(o ^ o0);
+	}
+	for (; i < n; i++) {
+		/* the flow cache first (steer.h) */
+		int o = st_flow_hit(fl, clock, &last, inidx, &rx[i]);
+
 		if (nf_likely(o == vo || (o >= 0 && (unsigned)o < SW_PORTS_MAX &&
 					 sw->ports[o].p != NULL))) {
 			/* to a port: so are the frames of the same flow that
 			 * follow it (two pieces for the transmit, or
-			 * rewritten in place) */
+			 * rewritten in place); interleaved flows stop
+			 * looking for runs after two hits without one */
 			uint16_t k = (uint16_t)(i + 1);
 
-			if (k < n && same_hosts(e, &rx[k])) {
+			if (k < n && alone < 2 && same_hosts(last->k, &rx[k])) {
 				runs[nr][0] = k;
 				k = st_flow_run(last, rx, k, n);
 				runs[nr++][1] = k;
+				alone = 0;
+			} else {
+				alone++;
 			}
 			vo = o;
 			hdr |= rx[i].flags;
@@ -252,53 +321,18 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 			i = (uint16_t)(k - 1);
 			continue;
 		}
-		if (o >= 0) {
-			if (rx[i].flags & NF_PKT_F_HDR)	/* for MAC learning */
-				nf_pkt_flatten(&rx[i], scratch[i][0]);
-			d = rx[i].data;
-			l = rx[i].len;
-		} else {
-			slow++;
-			o = st_frame(sw, g, inidx, &d, &l, scratch[i][0], scratch[i][1],
-				     sizeof(scratch[i][0]), &m);
-			if (nf_unlikely(o == (int)ST_OUT_HOLD)) {
-				hold_frame(sw, g, inidx, e, rx[i].len);
-				d = e;
-				o = ST_OUT_DROP;	/* not sent now; counted by the hold */
-			}
-		}
-		if (d != e) {
-			rx[i].data = (uint8_t *)d;
-			rx[i].len = l;
-			rx[i].slot = NULL;
-			rx[i].buf = NF_BUF_NONE;
-		}
-		if (nf_likely((unsigned)o < SW_PORTS_MAX && sw->ports[o].p != NULL))
-			;			/* a port that is there */
-		else if (o == (int)ST_OUT_L2)
-			o = classify(sw, in, inidx, d, l, &c);
-		else if (o == (int)ST_OUT_DROP)
-			o = OUT_DROP;
-		else {
-			in->drops[SW_DROP_NO_PORT]++;
-			o = OUT_DROP;
-		}
+		o = steer_slow(sw, in, inidx, g, i, o, &s);
 		outp[i] = (uint16_t)o;
 		if (i == 0)
 			o0 = (uint16_t)o;
 		diff |= (uint32_t)(o ^ o0);
-		if (nf_unlikely(m >= 0) && o != OUT_DROP && sw->ports[m].p != NULL) {
-			mir[nm] = rx[i];
-			mir[nm].slot = NULL;
-			mirp[nm++] = (uint16_t)m;
-		}
 	}
-	for (i = 0; i < nm; i++) {	/* mirrors, one burst per port */
+	for (i = 0; i < s.nm; i++) {	/* mirrors, one burst per port */
 		uint16_t k = 0, p = mirp[i];
 
 		if (p == OUT_DONE)
 			continue;
-		for (j = i; j < nm; j++) {
+		for (j = i; j < s.nm; j++) {
 			if (mirp[j] == p) {
 				grp[k++] = mir[j];
 				mirp[j] = OUT_DONE;
@@ -306,7 +340,7 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 		}
 		sw->mirrored += nf_tx_burst(sw->ports[p].p, grp, k);
 	}
-	g->flow_hits += n - slow;	/* frames the flow cache answered */
+	g->flow_hits += n - s.slow;	/* frames the flow cache answered */
 	if (diff != 0)		/* not all one way: send_out() reads every outp[] */
 		for (j = 0; j < nr; j++)
 			fill_out(outp, runs[j][0], runs[j][1], outp[runs[j][0] - 1]);

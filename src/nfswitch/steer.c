@@ -1105,11 +1105,13 @@ int st_build(struct sw *sw, char *const *lines, unsigned n, const struct st_gen 
 	if (ret < 0)
 		goto fail;
 	if ((g->nrules || g->nsids) && !sw->no_flow_cache) {
-		g->flow = calloc(ST_FLOW_SIZE, sizeof(*g->flow));
+		g->flow = aligned_alloc(_Alignof(struct st_flow),
+					ST_FLOW_SIZE * sizeof(*g->flow));
 		if (g->flow == NULL) {
 			ret = -ENOMEM;
 			goto fail;
 		}
+		memset(g->flow, 0, ST_FLOW_SIZE * sizeof(*g->flow));
 	}
 	carry(g, (struct st_gen *)old);
 	g->active = g->nrules || g->nsids || g->tos.on;
@@ -1666,7 +1668,7 @@ void st_flow_flush(struct st_gen *g)
 static struct st_flow *flow_victim(struct st_gen *g, struct st_flow *f, uint16_t in,
 				   const uint8_t *e)
 {
-	struct st_flow *p = st_flow_pair(g, f);
+	struct st_flow *p = st_flow_pair(g->flow, f);
 
 	if (f->in == in + 1u && st_flow_key_eq(f, e))
 		return f;
@@ -1720,6 +1722,7 @@ static void flow_fill(struct st_gen *g, struct st_flow *f, uint16_t in, const ui
 	}
 	for (j = 0; j < sizeof(f->k); j++)
 		f->k[j] = e[j] & st_flow_mask[tcp][j];
+	memcpy(f->m1, st_flow_mask[tcp] + 16, sizeof(f->m1));
 	f->tcp = tcp;
 	f->in = (uint16_t)(in + 1);
 	f->used = g->bursts;
@@ -1756,7 +1759,7 @@ int st_frame(struct sw *sw, struct st_gen *g, uint16_t in, const uint8_t **data,
 	*mirror = -1;
 	if (g->flow != NULL && !g->releasing) {	/* st_flow_hit() said no: fill */
 		min = flow_shape(*data, *len);
-		f = min != 0 ? flow_victim(g, st_flow_slot(g, *data, in), in, *data) : NULL;
+		f = min != 0 ? flow_victim(g, st_flow_slot(g->flow, *data, in), in, *data) : NULL;
 		if (min != 0 && (role->role == ST_R_NONE || role->role == ST_R_PROXY_RET)) {
 			tr.len0 = *len;
 			tr.ncnt = tr.ndep = 0;

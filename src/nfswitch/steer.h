@@ -202,6 +202,7 @@ struct st_centry {
 
 struct st_flow {
 	uint8_t k[48];			/* frame bytes 0..47 & the mask */
+	uint8_t m1[32];			/* the mask's bytes 16..47 (a copy) */
 	uint8_t tcp;			/* the mask: st_flow_mask[tcp] */
 	uint16_t in;			/* in-port + 1; 0: empty */
 	uint16_t out;			/* port or ST_OUT_L2 */
@@ -217,7 +218,7 @@ struct st_flow {
 	uint32_t ver[ST_FLOW_DEP];
 	struct nf_hdr th;		/* a != b: hdr[0, a) for the transmit */
 	uint8_t hdr[ST_FLOW_HDR];
-};
+} __attribute__((aligned(64)));		/* 512 bytes: an index is a shift */
 
 struct st_gen {
 	unsigned nlines;
@@ -292,8 +293,11 @@ static inline void st_fkey_load(const struct st_flow *f, struct st_fkey *x)
 {
 	const uint8_t *m = st_flow_mask[f->tcp];
 #ifdef __AVX2__
-	x->m0 = _mm256_loadu_si256((const __m256i *)(const void *)m);
-	x->m1 = _mm256_loadu_si256((const __m256i *)(const void *)(m + 16));
+	/* bytes 0..31 of both masks are the same: a constant; the rest
+	 * from the entry (no index into the table) */
+	(void)m;
+	x->m0 = _mm256_loadu_si256((const __m256i *)(const void *)st_flow_mask[0]);
+	x->m1 = _mm256_loadu_si256((const __m256i *)(const void *)f->m1);
 	x->k0 = _mm256_loadu_si256((const __m256i *)(const void *)f->k);
 	x->k1 = _mm256_loadu_si256((const __m256i *)(const void *)(f->k + 16));
 #else
@@ -347,12 +351,14 @@ static inline void st_flow_split(const struct st_flow *f, struct nf_pkt *pk, uin
 /* The other way of the entry's set: 2-way set associative, so that two
  * flows whose hashes collide both stay (the birthday bound of a
  * direct-mapped table would churn a few flows in a hundred). */
-static inline struct st_flow *st_flow_pair(struct st_gen *g, struct st_flow *f)
+static inline struct st_flow *st_flow_pair(struct st_flow *tab, struct st_flow *f)
 {
-	return &g->flow[(size_t)(f - g->flow) ^ 1];
+	return &tab[(size_t)(f - tab) ^ 1];
 }
 
-static inline struct st_flow *st_flow_slot(struct st_gen *g, const uint8_t *e, uint16_t in)
+/* The set of frame @e from port @in in table @tab (g->flow): its first
+ * way. */
+static inline struct st_flow *st_flow_slot(struct st_flow *tab, const uint8_t *e, uint16_t in)
 {
 	uint64_t a, x;
 	uint32_t ports;
@@ -362,7 +368,16 @@ static inline struct st_flow *st_flow_slot(struct st_gen *g, const uint8_t *e, u
 	/* two products: the bits that vary between flows (host bytes of
 	 * the addresses, port bytes) never cancel each other */
 	x = a * 0x9e3779b97f4a7c15ull ^ ((uint64_t)in << 32 | ports) * 0xc2b2ae3d27d4eb4full;
-	return &g->flow[x >> 52];		/* ST_FLOW_SIZE = 2^12 */
+	return &tab[x >> 52];		/* ST_FLOW_SIZE = 2^12 */
+}
+
+/* The IPv4 total length of frame @e: one 16-bit load. */
+static inline uint32_t st_ip_len(const uint8_t *e)
+{
+	uint16_t v;
+
+	memcpy(&v, e + 16, 2);
+	return __builtin_bswap16(v);
 }
 
 /* The flow cache's answer for frame @pk from port @in: a port or
@@ -371,8 +386,8 @@ static inline struct st_flow *st_flow_slot(struct st_gen *g, const uint8_t *e, u
  * anything but nf_tx_burst_hdr()), or -1: the frame goes to st_frame(),
  * unchanged. *@last: the entry, for st_flow_run() (the frames of the same
  * flow that follow). */
-static inline int st_flow_hit(struct st_gen *g, struct st_flow **last, uint16_t in,
-			      struct nf_pkt *pk)
+static inline int st_flow_hit(struct st_flow *tab, uint32_t clock, struct st_flow **last,
+			      uint16_t in, struct nf_pkt *pk)
 {
 	uint8_t *e = pk->data;
 	const uint32_t l = pk->len;
@@ -382,19 +397,19 @@ static inline int st_flow_hit(struct st_gen *g, struct st_flow **last, uint16_t 
 
 	if (l < 48)
 		return -1;
-	f = st_flow_slot(g, e, in);		/* two ways: this and its pair */
+	f = st_flow_slot(tab, e, in);		/* two ways: this and its pair */
 	if (f->in != in + 1u || !st_flow_key_eq(f, e)) {
-		f = st_flow_pair(g, f);
+		f = st_flow_pair(tab, f);
 		if (f->in != in + 1u || !st_flow_key_eq(f, e))
 			return -1;
 	}
-	tl = (uint32_t)e[16] << 8 | e[17];
+	tl = st_ip_len(e);
 	if (tl + 14 != l || l < f->lmin)
 		return -1;
 	for (j = 0; j < f->ndep; j++)
 		if (*f->dep[j] != f->ver[j])
 			return -1;
-	f->used = g->bursts;		/* a hit: flow_fill() keeps it */
+	f->used = clock;		/* a hit: flow_fill() keeps it */
 	*last = f;
 	if (f->a != f->b)
 		st_flow_split(f, pk, e, l);
@@ -422,7 +437,7 @@ static inline uint16_t st_flow_run(struct st_flow *f, struct nf_pkt *pk, uint16_
 
 	st_fkey_load(f, &x);
 #define ST_RUN_TEST(e, l)	\
-	((l) < lmin || !st_fkey_eq(&x, (e)) || ((uint32_t)(e)[16] << 8 | (e)[17]) + 14 != (l))
+	((l) < lmin || !st_fkey_eq(&x, (e)) || st_ip_len(e) + 14 != (l))
 	if (f->a != f->b) {			/* two pieces */
 		for (; i < n; i++) {
 			uint8_t *e = pk[i].data;
