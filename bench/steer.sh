@@ -24,6 +24,9 @@
 #            one frame from a pcap port) and go on by a rule for B
 #   NAME-100f  NAME with 100 flows that take turns frame by frame (no two
 #            frames of one flow in a row), against base-100f
+#   base-big no steering, 156-byte frames: the size encap, end and adout
+#            send (60 + the 96 bytes of IPv6 + SRH), for the share of
+#            their cost that is the longer frame's transmit
 # The flow cache (DESIGN "Steering") answers every frame but each flow's
 # first. Per packet: all of sw_forward minus empty polls (their cost from
 # an idle run); the work per frame (the receive loop and forward():
@@ -57,6 +60,7 @@ FNS="sw_forward forward srv_rx_run st_frame nf_parse nf_cls_match nf_hash_flow n
 conf() {
 	local i
 	case ${1%-100f} in
+	base-big) ;;
 	rules100|rules5k)
 		local n=$([ "$1" = rules100 ] && echo 100 || echo 5000)
 		for i in $(seq 1 $((n - 1))); do
@@ -96,7 +100,7 @@ start() {
 	for i in $(seq 300); do [ -S "$W/ctl" ] && break; sleep 0.1; done
 	[ -S "$W/ctl" ] || { echo "bench: nfswitch ($1) did not start: $(cat "$W/$1.log")" >&2; exit 1; }
 	sw() { "$BIN/nfchain" switch --ctl "$W/ctl" "$@"; }
-	[ "${1%-100f}" = base ] && sw add-mac 02:00:00:00:00:02 1 >/dev/null
+	case ${1%-100f} in base|base-big) sw add-mac 02:00:00:00:00:02 1 >/dev/null ;; esac
 	[ "${1%-100f}" = adout ] && prime
 	return 0
 }
@@ -118,8 +122,9 @@ wpcap(sys.argv[1], [encap(u4(1024, 1024, src="10.0.0.1", dst="10.0.0.2"), ["fc00
 		'import json,sys; print(json.load(sys.stdin)["sids"][0]["packets"])')" = 1 ] ||
 		{ echo "bench: the End.AD cache was not primed" >&2; exit 1; }
 }
-flows() {	# scenario: nf-gen's flow option (NAME-100f: 100 flows, one after the other)
+flows() {	# scenario: nf-gen's flow and size options (NAME-100f: 100 flows, one after the other)
 	[ "${1%-100f}" != "$1" ] && echo "--flows 100"
+	[ "$1" = base-big ] && echo "--size 156"
 }
 gen() {	# out.json, then nf-gen's arguments
 	local out=$1
@@ -147,7 +152,7 @@ print("%.4f" % (r["ports"]["rx"]["rx_packets"] / r["duration_s"] / 1e6))' "$1"
 }
 for r in $(seq "$REPEAT"); do
 	for s in $SCEN; do
-		[ "${s%-100f}" = base ] && continue
+		case ${s%-100f} in base|base-big) continue ;; esac
 		for x in base "$s"; do
 			start "$x"
 			gen "$W/m.json" --duration "$DUR" $(flows "$s")
@@ -187,6 +192,10 @@ for s in scen:
     print("%-10s %8d %8.1f %9s %8.1f %9s %7.1f  %s" % (
         s, fwd, per, "%.2fx" % (per / rows[b][0]) if b in rows else "-", work[s],
         "%.2fx" % (work[s] / work[b]) if b in work else "-", inc["st_frame"] / max(fwd, 1), lib))
+if "base-big" in work:
+    print("\nagainst frames of the size that leaves (base-big, %.1f work/pk): %s" % (
+        work["base-big"], ", ".join("%s %.2fx" % (s, work[s] / work["base-big"])
+                                   for s in scen if s in ("encap", "end", "adout"))))
 mp = {}
 for line in open(w + "/mpps") if os.path.exists(w + "/mpps") else []:
     r, s, x, v = line.split()
