@@ -250,10 +250,11 @@ static void print_steering(const char *req, struct json_object *reply)
 	} else if (json_object_object_get_ex(reply, "steer_drops", &a)) {
 		json_object_object_foreach(a, key, val)
 			printf("%-28s %" PRIu64 "\n", key, (uint64_t)json_object_get_uint64(val));
-		printf("%-28s %" PRIu64 "\n%-28s %" PRIu64 "\n%-28s %" PRIu64 "\n",
-		       "(rule cache misses)", jget_u64(reply, "rule_cache_misses"),
+		printf("%-28s %" PRIu64 "\n%-28s %" PRIu64 "\n%-28s %" PRIu64 "\n%-28s %" PRIu64
+		       "\n", "(rule cache misses)", jget_u64(reply, "rule_cache_misses"),
 		       "(flow cache hits)", jget_u64(reply, "flow_cache_hits"),
-		       "(flow cache fills)", jget_u64(reply, "flow_cache_fills"));
+		       "(flow cache fills)", jget_u64(reply, "flow_cache_fills"),
+		       "(of them wide)", jget_u64(reply, "flow_cache_wide_fills"));
 	} else if (json_object_object_get_ex(reply, "message", &a)) {
 		printf("%s\n", json_object_get_string(a));	/* what a change did */
 	}

@@ -178,21 +178,11 @@ static uint16_t mirp[NF_BURST_MAX];
  * burst does not all go one way (send_out() reads outp[0] alone then). */
 static uint16_t runs[NF_BURST_MAX][2];
 
-/* Frame @b has the IPv4 addresses and ports of flow cache key @a (the
- * entry the frame before it hit: its bytes 26..37 are that frame's):
- * worth trying st_flow_run() on @b. @b must be long enough to hold them. */
-static inline bool same_hosts(const uint8_t *a, const struct nf_pkt *b)
+/* st_flow_run() out of line: at most a few calls a burst, and the hits'
+ * loop keeps its registers. */
+static __attribute__((noinline)) uint16_t flow_run(struct st_flow *f, uint16_t i, uint16_t n)
 {
-	uint64_t x, y;
-	uint32_t p, q;
-
-	if (b->len < 48)
-		return false;
-	memcpy(&x, a + 26, 8);
-	memcpy(&y, b->data + 26, 8);
-	memcpy(&p, a + 34, 4);
-	memcpy(&q, b->data + 34, 4);
-	return ((x ^ y) | (p ^ q)) == 0;
+	return st_flow_run(f, rx, i, n);
 }
 
 /* A frame for a group with no member and a hold queue: a copy is kept,
@@ -283,6 +273,7 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 	unsigned alone = 0;	/* hits in a row not followed by their flow */
 
 	const uint32_t clock = ++g->bursts;
+	const bool wide = g->wide;
 
 	for (i = 0; fl == NULL && i < n; i++) {	/* no flow cache */
 		const uint16_t o = steer_slow(sw, in, inidx, g, i, -1, &s);
@@ -294,7 +285,7 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 	}
 	for (; i < n; i++) {
 		/* the flow cache first (steer.h) */
-		int o = st_flow_hit(fl, clock, &last, inidx, &rx[i]);
+		int o = st_flow_hit(fl, clock, wide, &last, inidx, &rx[i]);
 
 		if (nf_likely(o == vo || (o >= 0 && (unsigned)o < SW_PORTS_MAX &&
 					 sw->ports[o].p != NULL))) {
@@ -304,9 +295,8 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 			 * looking for runs after two hits without one */
 			uint16_t k = (uint16_t)(i + 1);
 
-			if (k < n && alone < 2 && same_hosts(last->k, &rx[k])) {
-				runs[nr][0] = k;
-				k = st_flow_run(last, rx, k, n);
+			if (k < n && alone < 2 && (k = flow_run(last, k, n)) > i + 1) {
+				runs[nr][0] = (uint16_t)(i + 1);
 				runs[nr++][1] = k;
 				alone = 0;
 			} else {

@@ -113,6 +113,8 @@ static const struct scalar {
 	  "Frames steered from the flow cache." },
 	{ "nfswitch_flow_cache_fills_total", "counter", 2, "flow_cache_fills",
 	  "Flow cache entries filled." },
+	{ "nfswitch_flow_cache_wide_fills_total", "counter", 2, "flow_cache_wide_fills",
+	  "Flow cache entries filled for every flow to a destination." },
 };
 
 static void scalars(struct nf_metrics *m, struct json_object *st, struct json_object *fdb,

@@ -880,6 +880,22 @@ static int roles(struct st_gen *g)
 	return ret;
 }
 
+/* No rule reads what a wide flow cache key leaves out (the source
+ * address, the ports) or what only some flows have (TCP flags, ICMP,
+ * conntrack state): the rule a frame meets depends on its wide key. */
+static bool wide_ok(const struct st_gen *g)
+{
+	const uint32_t narrow = 1u << NF_RF_SRC | 1u << NF_RF_SPORT | 1u << NF_RF_DPORT |
+				1u << NF_RF_ICMP_TYPE | 1u << NF_RF_ICMP_CODE | NF_RM_TCP_FLAGS |
+				NF_RM_CT;
+	uint32_t i;
+
+	for (i = 0; i < g->rs.n; i++)
+		if (g->rs.rules[i].has & narrow)
+			return false;
+	return true;
+}
+
 void st_free(struct st_gen *g)
 {
 	unsigned i;
@@ -1115,6 +1131,7 @@ int st_build(struct sw *sw, char *const *lines, unsigned n, const struct st_gen 
 	}
 	carry(g, (struct st_gen *)old);
 	g->active = g->nrules || g->nsids || g->tos.on;
+	g->wide = g->flow != NULL && wide_ok(g);
 	free(pr);
 	*out = g;
 	return 0;
@@ -1144,6 +1161,7 @@ struct st_trace {
 	int32_t delta[ST_FLOW_CNT];
 	const uint32_t *dep[ST_FLOW_DEP];
 	uint32_t ver[ST_FLOW_DEP];
+	bool perflow;			/* a group's flow hash chose */
 };
 
 struct frame {
@@ -1251,6 +1269,8 @@ static int pick(struct st_gen *g, int gi, struct frame *fr)
 		return -2;
 	}
 	h = nf_hash_flow(fr->p, &fr->h, 0);
+	if (fr->tr != NULL && (gr->n > 1 || gr->track != NULL))
+		fr->tr->perflow = true;	/* the member depends on the flow */
 	if (gr->track != NULL) {
 		struct st_track *t = gr->track;
 		const uint32_t b = h & (ST_TRACK_SIZE - 1);
@@ -1614,9 +1634,13 @@ static uint32_t rule_of(struct st_gen *g, uint16_t in, const struct frame *fr)
 #define FM_IP	0xff, 0xff, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, \
 		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff
 #define FM_L4	0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0
-const uint8_t st_flow_mask[2][48] __attribute__((aligned(64))) = {
-	{ FM_ETH, FM_IP, FM_L4, 0, 0 },
-	{ FM_ETH, FM_IP, FM_L4, 0xff, 0xff },
+/* wide: without the source address (26-29) and the ports (34-37) */
+#define FW_IP	0xff, 0xff, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, \
+		0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff
+#define FW_L4	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+const uint8_t st_flow_mask[2][2][48] __attribute__((aligned(64))) = {
+	{ { FM_ETH, FM_IP, FM_L4, 0, 0 }, { FM_ETH, FM_IP, FM_L4, 0xff, 0xff } },
+	{ { FM_ETH, FW_IP, FW_L4, 0, 0 }, { FM_ETH, FW_IP, FW_L4, 0xff, 0xff } },
 };
 
 /* The IPv4 packet's minimal total length for the parse to find its
@@ -1637,6 +1661,11 @@ static uint32_t flow_shape(const uint8_t *e, uint32_t len)
 		return 0;
 	tl = (uint32_t)e[16] << 8 | e[17];
 	return tl == len - 14 && tl >= min ? min : 0;
+}
+
+struct st_flow *st_flow_wfind(struct st_flow *tab, const uint8_t *e, uint16_t in)
+{
+	return st_flow_find(tab, st_flow_wslot(tab, e, in), e, in);
 }
 
 static void flow_flush1(struct st_flow *f)
@@ -1668,12 +1697,10 @@ void st_flow_flush(struct st_gen *g)
 static struct st_flow *flow_victim(struct st_gen *g, struct st_flow *f, uint16_t in,
 				   const uint8_t *e)
 {
-	struct st_flow *p = st_flow_pair(g->flow, f);
+	struct st_flow *p = st_flow_pair(g->flow, f), *m = st_flow_find(g->flow, f, e, in);
 
-	if (f->in == in + 1u && st_flow_key_eq(f, e))
-		return f;
-	if (p->in == in + 1u && st_flow_key_eq(p, e))
-		return p;
+	if (m != NULL)
+		return m;
 	if (f->in == 0)
 		return f;
 	if (p->in == 0)
@@ -1681,21 +1708,26 @@ static struct st_flow *flow_victim(struct st_gen *g, struct st_flow *f, uint16_t
 	return (int32_t)(p->used - f->used) < 0 ? p : f;
 }
 
-/* Make entry @f replay what the pass did to frame @e (@l bytes, shape
- * @min) that became @o (@ol bytes) for port @out: if the output is the
- * input's IP packet (or whole frame) behind at most ST_FLOW_HDR new bytes,
- * and an outer IPv6 header's payload length is the only length in them. */
-static void flow_fill(struct st_gen *g, struct st_flow *f, uint16_t in, const uint8_t *e,
-		      uint32_t l, uint32_t min, const uint8_t *o, uint32_t ol, int out,
+/* Make an entry replay what the pass did to frame @e (@l bytes, shape
+ * @min) from port @in that became @o (@ol bytes) for port @out: if the
+ * output is the input's IP packet (or whole frame) behind at most
+ * ST_FLOW_HDR new bytes, and an outer IPv6 header's payload length is the
+ * only length in them. A wide entry (the key without the source address
+ * and the ports: every flow to the destination) when nothing the pass
+ * did could differ between those flows: no rule reads what it leaves out
+ * (g->wide), no group's flow hash chose, and no outer IPv6 header (its
+ * flow label is the flow's). */
+static void flow_fill(struct st_gen *g, uint16_t in, const uint8_t *e, uint32_t l,
+		      uint32_t min, const uint8_t *o, uint32_t ol, int out,
 		      const struct st_trace *t)
 {
 	const bool tcp = e[23] == NF_IPPROTO_TCP;
-	uint32_t a, b;
+	struct st_flow *f;
+	uint32_t a, b, plen = 0;
+	bool wide;
 	unsigned j;
 
-	/* Frames of this burst that hit @f as two pieces still point to its
-	 * header (the transmit reads it): it stays as it is until the next. */
-	if (t->bad || (f->used == g->bursts && f->a != f->b))
+	if (t->bad)
 		return;
 	if (o == e && ol == l) {
 		a = b = 0;
@@ -1710,20 +1742,28 @@ static void flow_fill(struct st_gen *g, struct st_flow *f, uint16_t in, const ui
 				return;
 		}
 	}
-	if (f->pend)
-		flow_flush1(f);
-	f->plen = 0;
 	if (a >= 54 && o[12] == 0x86 && o[13] == 0xdd) {
 		if (((uint32_t)o[18] << 8 | o[19]) != ol - 54)
 			return;
-		f->plen = 18;
+		plen = 18;
 	} else if (a > 14) {
 		return;			/* new bytes that are not an IPv6 header */
 	}
+	wide = g->wide && !t->perflow && plen == 0;
+	f = flow_victim(g, wide ? st_flow_wslot(g->flow, e, in) : st_flow_slot(g->flow, e, in),
+			in, e);
+	/* Frames of this burst that hit @f as two pieces still point to its
+	 * header (the transmit reads it): it stays as it is until the next. */
+	if (f->used == g->bursts && f->a != f->b)
+		return;
+	if (f->pend)
+		flow_flush1(f);
 	for (j = 0; j < sizeof(f->k); j++)
-		f->k[j] = e[j] & st_flow_mask[tcp][j];
-	memcpy(f->m1, st_flow_mask[tcp] + 16, sizeof(f->m1));
+		f->k[j] = e[j] & st_flow_mask[wide][tcp][j];
+	memcpy(f->m0, st_flow_mask[wide][tcp], sizeof(f->m0));
+	memcpy(f->m1, st_flow_mask[wide][tcp] + 16, sizeof(f->m1));
 	f->tcp = tcp;
+	f->wide = wide;
 	f->in = (uint16_t)(in + 1);
 	f->used = g->bursts;
 	f->out = (uint16_t)out;
@@ -1733,7 +1773,7 @@ static void flow_fill(struct st_gen *g, struct st_flow *f, uint16_t in, const ui
 	memcpy(f->hdr, o, a);
 	f->th.p = f->hdr;
 	f->th.len = (uint16_t)a;
-	f->th.lenoff = f->plen;
+	f->th.lenoff = (uint16_t)plen;
 	f->th.lensub = 54;		/* Ethernet + IPv6 headers */
 	f->ncnt = t->ncnt;
 	memcpy(f->cnt, t->cnt, sizeof(f->cnt));
@@ -1742,6 +1782,7 @@ static void flow_fill(struct st_gen *g, struct st_flow *f, uint16_t in, const ui
 	memcpy(f->dep, t->dep, sizeof(f->dep));
 	memcpy(f->ver, t->ver, sizeof(f->ver));
 	g->flow_fills++;
+	g->flow_wide_fills += wide;
 }
 
 int st_frame(struct sw *sw, struct st_gen *g, uint16_t in, const uint8_t **data,
@@ -1749,7 +1790,6 @@ int st_frame(struct sw *sw, struct st_gen *g, uint16_t in, const uint8_t **data,
 {
 	struct frame fr = { .p = *data, .len = *len, .buf = { buf, buf2 }, .cap = cap };
 	const struct st_port_role *role = &g->role[in];
-	struct st_flow *f = NULL;
 	struct st_trace tr;
 	unsigned round;
 	uint32_t min = 0;
@@ -1759,11 +1799,11 @@ int st_frame(struct sw *sw, struct st_gen *g, uint16_t in, const uint8_t **data,
 	*mirror = -1;
 	if (g->flow != NULL && !g->releasing) {	/* st_flow_hit() said no: fill */
 		min = flow_shape(*data, *len);
-		f = min != 0 ? flow_victim(g, st_flow_slot(g->flow, *data, in), in, *data) : NULL;
 		if (min != 0 && (role->role == ST_R_NONE || role->role == ST_R_PROXY_RET)) {
 			tr.len0 = *len;
 			tr.ncnt = tr.ndep = 0;
 			tr.bad = false;
+			tr.perflow = false;
 			fr.tr = &tr;
 		}
 	}
@@ -1823,7 +1863,7 @@ int st_frame(struct sw *sw, struct st_gen *g, uint16_t in, const uint8_t **data,
 	out = ST_OUT_DROP;
 done:
 	if (fr.tr != NULL && *mirror < 0 && out != ST_OUT_DROP && out != ST_OUT_HOLD)
-		flow_fill(g, f, in, *data, *len, min, fr.p, fr.len, out, &tr);
+		flow_fill(g, in, *data, *len, min, fr.p, fr.len, out, &tr);
 	*data = fr.p;
 	*len = fr.len;
 	return out;

@@ -202,12 +202,12 @@ struct st_centry {
 
 struct st_flow {
 	uint8_t k[48];			/* frame bytes 0..47 & the mask */
-	uint8_t m1[32];			/* the mask's bytes 16..47 (a copy) */
-	uint8_t tcp;			/* the mask: st_flow_mask[tcp] */
+	uint8_t m0[32], m1[32];		/* the mask's bytes 0..31 and 16..47 */
+	uint8_t tcp;			/* the mask: st_flow_mask[wide][tcp] */
+	uint8_t wide;			/* in the wide set (st_flow_wslot()) */
 	uint16_t in;			/* in-port + 1; 0: empty */
 	uint16_t out;			/* port or ST_OUT_L2 */
 	uint16_t lmin;			/* frame length the parse needs, >= 48 */
-	uint16_t plen;			/* offset of the IPv6 payload length in hdr, 0 none */
 	uint8_t a, b, ncnt, ndep;
 	uint32_t pend;			/* frames not yet in the counters */
 	uint32_t used;			/* st_gen.bursts of the last hit */
@@ -237,7 +237,10 @@ struct st_gen {
 	uint64_t cache_misses;
 	struct st_flow *flow;		/* ST_FLOW_SIZE entries, or NULL */
 	uint32_t bursts;		/* steered bursts: the flow cache's clock */
-	uint64_t flow_hits, flow_fills;
+	bool wide;			/* no rule reads a source address, a port,
+					 * TCP flags, ICMP or ct state: wide
+					 * entries allowed */
+	uint64_t flow_hits, flow_fills, flow_wide_fills;
 	struct st_port_role *role;	/* [SW_PORTS_MAX] or NULL */
 	struct st_tos tos;
 	uint8_t src6[16];		/* srv6-source */
@@ -277,8 +280,9 @@ const char *st_drop_name(enum st_drop d);
  * are read or carried to a new generation). */
 void st_flow_flush(struct st_gen *g);
 
-/* The flow cache's key mask, [TCP]: bytes 0..47 of a frame. */
-extern const uint8_t st_flow_mask[2][48];
+/* The flow cache's key masks, [wide][TCP]: bytes 0..47 of a frame. A
+ * wide one leaves out the IPv4 source address and the ports. */
+extern const uint8_t st_flow_mask[2][2][48];
 
 /* An entry's key and mask in registers (a run compares many frames). */
 struct st_fkey {
@@ -291,12 +295,11 @@ struct st_fkey {
 
 static inline void st_fkey_load(const struct st_flow *f, struct st_fkey *x)
 {
-	const uint8_t *m = st_flow_mask[f->tcp];
+	const uint8_t *m = st_flow_mask[f->wide][f->tcp];
 #ifdef __AVX2__
-	/* bytes 0..31 of both masks are the same: a constant; the rest
-	 * from the entry (no index into the table) */
+	/* the entry's copy of its mask: no index into the table */
 	(void)m;
-	x->m0 = _mm256_loadu_si256((const __m256i *)(const void *)st_flow_mask[0]);
+	x->m0 = _mm256_loadu_si256((const __m256i *)(const void *)f->m0);
 	x->m1 = _mm256_loadu_si256((const __m256i *)(const void *)f->m1);
 	x->k0 = _mm256_loadu_si256((const __m256i *)(const void *)f->k);
 	x->k1 = _mm256_loadu_si256((const __m256i *)(const void *)(f->k + 16));
@@ -371,6 +374,30 @@ static inline struct st_flow *st_flow_slot(struct st_flow *tab, const uint8_t *e
 	return &tab[x >> 52];		/* ST_FLOW_SIZE = 2^12 */
 }
 
+/* The set of the wide entry frame @e from port @in may have: by its
+ * destination address and the in-port alone (what a wide key keeps of
+ * what varies between flows). */
+static inline struct st_flow *st_flow_wslot(struct st_flow *tab, const uint8_t *e, uint16_t in)
+{
+	uint32_t d;
+
+	memcpy(&d, e + 30, 4);
+	return &tab[(((uint64_t)in << 32 | d) * 0xc2b2ae3d27d4eb4full) >> 52];
+}
+
+/* The entry of set @f (two ways) whose key frame @e from @in has, or
+ * NULL. */
+static inline struct st_flow *st_flow_find(struct st_flow *tab, struct st_flow *f,
+					   const uint8_t *e, uint16_t in)
+{
+	if (f->in == in + 1u && st_flow_key_eq(f, e))
+		return f;
+	f = st_flow_pair(tab, f);
+	if (f->in == in + 1u && st_flow_key_eq(f, e))
+		return f;
+	return NULL;
+}
+
 /* The IPv4 total length of frame @e: one 16-bit load. */
 static inline uint32_t st_ip_len(const uint8_t *e)
 {
@@ -380,14 +407,19 @@ static inline uint32_t st_ip_len(const uint8_t *e)
 	return __builtin_bswap16(v);
 }
 
+/* The wide entry frame @e from @in matches, or NULL: the second probe,
+ * out of line (the first one's state stays in registers). */
+__attribute__((noinline)) struct st_flow *st_flow_wfind(struct st_flow *tab, const uint8_t *e,
+							uint16_t in);
+
 /* The flow cache's answer for frame @pk from port @in: a port or
  * ST_OUT_L2, the frame rewritten in place or made two pieces
  * (st_flow_split(): the caller makes it one, nf_pkt_flatten(), for
  * anything but nf_tx_burst_hdr()), or -1: the frame goes to st_frame(),
  * unchanged. *@last: the entry, for st_flow_run() (the frames of the same
  * flow that follow). */
-static inline int st_flow_hit(struct st_flow *tab, uint32_t clock, struct st_flow **last,
-			      uint16_t in, struct nf_pkt *pk)
+static inline int st_flow_hit(struct st_flow *tab, uint32_t clock, bool wide,
+			      struct st_flow **last, uint16_t in, struct nf_pkt *pk)
 {
 	uint8_t *e = pk->data;
 	const uint32_t l = pk->len;
@@ -397,12 +429,9 @@ static inline int st_flow_hit(struct st_flow *tab, uint32_t clock, struct st_flo
 
 	if (l < 48)
 		return -1;
-	f = st_flow_slot(tab, e, in);		/* two ways: this and its pair */
-	if (f->in != in + 1u || !st_flow_key_eq(f, e)) {
-		f = st_flow_pair(tab, f);
-		if (f->in != in + 1u || !st_flow_key_eq(f, e))
-			return -1;
-	}
+	f = st_flow_find(tab, st_flow_slot(tab, e, in), e, in);
+	if (f == NULL && (!wide || (f = st_flow_wfind(tab, e, in)) == NULL))
+		return -1;
 	tl = st_ip_len(e);
 	if (tl + 14 != l || l < f->lmin)
 		return -1;

@@ -244,6 +244,8 @@ static void steer_stats(const struct st_gen *g, struct json_object *reply)
 			       json_object_new_uint64(g != NULL ? g->flow_hits : 0));
 	json_object_object_add(reply, "flow_cache_fills",
 			       json_object_new_uint64(g != NULL ? g->flow_fills : 0));
+	json_object_object_add(reply, "flow_cache_wide_fills",
+			       json_object_new_uint64(g != NULL ? g->flow_wide_fills : 0));
 }
 
 static int load_file(struct sw *sw, const char *path)

@@ -15,7 +15,8 @@ entry (output, group, set-dst-mac, srv6-encap to a remote SID, to a local
 End, to an End.AD proxy whose replicas answer, End.DX4, drop, mirror, L2);
 two chains through one End.AD proxy, whose cached headers alternate (the
 entries that read them must notice); then a steering change and the mix
-again from a new port (a new generation starts empty)."""
+again from a new port (a new generation starts empty). Then the same for
+wide entries (LINES_W below)."""
 import os
 import sys
 
@@ -130,8 +131,91 @@ def run(tag, extra):
     return outs, st, stats, outs2, st2, stats2, (rc, err, rc2, err2, rcs)
 
 
+# Wide entries (DESIGN "Steering", the flow cache): rules that read only
+# destinations and DSCP, so an entry may serve every flow to a destination
+# when nothing on the way depended on the flow: one replica behind End.AD
+# (solo), End.DX4, a MAC rewrite, DSCP; and next to them what must stay per
+# flow: a group of two that hashes (duo), an encapsulation that leaves (its
+# flow label), two chains through solo's proxy (the cached headers alternate).
+LINES_W = [
+    "group solo 2/4@02:00:00:00:01:02",
+    "group duo 1 3",
+    "sid fc00::a End.AD group solo",
+    "sid fc00::b End",
+    "sid fc00::e End.DX4 6 02:00:00:00:0e:0e",
+    "rule id 1 ip daddr 10.6.0.1 action srv6-encap fc00::a,fc00::e",
+    "rule id 2 ip daddr 10.6.0.2 action group duo",
+    "rule id 3 ip daddr 10.6.0.3 action srv6-encap fc00::c,fc00::d output 1",
+    "rule id 4 ip daddr 10.6.0.4 action set-dst-mac 02:00:00:00:09:09 output 1",
+    "rule id 5 ip dscp 10 action output 6",
+    "rule id 6 ip daddr 10.6.0.6 action drop",
+    "rule id 7 ip daddr 10.6.0.7 action srv6-encap fc00::a,fc00::b,fc00::e",
+    "rule id 8 ip daddr 10.6.0.8 action count",
+]
+
+
+def mix_w(rnd):
+    """Many flows to each destination, interleaved and in runs."""
+    fr = []
+    for rep in range(4):
+        for i in range(120):                            # interleaved flows
+            dst = "10.6.0.%d" % (1 + i % 8)
+            src = "10.5.%d.%d" % (i % 4, 1 + i % 13)
+            if i % 5 == 4:
+                fr.append(t4(30000 + i, 80 + i % 3, src=src, dst=dst))
+            else:
+                fr.append(u4(1000 + i * 7 % 300, 53 + i % 11, src=src, dst=dst,
+                             data=bytes([i]) * (18 + i % 30)))
+        for d in range(1, 9):                           # runs
+            for k in range(1 + (d + rep) % 4):
+                fr.append(u4(7000 + rep, 9000 + k, dst="10.6.0.%d" % d))
+        for k in range(3):                              # what the key keeps
+            fr.append(u4(300 + k, 300, dst="10.6.0.1", ttl=60 + k))
+            fr.append(u4(300 + k, 300, dst="10.6.0.4", smac=M[k]))
+            fr.append(u4(300 + k, 300, dst="10.6.0.5", tos=40))     # dscp 10
+            fr.append(u4(300 + k, 300, dst="10.6.0.1", tos=k * 4))
+        fr.append(udp4(400, 1000, pad=6))               # what it must not take
+        fr.append(udp4(401, 1000, mf=True))
+        fr.append(udp4(402, 1000, opts=b"\x01\x01\x01\x00"))
+        fr.append(udp4(404, 1000, data=b"")[:46])
+        rnd.shuffle(fr[-40:])
+    return fr
+
+
+def returns_w():
+    """solo's replica answers: IPv4 of many flows to 10.6.0.1 and .7."""
+    return [u4(2000 + i, 53, src="10.5.1.%d" % (1 + i % 9), dst="10.6.0.%d" % (1 + 6 * (i % 2)),
+               smac=M[2], dmac=A_MAC) for i in range(150)]
+
+
+def run_wide(tag, extra):
+    import random
+    sw = Sw("fw_" + tag, 7, LINES_W, {0: mix_w(random.Random(3)), 4: returns_w()}, extra=extra)
+    outs = [sw.new(i) for i in range(7)]
+    st = (sw.rules(), sw.js("sids")["sids"], members(sw), sw.drops())
+    stats = sw.js("steer-stats")
+    # 100 flows taking turns to two wide destinations (a MAC rewrite, the
+    # solo chain): a handful of fills serve them all
+    sw.inject([u4(1000 + i, 53, src="10.5.2.%d" % (1 + i % 50), dst="10.6.0.%d" % (1 + 3 * (i % 2)))
+               for i in range(100)] * 3, "share")
+    outs += [sw.new(i) for i in range(7)]
+    share = sw.js("steer-stats")
+    share = {k: share[k] - stats[k] for k in ("flow_cache_hits", "flow_cache_fills",
+                                              "flow_cache_wide_fills")}
+    # a rule that reads the source port: no more wide entries
+    rc, _, err = sw.cli("add-rule", *"id 20 priority 5 udp sport 1 action drop".split())
+    sw.inject(mix_w(random.Random(4)), "again")
+    outs2 = [sw.new(i) for i in range(7)]
+    st2 = (sw.rules(), sw.js("sids")["sids"], members(sw), sw.drops())
+    stats2 = sw.js("steer-stats")
+    rcs = sw.stop()
+    return outs, st, stats, outs2, st2, stats2, (rc, err, rcs), share
+
+
 on = run("on", [])
 off = run("off", ["--flow-cache", "off"])
+won = run_wide("on", [])
+woff = run_wide("off", ["--flow-cache", "off"])
 check_eq("the runtime changes and the stop went the same way", off[6], on[6])
 check_eq("add-rule and del-rule succeeded", (0, "", 0, ""), on[6][:4])
 for phase, k in (("first generation", 0), ("after the change", 3)):
@@ -155,3 +239,33 @@ check("the replicas' returns went back through the End.AD proxy (End.DX4 and End
       "counted them)", [s["packets"] for s in on[1][1]][1:] == [s["packets"] for s in off[1][1]][1:]
       and all(s["packets"] > 0 for s in on[1][1]))
 check_eq("no drop reason differs", off[1][3], d)
+check_eq("rules that read ports: no wide entry", 0, on[2]["flow_cache_wide_fills"])
+
+check_eq("wide: the runtime change and the stop went the same way", woff[6], won[6])
+check_eq("wide: add-rule succeeded, nfswitch stopped cleanly", (0, "", 0), won[6])
+for phase, k in (("wide entries allowed", 0), ("after a rule on a port", 3)):
+    n = 0
+    for i in range(len(woff[k])):
+        n += len(woff[k][i])
+        same_frames("%s: port %d%s: the same frames, bytes and order with the flow cache"
+                    % (phase, i % 7, " (100 flows)" if i >= 7 else ""), woff[k][i], won[k][i])
+    check("%s: the mix went out (%d frames)" % (phase, n), n > 1000)
+    for j, nm in enumerate(("rule", "SID", "group member", "drop")):
+        check_eq("%s: %s counters equal" % (phase, nm), woff[k + 1][j], won[k + 1][j])
+s1, s2, sh = won[2], won[5], won[7]
+check("100 flows to 2 wide destinations, 300 frames: %d fills (%d wide), %d hits"
+      % (sh["flow_cache_fills"], sh["flow_cache_wide_fills"], sh["flow_cache_hits"]),
+      sh["flow_cache_fills"] <= 4 and sh["flow_cache_wide_fills"] == sh["flow_cache_fills"]
+      and sh["flow_cache_hits"] >= 296)
+check("per-flow entries stay per flow (duo's hash, the encapsulation that leaves): "
+      "%d of %d fills" % (s1["flow_cache_fills"] - s1["flow_cache_wide_fills"],
+                          s1["flow_cache_fills"]),
+      s1["flow_cache_fills"] - s1["flow_cache_wide_fills"] >= 45)
+check_eq("a rule on a port: the new generation fills no wide entry", 0,
+         s2["flow_cache_wide_fills"])
+check_eq("--flow-cache off: no wide entry", (0, 0),
+         (woff[2]["flow_cache_wide_fills"], woff[5]["flow_cache_wide_fills"]))
+sids = {x["sid"].split()[1]: x["packets"] for x in won[1][1]}
+check("solo's 150 returns went through the proxy and on to End.DX4 (%d), some by End (%d)"
+      % (sids.get("fc00::e", 0), sids.get("fc00::b", 0)),
+      sids.get("fc00::e", 0) == 150 and sids.get("fc00::b", 0) > 0)
