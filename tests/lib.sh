@@ -144,7 +144,7 @@ py_half() {
 # gets (tests/fuzz/fuzz_NAME.c, built by `make fuzz-build`): built; the
 # committed seed corpus tests/fuzz/corpus/NAME has at least MIN_SEEDS
 # inputs and is exactly what tests/fuzz/make_NAME_corpus.py writes; every
-# seed replays cleanly; FUZZ_SECONDS (15) of fuzzing from the seeds find
+# seed replays cleanly; FUZZ_SECONDS (10) of fuzzing from the seeds find
 # nothing and run at least MIN_EXECS inputs.
 fuzz_target() {
 	local name=$1 min_seeds=$2 min_execs=$3 root f seeds n rc execs
@@ -163,10 +163,10 @@ fuzz_target() {
 	check_eq "every seed replays cleanly" 0 "$rc"
 	[ "$rc" = 0 ] || grep -E 'ERROR|SUMMARY|harness' "$T/replay.log" | head -5
 	mkdir "$T/corpus"
-	"$f" -max_total_time="${FUZZ_SECONDS:-15}" -rss_limit_mb=2048 -print_final_stats=1 \
+	"$f" -max_total_time="${FUZZ_SECONDS:-10}" -rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix="$T/" "$T/corpus" "$seeds" >"$T/fuzz.log" 2>&1
 	rc=$?
-	check_eq "${FUZZ_SECONDS:-15} s of fuzzing find no crash or broken invariant" 0 "$rc"
+	check_eq "${FUZZ_SECONDS:-10} s of fuzzing find no crash or broken invariant" 0 "$rc"
 	[ "$rc" = 0 ] || grep -E 'ERROR|SUMMARY|harness' "$T/fuzz.log" | head -5
 	execs=$(grep -oP 'stat::number_of_executed_units: *\K[0-9]+' "$T/fuzz.log" ||
 		grep -oP '^#\K[0-9]+(?=\s+DONE)' "$T/fuzz.log" | tail -1)

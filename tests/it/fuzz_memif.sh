@@ -15,10 +15,10 @@ check "the seed corpus has inputs ($n)" test "$n" -ge 20
 "$F" -runs=0 "$SEEDS" >"$T/replay.log" 2>&1
 check_eq "every seed replays cleanly" 0 $?
 mkdir "$T/corpus"
-"$F" -max_total_time="${FUZZ_SECONDS:-15}" -rss_limit_mb=2048 -artifact_prefix="$T/" \
+"$F" -max_total_time="${FUZZ_SECONDS:-10}" -rss_limit_mb=2048 -artifact_prefix="$T/" \
 	"$T/corpus" "$SEEDS" >"$T/fuzz.log" 2>&1
 rc=$?
-check_eq "${FUZZ_SECONDS:-15} s of fuzzing find no crash, leak or descriptor leak" 0 "$rc"
+check_eq "${FUZZ_SECONDS:-10} s of fuzzing find no crash, leak or descriptor leak" 0 "$rc"
 [ "$rc" = 0 ] || grep -E 'ERROR|SUMMARY|harness' "$T/fuzz.log" | head -5
 execs=$(grep -oP 'stat::number_of_executed_units: *\K[0-9]+' "$T/fuzz.log" ||
 	grep -oP '^#\K[0-9]+(?=\s+DONE)' "$T/fuzz.log" | tail -1)
