@@ -17,16 +17,41 @@
 # are stopped (SIGSTOP). Interleaved REPEAT times; medians and the paired
 # ratio (c)/(s).
 #
-#   bench/chain.sh [-t SECONDS] [-r REPEAT]
+# With -c FRAMES, instructions instead of rates: both switches under
+# valgrind's callgrind (collection in sw_forward(), as bench/steer.sh), nf-gen
+# sends FRAMES frames through each; a switch's work per pass is the receive
+# loop and forward() (steering, switching, transmit) over the frames it
+# received on all its ports (each reception is one pass through the
+# switch). The chain's per pass against the bare switch's: the cost of the
+# steering per hop of the real chain (issue 5's bound: 1.3x).
+#
+#   bench/chain.sh [-t SECONDS] [-r REPEAT] [-f FLOWS] [-c FRAMES]
 set -u
 cd "$(dirname "$0")/.."
-DUR=3 REPEAT=3
-while getopts "t:r:" o; do
+DUR=3 REPEAT=3 FLOWS=100 CGN=
+while getopts "t:r:f:c:" o; do
 	case $o in
-	t) DUR=$OPTARG ;; r) REPEAT=$OPTARG ;;
-	*) echo "usage: bench/chain.sh [-t SECONDS] [-r REPEAT]" >&2; exit 2 ;;
+	t) DUR=$OPTARG ;; r) REPEAT=$OPTARG ;; f) FLOWS=$OPTARG ;; c) CGN=$OPTARG ;;
+	*) echo "usage: bench/chain.sh [-t SECONDS] [-r REPEAT] [-f FLOWS] [-c FRAMES]" >&2
+	   exit 2 ;;
 	esac
 done
+if [ -n "$CGN" ]; then
+	command -v valgrind >/dev/null || { echo "bench: valgrind missing (scripts/deps)" >&2; exit 1; }
+	REPEAT=1
+fi
+# cg NAME: the callgrind prefix of switch NAME's command (none without -c)
+cg() {
+	[ -n "$CGN" ] && echo "valgrind --tool=callgrind --callgrind-out-file=$W/$1.cg" \
+		"--collect-atstart=no --toggle-collect=sw_forward"
+}
+# swait CTL: a switch's control socket (30 s: valgrind starts slowly)
+swait() {
+	local i
+	for i in $(seq 300); do [ -S "$1" ] && return 0; sleep 0.1; done
+	echo "bench: no control socket $1" >&2
+	exit 1
+}
 BIN=${BIN:-$PWD/build/release/bin}
 [ -x "$BIN/nf-firewall" ] || { echo "bench: build first (make)" >&2; exit 1; }
 W=$(mktemp -d /tmp/nfchain-chain.XXXXXX)
@@ -52,10 +77,11 @@ sid fc00:e::3 End.AD group fw
 sid fc00:e::4 End.DX4 9 02:00:00:00:c5:02
 rule in-port 8 ip daddr 203.0.113.0/24 action srv6-encap fc00:e::1,fc00:e::2,fc00:e::3,fc00:e::4
 EOF
-taskset -c 1 "$BIN/nfswitch" -q -c "$W/sw.ctl" --mode yield -b 64 -S "$W/steering" \
+# shellcheck disable=SC2046
+taskset -c 1 $(cg chain) "$BIN/nfswitch" -q -c "$W/sw.ctl" --mode yield -b 64 -S "$W/steering" \
 	$(for i in $(seq 0 9); do echo "-p $(M "$i")"; done) &
 chain+=($!)
-bench_wait "$W/sw.ctl"
+swait "$W/sw.ctl"
 cat >"$W/router.conf" <<EOF
 port lan $(M 0) mac 02:00:00:00:c5:11
 port wan $(M 1) mac 02:00:00:00:c5:12
@@ -85,32 +111,76 @@ done
 for c in router nat fw0 fw1; do bench_wait "$W/$c.ctl"; done
 
 # The baseline switch: two ports, the receiver's MAC static.
-taskset -c 1 "$BIN/nfswitch" -q -c "$W/bs.ctl" --mode yield -b 64 \
+# shellcheck disable=SC2046
+taskset -c 1 $(cg bare) "$BIN/nfswitch" -q -c "$W/bs.ctl" --mode yield -b 64 \
 	-p "memif:$W/bs.sock,id=0" -p "memif:$W/bs.sock,id=1" &
 base+=($!)
-bench_wait "$W/bs.ctl"
+swait "$W/bs.ctl"
 "$BIN/nfchain" switch --ctl "$W/bs.ctl" add-mac 02:00:00:00:c5:02 1 >/dev/null
 
+# how long nf-gen sends: seconds, or FRAMES frames with -c
+amount() {
+	if [ -n "$CGN" ]; then echo "--count $CGN --drain 5s --wait 60s"
+	else echo "--duration $DUR --drain 300ms"; fi
+}
 run_c() {
 	kill -STOP "${base[@]}"
-	taskset -c 0 "$BIN/nf-gen" --tx "$(M 8)" --rx "$(M 9)" --flows 100 --burst 64 \
+	# shellcheck disable=SC2046
+	taskset -c 0 "$BIN/nf-gen" --tx "$(M 8)" --rx "$(M 9)" --flows "$FLOWS" --burst 64 \
 		--src-mac 02:00:00:00:c5:01 --dst-mac 02:00:00:00:c5:11 \
-		--src-ip 10.1.0.2 --dst-ip 203.0.113.2 --size 60 --duration "$DUR" \
-		--drain 300ms --json >"$W/c.json" 2>/dev/null
+		--src-ip 10.1.0.2 --dst-ip 203.0.113.2 --size 60 $(amount) \
+		--json >"$W/c.json" 2>/dev/null
 	kill -CONT "${base[@]}"
 	bench_mpps "$W/c.json"
 }
 run_s() {
 	kill -STOP "${chain[@]}"
+	# shellcheck disable=SC2046
 	taskset -c 0 "$BIN/nf-gen" --tx "memif:$W/bs.sock,id=0" --rx "memif:$W/bs.sock,id=1" \
-		--flows 100 --burst 64 --src-mac 02:00:00:00:c5:01 --dst-mac 02:00:00:00:c5:02 \
-		--src-ip 10.1.0.2 --dst-ip 203.0.113.2 --size 60 --duration "$DUR" \
-		--drain 300ms --json >"$W/s.json" 2>/dev/null
+		--flows "$FLOWS" --burst 64 --src-mac 02:00:00:00:c5:01 --dst-mac 02:00:00:00:c5:02 \
+		--src-ip 10.1.0.2 --dst-ip 203.0.113.2 --size 60 $(amount) \
+		--json >"$W/s.json" 2>/dev/null
 	kill -CONT "${chain[@]}"
 	bench_mpps "$W/s.json"
 }
 
-echo "bench/chain.sh: ${DUR}s trials, $REPEAT repeats, 64-byte frames, 100 flows;" \
+if [ -n "$CGN" ]; then
+	echo "bench/chain.sh: $CGN frames of 64 bytes, $FLOWS flows, through the chain and the bare" \
+		"switch, both switches under callgrind"
+	run_c >/dev/null
+	run_s >/dev/null
+	for s in sw bs; do
+		"$BIN/nfchain" switch --ctl "$W/$s.ctl" --json stats >"$W/$s.stats"
+	done
+	"$BIN/nfchain" switch --ctl "$W/sw.ctl" --json steer-stats >"$W/steer.json"
+	for p in "${chain[0]}" "${base[0]}"; do kill -CONT "$p"; kill -INT "$p"; done
+	wait "${chain[0]}" "${base[0]}" 2>/dev/null
+	chain=("${chain[@]:1}") base=()
+	python3 - "$W" "$CGN" <<'PY'
+import json, subprocess, sys
+w, n = sys.argv[1], int(sys.argv[2])
+def work(name):
+    out = subprocess.run(["python3", "bench/cg_incl.py", "%s/%s.cg" % (w, name), "1",
+                          "forward", "srv_rx_run"], capture_output=True, text=True, check=True)
+    return sum(map(float, out.stdout.split()))
+rows = {}
+for name, st in (("chain", "sw"), ("bare", "bs")):
+    s = json.load(open("%s/%s.stats" % (w, st)))
+    rx = sum(p["rx_packets"] for p in s["ports"])
+    tx = sum(p["tx_packets"] for p in s["ports"])
+    rows[name] = (work(name) / max(rx, 1), rx, tx)
+c, b = rows["chain"], rows["bare"]
+fl = json.load(open(w + "/steer.json"))
+print("bare switch: %d passes, %.1f instructions per pass" % (b[1], b[0]))
+print("chain:       %d passes (%.2f per frame sent), %.1f instructions per pass" % (
+    c[1], c[1] / n, c[0]))
+print("flow cache: %d hits, %d fills (%d wide)" % (
+    fl["flow_cache_hits"], fl["flow_cache_fills"], fl["flow_cache_wide_fills"]))
+print("per pass, chain / bare switch: %.2fx" % (c[0] / b[0]))
+PY
+	exit 0
+fi
+echo "bench/chain.sh: ${DUR}s trials, $REPEAT repeats, 64-byte frames, $FLOWS flows;" \
 	"nf-gen on CPU 0, switch + router + NAT + 2 firewalls on CPU 1 (yield)"
 C="" S=""
 for rep in $(seq "$REPEAT"); do

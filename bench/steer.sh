@@ -19,6 +19,8 @@
 #            parse, SID lookup, End, rule lookup)
 #   adin     srv6-encap A,B,C, SID A End.AD: the inner packet to member
 #            1/2 (adin - encap = End.AD's way in)
+#   dx4      srv6-encap E (recirculated), SID E End.DX4 to port 1: the end
+#            of a chain (decapsulation, the inner TTL - 1, a MAC)
 #   adout    the proxy's way back: port 0 is member 2/0's RETURN; its
 #            IPv4 frames get the cached SRv6 headers (the cache primed by
 #            one frame from a pcap port) and go on by a rule for B
@@ -76,6 +78,9 @@ conf() {
 		echo "sid fc00::a End"
 		echo "rule id 1 ip daddr 10.0.0.2 action srv6-encap fc00::a,fc00::b,fc00::c"
 		echo "rule id 2 ip6 daddr fc00::b action output 1" ;;
+	dx4)
+		echo "sid fc00::e End.DX4 1 02:00:00:00:00:02"
+		echo "rule id 1 ip daddr 10.0.0.2 action srv6-encap fc00::e" ;;
 	adin)
 		echo "group vnf 1/2"
 		echo "sid fc00::a End.AD group vnf"

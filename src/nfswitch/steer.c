@@ -1708,6 +1708,20 @@ static struct st_flow *flow_victim(struct st_gen *g, struct st_flow *f, uint16_t
 	return (int32_t)(p->used - f->used) < 0 ? p : f;
 }
 
+/* IPv4 frame @o (@l bytes) is frame @e after nf_ipv4_ttl_dec() (and a new
+ * Ethernet header): what End.DX4 does, the one change in the IP header the
+ * flow cache replays. */
+static bool ttl_dec_of(const uint8_t *e, const uint8_t *o, uint32_t l)
+{
+	uint8_t ip[20];
+
+	if (l < 34 || e[12] != 0x08 || e[13] != 0x00 || e[14] != 0x45)
+		return false;
+	memcpy(ip, e + 14, 20);
+	nf_ipv4_ttl_dec(ip);
+	return memcmp(ip, o + 14, 20) == 0 && memcmp(o + 34, e + 34, l - 34) == 0;
+}
+
 /* Make an entry replay what the pass did to frame @e (@l bytes, shape
  * @min) from port @in that became @o (@ol bytes) for port @out: if the
  * output is the input's IP packet (or whole frame) behind at most
@@ -1724,7 +1738,7 @@ static void flow_fill(struct st_gen *g, uint16_t in, const uint8_t *e, uint32_t 
 	const bool tcp = e[23] == NF_IPPROTO_TCP;
 	struct st_flow *f;
 	uint32_t a, b, plen = 0;
-	bool wide;
+	bool wide, ttl = false;
 	unsigned j;
 
 	if (t->bad)
@@ -1733,6 +1747,9 @@ static void flow_fill(struct st_gen *g, uint16_t in, const uint8_t *e, uint32_t 
 		a = b = 0;
 	} else if (ol == l && memcmp(o + 14, e + 14, l - 14) == 0) {
 		a = b = 14;
+	} else if (ol == l && ttl_dec_of(e, o, l)) {
+		a = b = 14;		/* End.DX4: the IPv4 TTL decremented */
+		ttl = true;
 	} else {
 		for (b = 14;; b = 0) {
 			a = ol + b - l;
@@ -1764,6 +1781,7 @@ static void flow_fill(struct st_gen *g, uint16_t in, const uint8_t *e, uint32_t 
 	memcpy(f->m1, st_flow_mask[wide][tcp] + 16, sizeof(f->m1));
 	f->tcp = tcp;
 	f->wide = wide;
+	f->ttl = ttl;
 	f->in = (uint16_t)(in + 1);
 	f->used = g->bursts;
 	f->out = (uint16_t)out;

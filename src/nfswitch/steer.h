@@ -36,6 +36,7 @@
 
 #include "hold.h"
 #include "nf_cls.h"
+#include "nf_csum.h"
 #include "nf_hash.h"
 #include "nf_io.h"
 #include "nf_rule.h"
@@ -205,6 +206,8 @@ struct st_flow {
 	uint8_t m0[32], m1[32];		/* the mask's bytes 0..31 and 16..47 */
 	uint8_t tcp;			/* the mask: st_flow_mask[wide][tcp] */
 	uint8_t wide;			/* in the wide set (st_flow_wslot()) */
+	uint8_t ttl;			/* a == b == 14: and the IPv4 TTL - 1
+					 * (End.DX4), the checksum updated */
 	uint16_t in;			/* in-port + 1; 0: empty */
 	uint16_t out;			/* port or ST_OUT_L2 */
 	uint16_t lmin;			/* frame length the parse needs, >= 48 */
@@ -440,13 +443,48 @@ static inline int st_flow_hit(struct st_flow *tab, uint32_t clock, bool wide,
 			return -1;
 	f->used = clock;		/* a hit: flow_fill() keeps it */
 	*last = f;
-	if (f->a != f->b)
+	if (f->a != f->b) {
 		st_flow_split(f, pk, e, l);
-	else if (f->a != 0)
+	} else if (f->a != 0) {
 		memcpy(e, f->hdr, 14);
+		if (f->ttl)
+			nf_ipv4_ttl_dec(e + 14);
+	}
 	f->pend++;
 	f->pend_bytes += l;
 	return f->out;
+}
+
+/* Frames i, i+1, ... of a run (st_flow_run()) that match key @x: each
+ * gets the entry's Ethernet header @h (NULL: none) and, with @ttl, its
+ * IPv4 TTL decremented. Constant @h-ness and @ttl make one loop each.
+ * Returns the first frame that does not match; *@bytes: what they had. */
+static inline __attribute__((always_inline)) uint16_t
+st_run_inplace(const struct st_fkey *x, uint32_t lmin, const uint8_t *h, bool ttl,
+	       struct nf_pkt *pk, uint16_t i, uint16_t n, uint64_t *bytes)
+{
+	uint64_t h0 = 0, h1 = 0, b = 0;
+
+	if (h != NULL) {
+		memcpy(&h0, h, 8);
+		memcpy(&h1, h + 6, 8);
+	}
+	for (; i < n; i++) {
+		uint8_t *e = pk[i].data;
+		const uint32_t l = pk[i].len;
+
+		if (l < lmin || !st_fkey_eq(x, e) || st_ip_len(e) + 14 != l)
+			break;
+		if (h != NULL) {
+			memcpy(e, &h0, 8);
+			memcpy(e + 6, &h1, 8);
+		}
+		if (ttl)
+			nf_ipv4_ttl_dec(e + 14);
+		b += l;
+	}
+	*bytes = b;
+	return i;
 }
 
 /* After a hit on @f by frame @i - 1: frames i, i+1, ... of the burst with
@@ -461,46 +499,27 @@ static inline uint16_t st_flow_run(struct st_flow *f, struct nf_pkt *pk, uint16_
 {
 	const uint16_t start = i;
 	const uint32_t lmin = f->lmin;
-	uint64_t bytes = 0, h0, h1;
+	uint64_t bytes = 0;
 	struct st_fkey x;
 
 	st_fkey_load(f, &x);
-#define ST_RUN_TEST(e, l)	\
-	((l) < lmin || !st_fkey_eq(&x, (e)) || st_ip_len(e) + 14 != (l))
 	if (f->a != f->b) {			/* two pieces */
 		for (; i < n; i++) {
 			uint8_t *e = pk[i].data;
 			const uint32_t l = pk[i].len;
 
-			if (ST_RUN_TEST(e, l))
+			if (l < lmin || !st_fkey_eq(&x, e) || st_ip_len(e) + 14 != l)
 				break;
 			st_flow_split(f, &pk[i], e, l);
 			bytes += l;
 		}
+	} else if (f->a != 0 && f->ttl) {	/* new Ethernet header, TTL - 1 */
+		i = st_run_inplace(&x, lmin, f->hdr, true, pk, i, n, &bytes);
 	} else if (f->a != 0) {			/* new Ethernet header */
-		memcpy(&h0, f->hdr, 8);
-		memcpy(&h1, f->hdr + 6, 8);
-		for (; i < n; i++) {
-			uint8_t *e = pk[i].data;
-			const uint32_t l = pk[i].len;
-
-			if (ST_RUN_TEST(e, l))
-				break;
-			memcpy(e, &h0, 8);
-			memcpy(e + 6, &h1, 8);
-			bytes += l;
-		}
+		i = st_run_inplace(&x, lmin, f->hdr, false, pk, i, n, &bytes);
 	} else {				/* unchanged */
-		for (; i < n; i++) {
-			const uint8_t *e = pk[i].data;
-			const uint32_t l = pk[i].len;
-
-			if (ST_RUN_TEST(e, l))
-				break;
-			bytes += l;
-		}
+		i = st_run_inplace(&x, lmin, NULL, false, pk, i, n, &bytes);
 	}
-#undef ST_RUN_TEST
 	f->pend += (uint32_t)(i - start);
 	f->pend_bytes += bytes;
 	return i;
