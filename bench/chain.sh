@@ -175,7 +175,7 @@ print("bare switch: %d passes, %.1f instructions per pass" % (b[1], b[0]))
 print("chain:       %d passes (%.2f per frame sent), %.1f instructions per pass" % (
     c[1], c[1] / n, c[0]))
 print("flow cache: %d hits, %d fills (%d wide)" % (
-    fl["flow_cache_hits"], fl["flow_cache_fills"], fl["flow_cache_wide_fills"]))
+    fl["flow_cache_hits"], fl["flow_cache_fills"], fl.get("flow_cache_wide_fills", 0)))
 print("per pass, chain / bare switch: %.2fx" % (c[0] / b[0]))
 PY
 	exit 0
