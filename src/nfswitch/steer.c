@@ -880,20 +880,25 @@ static int roles(struct st_gen *g)
 	return ret;
 }
 
-/* No rule reads what a wide flow cache key leaves out (the source
- * address, the ports) or what only some flows have (TCP flags, ICMP,
- * conntrack state): the rule a frame meets depends on its wide key. */
-static bool wide_ok(const struct st_gen *g)
+/* Which frames may get a wide flow cache entry: those that matched a rule
+ * before which (itself included) no rule reads what a wide key leaves out
+ * (the source address, the ports) or what only some flows have (TCP
+ * flags, ICMP, conntrack state). Whether such a frame matched the rules
+ * before it, and which, depends on its wide key alone. */
+static void wide_rules(struct st_gen *g)
 {
 	const uint32_t narrow = 1u << NF_RF_SRC | 1u << NF_RF_SPORT | 1u << NF_RF_DPORT |
 				1u << NF_RF_ICMP_TYPE | 1u << NF_RF_ICMP_CODE | NF_RM_TCP_FLAGS |
 				NF_RM_CT;
+	bool n = false;
 	uint32_t i;
 
-	for (i = 0; i < g->rs.n; i++)
-		if (g->rs.rules[i].has & narrow)
-			return false;
-	return true;
+	for (i = 0; i < g->nrules; i++) {
+		n = n || (g->rs.rules[i].has & narrow);
+		g->rule[i].narrow = n;
+	}
+	g->narrow = n;
+	g->wide = g->flow != NULL && (g->nrules == 0 || !g->rule[0].narrow);
 }
 
 void st_free(struct st_gen *g)
@@ -1131,7 +1136,7 @@ int st_build(struct sw *sw, char *const *lines, unsigned n, const struct st_gen 
 	}
 	carry(g, (struct st_gen *)old);
 	g->active = g->nrules || g->nsids || g->tos.on;
-	g->wide = g->flow != NULL && wide_ok(g);
+	wide_rules(g);
 	free(pr);
 	*out = g;
 	return 0;
@@ -1162,6 +1167,7 @@ struct st_trace {
 	const uint32_t *dep[ST_FLOW_DEP];
 	uint32_t ver[ST_FLOW_DEP];
 	bool perflow;			/* a group's flow hash chose */
+	bool narrow;			/* a rule that reads the flow decided */
 };
 
 struct frame {
@@ -1728,9 +1734,9 @@ static bool ttl_dec_of(const uint8_t *e, const uint8_t *o, uint32_t l)
  * ST_FLOW_HDR new bytes, and an outer IPv6 header's payload length is the
  * only length in them. A wide entry (the key without the source address
  * and the ports: every flow to the destination) when nothing the pass
- * did could differ between those flows: no rule reads what it leaves out
- * (g->wide), no group's flow hash chose, and no outer IPv6 header (its
- * flow label is the flow's). */
+ * did could differ between those flows: no rule up to the one it matched
+ * reads what it leaves out (wide_rules()), no group's flow hash chose, and
+ * no outer IPv6 header (its flow label is the flow's). */
 static void flow_fill(struct st_gen *g, uint16_t in, const uint8_t *e, uint32_t l,
 		      uint32_t min, const uint8_t *o, uint32_t ol, int out,
 		      const struct st_trace *t)
@@ -1766,7 +1772,7 @@ static void flow_fill(struct st_gen *g, uint16_t in, const uint8_t *e, uint32_t 
 	} else if (a > 14) {
 		return;			/* new bytes that are not an IPv6 header */
 	}
-	wide = g->wide && !t->perflow && plen == 0;
+	wide = g->wide && !t->perflow && !t->narrow && plen == 0;
 	f = flow_victim(g, wide ? st_flow_wslot(g->flow, e, in) : st_flow_slot(g->flow, e, in),
 			in, e);
 	/* Frames of this burst that hit @f as two pieces still point to its
@@ -1822,6 +1828,7 @@ int st_frame(struct sw *sw, struct st_gen *g, uint16_t in, const uint8_t **data,
 			tr.ncnt = tr.ndep = 0;
 			tr.bad = false;
 			tr.perflow = false;
+			tr.narrow = false;
 			fr.tr = &tr;
 		}
 	}
@@ -1867,6 +1874,8 @@ int st_frame(struct sw *sw, struct st_gen *g, uint16_t in, const uint8_t **data,
 		if (g->nrules) {
 			uint32_t r = rule_of(g, in, &fr);
 
+			if (fr.tr != NULL && (r != UINT32_MAX ? g->rule[r].narrow : g->narrow))
+				tr.narrow = true;
 			if (r != UINT32_MAX) {
 				out = rule_frame(g, &g->rule[r], &fr, mirror);
 				if (out >= 0)

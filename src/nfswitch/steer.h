@@ -145,6 +145,9 @@ struct st_rule {
 	uint16_t type, vlan;
 	/* actions */
 	bool decap, set_dmac, set_tos;
+	bool narrow;			/* it or a rule before it reads a source
+					 * address, a port, TCP flags, ICMP or ct
+					 * state: its frames get no wide entry */
 	uint8_t dmac_new[6];
 	uint8_t tos_val, tos_mask;	/* set-tos: tos = tos & ~mask | val */
 	int32_t mirror;			/* -1 none */
@@ -240,9 +243,10 @@ struct st_gen {
 	uint64_t cache_misses;
 	struct st_flow *flow;		/* ST_FLOW_SIZE entries, or NULL */
 	uint32_t bursts;		/* steered bursts: the flow cache's clock */
-	bool wide;			/* no rule reads a source address, a port,
-					 * TCP flags, ICMP or ct state: wide
-					 * entries allowed */
+	bool wide;			/* wide entries possible: the first rule
+					 * is not narrow */
+	bool narrow;			/* the last rule is: a frame no rule
+					 * matched gets no wide entry */
 	uint64_t flow_hits, flow_fills, flow_wide_fills;
 	struct st_port_role *role;	/* [SW_PORTS_MAX] or NULL */
 	struct st_tos tos;

@@ -198,12 +198,20 @@ def run_wide(tag, extra):
     # 100 flows taking turns to three wide destinations (the solo chain, a
     # MAC rewrite, End.DX4: the inner TTL - 1): a handful of fills serve
     # them all
-    sw.inject([u4(1000 + i, 53, src="10.5.2.%d" % (1 + i % 50), dst="10.6.0.%d" % (1, 4, 9)[i % 3])
-               for i in range(100)] * 3, "share")
+    flows = [u4(1000 + i, 53, src="10.5.2.%d" % (1 + i % 50), dst="10.6.0.%d" % (1, 4, 9)[i % 3])
+             for i in range(100)] * 3
+    sw.inject(flows, "share")
     outs += [sw.new(i) for i in range(7)]
     share = sw.js("steer-stats")
-    share = {k: share[k] - stats[k] for k in ("flow_cache_hits", "flow_cache_fills",
-                                              "flow_cache_wide_fills")}
+    keys = ("flow_cache_hits", "flow_cache_fills", "flow_cache_wide_fills")
+    share = {k: share[k] - stats[k] for k in keys}
+    # a rule that reads a port after the others (a new generation): the
+    # frames that match a rule before it still get wide entries
+    rc0, _, err0 = sw.cli("add-rule", *"id 21 priority 1000 udp sport 1 action drop".split())
+    sw.inject(flows, "after")
+    outs += [sw.new(i) for i in range(7)]
+    after = sw.js("steer-stats")
+    after = {k: after[k] for k in keys}
     # a rule that reads the source port: no more wide entries
     rc, _, err = sw.cli("add-rule", *"id 20 priority 5 udp sport 1 action drop".split())
     sw.inject(mix_w(random.Random(4)), "again")
@@ -211,7 +219,7 @@ def run_wide(tag, extra):
     st2 = (sw.rules(), sw.js("sids")["sids"], members(sw), sw.drops())
     stats2 = sw.js("steer-stats")
     rcs = sw.stop()
-    return outs, st, stats, outs2, st2, stats2, (rc, err, rcs), share
+    return outs, st, stats, outs2, st2, stats2, (rc0, err0, rc, err, rcs), share, after
 
 
 on = run("on", [])
@@ -244,13 +252,14 @@ check_eq("no drop reason differs", off[1][3], d)
 check_eq("rules that read ports: no wide entry", 0, on[2]["flow_cache_wide_fills"])
 
 check_eq("wide: the runtime change and the stop went the same way", woff[6], won[6])
-check_eq("wide: add-rule succeeded, nfswitch stopped cleanly", (0, "", 0), won[6])
+check_eq("wide: add-rules succeeded, nfswitch stopped cleanly", (0, "", 0, "", 0), won[6])
 for phase, k in (("wide entries allowed", 0), ("after a rule on a port", 3)):
     n = 0
     for i in range(len(woff[k])):
         n += len(woff[k][i])
         same_frames("%s: port %d%s: the same frames, bytes and order with the flow cache"
-                    % (phase, i % 7, " (100 flows)" if i >= 7 else ""), woff[k][i], won[k][i])
+                    % (phase, i % 7, ("", " (100 flows)", " (100 flows, a port rule last)")[i // 7]),
+                    woff[k][i], won[k][i])
     check("%s: the mix went out (%d frames)" % (phase, n), n > 1000)
     for j, nm in enumerate(("rule", "SID", "group member", "drop")):
         check_eq("%s: %s counters equal" % (phase, nm), woff[k + 1][j], won[k + 1][j])
@@ -263,7 +272,12 @@ check("per-flow entries stay per flow (duo's hash, the encapsulation that leaves
       "%d of %d fills" % (s1["flow_cache_fills"] - s1["flow_cache_wide_fills"],
                           s1["flow_cache_fills"]),
       s1["flow_cache_fills"] - s1["flow_cache_wide_fills"] >= 45)
-check_eq("a rule on a port: the new generation fills no wide entry", 0,
+af = won[8]
+check("a rule on a port after the others: the same 100 flows, %d fills (%d wide), %d hits"
+      % (af["flow_cache_fills"], af["flow_cache_wide_fills"], af["flow_cache_hits"]),
+      af["flow_cache_fills"] <= 5 and af["flow_cache_wide_fills"] == af["flow_cache_fills"]
+      and af["flow_cache_hits"] >= 295)
+check_eq("a rule on a port before the others: the new generation fills no wide entry", 0,
          s2["flow_cache_wide_fills"])
 check_eq("--flow-cache off: no wide entry", (0, 0),
          (woff[2]["flow_cache_wide_fills"], woff[5]["flow_cache_wide_fills"]))
