@@ -271,21 +271,13 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 	int vo = -2;		/* the last output port found there (-1: a miss) */
 	uint16_t nr = 0;	/* runs[]: st_flow_run()'s, outp[] not yet set */
 	unsigned alone = 0;	/* hits in a row not followed by their flow */
-
 	const uint32_t clock = ++g->bursts;
 	const bool wide = g->wide;
 
-	for (i = 0; fl == NULL && i < n; i++) {	/* no flow cache */
-		const uint16_t o = steer_slow(sw, in, inidx, g, i, -1, &s);
-
-		outp[i] = o;
-		if (i == 0)
-			o0 = o;
-		diff |= (uint32_t)(o ^ o0);
-	}
-	for (; i < n; i++) {
+	for (i = 0; i < n; i++) {
 		/* the flow cache first (steer.h) */
-		int o = st_flow_hit(fl, clock, wide, &last, inidx, &rx[i]);
+		int o = fl != NULL ? st_flow_hit(fl, clock, wide, &last, inidx, &rx[i]) : -1;
+		uint16_t k = (uint16_t)(i + 1);
 
 		if (nf_likely(o == vo || (o >= 0 && (unsigned)o < SW_PORTS_MAX &&
 					 sw->ports[o].p != NULL))) {
@@ -293,8 +285,6 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 			 * follow it (two pieces for the transmit, or
 			 * rewritten in place); interleaved flows stop
 			 * looking for runs after two hits without one */
-			uint16_t k = (uint16_t)(i + 1);
-
 			if (k < n && alone < 2 && (k = flow_run(last, k, n)) > i + 1) {
 				runs[nr][0] = (uint16_t)(i + 1);
 				runs[nr++][1] = k;
@@ -304,18 +294,14 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 			}
 			vo = o;
 			hdr |= rx[i].flags;
-			outp[i] = (uint16_t)o;
-			if (i == 0)
-				o0 = (uint16_t)o;
-			diff |= (uint32_t)(o ^ o0);
-			i = (uint16_t)(k - 1);
-			continue;
+		} else {
+			o = steer_slow(sw, in, inidx, g, i, o, &s);
 		}
-		o = steer_slow(sw, in, inidx, g, i, o, &s);
 		outp[i] = (uint16_t)o;
 		if (i == 0)
 			o0 = (uint16_t)o;
 		diff |= (uint32_t)(o ^ o0);
+		i = (uint16_t)(k - 1);
 	}
 	for (i = 0; i < s.nm; i++) {	/* mirrors, one burst per port */
 		uint16_t k = 0, p = mirp[i];

@@ -1785,8 +1785,6 @@ static void flow_fill(struct st_gen *g, uint16_t in, const uint8_t *e, uint32_t 
 		f->k[j] = e[j] & st_flow_mask[wide][tcp][j];
 	memcpy(f->m0, st_flow_mask[wide][tcp], sizeof(f->m0));
 	memcpy(f->m1, st_flow_mask[wide][tcp] + 16, sizeof(f->m1));
-	f->tcp = tcp;
-	f->wide = wide;
 	f->ttl = ttl;
 	f->in = (uint16_t)(in + 1);
 	f->used = g->bursts;

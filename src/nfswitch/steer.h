@@ -206,9 +206,8 @@ struct st_centry {
 
 struct st_flow {
 	uint8_t k[48];			/* frame bytes 0..47 & the mask */
-	uint8_t m0[32], m1[32];		/* the mask's bytes 0..31 and 16..47 */
-	uint8_t tcp;			/* the mask: st_flow_mask[wide][tcp] */
-	uint8_t wide;			/* in the wide set (st_flow_wslot()) */
+	uint8_t m0[32], m1[32];		/* its mask (st_flow_mask[wide][tcp]):
+					 * bytes 0..31 and 16..47 */
 	uint8_t ttl;			/* a == b == 14: and the IPv4 TTL - 1
 					 * (End.DX4), the checksum updated */
 	uint16_t in;			/* in-port + 1; 0: empty */
@@ -302,16 +301,14 @@ struct st_fkey {
 
 static inline void st_fkey_load(const struct st_flow *f, struct st_fkey *x)
 {
-	const uint8_t *m = st_flow_mask[f->wide][f->tcp];
 #ifdef __AVX2__
-	/* the entry's copy of its mask: no index into the table */
-	(void)m;
 	x->m0 = _mm256_loadu_si256((const __m256i *)(const void *)f->m0);
 	x->m1 = _mm256_loadu_si256((const __m256i *)(const void *)f->m1);
 	x->k0 = _mm256_loadu_si256((const __m256i *)(const void *)f->k);
 	x->k1 = _mm256_loadu_si256((const __m256i *)(const void *)(f->k + 16));
 #else
-	memcpy(x->m, m, 48);
+	memcpy(x->m, f->m0, 32);
+	memcpy(&x->m[4], f->m1 + 16, 16);
 	memcpy(x->k, f->k, 48);
 #endif
 }
@@ -414,6 +411,15 @@ static inline uint32_t st_ip_len(const uint8_t *e)
 	return __builtin_bswap16(v);
 }
 
+/* Frame @e (@l bytes) of a run is the entry's flow (key @x, at least
+ * @lmin bytes; checked first, so nothing past a short frame is read) and
+ * has no padding. */
+static inline bool st_run_match(const struct st_fkey *x, uint32_t lmin, const uint8_t *e,
+				uint32_t l)
+{
+	return l >= lmin && st_fkey_eq(x, e) && st_ip_len(e) + 14 == l;
+}
+
 /* The wide entry frame @e from @in matches, or NULL: the second probe,
  * out of line (the first one's state stays in registers). */
 __attribute__((noinline)) struct st_flow *st_flow_wfind(struct st_flow *tab, const uint8_t *e,
@@ -477,7 +483,7 @@ st_run_inplace(const struct st_fkey *x, uint32_t lmin, const uint8_t *h, bool tt
 		uint8_t *e = pk[i].data;
 		const uint32_t l = pk[i].len;
 
-		if (l < lmin || !st_fkey_eq(x, e) || st_ip_len(e) + 14 != l)
+		if (!st_run_match(x, lmin, e, l))
 			break;
 		if (h != NULL) {
 			memcpy(e, &h0, 8);
@@ -512,7 +518,7 @@ static inline uint16_t st_flow_run(struct st_flow *f, struct nf_pkt *pk, uint16_
 			uint8_t *e = pk[i].data;
 			const uint32_t l = pk[i].len;
 
-			if (l < lmin || !st_fkey_eq(&x, e) || st_ip_len(e) + 14 != l)
+			if (!st_run_match(&x, lmin, e, l))
 				break;
 			st_flow_split(f, &pk[i], e, l);
 			bytes += l;
