@@ -266,9 +266,12 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 	struct st_gen *g = sw->steer;
 	struct st_flow *const fl = g->flow;
 	struct st_flow *last = NULL;
-	uint16_t i, j, o0 = 0, hdr = 0;
-	uint32_t diff = 0;
-	int vo = -2;		/* the last output port found there (-1: a miss) */
+	unsigned i, j, k;
+	bool hdr = false;	/* some frames are two pieces */
+	int vo = -2;		/* the last frame's output, a port the flow
+				 * cache found (-2: anything else) */
+	int prev = -2;		/* the last frame's output */
+	unsigned turns = 0;	/* frames whose output is not the last's */
 	uint16_t nr = 0;	/* runs[]: st_flow_run()'s, outp[] not yet set */
 	unsigned alone = 0;	/* hits in a row not followed by their flow */
 	const uint32_t clock = ++g->bursts;
@@ -276,32 +279,37 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 
 	for (i = 0; i < n; i++) {
 		/* the flow cache first (steer.h) */
-		int o = fl != NULL ? st_flow_hit(fl, clock, wide, &last, inidx, &rx[i]) : -1;
-		uint16_t k = (uint16_t)(i + 1);
+		int o = fl != NULL ? st_flow_hit(fl, clock, wide, &last, &hdr, inidx, &rx[i]) : -1;
 
-		if (nf_likely(o == vo || (o >= 0 && (unsigned)o < SW_PORTS_MAX &&
-					 sw->ports[o].p != NULL))) {
-			/* to a port: so are the frames of the same flow that
-			 * follow it (two pieces for the transmit, or
-			 * rewritten in place); interleaved flows stop
-			 * looking for runs after two hits without one */
-			if (k < n && alone < 2 && (k = flow_run(last, k, n)) > i + 1) {
+		if (nf_likely(o == vo)) {
+			;		/* where the frame before went */
+		} else if (o >= 0 && (unsigned)o < SW_PORTS_MAX && sw->ports[o].p != NULL) {
+			turns += o != prev;
+			vo = prev = o;
+		} else {
+			o = steer_slow(sw, in, inidx, g, (uint16_t)i, o, &s);
+			turns += o != prev;
+			prev = o;
+			vo = -2;
+			outp[i] = (uint16_t)o;
+			continue;
+		}
+		outp[i] = (uint16_t)o;
+		/* a hit to a port: so are the frames of the same flow that
+		 * follow it (two pieces for the transmit, or rewritten in
+		 * place); interleaved flows stop looking for runs after two
+		 * hits without one */
+		if (nf_unlikely(alone < 2)) {
+			k = i + 1;
+			if (k < n && (k = flow_run(last, (uint16_t)k, n)) > i + 1) {
 				runs[nr][0] = (uint16_t)(i + 1);
-				runs[nr++][1] = k;
+				runs[nr++][1] = (uint16_t)k;
 				alone = 0;
+				i = k - 1;
 			} else {
 				alone++;
 			}
-			vo = o;
-			hdr |= rx[i].flags;
-		} else {
-			o = steer_slow(sw, in, inidx, g, i, o, &s);
 		}
-		outp[i] = (uint16_t)o;
-		if (i == 0)
-			o0 = (uint16_t)o;
-		diff |= (uint32_t)(o ^ o0);
-		i = (uint16_t)(k - 1);
 	}
 	for (i = 0; i < s.nm; i++) {	/* mirrors, one burst per port */
 		uint16_t k = 0, p = mirp[i];
@@ -317,12 +325,12 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 		sw->mirrored += nf_tx_burst(sw->ports[p].p, grp, k);
 	}
 	g->flow_hits += n - s.slow;	/* frames the flow cache answered */
-	if (diff != 0)		/* not all one way: send_out() reads every outp[] */
+	if (turns > 1)		/* not all one way: send_out() reads every outp[] */
 		for (j = 0; j < nr; j++)
 			fill_out(outp, runs[j][0], runs[j][1], outp[runs[j][0] - 1]);
 	if (nf_unlikely(sw->ncap_tx != 0))	/* captures (cap.c) */
-		sw_cap_tx(sw, inidx, rx, outp, n, diff == 0, OUT_FLOOD);
-	send_out(sw, inidx, n, diff == 0, hdr != 0);
+		sw_cap_tx(sw, inidx, rx, outp, n, turns <= 1, OUT_FLOOD);
+	send_out(sw, inidx, n, turns <= 1, hdr);
 }
 
 /* Frames held for groups that have a member again (hold.h): through the

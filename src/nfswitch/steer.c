@@ -1777,7 +1777,7 @@ static void flow_fill(struct st_gen *g, uint16_t in, const uint8_t *e, uint32_t 
 			in, e);
 	/* Frames of this burst that hit @f as two pieces still point to its
 	 * header (the transmit reads it): it stays as it is until the next. */
-	if (f->used == g->bursts && f->a != f->b)
+	if (f->used == g->bursts && f->kind == ST_FK_SPLIT)
 		return;
 	if (f->pend)
 		flow_flush1(f);
@@ -1785,7 +1785,7 @@ static void flow_fill(struct st_gen *g, uint16_t in, const uint8_t *e, uint32_t 
 		f->k[j] = e[j] & st_flow_mask[wide][tcp][j];
 	memcpy(f->m0, st_flow_mask[wide][tcp], sizeof(f->m0));
 	memcpy(f->m1, st_flow_mask[wide][tcp] + 16, sizeof(f->m1));
-	f->ttl = ttl;
+	f->kind = a != b ? ST_FK_SPLIT : ttl ? ST_FK_DX4 : a != 0 ? ST_FK_MAC : ST_FK_SAME;
 	f->in = (uint16_t)(in + 1);
 	f->used = g->bursts;
 	f->out = (uint16_t)out;

@@ -46,7 +46,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
-#ifdef __AVX2__
+#if defined(__AVX2__) || defined(__SSE4_2__)
 #include <immintrin.h>
 #endif
 
@@ -204,12 +204,20 @@ struct st_centry {
 #define ST_FLOW_CNT	8
 #define ST_FLOW_DEP	4
 
+/* What a flow cache entry does to a frame of its flow. */
+enum st_fkind {
+	ST_FK_SAME,		/* nothing: the frame goes as it came */
+	ST_FK_MAC,		/* a new Ethernet header (a == b == 14) */
+	ST_FK_DX4,		/* and the IPv4 TTL - 1, the checksum updated
+				 * (End.DX4) */
+	ST_FK_SPLIT,		/* two pieces: hdr[0, a), the frame from b */
+};
+
 struct st_flow {
 	uint8_t k[48];			/* frame bytes 0..47 & the mask */
 	uint8_t m0[32], m1[32];		/* its mask (st_flow_mask[wide][tcp]):
 					 * bytes 0..31 and 16..47 */
-	uint8_t ttl;			/* a == b == 14: and the IPv4 TTL - 1
-					 * (End.DX4), the checksum updated */
+	uint8_t kind;			/* enum st_fkind: the rewrite */
 	uint16_t in;			/* in-port + 1; 0: empty */
 	uint16_t out;			/* port or ST_OUT_L2 */
 	uint16_t lmin;			/* frame length the parse needs, >= 48 */
@@ -345,12 +353,13 @@ static inline bool st_flow_key_eq(const struct st_flow *f, const uint8_t *e)
 
 /* Frame @pk (@l bytes, its input) becomes entry @f's output: hdr[0, a)
  * followed by its bytes from b, two pieces that the transmit writes
- * (NF_PKT_F_HDR); nothing is copied here. */
-static inline void st_flow_split(const struct st_flow *f, struct nf_pkt *pk, uint8_t *e,
-				 uint32_t l)
+ * (NF_PKT_F_HDR); nothing is copied here. @a and @b: the entry's, in
+ * registers (a store through @pk may alias the entry's bytes). */
+static inline void st_flow_split(const struct st_flow *f, uint32_t a, uint32_t b,
+				 struct nf_pkt *pk, uint8_t *e, uint32_t l)
 {
-	pk->data = e + f->b;
-	pk->len = l - f->b + f->a;
+	pk->data = e + b;
+	pk->len = l - b + a;
 	pk->hdr = &f->th;
 	pk->flags = NF_PKT_F_HDR;
 }
@@ -367,15 +376,21 @@ static inline struct st_flow *st_flow_pair(struct st_flow *tab, struct st_flow *
  * way. */
 static inline struct st_flow *st_flow_slot(struct st_flow *tab, const uint8_t *e, uint16_t in)
 {
-	uint64_t a, x;
+	uint64_t a;
 	uint32_t ports;
 
 	memcpy(&a, e + 26, 8);
 	memcpy(&ports, e + 34, 4);
+#ifdef __SSE4_2__
+	/* CRC32C of the addresses and the ports, seeded with the in-port:
+	 * two instructions, and every bit of them moves the low ones */
+	return &tab[_mm_crc32_u32((uint32_t)_mm_crc32_u64(in, a), ports) & (ST_FLOW_SIZE - 1)];
+#else
 	/* two products: the bits that vary between flows (host bytes of
 	 * the addresses, port bytes) never cancel each other */
-	x = a * 0x9e3779b97f4a7c15ull ^ ((uint64_t)in << 32 | ports) * 0xc2b2ae3d27d4eb4full;
-	return &tab[x >> 52];		/* ST_FLOW_SIZE = 2^12 */
+	a = a * 0x9e3779b97f4a7c15ull ^ ((uint64_t)in << 32 | ports) * 0xc2b2ae3d27d4eb4full;
+	return &tab[a >> 52];		/* ST_FLOW_SIZE = 2^12 */
+#endif
 }
 
 /* The set of the wide entry frame @e from port @in may have: by its
@@ -386,7 +401,11 @@ static inline struct st_flow *st_flow_wslot(struct st_flow *tab, const uint8_t *
 	uint32_t d;
 
 	memcpy(&d, e + 30, 4);
+#ifdef __SSE4_2__
+	return &tab[_mm_crc32_u32(in, d) & (ST_FLOW_SIZE - 1)];
+#else
 	return &tab[(((uint64_t)in << 32 | d) * 0xc2b2ae3d27d4eb4full) >> 52];
+#endif
 }
 
 /* The entry of set @f (two ways) whose key frame @e from @in has, or
@@ -427,17 +446,16 @@ __attribute__((noinline)) struct st_flow *st_flow_wfind(struct st_flow *tab, con
 
 /* The flow cache's answer for frame @pk from port @in: a port or
  * ST_OUT_L2, the frame rewritten in place or made two pieces
- * (st_flow_split(): the caller makes it one, nf_pkt_flatten(), for
- * anything but nf_tx_burst_hdr()), or -1: the frame goes to st_frame(),
- * unchanged. *@last: the entry, for st_flow_run() (the frames of the same
- * flow that follow). */
+ * (st_flow_split(): *@hdr set; the caller makes it one, nf_pkt_flatten(),
+ * for anything but nf_tx_burst_hdr()), or -1: the frame goes to
+ * st_frame(), unchanged. *@last: the entry, for st_flow_run() (the frames
+ * of the same flow that follow). */
 static inline int st_flow_hit(struct st_flow *tab, uint32_t clock, bool wide,
-			      struct st_flow **last, uint16_t in, struct nf_pkt *pk)
+			      struct st_flow **last, bool *hdr, uint16_t in, struct nf_pkt *pk)
 {
 	uint8_t *e = pk->data;
 	const uint32_t l = pk->len;
 	struct st_flow *f;
-	uint32_t tl;
 	unsigned j;
 
 	if (l < 48)
@@ -445,19 +463,19 @@ static inline int st_flow_hit(struct st_flow *tab, uint32_t clock, bool wide,
 	f = st_flow_find(tab, st_flow_slot(tab, e, in), e, in);
 	if (f == NULL && (!wide || (f = st_flow_wfind(tab, e, in)) == NULL))
 		return -1;
-	tl = st_ip_len(e);
-	if (tl + 14 != l || l < f->lmin)
+	if (st_ip_len(e) + 14 != l || l < f->lmin)
 		return -1;
-	for (j = 0; j < f->ndep; j++)
+	for (j = 0; nf_unlikely(j < f->ndep); j++)
 		if (*f->dep[j] != f->ver[j])
 			return -1;
 	f->used = clock;		/* a hit: flow_fill() keeps it */
 	*last = f;
-	if (f->a != f->b) {
-		st_flow_split(f, pk, e, l);
-	} else if (f->a != 0) {
+	if (f->kind == ST_FK_SPLIT) {
+		st_flow_split(f, f->a, f->b, pk, e, l);
+		*hdr = true;
+	} else if (f->kind != ST_FK_SAME) {
 		memcpy(e, f->hdr, 14);
-		if (f->ttl)
+		if (f->kind == ST_FK_DX4)
 			nf_ipv4_ttl_dec(e + 14);
 	}
 	f->pend++;
@@ -513,22 +531,30 @@ static inline uint16_t st_flow_run(struct st_flow *f, struct nf_pkt *pk, uint16_
 	struct st_fkey x;
 
 	st_fkey_load(f, &x);
-	if (f->a != f->b) {			/* two pieces */
+	switch (f->kind) {
+	case ST_FK_SAME:
+		i = st_run_inplace(&x, lmin, NULL, false, pk, i, n, &bytes);
+		break;
+	case ST_FK_MAC:
+		i = st_run_inplace(&x, lmin, f->hdr, false, pk, i, n, &bytes);
+		break;
+	case ST_FK_DX4:
+		i = st_run_inplace(&x, lmin, f->hdr, true, pk, i, n, &bytes);
+		break;
+	default: {
+		const uint32_t a = f->a, b = f->b;
+
 		for (; i < n; i++) {
 			uint8_t *e = pk[i].data;
 			const uint32_t l = pk[i].len;
 
 			if (!st_run_match(&x, lmin, e, l))
 				break;
-			st_flow_split(f, &pk[i], e, l);
+			st_flow_split(f, a, b, &pk[i], e, l);
 			bytes += l;
 		}
-	} else if (f->a != 0 && f->ttl) {	/* new Ethernet header, TTL - 1 */
-		i = st_run_inplace(&x, lmin, f->hdr, true, pk, i, n, &bytes);
-	} else if (f->a != 0) {			/* new Ethernet header */
-		i = st_run_inplace(&x, lmin, f->hdr, false, pk, i, n, &bytes);
-	} else {				/* unchanged */
-		i = st_run_inplace(&x, lmin, NULL, false, pk, i, n, &bytes);
+		break;
+	}
 	}
 	f->pend += (uint32_t)(i - start);
 	f->pend_bytes += bytes;
