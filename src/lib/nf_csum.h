@@ -29,6 +29,7 @@
 #define NF_CSUM_H
 
 #include <arpa/inet.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -196,13 +197,18 @@ static inline uint16_t nf_csum_update(uint16_t csum, const void *old,
 static inline void nf_ipv4_ttl_dec(void *iph)
 {
 	uint8_t *p = iph;
-	uint16_t c16;
-	uint32_t c;
+	uint16_t c16, x;
+	bool over;
 
 	p[8]--;
 	memcpy(&c16, p + 10, 2);
-	c = c16 + (uint32_t)htons(0x0100);	/* <= 0x1fffe */
-	c16 = (uint16_t)(c + ((c + 1) >> 16));	/* + (c >= 0xffff) */
+	/* c16 + 0x0100 (network order) with the end-around carry, 0xffff
+	 * stored as 0: add one more than that; if it overflows 16 bits
+	 * (the sum reached 0xffff or carried) the wrapped value is the
+	 * answer, else take the one back. gcc makes it an add and an add
+	 * with carry. tests/unit/test_csum.c checks every field value. */
+	over = __builtin_add_overflow(c16, (uint16_t)(htons(0x0100) + 1), &x);
+	c16 = (uint16_t)(x - 1 + over);
 	memcpy(p + 10, &c16, 2);
 }
 

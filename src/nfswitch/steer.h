@@ -497,11 +497,13 @@ st_run_inplace(const struct st_fkey *x, uint32_t lmin, const uint8_t *h, bool tt
 		memcpy(&h0, h, 8);
 		memcpy(&h1, h + 6, 8);
 	}
-	for (; i < n; i++) {
-		uint8_t *e = pk[i].data;
-		const uint32_t l = pk[i].len;
+	struct nf_pkt *p = pk + i, *const end = pk + n;
 
-		if (!st_run_match(x, lmin, e, l))
+	for (; p < end; p++) {		/* one induction variable */
+		uint8_t *e = p->data;
+		const uint64_t l = p->len;	/* added to b as it is */
+
+		if (!st_run_match(x, lmin, e, (uint32_t)l))
 			break;
 		if (h != NULL) {
 			memcpy(e, &h0, 8);
@@ -512,7 +514,7 @@ st_run_inplace(const struct st_fkey *x, uint32_t lmin, const uint8_t *h, bool tt
 		b += l;
 	}
 	*bytes = b;
-	return i;
+	return (uint16_t)(p - pk);
 }
 
 /* After a hit on @f by frame @i - 1: frames i, i+1, ... of the burst with
