@@ -267,6 +267,7 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 	struct st_flow *const fl = g->flow;
 	struct st_flow *last = NULL;
 	unsigned i, j, k;
+	struct nf_pkt *pk;	/* rx[i] */
 	bool hdr = false;	/* some frames are two pieces */
 	int vo = -2;		/* the last frame's output, a port the flow
 				 * cache found (-2: anything else) */
@@ -277,9 +278,9 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 	const uint32_t clock = ++g->bursts;
 	const bool wide = g->wide;
 
-	for (i = 0; i < n; i++) {
+	for (i = 0, pk = rx; i < n; i++, pk++) {
 		/* the flow cache first (steer.h) */
-		int o = fl != NULL ? st_flow_hit(fl, clock, wide, &last, &hdr, inidx, &rx[i]) : -1;
+		int o = fl != NULL ? st_flow_hit(fl, clock, wide, &last, &hdr, inidx, pk) : -1;
 
 		if (nf_likely(o == vo)) {
 			;		/* where the frame before went */
@@ -305,6 +306,7 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 				runs[nr][0] = (uint16_t)(i + 1);
 				runs[nr++][1] = (uint16_t)k;
 				alone = 0;
+				pk += k - 1 - i;
 				i = k - 1;
 			} else {
 				alone++;

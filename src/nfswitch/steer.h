@@ -413,7 +413,7 @@ static inline struct st_flow *st_flow_wslot(struct st_flow *tab, const uint8_t *
 static inline struct st_flow *st_flow_find(struct st_flow *tab, struct st_flow *f,
 					   const uint8_t *e, uint16_t in)
 {
-	if (f->in == in + 1u && st_flow_key_eq(f, e))
+	if (nf_likely(f->in == in + 1u && st_flow_key_eq(f, e)))
 		return f;
 	f = st_flow_pair(tab, f);
 	if (f->in == in + 1u && st_flow_key_eq(f, e))
