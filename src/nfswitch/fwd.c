@@ -266,7 +266,7 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 	struct st_gen *g = sw->steer;
 	struct st_flow *const fl = g->flow;
 	struct st_flow *last = NULL;
-	unsigned i, j, k;
+	unsigned i, j;
 	struct nf_pkt *pk;	/* rx[i] */
 	bool hdr = false;	/* some frames are two pieces */
 	int vo = -2;		/* the last frame's output, a port the flow
@@ -301,7 +301,8 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 		 * place); interleaved flows stop looking for runs after two
 		 * hits without one */
 		if (nf_unlikely(alone < 2)) {
-			k = i + 1;
+			unsigned k = i + 1;
+
 			if (k < n && (k = flow_run(last, (uint16_t)k, n)) > i + 1) {
 				runs[nr][0] = (uint16_t)(i + 1);
 				runs[nr++][1] = (uint16_t)k;
