@@ -11,21 +11,23 @@
 #        bench/chain_ab.sh /tmp/old/build/release/bin build/release/bin
 set -u
 cd "$(dirname "$0")/.."
-[ $# -ge 2 ] || { echo "usage: bench/chain_ab.sh A_BIN B_BIN [-t SECONDS] [-r ROUNDS]" >&2; exit 2; }
+usage() { echo "usage: bench/chain_ab.sh A_BIN B_BIN [-t SECONDS] [-r ROUNDS]" >&2; exit 2; }
+[ $# -ge 2 ] || usage
 A=$1 B=$2
 shift 2
 DUR=3 ROUNDS=3
 while getopts "t:r:" o; do
 	case $o in
 	t) DUR=$OPTARG ;; r) ROUNDS=$OPTARG ;;
-	*) echo "usage: bench/chain_ab.sh A_BIN B_BIN [-t SECONDS] [-r ROUNDS]" >&2; exit 2 ;;
+	*) usage ;;
 	esac
 done
 for b in "$A" "$B"; do
 	[ -x "$b/nf-firewall" ] || { echo "bench: no build in $b" >&2; exit 1; }
 done
-out=$(mktemp /tmp/nfchain-chain_ab.XXXXXX)
-trap 'rm -f "$out"' EXIT
+. bench/lib.sh
+bench_workdir chain_ab NONE	# $W, removed at exit (nothing to stop: chain.sh stops its own)
+out=$W/rounds
 for r in $(seq "$ROUNDS"); do
 	for x in A B; do
 		bin=$A

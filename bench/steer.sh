@@ -37,6 +37,8 @@
 # did not answer) and the inclusive cost of the library calls that ran. Mpps: REPEAT rounds, each scenario
 # right after a baseline run; the ratio scenario/base within each round,
 # then the median (the machine is shared: paired ratios are the figures).
+# KEEP=DIR: the callgrind files (per instruction, --dump-instr=yes) are
+# kept in DIR, for bench/cg_instr.py.
 #
 #   [BIN=DIR] bench/steer.sh [-n FRAMES] [-t SECONDS] [-r REPEAT] [-S "SCENARIOS"]
 set -u
@@ -54,6 +56,7 @@ BIN=${BIN:-$PWD/build/release/bin}
 [ -x "$BIN/nfswitch" ] || { echo "bench: build first (make)" >&2; exit 1; }
 command -v valgrind >/dev/null || { echo "bench: valgrind missing (scripts/deps)" >&2; exit 1; }
 . bench/lib.sh
+bench_at_exit() { [ -n "${KEEP:-}" ] && mkdir -p "$KEEP" && cp "$W"/*.cg "$KEEP"/ 2>/dev/null; }
 bench_workdir steer SW
 M() { echo "memif:$W/sw.sock,id=$1"; }
 FNS="sw_forward forward srv_rx_run st_frame nf_parse nf_cls_match nf_hash_flow nf_hash_pick nf_srv6_encaps nf_srv6_end nf_srv6_proxy_in nf_srv6_proxy_out"
@@ -96,7 +99,7 @@ conf() {
 start() {
 	local pre=()
 	[ -n "${2:-}" ] && pre=(valgrind --tool=callgrind --callgrind-out-file="$W/$1.cg"
-		--collect-atstart=no --toggle-collect=sw_forward)
+		--collect-atstart=no --toggle-collect=sw_forward ${KEEP:+--dump-instr=yes})
 	rm -f "$W/ctl"
 	conf "$1" >"$W/$1.conf"
 	taskset -c 1 "${pre[@]}" "$BIN/nfswitch" -q -c "$W/ctl" -S "$W/$1.conf" \
