@@ -25,14 +25,18 @@
 # switch). The chain's per pass against the bare switch's: the cost of the
 # steering per hop of the real chain (issue 5's bound: 1.3x).
 #
-#   bench/chain.sh [-t SECONDS] [-r REPEAT] [-f FLOWS] [-c FRAMES]
+# -T TRAIN: each flow sends TRAIN frames in a row (nf-gen --train; default
+# 1: the flows take turns frame by frame, the flow cache's worst case).
+#
+#   bench/chain.sh [-t SECONDS] [-r REPEAT] [-f FLOWS] [-T TRAIN] [-c FRAMES]
 set -u
 cd "$(dirname "$0")/.."
-DUR=3 REPEAT=3 FLOWS=100 CGN=
-while getopts "t:r:f:c:" o; do
+DUR=3 REPEAT=3 FLOWS=100 TRAIN=1 CGN=
+while getopts "t:r:f:T:c:" o; do
 	case $o in
-	t) DUR=$OPTARG ;; r) REPEAT=$OPTARG ;; f) FLOWS=$OPTARG ;; c) CGN=$OPTARG ;;
-	*) echo "usage: bench/chain.sh [-t SECONDS] [-r REPEAT] [-f FLOWS] [-c FRAMES]" >&2
+	t) DUR=$OPTARG ;; r) REPEAT=$OPTARG ;; f) FLOWS=$OPTARG ;; T) TRAIN=$OPTARG ;;
+	c) CGN=$OPTARG ;;
+	*) echo "usage: bench/chain.sh [-t SECONDS] [-r REPEAT] [-f FLOWS] [-T TRAIN] [-c FRAMES]" >&2
 	   exit 2 ;;
 	esac
 done
@@ -126,7 +130,7 @@ amount() {
 run_c() {
 	kill -STOP "${base[@]}"
 	# shellcheck disable=SC2046
-	taskset -c 0 "$BIN/nf-gen" --tx "$(M 8)" --rx "$(M 9)" --flows "$FLOWS" --burst 64 \
+	taskset -c 0 "$BIN/nf-gen" --tx "$(M 8)" --rx "$(M 9)" --flows "$FLOWS" --train "$TRAIN" --burst 64 \
 		--src-mac 02:00:00:00:c5:01 --dst-mac 02:00:00:00:c5:11 \
 		--src-ip 10.1.0.2 --dst-ip 203.0.113.2 --size 60 $(amount) \
 		--json >"$W/c.json" 2>/dev/null
@@ -137,7 +141,7 @@ run_s() {
 	kill -STOP "${chain[@]}"
 	# shellcheck disable=SC2046
 	taskset -c 0 "$BIN/nf-gen" --tx "memif:$W/bs.sock,id=0" --rx "memif:$W/bs.sock,id=1" \
-		--flows "$FLOWS" --burst 64 --src-mac 02:00:00:00:c5:01 --dst-mac 02:00:00:00:c5:02 \
+		--flows "$FLOWS" --train "$TRAIN" --burst 64 --src-mac 02:00:00:00:c5:01 --dst-mac 02:00:00:00:c5:02 \
 		--src-ip 10.1.0.2 --dst-ip 203.0.113.2 --size 60 $(amount) \
 		--json >"$W/s.json" 2>/dev/null
 	kill -CONT "${chain[@]}"
@@ -145,7 +149,7 @@ run_s() {
 }
 
 if [ -n "$CGN" ]; then
-	echo "bench/chain.sh: $CGN frames of 64 bytes, $FLOWS flows, through the chain and the bare" \
+	echo "bench/chain.sh: $CGN frames of 64 bytes, $FLOWS flows (trains of $TRAIN), through the chain and the bare" \
 		"switch, both switches under callgrind"
 	run_c >/dev/null
 	run_s >/dev/null
@@ -180,7 +184,7 @@ print("per pass, chain / bare switch: %.2fx" % (c[0] / b[0]))
 PY
 	exit 0
 fi
-echo "bench/chain.sh: ${DUR}s trials, $REPEAT repeats, 64-byte frames, $FLOWS flows;" \
+echo "bench/chain.sh: ${DUR}s trials, $REPEAT repeats, 64-byte frames, $FLOWS flows (trains of $TRAIN);" \
 	"nf-gen on CPU 0, switch + router + NAT + 2 firewalls on CPU 1 (yield)"
 C="" S=""
 for rep in $(seq "$REPEAT"); do

@@ -25,7 +25,8 @@
 #            IPv4 frames get the cached SRv6 headers (the cache primed by
 #            one frame from a pcap port) and go on by a rule for B
 #   NAME-100f  NAME with 100 flows that take turns frame by frame (no two
-#            frames of one flow in a row), against base-100f
+#            frames of one flow in a row), against base-100f; with -T
+#            TRAIN, TRAIN frames of a flow in a row (nf-gen --train)
 #   base-big no steering, 156-byte frames: the size encap, end and adout
 #            send (60 + the 96 bytes of IPv6 + SRH), for the share of
 #            their cost that is the longer frame's transmit
@@ -40,15 +41,16 @@
 # KEEP=DIR: the callgrind files (per instruction, --dump-instr=yes) are
 # kept in DIR, for bench/cg_instr.py.
 #
-#   [BIN=DIR] bench/steer.sh [-n FRAMES] [-t SECONDS] [-r REPEAT] [-S "SCENARIOS"]
+#   [BIN=DIR] bench/steer.sh [-n FRAMES] [-t SECONDS] [-r REPEAT] [-T TRAIN] [-S "SCENARIOS"]
 set -u
 cd "$(dirname "$0")/.."
-N=200000 DUR=3 REPEAT=5
+N=200000 DUR=3 REPEAT=5 TRAIN=1
 SCEN="base rules100 rules5k group encap end adin adout base-100f group-100f adin-100f encap-100f"
-while getopts "n:t:r:S:" o; do
+while getopts "n:t:r:T:S:" o; do
 	case $o in
-	n) N=$OPTARG ;; t) DUR=$OPTARG ;; r) REPEAT=$OPTARG ;; S) SCEN=$OPTARG ;;
-	*) echo "usage: bench/steer.sh [-n FRAMES] [-t SECONDS] [-r REPEAT] [-S SCENARIOS]" >&2
+	n) N=$OPTARG ;; t) DUR=$OPTARG ;; r) REPEAT=$OPTARG ;; T) TRAIN=$OPTARG ;;
+	S) SCEN=$OPTARG ;;
+	*) echo "usage: bench/steer.sh [-n FRAMES] [-t SECONDS] [-r REPEAT] [-T TRAIN] [-S SCENARIOS]" >&2
 	   exit 2 ;;
 	esac
 done
@@ -131,7 +133,7 @@ wpcap(sys.argv[1], [encap(u4(1024, 1024, src="10.0.0.1", dst="10.0.0.2"), ["fc00
 		{ echo "bench: the End.AD cache was not primed" >&2; exit 1; }
 }
 flows() {	# scenario: nf-gen's flow and size options (NAME-100f: 100 flows, one after the other)
-	[ "${1%-100f}" != "$1" ] && echo "--flows 100"
+	[ "${1%-100f}" != "$1" ] && echo "--flows 100 --train $TRAIN"
 	[ "$1" = base-big ] && echo "--size 156"
 }
 gen() {	# out.json, then nf-gen's arguments
@@ -170,12 +172,15 @@ for r in $(seq "$REPEAT"); do
 	done
 done
 
-python3 - "$W" "$N" "$FNS" "$SCEN" <<'PY'
+python3 - "$W" "$N" "$FNS" "$SCEN" "$TRAIN" <<'PY'
 import json, os, statistics, sys
 w, n, fns, scen = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(), sys.argv[4].split()
+train = int(sys.argv[5])
 idle = json.load(open(w + "/idle.json"))
 per_empty = float(open(w + "/idle.incl").read()) / max(idle["polls"], 1)
-print("nf-gen: %d frames of 60 bytes, one flow, memif port 0 -> nfswitch -> port 1" % n)
+print("nf-gen: %d frames of 60 bytes, one flow (-100f: 100 flows, %s), memif port 0 -> "
+      "nfswitch -> port 1" % (n, "taking turns frame by frame" if train == 1 else
+                               "in trains of %d frames" % train))
 print("empty poll: %.1f instructions" % per_empty)
 rows = {}
 for s in scen:

@@ -124,6 +124,7 @@ int gen_tx_init(struct gen_tx *g, const struct gen_conf *c, struct nf_port *port
 	g->ipv6 = c->ipv6;
 	g->burst = c->burst;
 	g->nflows = c->flows;
+	g->train = c->train;
 	g->limit = c->count;
 	g->rate = c->rate;
 	if (g->rate) {
@@ -184,8 +185,9 @@ fill(struct gen_tx *g, struct nf_pkt *pk, unsigned k, uint64_t now,
 	const unsigned cp = v6 ? 96 : 64;
 	uint64_t ts_be = htobe64(now);
 	uint64_t ts_sum = (ts_be & 0xffffffffu) + (ts_be >> 32);
+	const uint32_t train = g->train;
 	uint64_t seq = g->seq;
-	uint32_t f = g->flow;
+	uint32_t f = g->flow, t = g->tpos;
 	unsigned i;
 
 	for (i = 0; i < k; i++) {
@@ -196,11 +198,15 @@ fill(struct gen_tx *g, struct nf_pkt *pk, unsigned k, uint64_t now,
 			memset(d + cp, 0, size - cp);
 		pk[i].len = size;
 		seq++;
-		if (++f == nflows)
-			f = 0;
+		if (++t == train) {
+			t = 0;
+			if (++f == nflows)
+				f = 0;
+		}
 	}
 	g->seq = seq;
 	g->flow = f;
+	g->tpos = t;
 }
 
 static void fill_any(struct gen_tx *g, struct nf_pkt *pk, unsigned k,
@@ -226,7 +232,6 @@ static unsigned tx_copy(struct gen_tx *g, unsigned n, uint64_t now)
 	struct nf_pkt pk[NF_BURST_MAX];
 	uint32_t stride = (NF_MAX(g->size, (uint32_t)GEN_TPL_BYTES) + 63) & ~63u;
 	uint64_t seq0 = g->seq;
-	uint32_t flow0 = g->flow;
 	unsigned i, sent;
 
 	if (g->local == NULL) {
@@ -248,7 +253,8 @@ static unsigned tx_copy(struct gen_tx *g, unsigned n, uint64_t now)
 		/* A full ring refuses the tail of the burst (every frame has
 		 * the same size): those sequence numbers go out next time. */
 		g->seq = seq0 + sent;
-		g->flow = (uint32_t)((flow0 + sent) % g->nflows);
+		g->flow = gen_flow_of(g->seq, g->train, g->nflows);
+		g->tpos = (uint32_t)(g->seq % g->train);
 	}
 	g->copy_pkts += sent;
 	return sent;

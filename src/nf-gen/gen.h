@@ -26,6 +26,7 @@
 #define GEN_SIZE_MIN6	80		/* 14 + 40 + 8 + 18 */
 #define GEN_SIZE_MAX	9000
 #define GEN_FLOWS_MAX	(1u << 20)	/* 128 MiB of flow templates */
+#define GEN_TRAIN_MAX	65536u	/* --train */
 #define GEN_FLOW_STATS_MAX (1u << 16)	/* --flow-stats: 512 KiB of counters */
 #define GEN_TPL_BYTES	96		/* template bytes copied per frame */
 
@@ -42,6 +43,7 @@ struct gen_conf {
 	uint32_t size;
 	bool ipv6;
 	uint32_t flows;
+	uint32_t train;		/* frames of a flow in a row (--train), >= 1 */
 	uint64_t rate;		/* packets per second, 0: as fast as possible */
 	uint64_t count;		/* 0: no limit */
 	uint64_t duration_ns;	/* 0: no limit */
@@ -69,8 +71,9 @@ struct gen_tpl {
 struct gen_tx {
 	struct nf_port *port;
 	struct gen_tpl *tpl;
-	uint32_t nflows, flow;	/* next flow to use, always seq % nflows:
+	uint32_t nflows, flow;	/* next flow to use, always gen_flow_of(seq):
 				 * the sink's --flow-stats relies on it */
+	uint32_t train, tpos;	/* --train; frames of the flow already sent */
 	uint32_t size;
 	bool ipv6;
 	uint16_t burst;
@@ -105,11 +108,20 @@ struct gen_sink {
 	uint64_t win[SINK_WIN_BITS / 64];
 	struct nf_hist lat;
 	/* --flow-stats: frames received once per flow, the flow of sequence
-	 * number s being s % nflows (how gen.c cycles them); NULL without. */
+	 * number s being gen_flow_of(s) (how gen.c cycles them); NULL
+	 * without. */
 	uint64_t *flow_rx;
-	uint32_t nflows;
+	uint32_t nflows, train;
 	uint32_t next_flow;	/* flow of sequence number next */
+	uint32_t next_tpos;	/* and its place in the flow's train */
 };
+
+/* The flow of the frame with sequence number @seq: trains of @train
+ * frames, one flow after the other, round and round @nflows flows. */
+static inline uint32_t gen_flow_of(uint64_t seq, uint32_t train, uint32_t nflows)
+{
+	return (uint32_t)(seq / train % nflows);
+}
 
 /* gen.c */
 int gen_tx_init(struct gen_tx *g, const struct gen_conf *c,
@@ -128,9 +140,9 @@ unsigned gen_tx_burst(struct gen_tx *g, uint64_t now);
 
 /* sink.c */
 void gen_sink_init(struct gen_sink *s, struct nf_port *port, uint16_t burst);
-/* Count received frames per flow from now on, for @nflows flows. Returns
- * 0 or -ENOMEM. */
-int gen_sink_flows(struct gen_sink *s, uint32_t nflows);
+/* Count received frames per flow from now on, for @nflows flows sent in
+ * trains of @train frames (gen_flow_of()). Returns 0 or -ENOMEM. */
+int gen_sink_flows(struct gen_sink *s, uint32_t nflows, uint32_t train);
 void gen_sink_fini(struct gen_sink *s);
 /* Receive one burst; returns the number of frames received (any kind).
  * Reads the clock once when it got something; *now is set to it. */

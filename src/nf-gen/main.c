@@ -123,6 +123,10 @@ static void help(void)
 "                        has source address SRC-IP + i (skipping DST-IP;\n"
 "                        IPv6: added to the last 32 bits) and source port\n"
 "                        SPORT + i (modulo 65536)\n"
+"        --train N       send N frames of a flow in a row, then N of the\n"
+"                        next, 1..65536 (default 1: the flows take turns\n"
+"                        frame by frame); packet trains, as real traffic\n"
+"                        has them, for caches keyed by flow\n"
 "    -R, --rate PPS      frames per second, suffixes k, M, G (x1000):\n"
 "                        10k, 2M; 0 or max: as fast as the port accepts\n"
 "                        them (default max). A token bucket checked once\n"
@@ -217,7 +221,7 @@ static void help(void)
 "    transmit timestamp (CLOCK_MONOTONIC ns), all big-endian, then zeros.\n"
 "    IP and UDP checksums are correct on every frame. Sequence numbers\n"
 "    start at 0 and count across all flows: the frame with sequence\n"
-"    number s belongs to flow s modulo --flows.\n"
+"    number s belongs to flow (s / --train) modulo --flows.\n"
 "\n"
 "STATISTICS\n"
 "    rx.packets counts frames carrying the magic (duplicates included);\n"
@@ -264,7 +268,7 @@ static void help(void)
 enum {
 	OPT_SRC_MAC = 256, OPT_DST_MAC, OPT_SRC_IP, OPT_DST_IP, OPT_SPORT,
 	OPT_DPORT, OPT_DRAIN, OPT_DELAY, OPT_WAIT, OPT_IDLE, OPT_INTR, OPT_PROGRESS,
-	OPT_EXPECT, OPT_HOLD, OPT_TOS, OPT_FLOW_STATS, OPT_POOL,
+	OPT_EXPECT, OPT_HOLD, OPT_TOS, OPT_FLOW_STATS, OPT_POOL, OPT_TRAIN,
 };
 
 static const struct option long_opts[] = {
@@ -273,6 +277,7 @@ static const struct option long_opts[] = {
 	{ "size",	required_argument, NULL, 's' },
 	{ "ipv6",	no_argument,	   NULL, '6' },
 	{ "flows",	required_argument, NULL, 'f' },
+	{ "train",	required_argument, NULL, OPT_TRAIN },
 	{ "rate",	required_argument, NULL, 'R' },
 	{ "count",	required_argument, NULL, 'n' },
 	{ "duration",	required_argument, NULL, 'd' },
@@ -366,6 +371,7 @@ static int parse_args(int argc, char **argv, struct gen_conf *c)
 	memset(c, 0, sizeof(*c));
 	c->size = GEN_SIZE_MIN4;
 	c->flows = 1;
+	c->train = 1;
 	c->burst = 32;
 	c->sport = c->dport = 1024;
 	c->drain_ns = 200 * MS;
@@ -408,6 +414,11 @@ static int parse_args(int argc, char **argv, struct gen_conf *c)
 			ret = num_opt(opt, optarg, 1, GEN_FLOWS_MAX, 1, "flows", &v);
 			c->flows = (uint32_t)v;
 			tx_only = "--flows";
+			break;
+		case OPT_TRAIN:
+			ret = num_opt(opt, optarg, 1, GEN_TRAIN_MAX, 1, "frames", &v);
+			c->train = (uint32_t)v;
+			tx_only = "--train";
 			break;
 		case 'R':
 			if (strcmp(optarg, "max") == 0)
@@ -883,7 +894,7 @@ int main(int argc, char **argv)
 	if (r.rxp != NULL) {
 		gen_sink_init(&r.sink, r.rxp, r.c.burst);
 		r.rep.rx = &r.sink;
-		if (r.c.flow_stats && gen_sink_flows(&r.sink, r.c.flows) < 0) {
+		if (r.c.flow_stats && gen_sink_flows(&r.sink, r.c.flows, r.c.train) < 0) {
 			fprintf(stderr, "nf-gen: %s\n", nf_last_error());
 			goto out;
 		}

@@ -130,11 +130,15 @@ static json_object *jdbl(double v, const char *fmt)
 }
 
 /* --flow-stats: frames of flow @i sent (sequence numbers 0 .. pkts - 1,
- * flow i being those equal to i modulo nflows), and flow @i's source
- * address as text. */
+ * flow i's those whose gen_flow_of() is i: the whole trains, one flow
+ * after the other, then the frames of the last train begun), and flow
+ * @i's source address as text. */
 static uint64_t flow_sent(const struct gen_tx *tx, uint32_t i)
 {
-	return tx->pkts / tx->nflows + (i < tx->pkts % tx->nflows);
+	const uint64_t trains = tx->pkts / tx->train, part = tx->pkts % tx->train;
+
+	return tx->train * (trains / tx->nflows + (i < trains % tx->nflows)) +
+	       (i == trains % tx->nflows ? part : 0);
 }
 
 static const char *flow_addr(const struct gen_conf *c, uint32_t i, char *b,
@@ -284,6 +288,7 @@ int gen_print_json(const struct gen_report *r)
 		json_object_object_add(o, "tos_list", l);
 	}
 	json_object_object_add(o, "flows", json_object_new_uint64(c->flows));
+	json_object_object_add(o, "train", json_object_new_uint64(c->train));
 	json_object_object_add(o, "rate_limit_pps", json_object_new_uint64(c->rate));
 	json_object_object_add(o, "built_in_place", json_object_new_uint64(tx ? tx->inplace_pkts : 0));
 	json_object_object_add(o, "built_copied", json_object_new_uint64(tx ? tx->copy_pkts : 0));

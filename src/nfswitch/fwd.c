@@ -275,6 +275,7 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 	unsigned turns = 0;	/* frames whose output is not the last's */
 	uint16_t nr = 0;	/* runs[]: st_flow_run()'s, outp[] not yet set */
 	unsigned alone = 0;	/* hits in a row not followed by their flow */
+	bool pairs = false;	/* the last run was one frame */
 	const uint32_t clock = ++g->bursts;
 	const bool wide = g->wide;
 
@@ -298,14 +299,31 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 		outp[i] = (uint16_t)o;
 		/* a hit to a port: so are the frames of the same flow that
 		 * follow it (two pieces for the transmit, or rewritten in
-		 * place); interleaved flows stop looking for runs after two
-		 * hits without one */
+		 * place), by flow_run(). Once a run was one frame long
+		 * (packet trains of two), the next frame is done here and
+		 * flow_run() called only for a third: its call and key loads
+		 * cost more than one frame. Interleaved flows stop looking
+		 * for runs after two hits without one. */
 		if (nf_unlikely(alone < 2)) {
 			unsigned k = i + 1;
 
-			if (k < n && (k = flow_run(last, (uint16_t)k, n)) > i + 1) {
-				runs[nr][0] = (uint16_t)(i + 1);
-				runs[nr++][1] = (uint16_t)k;
+			if (k < n && !pairs) {
+				k = flow_run(last, (uint16_t)k, n);
+				pairs = k == i + 2;
+				if (k > i + 1) {
+					runs[nr][0] = (uint16_t)(i + 1);
+					runs[nr++][1] = (uint16_t)k;
+				}
+			} else if (k < n && st_flow_next(last, &hdr, pk + 1)) {
+				outp[k++] = (uint16_t)o;
+				if (k < n && st_flow_match(last, pk + 2)) {
+					k = flow_run(last, (uint16_t)k, n);
+					runs[nr][0] = (uint16_t)(i + 2);
+					runs[nr++][1] = (uint16_t)k;
+					pairs = false;
+				}
+			}
+			if (k > i + 1) {
 				alone = 0;
 				pk += k - 1 - i;
 				i = k - 1;

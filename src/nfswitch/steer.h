@@ -439,6 +439,23 @@ static inline bool st_run_match(const struct st_fkey *x, uint32_t lmin, const ui
 	return l >= lmin && st_fkey_eq(x, e) && st_ip_len(e) + 14 == l;
 }
 
+/* Frame @pk (@e, @l bytes) of entry @f's flow gets its rewrite (in place,
+ * or two pieces: *@hdr set) and is counted. */
+static inline void st_flow_apply(struct st_flow *f, bool *hdr, struct nf_pkt *pk, uint8_t *e,
+				 uint32_t l)
+{
+	if (f->kind == ST_FK_SPLIT) {
+		st_flow_split(f, f->a, f->b, pk, e, l);
+		*hdr = true;
+	} else if (f->kind != ST_FK_SAME) {
+		memcpy(e, f->hdr, 14);
+		if (f->kind == ST_FK_DX4)
+			nf_ipv4_ttl_dec(e + 14);
+	}
+	f->pend++;
+	f->pend_bytes += l;
+}
+
 /* The wide entry frame @e from @in matches, or NULL: the second probe,
  * out of line (the first one's state stays in registers). */
 __attribute__((noinline)) struct st_flow *st_flow_wfind(struct st_flow *tab, const uint8_t *e,
@@ -470,17 +487,30 @@ static inline int st_flow_hit(struct st_flow *tab, uint32_t clock, bool wide,
 			return -1;
 	f->used = clock;		/* a hit: flow_fill() keeps it */
 	*last = f;
-	if (f->kind == ST_FK_SPLIT) {
-		st_flow_split(f, f->a, f->b, pk, e, l);
-		*hdr = true;
-	} else if (f->kind != ST_FK_SAME) {
-		memcpy(e, f->hdr, 14);
-		if (f->kind == ST_FK_DX4)
-			nf_ipv4_ttl_dec(e + 14);
-	}
-	f->pend++;
-	f->pend_bytes += l;
+	st_flow_apply(f, hdr, pk, e, l);
 	return f->out;
+}
+
+/* After a hit on @f by an earlier frame of the burst: frame @pk is the
+ * same flow, as st_flow_run() checks it (the key read from @f). */
+static inline bool st_flow_match(const struct st_flow *f, const struct nf_pkt *pk)
+{
+	const uint8_t *e = pk->data;
+	const uint32_t l = pk->len;
+
+	return l >= f->lmin && st_flow_key_eq(f, e) && st_ip_len(e) + 14 == l;
+}
+
+/* The same, and if so frame @pk gets the hit's rewrite and is counted: a
+ * flow's next frame without st_flow_run()'s fixed cost (the key into
+ * registers, the call), for the runs too short to repay it (packet trains
+ * of two). */
+static inline bool st_flow_next(struct st_flow *f, bool *hdr, struct nf_pkt *pk)
+{
+	if (!st_flow_match(f, pk))
+		return false;
+	st_flow_apply(f, hdr, pk, pk->data, pk->len);
+	return true;
 }
 
 /* Frames i, i+1, ... of a run (st_flow_run()) that match key @x: each

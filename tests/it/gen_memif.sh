@@ -5,7 +5,8 @@
 # once its peer left, died or never came), one process sending and
 # receiving, --flow-stats (lossless, crafted loss, nfswitch dropping two
 # flows), SIGINT, the sink's loss/duplicate/reorder accounting on crafted
-# pcap input, --tos and the checksums of written frames (exact bytes, and
+# pcap input, --train (packet trains: the frames in order, --flow-stats
+# with them), --tos and the checksums of written frames (exact bytes, and
 # tshark), and the command line's usage errors (exit 2, one line on
 # stderr).
 . "$(dirname "$0")/../lib.sh"
@@ -293,6 +294,46 @@ check_eq "flow-stats, 10 of 12 IPv6 flows lost: 8 named, the rest counted" \
 	"flows: 12, 10 with loss: flow 2 [fd00::4]:1026 lost 2 of 2, flow 3 [fd00::5]:1027 lost 2 of 2, flow 4 [fd00::6]:1028 lost 2 of 2, flow 5 [fd00::7]:1029 lost 2 of 2, flow 6 [fd00::8]:1030 lost 2 of 2, flow 7 [fd00::9]:1031 lost 2 of 2, flow 8 [fd00::a]:1032 lost 2 of 2, flow 9 [fd00::b]:1033 lost 2 of 2, and 2 more (--json lists every flow)" \
 	"$(grep '^flows:' "$T/f6.txt")"
 
+# --train N: N frames of a flow in a row, then the next flow's N; flow of
+# sequence number s = (s / N) modulo --flows, for the sender and the sink.
+"$GEN" --tx "pcap:,$T/tr.pcap" --count 11 --flows 3 --train 2 >/dev/null 2>&1
+check_eq "--train 2, 3 flows, 11 frames: the source address and port of each, in order" \
+	"1:1024 1:1024 3:1025 3:1025 4:1026 4:1026 1:1024 1:1024 3:1025 3:1025 4:1026" \
+	"$(PYTHONPATH=$PKT_PY python3 -c 'import sys
+from pkt import rpcap
+print(*("%d:%d" % (x[29], int.from_bytes(x[34:36], "big")) for x in rpcap(sys.argv[1])))' "$T/tr.pcap")"
+# 1003 frames in trains of 5 over 7 flows: 200 whole trains (28 or 29 a
+# flow: flows 0..3 get the 4 left over) and 3 frames of train 200, flow 4.
+"$GEN" --tx "memif:$T/fs.sock,role=server" --rx "memif:$T/fs.sock" --count 1003 \
+	--flows 7 --train 5 --flow-stats --json --expect-zero-loss >"$T/tr.json" 2>"$T/tr.err"
+check_eq "flow-stats, --train 5: exit 0, sent == received per flow (145 x 4, 143, 140 x 2), tx.train 5" \
+	"0 5 0 145:145 145:145 145:145 145:145 143:143 140:140 140:140" \
+	"$? $(python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+print(d["tx"]["train"], d["flows_with_loss"], *("%d:%d" % (x["sent"], x["received"]) for x in d["flows"]))' "$T/tr.json")"
+# The copy path's retries (a full ring refuses a burst's tail) resume
+# inside a train: 1000 trains of 3, 143 for flows 0..5, 142 for flow 6.
+"$GEN" --tx "memif:$T/fs.sock,role=server" --rx "memif:$T/fs.sock" --count 3000 --size 9000 \
+	--burst 256 --flows 7 --train 3 --flow-stats --json --expect-zero-loss >"$T/tr9.json" 2>"$T/tr9.err"
+check_eq "flow-stats, --train 3, 9000-byte frames, tails sent again: exit 0, every flow sent == received" \
+	"0 retried 0 429:429 429:429 429:429 429:429 429:429 429:429 426:426" \
+	"$? $(python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+print("retried" if d["ports"]["tx"]["drops"]["tx-ring-full"] > 0 else "no-retry", d["flows_with_loss"],
+      *("%d:%d" % (x["sent"], x["received"]) for x in d["flows"]))' "$T/tr9.json")"
+# Crafted: 32 frames, trains of 4 over 4 flows; #5 (flow 1) lost, train 5
+# (#20..#23, flow 1) lost whole (the sink resumes at #24, flow 2, mid
+# count), #15 (flow 3) and #16 (flow 0) swapped across a train's end.
+"$GEN" --tx "pcap:,$T/tr1.pcap" --count 32 --flows 4 --train 4 >/dev/null 2>&1
+pcap_edit "$T/tr1.pcap" "$T/tr2.pcap" '[f[i] for i in [*range(15), 16, 15, *range(17, 32)] if i != 5 and not 20 <= i < 24]'
+P="pcap:$T/tr2.pcap,$T/tr3.pcap"
+"$GEN" --tx "$P" --rx "$P" --count 32 --flows 4 --train 4 --flow-stats --json >"$T/tr1.json" 2>"$T/tr1.err"
+check_eq "flow-stats, --train 4, crafted loss: exit 0, lost 5, reordered 1; received per flow (8 sent each)" \
+	"0 5 1 8:8 8:3 8:8 8:8" \
+	"$? $(python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+print(d["rx"]["lost"], d["rx"]["reordered"], *("%d:%d" % (x["sent"], x["received"]) for x in d["flows"]))' "$T/tr1.json")"
+
 # Through nfswitch, two flows dropped by steering rules (by source port,
 # by source address), the rest output to nf-gen's receive port: exactly
 # those two flows lose frames, all of them. A slow rate and a 4096-slot
@@ -477,6 +518,9 @@ usage "--count with a suffix typo" --tx "memif:$T/u.sock" --count 10x
 usage "--burst 0" --tx "memif:$T/u.sock" --burst 0
 usage "--duration nonsense" --tx "memif:$T/u.sock" --duration soon
 usage "generator option without --tx" --rx "memif:$T/u.sock" --flows 4
+usage "--train 0" --tx "memif:$T/u.sock" --train 0
+usage "--train 65537" --tx "memif:$T/u.sock" --train 65537
+usage "--train without --tx" --rx "memif:$T/u.sock" --train 4
 usage "--intr while sending" --tx "memif:$T/u.sock" --intr
 usage "IPv6 address without -6" --tx "memif:$T/u.sock" --dst-ip fd00::9
 usage "bad memif option" --tx "memif:$T/u.sock,colour=red"

@@ -5,8 +5,9 @@ steering with --flow-cache on and off gives the same bytes on every port,
 in the same order, and the same rule, SID, group member and drop counters.
 
 The mix (port 0, and the replicas' return ports 4 and 5) exercises every
-way the cache can be wrong: runs of one flow and interleaved flows (hits
-through the previous-frame shortcut and through the hash); what the key
+way the cache can be wrong: runs of one flow (trains of two among them)
+and interleaved flows (hits through the previous-frame shortcut and through
+the hash); what the key
 leaves out changing per frame (IPv4 identification, lengths, checksums,
 TCP sequence numbers, payload) and what it keeps changing (TTL, ToS, TCP
 flags, MACs, ports); frames the cache must not take (Ethernet padding,
@@ -66,6 +67,12 @@ def mix(rnd):
             for k in range(run):
                 fr.append(udp4(100 + i, dp, ident=rep * 100 + k,
                                data=b"p" * (20 + (k * 7) % 40)))
+        # trains of two (nfswitch then does a flow's second frame in
+        # its hit loop, flow_run() only for a third), then longer ones
+        for i, run in enumerate((2, 2, 2, 3, 1, 2, 5, 2, 4, 2, 2, 1, 2)):
+            dp = dports[(i + rep) % len(dports)]
+            for k in range(run):
+                fr.append(udp4(150 + i, dp, ident=k, data=b"q" * (20 + 3 * k)))
         for i in range(40):                             # interleaved flows
             dp = dports[i % len(dports)]
             fr.append(udp4(200 + i % 9, dp, src="10.5.%d.%d" % (i % 3, 1 + i % 5),
