@@ -25,6 +25,9 @@
 # switch). The chain's per pass against the bare switch's: the cost of the
 # steering per hop of the real chain (issue 5's bound: 1.3x).
 #
+# KEEP=DIR with -c: the callgrind files (chain.cg, bare.cg; per
+# instruction, --dump-instr=yes) are kept in DIR, for bench/cg_instr.py.
+#
 # -T TRAIN: each flow sends TRAIN frames in a row (nf-gen --train; default
 # 1: the flows take turns frame by frame, the flow cache's worst case).
 #
@@ -47,7 +50,7 @@ fi
 # cg NAME: the callgrind prefix of switch NAME's command (none without -c)
 cg() {
 	[ -n "$CGN" ] && echo "valgrind --tool=callgrind --callgrind-out-file=$W/$1.cg" \
-		"--collect-atstart=no --toggle-collect=sw_forward"
+		"--collect-atstart=no --toggle-collect=sw_forward ${KEEP:+--dump-instr=yes}"
 }
 # swait CTL: a switch's control socket (30 s: valgrind starts slowly)
 swait() {
@@ -63,6 +66,7 @@ chain=() base=()
 cleanup() {
 	for p in "${chain[@]}" "${base[@]}"; do kill -CONT "$p" 2>/dev/null; kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
+	[ -n "${KEEP:-}" ] && mkdir -p "$KEEP" && cp "$W"/*.cg "$KEEP"/ 2>/dev/null
 	rm -rf "$W"
 }
 trap cleanup EXIT
