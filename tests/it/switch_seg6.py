@@ -241,10 +241,14 @@ with open(os.path.join(A.dir, "expect.fields"), "w") as f:
 
 # malformed SRHs (Linux's frames, altered) from L into the SIDs: dropped,
 # counted by reason, nothing leaves the switch
-def altered(f, **kw):
+def altered(f, tlv=b"", **kw):
+    """Frame f with SRH fields changed; tlv: bytes written right after the
+    segment list (where a longer hdr ext len finds its TLVs)."""
     b = bytearray(f)
     for k, v in kw.items():
         b[14 + 40 + {"hdr_len": 1, "sl": 3, "last": 4}[k]] = v
+    t = 14 + 40 + 8 + 16 * (b[14 + 40 + 4] + 1)
+    b[t:t + len(tlv)] = tlv
     return bytes(b)
 
 
@@ -254,8 +258,12 @@ if "10.9.0.2" in linux and "10.8.0.2" in linux:
     bad = [("End, SL 3 > last entry 1 + 1", altered(two, sl=3), "srv6-sl-beyond"),
            ("End.DX4, SL 2 > last entry 0 + 1", altered(one, sl=2), "srv6-sl-beyond"),
            ("End, last entry 2 past hdr ext len 4", altered(two, last=2), "srv6-bad-srh"),
-           ("End, hdr ext len 6 (8 bytes of the inner packet read as TLVs)",
-            altered(two, hdr_len=6), "srv6-bad-tlv"),
+           # the inner packet's first bytes set to a TLV of 255 bytes: as
+           # they come from Linux (a random IPv4 ID among them) they parse
+           # as valid TLVs now and then
+           ("End, hdr ext len 6 (16 bytes of the inner packet read as TLVs, "
+            "the first one 255 bytes long)",
+            altered(two, hdr_len=6, tlv=b"\x04\xff"), "srv6-bad-tlv"),
            ("End, hdr ext len 200: the SRH runs past the packet",
             altered(two, hdr_len=200), "steer-unparsable")]
     pkt.drain(caps, 0.2)
