@@ -15,8 +15,8 @@
 #include <sys/socket.h>
 
 #define HTTP_MAX_CONNS		32
-#define HTTP_TIMEOUT_S		10
 #define HTTP_CONN_MEM		(32 * 1024)
+#define HTTP_RUN_MAX		64	/* MHD_run() calls a service at most */
 
 struct nf_http {
 	struct MHD_Daemon *d;
@@ -342,8 +342,8 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
-int nf_http_open(const char *addr, size_t max_body, nf_http_handler handler,
-		 void *arg, struct nf_http **out)
+int nf_http_open(const char *addr, size_t max_body, unsigned idle_s,
+		 nf_http_handler handler, void *arg, struct nf_http **out)
 {
 	struct sockaddr_storage ss;
 	const union MHD_DaemonInfo *di;
@@ -373,7 +373,7 @@ int nf_http_open(const char *addr, size_t max_body, nf_http_handler handler,
 	h->d = MHD_start_daemon(flags, port, NULL, NULL, on_request, h,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNS,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_TIMEOUT_S,
+		MHD_OPTION_CONNECTION_TIMEOUT, idle_s ? idle_s : NF_HTTP_IDLE_S,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEM,
 		MHD_OPTION_URI_LOG_CALLBACK, on_uri, (void *)h,
 		MHD_OPTION_NOTIFY_COMPLETED, on_done, (void *)h,
@@ -406,9 +406,22 @@ int nf_http_fd(const struct nf_http *h)
 	return h->epfd;
 }
 
+/* MHD_run() reads a connection's socket a slice at a time (the epoll is
+ * edge-triggered): while it says it has more to do now (a timeout of 0),
+ * run it again, or a 30 kB request waits for seconds of wakeups. Bounded,
+ * so that a flood of clients cannot hold the caller's loop. */
 int nf_http_service(struct nf_http *h)
 {
-	return MHD_run(h->d) == MHD_YES ? 0 : -EIO;
+	MHD_UNSIGNED_LONG_LONG ms;
+	int i;
+
+	for (i = 0; i < HTTP_RUN_MAX; i++) {
+		if (MHD_run(h->d) != MHD_YES)
+			return -EIO;
+		if (MHD_get_timeout(h->d, &ms) != MHD_YES || ms > 0)
+			break;
+	}
+	return 0;
 }
 
 unsigned nf_http_port(const struct nf_http *h)

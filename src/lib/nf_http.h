@@ -45,10 +45,12 @@ typedef int (*nf_http_handler)(const struct nf_http_req *rq,
 /* Listen on @addr ("127.0.0.1:9100", "[::1]:9100", ":9100" = all).
  * Bodies over @max_body bytes get 413 without calling @h; unknown methods
  * (other than GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS) 405; a request
- * line or headers that do not parse 400. Returns 0, -EINVAL (a bad
- * address), -EADDRINUSE or -errno; nf_set_error() says which. */
-int nf_http_open(const char *addr, size_t max_body, nf_http_handler h,
-		 void *arg, struct nf_http **out);
+ * line or headers that do not parse 400. A connection silent for
+ * @idle_s seconds (0: NF_HTTP_IDLE_S) is closed. Returns 0, -EINVAL (a
+ * bad address), -EADDRINUSE or -errno; nf_set_error() says which. */
+#define NF_HTTP_IDLE_S	10
+int nf_http_open(const char *addr, size_t max_body, unsigned idle_s,
+		 nf_http_handler h, void *arg, struct nf_http **out);
 /* Readable when work waits (add to epoll/poll). */
 int nf_http_fd(const struct nf_http *h);
 /* Serve what waits, never blocks; 0 or -errno. */

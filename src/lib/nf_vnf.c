@@ -847,7 +847,7 @@ int nf_vnf_main(int argc, char **argv, const struct nf_vnf_ops *ops, void *priv)
 	}
 	if (metrics == NULL && v->metrics_addr[0])
 		metrics = v->metrics_addr;
-	if (metrics != NULL && nf_http_open(metrics, 0, metrics_handler, v, &v->http) < 0) {
+	if (metrics != NULL && nf_http_open(metrics, 0, 0, metrics_handler, v, &v->http) < 0) {
 		fprintf(stderr, "%s: %s\n", ops->name, nf_last_error());
 		goto out_ports;
 	}

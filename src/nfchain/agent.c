@@ -2088,7 +2088,7 @@ static int setup(struct agent *a)
 		}
 	}
 	if (a->s->http[0] &&
-	    (nf_http_open(a->s->http, HTTP_BODY_MAX, http_handler, a, &a->http) < 0 ||
+	    (nf_http_open(a->s->http, HTTP_BODY_MAX, 0, http_handler, a, &a->http) < 0 ||
 	     web_open(a) < 0)) {
 		snprintf(err, sizeof(err), "http: %s\n", nf_last_error());
 		goto fail_msg;

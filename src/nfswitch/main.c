@@ -441,7 +441,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (metrics != NULL) {
-		ret = nf_http_open(metrics, 0, sw_metrics_handler, sw, &sw->http);
+		ret = nf_http_open(metrics, 0, 0, sw_metrics_handler, sw, &sw->http);
 		if (ret < 0) {
 			fprintf(stderr, "nfswitch: %s\n", nf_last_error());
 			goto out;

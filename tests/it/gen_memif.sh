@@ -101,7 +101,7 @@ check_eq "v6: rx.packets exact" $N "$(jget "$T/v6.rx.json" rx.packets)"
 check_eq "v6: rx.bytes exact" $((N * 128)) "$(jget "$T/v6.rx.json" rx.bytes)"
 check_eq "v6: lost/reordered/duplicated/other all 0" "0 0 0 0" \
 	"$(for k in lost reordered duplicated other; do jget "$T/v6.rx.json" rx.$k; done | xargs)"
-check_eq "v6: tx.ipv6" True "$(jget "$T/v6.tx.json" tx.ipv6)"
+check_eq "v6: tx.ipv6" true "$(jget "$T/v6.tx.json" tx.ipv6)"
 
 # --- 9000-byte frames (chained memif descriptors) ----------------------
 J=5000

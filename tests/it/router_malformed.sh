@@ -93,9 +93,10 @@ EOF
 RT=$!
 cleanup "kill $RT; wait $RT"
 wait_for "$T/r.ctl" 10 || not_ok "nf-router starts"
+# until port a has taken every frame in (received, or dropped as a runt)
 for i in $(seq 100); do
 	in=$("$BIN/nfchain" vnf "$T/r.ctl" --json stats 2>/dev/null |
-		python3 -c 'import json,sys; print(json.load(sys.stdin)["stages"]["pre"]["in"])' 2>/dev/null)
+		jq '.ports[0] | .rx_packets + ([.drops[]] | add // 0)' 2>/dev/null)
 	[ "${in:-0}" = "$N" ] && break
 	sleep 0.1
 done

@@ -1,6 +1,6 @@
 /* http_serve.c - an nf_http server for tests/it/http.sh.
  *
- *   http_serve ADDR MAX_BODY
+ *   http_serve ADDR MAX_BODY [IDLE_S]
  *
  * Prints "port N" once it listens, then serves from a single-threaded poll
  * loop (as the daemons do) until SIGINT/SIGTERM:
@@ -66,16 +66,17 @@ int main(int argc, char **argv)
 {
 	struct nf_http *h;
 	struct pollfd pf;
-	uint64_t max_body;
+	uint64_t max_body, idle_s = 0;
 	int ret;
 
-	if (argc != 3 || nf_parse_u64(argv[2], 0, 1 << 30, 0, &max_body) < 0) {
-		fprintf(stderr, "usage: http_serve ADDR MAX_BODY\n");
+	if (argc < 3 || argc > 4 || nf_parse_u64(argv[2], 0, 1 << 30, 0, &max_body) < 0 ||
+	    (argc == 4 && nf_parse_u64(argv[3], 1, 3600, 0, &idle_s) < 0)) {
+		fprintf(stderr, "usage: http_serve ADDR MAX_BODY [IDLE_S]\n");
 		return 2;
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	ret = nf_http_open(argv[1], (size_t)max_body, handler, NULL, &h);
+	ret = nf_http_open(argv[1], (size_t)max_body, (unsigned)idle_s, handler, NULL, &h);
 	if (ret < 0) {
 		fprintf(stderr, "http_serve: %s\n", nf_last_error());
 		return 1;

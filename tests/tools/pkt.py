@@ -194,12 +194,22 @@ def socket_in(ns, ifname):
     return s
 
 
-def drain(socks, secs):
+SETTLE = 0.02		# seconds drain() waits on after @until said "done"
+
+
+def drain(socks, secs, until=None):
     """Frames received on the sockets (name -> socket) within @secs, as a
-    list of (name, bytes); our own transmissions are left out."""
+    list of (name, bytes); our own transmissions are left out. With
+    @until (a function of that list), it ends SETTLE seconds after
+    @until first returns true, so that a step whose answer has come does
+    not wait out the window (a stray frame after that lands in the next
+    step's capture, where it shows as "other")."""
     got = []
     end = time.monotonic() + secs
     while True:
+        if until is not None and until(got):
+            end = min(end, time.monotonic() + SETTLE)
+            until = None
         left = end - time.monotonic()
         r, _, _ = select.select(list(socks.values()), [], [], max(left, 0))
         for name, s in socks.items():
