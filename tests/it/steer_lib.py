@@ -229,15 +229,25 @@ class Sw:
         self.cli("del-port", name)
 
     def new(self, i, want=None):
-        """Frames port i wrote since the last call (waits for the flush:
+        """Frames port i wrote since the last take (waits for the flush:
         for at least len(want) frames when given, then 0.15 s more)."""
-        k = self.seen.get(i, 0)
-        for _ in range(60):
-            fr = rpcap(self.out(i))[k:]
-            if want is None or len(fr) >= len(want):
-                break
-            time.sleep(0.05)
+        return self.news([i], None if want is None else {i: want})[i]
+
+    def news(self, ports, want=None):
+        """new() of each of @ports with one wait for the flush: a dict
+        port -> frames (@want: port -> the frames awaited, as for new())."""
+        for i in ports if want else ():
+            k = self.seen.get(i, 0)
+            for _ in range(60):
+                if len(rpcap(self.out(i))) - k >= len(want[i]):
+                    break
+                time.sleep(0.05)
         time.sleep(0.15)
+        return {i: self.take(i) for i in ports}
+
+    def take(self, i):
+        """Frames port i wrote since the last new(), news() or take()."""
+        k = self.seen.get(i, 0)
         fr = rpcap(self.out(i))[k:]
         self.seen[i] = k + len(fr)
         return fr

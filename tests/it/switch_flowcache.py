@@ -123,7 +123,7 @@ def run(tag, extra):
     rnd = random.Random(7)
     ins = {0: mix(rnd), 4: returns(0), 5: returns(1)}
     sw = Sw("fc_" + tag, 7, LINES, ins, extra=extra)
-    outs = [sw.new(i) for i in range(7)]
+    outs = list(sw.news(range(7)).values())
     st = (sw.rules(), sw.js("sids")["sids"], members(sw), sw.drops())
     stats = sw.js("steer-stats")
     # a new generation (rule 4's MAC and rule 9 changed), the mix again
@@ -131,7 +131,7 @@ def run(tag, extra):
                                       "02:00:00:00:09:0a output 6").split())
     rc2, _, err2 = sw.cli("del-rule", "9")
     sw.inject(mix(random.Random(8)), "again")
-    outs2 = [sw.new(i) for i in range(7)]
+    outs2 = list(sw.news(range(7)).values())
     st2 = (sw.rules(), sw.js("sids")["sids"], members(sw), sw.drops())
     stats2 = sw.js("steer-stats")
     rcs = sw.stop()
@@ -199,7 +199,7 @@ def returns_w():
 def run_wide(tag, extra):
     import random
     sw = Sw("fw_" + tag, 7, LINES_W, {0: mix_w(random.Random(3)), 4: returns_w()}, extra=extra)
-    outs = [sw.new(i) for i in range(7)]
+    outs = list(sw.news(range(7)).values())
     st = (sw.rules(), sw.js("sids")["sids"], members(sw), sw.drops())
     stats = sw.js("steer-stats")
     # 100 flows taking turns to three wide destinations (the solo chain, a
@@ -208,7 +208,7 @@ def run_wide(tag, extra):
     flows = [u4(1000 + i, 53, src="10.5.2.%d" % (1 + i % 50), dst="10.6.0.%d" % (1, 4, 9)[i % 3])
              for i in range(100)] * 3
     sw.inject(flows, "share")
-    outs += [sw.new(i) for i in range(7)]
+    outs += list(sw.news(range(7)).values())
     share = sw.js("steer-stats")
     keys = ("flow_cache_hits", "flow_cache_fills", "flow_cache_wide_fills")
     share = {k: share[k] - stats[k] for k in keys}
@@ -216,13 +216,13 @@ def run_wide(tag, extra):
     # frames that match a rule before it still get wide entries
     rc0, _, err0 = sw.cli("add-rule", *"id 21 priority 1000 udp sport 1 action drop".split())
     sw.inject(flows, "after")
-    outs += [sw.new(i) for i in range(7)]
+    outs += list(sw.news(range(7)).values())
     after = sw.js("steer-stats")
     after = {k: after[k] for k in keys}
     # a rule that reads the source port: no more wide entries
     rc, _, err = sw.cli("add-rule", *"id 20 priority 5 udp sport 1 action drop".split())
     sw.inject(mix_w(random.Random(4)), "again")
-    outs2 = [sw.new(i) for i in range(7)]
+    outs2 = list(sw.news(range(7)).values())
     st2 = (sw.rules(), sw.js("sids")["sids"], members(sw), sw.drops())
     stats2 = sw.js("steer-stats")
     rcs = sw.stop()

@@ -23,8 +23,9 @@ def flood_to(n, src, frame, want):
 
 
 def compare_all(sw, want, what):
+    news = sw.news(sorted(want), want)
     for p in sorted(want):
-        got = sw.new(p, want[p])
+        got = news[p]
         if hexes(got) == hexes(want[p]):
             ok("%s: port %d got exactly its %d frames" % (what, p, len(want[p])))
         else:
@@ -245,7 +246,7 @@ def actions():
     cnt[32] = (1, len(x))
     g32 = encap(x, ["fc00::32"], "fd00::5")
     sw = Sw("actions", N, lines, {0: f0})
-    got = {p: sw.new(p, want[p]) for p in range(N)}
+    got = sw.news(range(N), want)
     for p in range(N):
         rest = list(got[p])
         if p in G:                 # take the group's frames out
@@ -314,7 +315,7 @@ def tos():
     inputs[2] += [r2, bad]
     inputs[8].append(r8)
     sw = Sw("tos", 12, lines, inputs)
-    got = {p: sw.new(p) for p in range(12)}
+    got = sw.news(range(12))
 
     def where(f):
         return sorted(p for p in range(12) if f in got[p])
@@ -350,7 +351,7 @@ def tos():
         inputs[8].append(reverse(f))     # reverse leaving layer 2 member 0
         inputs[3].append(f)              # forward leaving layer 0 member 0
     sw2 = Sw("tos2", 12, lines, inputs)
-    got = {p: sw2.new(p) for p in range(12)}
+    got = sw2.news(range(12))
     mism = []
     for i, (f, _) in enumerate(flows):
         fw = fwd_member[i][0]                       # layer-0 PORT the forward went to
@@ -390,7 +391,7 @@ def settos():
     inputs[1].append(r1)
     inputs[6].append(x6)
     sw = Sw("settos", 8, lines, inputs)
-    got = {p: sw.new(p) for p in range(8)}
+    got = sw.news(range(8))
 
     def at(f):
         return sorted(p for p in range(8) if f in got[p])
@@ -494,7 +495,7 @@ def runtime():
 
     def goes(d, fr, port):
         sw.inject([fr])
-        got = {p: sw.new(p) for p in range(5)}
+        got = sw.news(range(5))
         w = [p for p in range(5) if fr in got[p] or any(g[12:] == fr[12:] for g in got[p])]
         check_eq("runtime: " + d, port, w)
     check_eq("runtime: steering lists the lines", lines, sw.steering())
@@ -511,20 +512,20 @@ def runtime():
     req("", "rule 4 added", "add-rule", "udp", "dport", "3", "action", "group", "g")
     f = u4(4000, 3)
     sw.inject([f])
-    got = {p: sw.new(p) for p in range(5)}
+    got = sw.news(range(5))
     m = [p for p in (1, 2, 3) if f in got[p]]
     check("runtime: udp dport 3 -> one member of g", len(m) == 1, m)
     idx = m[0] - 1
     req("", "group g: member %d removed (its flows move to the others)" % idx, "del-member",
         "g", idx)
     sw.inject([f])
-    got = {p: sw.new(p) for p in range(5)}
+    got = sw.news(range(5))
     m2 = [p for p in (1, 2, 3) if f in got[p]]
     check("runtime: after del-member the flow moved to another member", len(m2) == 1 and
           m2 != m, (m, m2))
     req("", "group g: member %d is %d" % (idx, m[0]), "set-member", "g", idx, m[0])
     sw.inject([f])
-    got = {p: sw.new(p) for p in range(5)}
+    got = sw.news(range(5))
     m3 = [p for p in (1, 2, 3) if f in got[p]]
     check("runtime: after set-member the flow stays or moves to the member back (%s)" % m3,
           m3 in (m, m2), (m, m2, m3))
@@ -655,7 +656,7 @@ def scale():
         frames.append((u4(4000, 1000 + i, src="10.%d.%d.7" % (i // 256, i % 256)), 1 + i % 3))
     miss = u4(4000, 1000 + 17, src="10.0.18.7")      # dport of rule 17, saddr of rule 18
     sw.inject([f for f, _ in frames] + [miss])
-    got = {p: sw.new(p) for p in range(4)}
+    got = sw.news(range(4))
     for (f, p), i in zip(frames, (N, N - 1, 2500, 1, 4096)):
         check_eq("scale: a frame for rule %d -> port %d" % (i, p),
                  [q for q in range(4) if f in got[q]], [p])
