@@ -116,7 +116,7 @@ capture_out() {
 	SW=$!
 	cleanup "kill $SW"
 	sw_ready || not_ok "nfswitch starts ($name)"
-	ip netns exec "$B" timeout 30 tcpdump -U -n -i b0 -s 0 -c "$count" -w "$T/$name.pcap" \
+	ip netns exec "$B" timeout 30 tcpdump -B 32768 -U -n -i b0 -s 0 -c "$count" -w "$T/$name.pcap" \
 		ether proto 0x88b5 2>"$T/tcpdump-$name.err" &
 	TD=$!
 	for i in $(seq 100); do grep -q "listening on" "$T/tcpdump-$name.err" && break; sleep 0.1; done
