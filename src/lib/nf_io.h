@@ -53,7 +53,10 @@
  * then the packet's bytes. When @lenoff is not 0, the 16-bit big-endian
  * field at that offset of the header is set to the frame's length minus
  * @lensub (an outer IPv6 payload length). An encapsulation written once
- * per flow instead of once per packet. */
+ * per flow instead of once per packet. @len is at most NF_HDR_ROOM and
+ * @p readable to NF_HDR_ROOM bytes: nf_pkt_copy() copies it in whole
+ * 32-byte moves, four or six, with no test of its length. */
+#define NF_HDR_ROOM	192
 struct nf_hdr {
 	const uint8_t *p;
 	uint16_t len;
@@ -269,8 +272,11 @@ static inline uint16_t nf_tx_burst_hdr(struct nf_port *p, struct nf_pkt *pkts,
 }
 
 /* Write the frame of @pk (with NF_PKT_F_HDR: its header, then its bytes,
- * the length field set) at @dst, @pk->len bytes. */
-static inline void nf_pkt_copy(uint8_t *dst, const struct nf_pkt *pk)
+ * the length field set) at @dst, @pk->len bytes; @dst is writable to
+ * @room bytes (at least @pk->len). With room for NF_HDR_ROOM, the header
+ * goes in whole 32-byte moves (past its end too: its packet's bytes
+ * follow over them); with less, exactly. */
+static inline void nf_pkt_copy(uint8_t *dst, uint32_t room, const struct nf_pkt *pk)
 {
 	const uint8_t *const src = pk->data;
 	const uint32_t len = pk->len;
@@ -289,17 +295,28 @@ static inline void nf_pkt_copy(uint8_t *dst, const struct nf_pkt *pk)
 	hl = h->len;
 	off = h->lenoff;
 	v = __builtin_bswap16((uint16_t)(len - h->lensub));
-	nf_copy_frame(dst, hp, hl);
+	if (nf_likely(room >= NF_HDR_ROOM)) {
+		nf_copy32(dst, hp);
+		nf_copy32(dst + 32, hp + 32);
+		nf_copy32(dst + 64, hp + 64);
+		nf_copy32(dst + 96, hp + 96);
+		if (hl > 128) {
+			nf_copy32(dst + 128, hp + 128);
+			nf_copy32(dst + 160, hp + 160);
+		}
+	} else {
+		nf_copy_frame(dst, hp, hl);
+	}
 	nf_copy_frame(dst + hl, src, len - hl);
 	if (off != 0)
 		memcpy(dst + off, &v, 2);
 }
 
-/* Make a packet with NF_PKT_F_HDR one piece at @buf (@pk->len bytes), for
+/* Make a packet with NF_PKT_F_HDR one piece at @buf (NF_FRAME_MAX bytes), for
  * a port without nf_tx_burst_hdr(). */
 static inline void nf_pkt_flatten(struct nf_pkt *pk, uint8_t *buf)
 {
-	nf_pkt_copy(buf, pk);
+	nf_pkt_copy(buf, NF_FRAME_MAX, pk);
 	pk->data = buf;
 	pk->flags = 0;
 	pk->slot = NULL;

@@ -1124,7 +1124,7 @@ srv_tx_run_(struct nf_memif_desc *dp, struct nf_memif_desc *end,
 		if (nf_unlikely(reg > 7 || off + cap > rs[reg] || len - 1 >= cap))
 			break;
 		if (hdr)
-			nf_pkt_copy(rb[reg] + off, pk);
+			nf_pkt_copy(rb[reg] + off, (uint32_t)cap, pk);
 		else
 			nf_copy_frame(rb[reg] + off, pk->data, (uint32_t)len);
 		__atomic_store_n(&dp->length, (uint32_t)len, __ATOMIC_RELAXED);
@@ -1162,7 +1162,7 @@ static __attribute__((noinline)) int srv_tx_chain_hdr(struct mif_port *m, uint16
 
 	if (pk->len > sizeof(flat))
 		return 0;
-	nf_pkt_copy(flat, pk);
+	nf_pkt_copy(flat, sizeof(flat), pk);
 	return srv_tx_chain(m, pos, nfree, flat, pk->len);
 }
 

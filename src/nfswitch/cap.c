@@ -95,7 +95,7 @@ static inline const uint8_t *frame_bytes(const struct nf_pkt *f, uint8_t *buf)
 {
 	if (nf_likely(!(f->flags & NF_PKT_F_HDR)))
 		return f->data;
-	nf_pkt_copy(buf, f);
+	nf_pkt_copy(buf, NF_FRAME_MAX, f);
 	return buf;
 }
 

@@ -200,7 +200,7 @@ struct st_centry {
  * its own length delta); valid while every End.AD cache slot the frame
  * read or wrote still has the content it had (its update count). */
 #define ST_FLOW_SIZE	4096u
-#define ST_FLOW_HDR	192	/* eth + IPv6 + SRH with 8 SIDs, 6 x 32 */
+#define ST_FLOW_HDR	NF_HDR_ROOM	/* eth + IPv6 + SRH with 8 SIDs, 6 x 32 */
 #define ST_FLOW_CNT	8
 #define ST_FLOW_DEP	4
 
