@@ -375,7 +375,7 @@ def outcome(step, frames, sent):
     other = "h2" if step.side == "h1" else "h1"
     # Linux's own multicast (MLD reports to ff02::16, now and then) is not
     # an outcome: no step sends to a group address.
-    frames = [(n, f) for n, f in frames if not f[0] & 1]
+    frames = unicast(frames)
     back = [f for n, f in frames if n == step.side]
     fwd = [f for n, f in frames if n == other]
     want_l4 = summary(sent)

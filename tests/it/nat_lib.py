@@ -146,7 +146,7 @@ class Wire:
         """The frames @frame causes within @wait seconds (with @until, see
         drain()). A unicast frame left from before (late for its own
         step) counts as this one's: it fails the check, not lost."""
-        left = [(n, f) for n, f in drain(self.socks, 0) if not f[0] & 1]
+        left = unicast(drain(self.socks, 0))
         self.socks[side].send(frame)
         return left + drain(self.socks, wait, until)
 

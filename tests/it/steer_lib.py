@@ -236,7 +236,7 @@ class Sw:
     def news(self, ports, want=None):
         """new() of each of @ports with one wait for the flush: a dict
         port -> frames (@want: port -> the frames awaited, as for new())."""
-        for i in ports if want else ():
+        for i in want or ():
             k = self.seen.get(i, 0)
             for _ in range(60):
                 if len(rpcap(self.out(i))) - k >= len(want[i]):

@@ -194,6 +194,13 @@ def socket_in(ns, ifname):
     return s
 
 
+def unicast(frames):
+    """The (name, bytes) frames sent to one station: not to a group address
+    (the hosts' and routers' own multicast, MLD reports, that no test step
+    causes)."""
+    return [(n, f) for n, f in frames if not f[0] & 1]
+
+
 SETTLE = 0.02		# seconds drain() waits on after @until said "done"
 
 
