@@ -91,20 +91,27 @@ test: all
 FUZZ_TIME ?= 60
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS   := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard src/lib/*.h)
+build/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(LIB_SRC) $(wildcard src/lib/*.h)
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -g -O1 -Isrc/lib -fsanitize=fuzzer,address,undefined \
 		-o $@ $< $(LIB_SRC) -lpcap -ljson-c -lmicrohttpd -lxdp -lbpf -lcurl -lm
 # The description parser lives with nfchain: its target links spec.c and plan.c.
-build/fuzz/fuzz_spec: tests/fuzz/fuzz_spec.c src/nfchain/spec.c src/nfchain/plan.c $(LIB_SRC) $(wildcard src/lib/*.h)
+build/fuzz/fuzz_spec: tests/fuzz/fuzz_spec.c tests/fuzz/fuzz.h src/nfchain/spec.c src/nfchain/plan.c $(LIB_SRC) $(wildcard src/lib/*.h)
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -g -O1 -Isrc/lib -Isrc/nfchain -fsanitize=fuzzer,address,undefined \
 		-o $@ $< src/nfchain/spec.c src/nfchain/plan.c $(LIB_SRC) -lpcap -ljson-c -lyaml -lmicrohttpd -lxdp -lbpf -lcrypt -lcurl -lm
 # nfchain-cni's configuration parser: its target links conf.c.
-build/fuzz/fuzz_cni_conf: tests/fuzz/fuzz_cni_conf.c src/nfchain-cni/conf.c src/nfchain-cni/cni.h
+build/fuzz/fuzz_cni_conf: tests/fuzz/fuzz_cni_conf.c tests/fuzz/fuzz.h src/nfchain-cni/conf.c src/nfchain-cni/cni.h
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -g -O1 -Isrc/lib -Isrc/nfchain-cni -fsanitize=fuzzer,address,undefined \
 		-o $@ $< src/nfchain-cni/conf.c -ljson-c
+# nfswitch's steering: its target links steer.c and hold.c, built for this
+# machine's CPU as nfswitch is (the flow cache's wide compares).
+build/fuzz/fuzz_steer: tests/fuzz/fuzz_steer.c tests/fuzz/fuzz.h tests/fuzz/steer.ignore src/nfswitch/steer.c src/nfswitch/hold.c $(wildcard src/nfswitch/*.h) $(LIB_SRC) $(wildcard src/lib/*.h)
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -g -O1 -march=$(MARCH) -Isrc/lib -Isrc/nfswitch -fsanitize=fuzzer,address,undefined \
+		-fsanitize-coverage-ignorelist=tests/fuzz/steer.ignore \
+		-o $@ $< src/nfswitch/steer.c src/nfswitch/hold.c $(LIB_SRC) -lpcap -ljson-c -lmicrohttpd -lxdp -lbpf -lcurl -lm
 fuzz-build: $(FUZZERS)
 fuzz: fuzz-build
 	tests/fuzz/run $(FUZZ_TIME)

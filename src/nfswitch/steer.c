@@ -1056,8 +1056,6 @@ int st_build(struct sw *sw, char *const *lines, unsigned n, const struct st_gen 
 				nf_set_error("line %u: the matches are empty", pr[i].line + 1);
 				ret = -EINVAL;
 			}
-			for (; i < npr; i++)
-				free(pr[i].r.encap);
 			goto fail;
 		}
 		g->rule[i] = pr[i].r;
@@ -1150,6 +1148,9 @@ fail_line:
 fail:
 	if (ret == -ENOMEM)
 		nf_set_error("out of memory");
+	/* the parsed rules not yet in g->rule own their encapsulation */
+	for (i = g->nrules; i < npr; i++)
+		free(pr[i].r.encap);
 	free(pr);
 	st_free(g);
 	return ret;

@@ -13,6 +13,7 @@
  *   seeds: python3 tests/fuzz/make_cni_conf_corpus.py
  */
 #define _GNU_SOURCE
+#include "fuzz.h"
 #include "cni.h"
 
 #include <stdint.h>
@@ -21,14 +22,6 @@
 #include <string.h>
 
 #define MAXIN	(64u * 1024)
-
-#define CHECK(c) do {							\
-	if (!(c)) {							\
-		fprintf(stderr, "fuzz harness: %s:%d: %s\n", __FILE__,	\
-			__LINE__, #c);					\
-		abort();						\
-	}								\
-} while (0)
 
 static int path_ok(const char *s)
 {

@@ -12,6 +12,7 @@
  *   make fuzz-build && build/fuzz/fuzz_parse tests/fuzz/corpus/parse
  *   seeds: python3 tests/fuzz/make_parse_corpus.py
  */
+#include "fuzz.h"
 #include "nf_parse.h"
 
 #include <stdio.h>
@@ -53,14 +54,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	head_start = b + PAGE;
 	return 0;
 }
-
-#define CHECK(c) do {							\
-	if (!(c)) {							\
-		fprintf(stderr, "fuzz harness: %s:%d: %s\n", __FILE__,	\
-			__LINE__, #c);					\
-		abort();						\
-	}								\
-} while (0)
 
 static uint32_t be16(const uint8_t *p)
 {

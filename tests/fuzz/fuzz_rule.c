@@ -17,6 +17,7 @@
  *   make fuzz-build && build/fuzz/fuzz_rule tests/fuzz/corpus/rule
  *   seeds: python3 tests/fuzz/make_rule_corpus.py
  */
+#include "fuzz.h"
 #include "nf_cls.h"
 #include "nf_rule.h"
 #include "nf_util.h"
@@ -27,14 +28,6 @@
 #include <string.h>
 
 #define MAXIN	(16u * 1024)
-
-#define CHECK(c) do {							\
-	if (!(c)) {							\
-		fprintf(stderr, "fuzz harness: %s:%d: %s\n", __FILE__,	\
-			__LINE__, #c);					\
-		abort();						\
-	}								\
-} while (0)
 
 static const char *const ports[] = { "r1", "r2", "eth0", "eth1", "wan" };
 static const struct nf_rule_opts O = { "fuzz.conf", ports, 5 };

@@ -16,6 +16,7 @@
  *   seeds: python3 tests/fuzz/make_spec_corpus.py
  */
 #define _GNU_SOURCE
+#include "fuzz.h"
 #include "plan.h"
 #include "spec.h"
 
@@ -28,14 +29,6 @@
 #include <unistd.h>
 
 #define MAXIN	(64u * 1024)
-
-#define CHECK(c) do {							\
-	if (!(c)) {							\
-		fprintf(stderr, "fuzz harness: %s:%d: %s\n", __FILE__,	\
-			__LINE__, #c);					\
-		abort();						\
-	}								\
-} while (0)
 
 static bool name_ok(const char *s)
 {

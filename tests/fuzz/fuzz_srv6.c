@@ -15,6 +15,7 @@
  *   make fuzz-build && build/fuzz/fuzz_srv6 tests/fuzz/corpus/srv6
  *   seeds: python3 tests/fuzz/make_srv6_corpus.py
  */
+#include "fuzz.h"
 #include "nf_parse.h"
 #include "nf_srv6.h"
 
@@ -31,14 +32,6 @@ static uint8_t out[MAXF + 1024], out2[MAXF + 1024];
 static struct nf_srv6_encap enc[3];
 static struct nf_srv6_proxy px;
 static const struct nf_srv6_sid src6 = { { 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9 } };
-
-#define CHECK(c) do {							\
-	if (!(c)) {							\
-		fprintf(stderr, "fuzz harness: %s:%d: %s\n", __FILE__,	\
-			__LINE__, #c);					\
-		abort();						\
-	}								\
-} while (0)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

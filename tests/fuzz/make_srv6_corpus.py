@@ -12,7 +12,10 @@ and the proxy's way back. Run again after changing it (files committed):
 DIR (default the corpus directory) is emptied first; tests/it/fuzz_srv6.sh
 writes into a scratch DIR to check the committed seeds are current.
 """
-import os, shutil, struct, sys
+import os, struct, sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import seeds  # noqa: E402
 
 D = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "srv6")
 MACS = bytes.fromhex("020000000002" "020000000001")
@@ -66,7 +69,7 @@ def srv6(n, sl, inner=None, nh=4, hl=64, vid=0, **kw):
     return eth(0x86dd, vid) + ip6(43, s + inner, hl=hl)
 
 
-def seeds():
+def make():
     out = {}
     for n in (1, 2, 3, 16):
         for sl in sorted({0, 1, n - 1, n}):
@@ -104,14 +107,7 @@ def seeds():
 
 
 def main():
-    d = sys.argv[1] if len(sys.argv) > 1 else D
-    shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(d)
-    s = seeds()
-    for name, frame in sorted(s.items()):
-        with open(os.path.join(d, name), "wb") as f:
-            f.write(frame)
-    print("%d seeds in %s" % (len(s), d))
+    seeds.write(D, make())
 
 
 if __name__ == "__main__":

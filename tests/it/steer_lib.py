@@ -150,6 +150,52 @@ def dec_ttl4(inner):
     b[10:12] = struct.pack("!H", csum(bytes(b[:hl])))
     return bytes(b)
 
+# ------------------------------------------------------------ steering files
+
+# The flow cache's test configuration (switch_flowcache.py, and the seeds
+# of tests/fuzz/fuzz_steer.c): every kind of entry; ports 0..7.
+FC_LINES = [
+    "group vnf 2/4@02:00:00:00:01:02 3/5@02:00:00:00:01:03",
+    "group web 1 6",
+    "sid fc00::a End.AD group vnf",
+    "sid fc00::b End",
+    "sid fc00::e End.DX4 6 02:00:00:00:0e:0e",
+    "rule id 1 udp dport 1000-1999 action srv6-encap fc00::a,fc00::e",
+    "rule id 9 udp dport 7000-7999 action srv6-encap fc00::a,fc00::b,fc00::e",
+    "rule id 2 udp dport 2000-2999 action srv6-encap fc00::c,fc00::d output 1",
+    "rule id 3 tcp dport 80 action group web",
+    "rule id 4 udp dport 3000-3999 action set-dst-mac 02:00:00:00:09:09 output 1",
+    "rule id 5 udp dport 4000-4999 action srv6-encap fc00::b,fc00::f output 1",
+    "rule id 6 udp dport 5000-5999 action drop",
+    "rule id 7 tcp dport 22 action count",
+    "rule id 8 udp dport 6000 action mirror 6 output 1",
+    "rule id 10 ip dscp 10 action output 6",
+]
+
+# Wide entries (DESIGN "Steering", the flow cache): rules that read only
+# destinations and DSCP, so an entry may serve every flow to a destination
+# when nothing on the way depended on the flow: one replica behind End.AD
+# (solo), End.DX4, a MAC rewrite, DSCP; and next to them what must stay per
+# flow: a group of two that hashes (duo), an encapsulation that leaves (its
+# flow label), two chains through solo's proxy (the cached headers alternate).
+FC_LINES_W = [
+    "group solo 2/4@02:00:00:00:01:02",
+    "group duo 1 3",
+    "sid fc00::a End.AD group solo",
+    "sid fc00::b End",
+    "sid fc00::e End.DX4 6 02:00:00:00:0e:0e",
+    "rule id 1 ip daddr 10.6.0.1 action srv6-encap fc00::a,fc00::e",
+    "rule id 2 ip daddr 10.6.0.2 action group duo",
+    "rule id 3 ip daddr 10.6.0.3 action srv6-encap fc00::c,fc00::d output 1",
+    "rule id 4 ip daddr 10.6.0.4 action set-dst-mac 02:00:00:00:09:09 output 1",
+    "rule id 5 ip dscp 10 action output 6",
+    "rule id 6 ip daddr 10.6.0.6 action drop",
+    "rule id 7 ip daddr 10.6.0.7 action srv6-encap fc00::a,fc00::b,fc00::e",
+    "rule id 8 ip daddr 10.6.0.8 action count",
+    "rule id 9 ip daddr 10.6.0.9 action srv6-encap fc00::e",
+]
+
+
 # ------------------------------------------------------------ the switch
 
 

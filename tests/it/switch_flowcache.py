@@ -17,7 +17,7 @@ End, to an End.AD proxy whose replicas answer, End.DX4, drop, mirror, L2);
 two chains through one End.AD proxy, whose cached headers alternate (the
 entries that read them must notice); then a steering change and the mix
 again from a new port (a new generation starts empty). Then the same for
-wide entries (LINES_W below)."""
+wide entries (FC_LINES_W, steer_lib.py)."""
 import os
 import sys
 
@@ -25,23 +25,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from steer_lib import *  # noqa: E402,F401,F403
 
 M = [mac("02:00:00:00:01:%02x" % i) for i in range(8)]
-LINES = [
-    "group vnf 2/4@02:00:00:00:01:02 3/5@02:00:00:00:01:03",
-    "group web 1 6",
-    "sid fc00::a End.AD group vnf",
-    "sid fc00::b End",
-    "sid fc00::e End.DX4 6 02:00:00:00:0e:0e",
-    "rule id 1 udp dport 1000-1999 action srv6-encap fc00::a,fc00::e",
-    "rule id 9 udp dport 7000-7999 action srv6-encap fc00::a,fc00::b,fc00::e",
-    "rule id 2 udp dport 2000-2999 action srv6-encap fc00::c,fc00::d output 1",
-    "rule id 3 tcp dport 80 action group web",
-    "rule id 4 udp dport 3000-3999 action set-dst-mac 02:00:00:00:09:09 output 1",
-    "rule id 5 udp dport 4000-4999 action srv6-encap fc00::b,fc00::f output 1",
-    "rule id 6 udp dport 5000-5999 action drop",
-    "rule id 7 tcp dport 22 action count",
-    "rule id 8 udp dport 6000 action mirror 6 output 1",
-    "rule id 10 ip dscp 10 action output 6",
-]
 
 
 def udp4(sport, dport, src="10.5.0.1", data=b"x" * 20, ttl=64, tos=0, ident=0x1234,
@@ -122,7 +105,7 @@ def run(tag, extra):
     import random
     rnd = random.Random(7)
     ins = {0: mix(rnd), 4: returns(0), 5: returns(1)}
-    sw = Sw("fc_" + tag, 7, LINES, ins, extra=extra)
+    sw = Sw("fc_" + tag, 7, FC_LINES, ins, extra=extra)
     outs = list(sw.news(range(7)).values())
     st = (sw.rules(), sw.js("sids")["sids"], members(sw), sw.drops())
     stats = sw.js("steer-stats")
@@ -138,28 +121,6 @@ def run(tag, extra):
     return outs, st, stats, outs2, st2, stats2, (rc, err, rc2, err2, rcs)
 
 
-# Wide entries (DESIGN "Steering", the flow cache): rules that read only
-# destinations and DSCP, so an entry may serve every flow to a destination
-# when nothing on the way depended on the flow: one replica behind End.AD
-# (solo), End.DX4, a MAC rewrite, DSCP; and next to them what must stay per
-# flow: a group of two that hashes (duo), an encapsulation that leaves (its
-# flow label), two chains through solo's proxy (the cached headers alternate).
-LINES_W = [
-    "group solo 2/4@02:00:00:00:01:02",
-    "group duo 1 3",
-    "sid fc00::a End.AD group solo",
-    "sid fc00::b End",
-    "sid fc00::e End.DX4 6 02:00:00:00:0e:0e",
-    "rule id 1 ip daddr 10.6.0.1 action srv6-encap fc00::a,fc00::e",
-    "rule id 2 ip daddr 10.6.0.2 action group duo",
-    "rule id 3 ip daddr 10.6.0.3 action srv6-encap fc00::c,fc00::d output 1",
-    "rule id 4 ip daddr 10.6.0.4 action set-dst-mac 02:00:00:00:09:09 output 1",
-    "rule id 5 ip dscp 10 action output 6",
-    "rule id 6 ip daddr 10.6.0.6 action drop",
-    "rule id 7 ip daddr 10.6.0.7 action srv6-encap fc00::a,fc00::b,fc00::e",
-    "rule id 8 ip daddr 10.6.0.8 action count",
-    "rule id 9 ip daddr 10.6.0.9 action srv6-encap fc00::e",
-]
 
 
 def mix_w(rnd):
@@ -198,7 +159,7 @@ def returns_w():
 
 def run_wide(tag, extra):
     import random
-    sw = Sw("fw_" + tag, 7, LINES_W, {0: mix_w(random.Random(3)), 4: returns_w()}, extra=extra)
+    sw = Sw("fw_" + tag, 7, FC_LINES_W, {0: mix_w(random.Random(3)), 4: returns_w()}, extra=extra)
     outs = list(sw.news(range(7)).values())
     st = (sw.rules(), sw.js("sids")["sids"], members(sw), sw.drops())
     stats = sw.js("steer-stats")

@@ -1,0 +1,252 @@
+#!/usr/bin/env python3
+"""Write the seed corpus of fuzz_steer (tests/fuzz/corpus/steer/).
+
+Each seed is a steering file, a NUL, then frames ([port byte][length, 2
+bytes][bytes]; the in-port, 0..7, in the low bits, bit 7 starts a new
+burst): the flow cache's configurations and traffic
+from tests/it/switch_flowcache.py (FC_LINES and FC_LINES_W in
+steer_lib.py; runs and interleaved flows, what the
+key keeps and leaves out, what the cache must not take, End.AD proxies
+whose replicas answer, wide entries), every SID behaviour with SRv6 frames
+(every SL, a reduced SRH, SL beyond the list, lengths that lie, hop limit
+1), the ToS-bitmap mode, groups with removed, draining and held members,
+set-tos, srv6-decap, mirrors; and steering files that must be refused.
+Run again after changing it (files committed):
+    python3 tests/fuzz/make_steer_corpus.py [DIR]
+DIR (default the corpus directory) is emptied first; tests/it/fuzz_steer.sh
+writes into a scratch DIR to check the committed seeds are current.
+"""
+import os, struct, sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+D = os.path.join(HERE, "corpus", "steer")
+os.environ.setdefault("BIN", "")        # steer_lib reads them; unused here
+os.environ.setdefault("T", "")
+sys.path.insert(0, os.path.join(HERE, "..", "it"))
+sys.path.insert(0, HERE)
+from steer_lib import *  # noqa: E402,F401,F403
+import seeds  # noqa: E402
+
+M = [mac("02:00:00:00:01:%02x" % i) for i in range(8)]
+
+
+def seed(lines, frames=()):
+    """The input: the file, a NUL, each (port byte, frame)."""
+    b = "".join(line + "\n" for line in lines).encode() + b"\0"
+    for port, fr in frames:
+        b += struct.pack("!BH", port, len(fr)) + fr
+    return b
+
+
+def udp4(sport, dport, src="10.5.0.1", dst="10.6.0.1", **kw):
+    return u4(sport, dport, src=src, dst=dst, data=kw.pop("data", b"p" * 20), **kw)
+
+
+def ret(fr, member):
+    """A replica's answer: from its MAC."""
+    return fr[:6] + M[2 + member] + fr[12:]
+
+
+def setb(fr, off, *vals):
+    """@fr with bytes from @off set to @vals."""
+    b = bytearray(fr)
+    b[off:off + len(vals)] = bytes(vals)
+    return bytes(b)
+
+
+def ipopts(fr):
+    """@fr (IPv4 UDP) with 4 bytes of IPv4 options: checksums not redone."""
+    ip = bytearray(fr[14:34])
+    ip[0] = 0x46
+    ip[2:4] = struct.pack("!H", len(fr) - 14 + 4)
+    return fr[:14] + bytes(ip) + b"\x01\x01\x01\x00" + fr[34:]
+
+
+def srv6(inner, segs, sl=None, hlim=64, src="fd00::9"):
+    """@inner (an Ethernet frame) H.Encaps'd by @segs, SL @sl (default the
+    first segment's), hop limit @hlim."""
+    e = bytearray(encap(inner, segs, src, fl=1))
+    if sl is not None:
+        e[54 + 3] = sl
+        e[38:54] = ip6(segs[len(segs) - 1 - sl]) if sl < len(segs) else e[38:54]
+    e[21] = hlim
+    return bytes(e)
+
+
+
+def flowcache_frames():
+    fr = []
+    dports = [1000, 1001, 7000, 2000, 3000, 4000, 5000, 6000, 9999]
+    for i, dp in enumerate(dports):
+        for k in range(1 + i % 3):                      # runs of 1..3
+            fr.append((0, udp4(100 + i, dp, data=b"p" * (20 + 7 * k))))
+    for i in range(12):                                 # interleaved
+        fr.append((0, udp4(200 + i % 4, dports[i % 4], src="10.5.0.%d" % (1 + i % 3))))
+    for k in range(3):                                  # what the key keeps
+        fr.append((0, udp4(300, 3000, ttl=64 - k)))
+        fr.append((0, udp4(300, 3000, tos=40)))
+        fr.append((0, udp4(300, 3000, smac=M[k])))
+    for fl in (TCP_SYN, TCP_ACK, TCP_FIN | TCP_ACK):
+        fr.append((0, t4(40000, 80)[:47] + bytes([fl]) + t4(40000, 80)[48:]))
+        fr.append((0, t4(40001, 22)))
+    # what the cache must not take, each right after a frame of its flow
+    # (a two-piece entry, dport 1000; a MAC rewrite, 3000): the frame that
+    # follows a hit in its burst is checked by st_flow_next() and
+    # st_flow_run(), not by a lookup
+    for dp in (1000, 3000):
+        base = udp4(400, dp)
+        fr.append((0x80, base))                         # the entry
+        for v in (base + b"\0" * 6,                    # Ethernet padding
+                  setb(base, 20, 0x20),                 # a fragment (MF)
+                  setb(base, 21, 0x08),                 # offset 8
+                  ipopts(base),                         # IPv4 options
+                  setb(base, 16, 0, 0x60),              # total length lies
+                  base[:47],                            # cut
+                  setb(base, 22, 63),                   # another TTL
+                  vlan(base, 7)):
+            fr += [(0x80, base), (0, v)]
+    fr.append((0, eth(v4(ip4("10.5.0.1"), ip4("10.6.0.1"), 1, icmp4(8, 0, 1)), 0x0800,
+                      B_MAC, A_MAC)))
+    fr.append((0, u6(500, 3000)))
+    # the replicas answer (End.AD's way back), twice each
+    for m in (0, 1):
+        for k in range(2):
+            fr.append((4 + m, ret(udp4(100, 1000, data=b"r" * (20 + k)), m)))
+            fr.append((4 + m, ret(udp4(101, 7000, data=b"r" * (20 + k)), m)))
+    return fr
+
+
+def wide_frames():
+    fr = []
+    for k in range(3):
+        for d in range(1, 8):
+            fr.append((0, udp4(1000 + k, 53, dst="10.6.0.%d" % d, src="10.5.0.%d" % (1 + k))))
+    fr.append((4, ret(udp4(1000, 53), 0)))
+    fr.append((4, ret(udp4(1001, 53, src="10.5.0.2"), 0)))
+    return fr
+
+
+SIDS = [
+    "group px 2/3@02:00:00:00:01:02",
+    "group as 4/5",
+    "sid fc00::1 End",
+    "sid fc00::2 End.X 1 02:00:00:00:02:02",
+    "sid fc00::3 End.DX4 1 02:00:00:00:02:03",
+    "sid fc00::4 End.DX6 1 02:00:00:00:02:04",
+    "sid fc00::5 End.DT4",
+    "sid fc00::6 End.DT6",
+    "sid fc00::7 End.AD group px",
+    "sid fc00::8 End.AS group as inner ipv4 segs fc00::3 src fd00::8",
+    "rule id 1 ip6 daddr fc00::9 action srv6-decap output 7",
+    "rule id 2 ip daddr 10.9.0.0/16 action output 7",
+    "rule id 3 ip6 daddr fd00:6::/32 action output 7",
+]
+
+
+def sids_frames():
+    v4in, v6in = udp4(1, 2, dst="10.9.0.1"), u6(1, 2)
+    fr = []
+    for segs in (["fc00::1", "fc00::3"], ["fc00::1", "fc00::2", "fc00::3"], ["fc00::4"],
+                 ["fc00::5"], ["fc00::6"], ["fc00::7", "fc00::3"], ["fc00::8", "fc00::3"],
+                 ["fc00::9"], ["fc00::1", "fc00::1", "fc00::1", "fc00::1", "fc00::1"]):
+        inner = v6in if segs[-1] in ("fc00::4", "fc00::6") else v4in
+        fr.append((0, srv6(inner, segs)))
+    fr.append((0, srv6(v4in, ["fc00::1", "fc00::3"], sl=5)))            # SL beyond
+    fr.append((0, srv6(v4in, ["fc00::1", "fc00::3"], sl=0)))
+    fr.append((0, srv6(v4in, ["fc00::1", "fc00::3"], hlim=1)))          # hop limit 1
+    bad = bytearray(srv6(v4in, ["fc00::1", "fc00::3"]))
+    bad[55] = 9                                                         # hdr ext len lies
+    fr.append((0, bytes(bad)))
+    bad = bytearray(srv6(v4in, ["fc00::1", "fc00::3"]))
+    bad[18:20] = struct.pack("!H", 2000)                                # payload length lies
+    fr.append((0, bytes(bad)))
+    fr.append((0, srv6(v4in, ["fc00::1", "fc00::3"])[:70]))             # cut in the SRH
+    fr.append((3, ret(v4in, 0)))                                        # End.AD's way back
+    fr.append((5, ret(v4in, 1)))                                        # End.AS's
+    fr.append((0, encap(v4in, ["fc00::5"], "fd00::9", red=True, fl=1)))  # reduced, no SRH
+    return fr
+
+
+TOS = ["group l0 2/3 4/5", "group l1 6/7", "tos 0 1 l0 l1",
+       "rule id 1 in-port 0 ip saddr 10.1.0.0/24 action set-tos 2/3"]
+
+
+def tos_frames():
+    fr = []
+    for t in range(4):
+        fr.append((0, udp4(10 + t, 20, src="10.5.0.1", tos=t)))
+        fr.append((0, udp4(10 + t, 20, src="10.1.0.5", tos=t)))
+    for p in (2, 3, 4, 5, 6, 7, 1):
+        fr.append((p, udp4(20, 10, src="10.6.0.1", dst="10.5.0.1", tos=3)))
+    return fr
+
+
+GROUPS = ["group g 1 - ~3 4@02:00:00:00:03:04 track",
+          "group h 5 hold 4",
+          "group e -",
+          "rule id 1 udp dport 1 action group g",
+          "rule id 2 udp dport 2 action group h",
+          "rule id 3 udp dport 3 action group e",
+          "rule id 4 udp dport 4 action set-tos 0xb8 count output 7",
+          "rule id 5 udp dport 5 action mirror 6 set-dst-mac 02:00:00:00:00:05 output 7",
+          "rule id 6 udp dport 6 action srv6-encap red l2 src fd00::66 fc00::1,fc00::2 output 7",
+          "rule id 7 priority 1 ether type 0x0806 action drop",
+          "rule id 8 vlan id 7 action output 6",
+          "rule id 9 ether saddr 02:00:00:00:01:05 action l2"]
+
+
+def groups_frames():
+    fr = []
+    for d in range(1, 7):
+        for s in range(3):
+            fr.append((0, udp4(100 + s, d, src="10.5.0.%d" % (1 + s))))
+            fr.append((0, reverse(udp4(100 + s, d, src="10.5.0.%d" % (1 + s)))))
+    fr.append((0, eth(b"\0" * 28, 0x0806, B_MAC, A_MAC)))
+    fr.append((0, vlan(udp4(1, 1), 7)))
+    fr.append((2, udp4(1, 1, smac=M[5])))
+    return fr
+
+
+BAD = {
+    "bad-directive": ["nonsense 1 2"],
+    "bad-port": ["rule id 1 action output 99"],
+    "bad-mac": ["group g 1@02:00:zz"],
+    "bad-id": ["rule id 1 action drop", "rule id 1 action drop"],
+    "bad-sid-group": ["sid fc00::1 End.AD group nosuch"],
+    "bad-sid-twice": ["sid fc00::1 End", "sid fc00::1 End.DT4"],
+    "bad-tos": ["tos 0 1 nosuch"],
+    "bad-segs": ["rule id 1 action srv6-encap fc00::1,,fc00::2 output 1"],
+    "bad-match": ["rule id 1 udp dport 70000 action drop"],
+    "bad-empty-action": ["rule id 1 udp dport 1 action"],
+    # refused after rules with an encapsulation parsed: those are freed
+    "bad-after-encap": ["rule id 1 udp dport 1 action srv6-encap fc00::1 output 1",
+                        "rule id 2 action srv6-encap red fc00::1,fc00::2",
+                        "nonsense"],
+    "bad-id-encap": ["rule id 1 action srv6-encap fc00::1 output 1",
+                     "rule id 1 action srv6-encap fc00::2 output 1"],
+    "bad-match-encap": ["rule id 1 action srv6-encap fc00::1 output 1",
+                        "rule id 2 tcp flags nosuch action srv6-encap fc00::2 output 1"],
+}
+
+
+def make():
+    out = {
+        "flowcache": seed(FC_LINES, flowcache_frames()),
+        "wide": seed(FC_LINES_W, wide_frames()),
+        "sids": seed(SIDS, sids_frames()),
+        "tos": seed(TOS, tos_frames()),
+        "groups": seed(GROUPS, groups_frames()),
+        "empty": seed([], [(0, udp4(1, 2))]),
+        "l2-only": seed(["group g 1 2"], [(0, udp4(1, 2))]),
+    }
+    for name, lines in BAD.items():
+        out[name] = seed(lines)
+    return out
+
+
+def main():
+    seeds.write(D, make())
+
+
+if __name__ == "__main__":
+    main()
