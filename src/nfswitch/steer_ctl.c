@@ -312,6 +312,51 @@ int sw_steer_load(struct sw *sw, const char *path)
 	return load_file(sw, path);
 }
 
+/* Group line @old with member @m set to @val ("-": removed), the members
+ * before it that the line lacks added as "-" and its options (track,
+ * hold N: after the members, in either order, as parse_group() reads
+ * them) kept, in @line (@n bytes). -ENOENT: @del and the line has no
+ * member @m; -EINVAL: too long. */
+static int member_line(const char *old, unsigned m, const char *val, bool del, char *line,
+		       size_t n)
+{
+	char buf[LINE_BYTES], *save = NULL, *tok, *w[NF_HASH_MEMBERS_MAX + 5];
+	unsigned nw = 0, nm, end, k;
+	bool hold = false, track = false;
+	size_t used = 0;
+
+	nf_strlcpy(buf, old, sizeof(buf));
+	for (tok = strtok_r(buf, " \t", &save); tok != NULL && nw < NF_ARRAY_SIZE(w);
+	     tok = strtok_r(NULL, " \t", &save))
+		w[nw++] = tok;
+	for (nm = nw;;) {	/* words [2, nm) are the members */
+		if (!hold && nm >= 5 && strcmp(w[nm - 2], "hold") == 0) {
+			hold = true;
+			nm -= 2;
+		} else if (!track && nm >= 4 && strcmp(w[nm - 1], "track") == 0) {
+			track = true;
+			nm--;
+		} else {
+			break;
+		}
+	}
+	if (del && m + 2 >= nm)
+		return -ENOENT;
+	end = NF_MAX(nm, m + 3);	/* the members of the new line end here */
+	for (k = 0; k < end + nw - nm; k++) {
+		const char *x = k < 2 ? w[k] : k == m + 2 ? val : k < nm ? w[k] :
+				k < end ? "-" : w[nm + k - end];
+		const int r = snprintf(line + used, n - used, "%s%s", k ? " " : "", x);
+
+		if (r < 0 || (size_t)r >= n - used) {
+			nf_set_error("request too long");
+			return -EINVAL;
+		}
+		used += (size_t)r;
+	}
+	return 0;
+}
+
 static int st_ctl_do(struct sw *sw, int argc, char **argv, struct json_object *reply)
 {
 	const char *cmd = argv[0];
@@ -429,10 +474,9 @@ static int st_ctl_do(struct sw *sw, int argc, char **argv, struct json_object *r
 	}
 	if ((strcmp(cmd, "group-member-del") == 0 && argc == 3) ||
 	    (strcmp(cmd, "group-member-set") == 0 && argc == 4)) {
-		char buf[LINE_BYTES], *save = NULL, *tok, *words[NF_HASH_MEMBERS_MAX + 2];
-		unsigned nw = 0, k;
-		uint64_t m;
+		const bool del = cmd[13] == 'd';
 		int l = find_line(g, "group", argv[1]);
+		uint64_t m;
 
 		if (l < 0) {
 			nf_set_error("no group '%s'", argv[1]);
@@ -442,24 +486,11 @@ static int st_ctl_do(struct sw *sw, int argc, char **argv, struct json_object *r
 			nf_set_error("member '%s': expected 0..%d", argv[2], NF_HASH_MEMBERS_MAX - 1);
 			return -EINVAL;
 		}
-		nf_strlcpy(buf, g->lines[l], sizeof(buf));
-		for (tok = strtok_r(buf, " \t", &save); tok != NULL && nw < NF_HASH_MEMBERS_MAX + 2;
-		     tok = strtok_r(NULL, " \t", &save))
-			words[nw++] = tok;
-		if (m + 2 >= nw && cmd[13] == 'd') {
+		ret = member_line(g->lines[l], (unsigned)m, del ? "-" : argv[3], del, line,
+				  sizeof(line));
+		if (ret == -ENOENT)
 			nf_set_error("group '%s' has no member %s", argv[1], argv[2]);
-			return -ENOENT;
-		}
-		while (nw < m + 3 && nw < NF_HASH_MEMBERS_MAX + 2)
-			words[nw++] = "-";
-		words[m + 2] = cmd[13] == 'd' ? "-" : argv[3];
-		line[0] = '\0';
-		for (k = 0; k < nw; k++) {
-			size_t used = strlen(line);
-
-			snprintf(line + used, sizeof(line) - used, "%s%s", k ? " " : "", words[k]);
-		}
-		return apply(sw, -1, line, l);
+		return ret < 0 ? ret : apply(sw, -1, line, l);
 	}
 	return -ENOENT;
 }

@@ -126,4 +126,20 @@ check("member 2 back: it takes flows again", len(moved3) > 0, len(moved3))
 balance(m3, range(4), "member 2 back")
 check_eq("steering dropped nothing", {}, sw.drops())
 check_eq("nfswitch exits cleanly", 0, sw.stop())
+
+# ---- set-member / del-member keep the group's options (track, hold N),
+# which follow the members on its line
+sw = Sw("groups_opts", 6, ["group g 1 2 track hold 4", "group h 1 ~2 3 hold 2 track"])
+for args, want in ((("set-member", "g", "2", "3"), "group g 1 2 3 track hold 4"),
+                   (("del-member", "g", "1"), "group g 1 - 3 track hold 4"),
+                   (("set-member", "g", "5", "5"), "group g 1 - 3 - - 5 track hold 4"),
+                   (("set-member", "h", "3", "4"), "group h 1 ~2 3 4 hold 2 track"),
+                   (("del-member", "h", "0"), "group h - ~2 3 4 hold 2 track")):
+    rc, out, err = sw.cli(*args)
+    got = [x for x in sw.steering() if x.split()[1] == args[1]]
+    check_eq("%s: the group's line keeps its options" % " ".join(args), (0, [want]), (rc, got))
+rc, out, err = sw.cli("del-member", "g", "9")
+check_eq("del-member g 9 (the line's words after the members are no member): refused",
+         (1, "nfchain: group 'g' has no member 9\n"), (rc, err))
+check_eq("nfswitch exits cleanly", 0, sw.stop())
 sys.exit(FAILED[0])
