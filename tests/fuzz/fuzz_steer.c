@@ -3,7 +3,8 @@
  * flow cache.
  *
  * The input is a steering file (up to the first NUL, cut at 16 KiB, one
- * directive per line), then frames, each [port byte][length, 2 bytes
+ * directive per line), control requests (up to the second NUL, one per
+ * line, at most 32), then frames, each [port byte][length, 2 bytes
  * big-endian][bytes] (at most 256, each cut at 2048 bytes): the in-port is
  * the byte's low 3 bits; frames from one port make a burst of at most 8,
  * and bit 7 starts a new one. The switch has eight ports, p0..p7 (pcap
@@ -22,9 +23,15 @@
  * drop, hold; the mirror port) and, unless dropped or held, the same
  * bytes, inside the frame or the scratch buffers. After the frames, the
  * same counters (rules, SIDs, group members, steering and SRv6 drops).
- * Then the file is built once more with the cached generation as the old
- * one (what carry() takes from it), and everything is freed. Any
- * difference abort()s.
+ * Then the requests go to st_ctl() (steer_ctl.c: rule-add, group-member-set,
+ * sid-del, ...; not steer-load, which reads a file) on the cached
+ * generation, as the switch's control socket gives them (the generations
+ * they build without a flow cache: time): 0, or -errno with
+ * a sentence (-ENOENT may have none: not a steering request); after each,
+ * the switch's steering lines build again from scratch. Then the file is
+ * built once more with the switch's generation as the old one (what
+ * carry() takes from it), and everything is freed. Any difference
+ * abort()s.
  *
  *   make fuzz-build && build/fuzz/fuzz_steer tests/fuzz/corpus/steer
  *   seeds: python3 tests/fuzz/make_steer_corpus.py
@@ -33,6 +40,8 @@
 #include "steer.h"
 #include "sw.h"
 
+#include <errno.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +49,8 @@
 
 #define MAXIN	(16u * 1024)
 #define MAXL	256u		/* lines */
+#define MAXREQ	32u		/* control requests */
+#define MAXW	40u		/* words of a request */
 #define NPORT	8u
 #define MAXFR	256u		/* frames */
 #define BURST	8u
@@ -58,7 +69,7 @@ struct side {
 
 static struct sw sw;
 static struct side side[2];		/* [0] with the flow cache */
-static char text[MAXIN + 1];
+static char text[MAXIN + 1], req[MAXIN + 1];
 
 /* steer.c names ports through this (nfswitch's is in main.c): p0..p7 by
  * name, or an index. */
@@ -184,6 +195,39 @@ static void same_counters(struct st_gen *a, struct st_gen *b)
 	CHECK(memcmp(a->srv6_drops, b->srv6_drops, sizeof(a->srv6_drops)) == 0);
 }
 
+/* The control requests of @r (one per line) through st_ctl(). */
+static void requests(char *r)
+{
+	unsigned n = 0;
+	char *line, *save = NULL;
+
+	for (line = strtok_r(r, "\n", &save); line != NULL && n < MAXREQ;
+	     line = strtok_r(NULL, "\n", &save), n++) {
+		char *argv[MAXW], *w, *ws = NULL;
+		struct json_object *reply;
+		struct st_gen *chk = NULL;
+		int argc = 0, ret;
+
+		for (w = strtok_r(line, " \t", &ws); w != NULL && argc < (int)MAXW;
+		     w = strtok_r(NULL, " \t", &ws))
+			argv[argc++] = w;
+		if (argc == 0 || strcmp(argv[0], "steer-load") == 0)
+			continue;
+		reply = json_object_new_object();
+		CHECK(reply != NULL);
+		nf_set_error("%s", "");
+		ret = st_ctl(&sw, argc, argv, reply);
+		CHECK(ret <= 0 && ret >= -4095);
+		if (ret < 0 && ret != -ENOENT)
+			CHECK(nf_last_error()[0] != '\0');
+		json_object_put(reply);
+		if (sw.steer != NULL) {
+			CHECK(st_build(&sw, sw.steer->lines, sw.steer->nlines, NULL, &chk) == 0);
+			st_free(chk);
+		}
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const uint8_t *nul = memchr(data, 0, size);
@@ -219,8 +263,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	CHECK(gn->flow == NULL && gc->active == gn->active);
 
-	/* the frames, a burst at a time (frames from one port) */
+	/* the requests, kept for later; the frames, a burst at a time
+	 * (frames from one port) */
 	k = nul != NULL ? tl + 1 : size;
+	nul = memchr(data + k, 0, size - k);
+	tl = (nul != NULL ? (size_t)(nul - data) : size) - k;
+	if (tl > MAXIN)
+		tl = MAXIN;
+	memcpy(req, data + k, tl);
+	req[tl] = '\0';
+	k = nul != NULL ? (size_t)(nul - data) + 1 : size;
 	while (gc->active && nfr < MAXFR && k + 3 <= size) {
 		const uint16_t in = data[k] % NPORT;
 
@@ -257,9 +309,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	same_counters(gc, gn);
 
-	sw.no_flow_cache = true;	/* the old generation's flow cache is not carried */
-	CHECK(st_build(&sw, lines, n, gc, &g3) == 0);
-	st_free(gc);
+	sw.steer = gc;
+	sw.no_flow_cache = true;	/* (the time of a run: 2 MB a generation) */
+	requests(req);
+	CHECK(st_build(&sw, lines, n, sw.steer, &g3) == 0);
+	st_free(sw.steer);
+	sw.steer = NULL;
 	st_free(g3);
 	st_free(gn);
 	return 0;

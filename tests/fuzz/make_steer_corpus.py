@@ -1,16 +1,17 @@
 #!/usr/bin/env python3
 """Write the seed corpus of fuzz_steer (tests/fuzz/corpus/steer/).
 
-Each seed is a steering file, a NUL, then frames ([port byte][length, 2
-bytes][bytes]; the in-port, 0..7, in the low bits, bit 7 starts a new
-burst): the flow cache's configurations and traffic
+Each seed is a steering file, a NUL, control requests (one a line), a NUL,
+then frames ([port byte][length, 2 bytes][bytes]; the in-port, 0..7, in the
+low bits, bit 7 starts a new burst): the flow cache's configurations and traffic
 from tests/it/switch_flowcache.py (FC_LINES and FC_LINES_W in
 steer_lib.py; runs and interleaved flows, what the
 key keeps and leaves out, what the cache must not take, End.AD proxies
 whose replicas answer, wide entries), every SID behaviour with SRv6 frames
 (every SL, a reduced SRH, SL beyond the list, lengths that lie, hop limit
 1), the ToS-bitmap mode, groups with removed, draining and held members,
-set-tos, srv6-decap, mirrors; and steering files that must be refused.
+set-tos, srv6-decap, mirrors; control requests of every kind; and
+steering files that must be refused.
 Run again after changing it (files committed):
     python3 tests/fuzz/make_steer_corpus.py [DIR]
 DIR (default the corpus directory) is emptied first; tests/it/fuzz_steer.sh
@@ -30,9 +31,11 @@ import seeds  # noqa: E402
 M = [mac("02:00:00:00:01:%02x" % i) for i in range(8)]
 
 
-def seed(lines, frames=()):
-    """The input: the file, a NUL, each (port byte, frame)."""
+def seed(lines, frames=(), reqs=()):
+    """The input: the file, a NUL, the control requests, a NUL, each (port
+    byte, frame)."""
     b = "".join(line + "\n" for line in lines).encode() + b"\0"
+    b += "".join(r + "\n" for r in reqs).encode() + b"\0"
     for port, fr in frames:
         b += struct.pack("!BH", port, len(fr)) + fr
     return b
@@ -207,6 +210,27 @@ def groups_frames():
     return fr
 
 
+# Control requests (steer_ctl.c, what `nfchain switch` sends), applied
+# after the frames: every kind that changes the steering, the ones that
+# read it, and refusals.
+REQS = ["steering", "rules", "groups", "sids", "steer-stats",
+        "rule-add udp dport 9 action drop",
+        "rule-add id 50 priority 1 ip daddr 10.0.0.0/8 action output 3",
+        "rule-add vlan id 3 action srv6-encap red fc00::1,fc00::2 output 1",
+        "rule-del 1", "rule-del 999",
+        "group-add extra 1 2/3@02:00:00:00:00:01 track",
+        "group-member-set vnf 1 3/5", "group-member-set vnf 5 7", "group-member-del vnf 0",
+        "group-member-del vnf 9", "group-member-set nosuch 1 2", "group-member-set vnf 64 1",
+        "group-del web", "group-del vnf",
+        "sid-add fc00::99 End", "sid-add fc00::98 End.X 99 02:00:00:00:00:01",
+        "sid-del fc00::a", "sid-del fc00::b",
+        "tos 0 1 extra", "tos-off", "nosuch request", "steer-clear", "rules",
+        "rule-add action output 2"]
+
+GROUP_REQS = ["group-member-set g 2 5", "group-member-del g 0", "group-member-set g 9 ~2",
+              "group-member-set h 0 -", "group-member-set h 3 6", "group-member-del e 0",
+              "groups", "rule-del 2", "group-del h"]
+
 BAD = {
     "bad-directive": ["nonsense 1 2"],
     "bad-port": ["rule id 1 action output 99"],
@@ -231,11 +255,12 @@ BAD = {
 
 def make():
     out = {
-        "flowcache": seed(FC_LINES, flowcache_frames()),
+        "flowcache": seed(FC_LINES, flowcache_frames(), REQS),
         "wide": seed(FC_LINES_W, wide_frames()),
         "sids": seed(SIDS, sids_frames()),
-        "tos": seed(TOS, tos_frames()),
-        "groups": seed(GROUPS, groups_frames()),
+        "tos": seed(TOS, tos_frames(), ["tos-off", "tos 0 1 l1 l0", "group-del l1",
+                                        "group-member-set l0 3 1/2", "tos-off"]),
+        "groups": seed(GROUPS, groups_frames(), GROUP_REQS),
         "empty": seed([], [(0, udp4(1, 2))]),
         "l2-only": seed(["group g 1 2"], [(0, udp4(1, 2))]),
     }
