@@ -16,15 +16,13 @@
 #include <unistd.h>
 
 #define CTL_MAX_CONNS	16
-#define CTL_LINE_MAX	4096
-#define CTL_ARGS_MAX	32
 #define CTL_IDLE_NS	5000000000ull	/* drop a silent client after 5 s */
 
 struct ctl_conn {
 	int fd;
 	size_t inlen;
 	bool toolong;		/* the buffer filled without a newline */
-	char in[CTL_LINE_MAX];
+	char in[NF_CTL_LINE];
 	char *out;		/* reply being written */
 	size_t outlen, outoff;
 	uint64_t since;
@@ -161,18 +159,21 @@ static void conn_flush(struct nf_ctl *c, struct ctl_conn *k)
 static void conn_answer(struct nf_ctl *c, struct ctl_conn *k)
 {
 	struct json_object *reply = json_object_new_object();
-	char *argv[CTL_ARGS_MAX + 1], *save = NULL, *tok;
+	char *argv[NF_CTL_WORDS + 2], *save = NULL, *tok;	/* one more word: too many */
 	struct epoll_event ee = { .events = EPOLLOUT, .data.ptr = k };
 	const char *s;
 	int argc = 0, ret;
 
-	for (tok = strtok_r(k->in, " \t\r\n", &save); tok != NULL && argc < CTL_ARGS_MAX;
+	for (tok = strtok_r(k->in, " \t\r\n", &save); tok != NULL && argc <= NF_CTL_WORDS;
 	     tok = strtok_r(NULL, " \t\r\n", &save))
 		argv[argc++] = tok;
 	argv[argc] = NULL;
 	nf_clear_error();
 	if (k->toolong) {
 		nf_set_error("request longer than %zu bytes", sizeof(k->in) - 1);
+		ret = -E2BIG;
+	} else if (argc > NF_CTL_WORDS) {	/* refused, not cut: its end may matter */
+		nf_set_error("request of more than %d words", NF_CTL_WORDS);
 		ret = -E2BIG;
 	} else if (argc == 0) {
 		nf_set_error("empty request");

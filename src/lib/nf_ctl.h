@@ -5,12 +5,17 @@
  * carried over calls. A client (the nfchain CLI) connects, writes one line
  * ("ports\n", "port-add memif:/run/x.sock,id=3\n"), reads the reply until
  * the daemon closes. Replies are JSON objects with "ok": true|false and,
- * on failure, "error": one sentence.
+ * on failure, "error": one sentence. A request has at most NF_CTL_WORDS
+ * words (blank-separated) in NF_CTL_LINE - 1 bytes; a longer one is
+ * refused, never cut.
  */
 #ifndef NF_CTL_H
 #define NF_CTL_H
 
 #include <json-c/json.h>
+
+#define NF_CTL_LINE	4096
+#define NF_CTL_WORDS	128	/* a group of 64 members and its options fits */
 
 struct nf_ctl;
 

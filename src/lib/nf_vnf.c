@@ -571,7 +571,7 @@ static int ctl_handler(int argc, char **argv, struct json_object *reply, void *a
 		return 0;
 	}
 	if (strcmp(argv[0], "conf") == 0 && argc >= 2) {
-		char line[1024];
+		char line[NF_CTL_LINE];	/* the request fits: never cut */
 		size_t used = 0;
 		int i;
 

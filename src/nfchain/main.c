@@ -276,19 +276,20 @@ static int cmd_switch(int argc, char **argv)
 		{ "add-mac", "fdb-add", 2, 3 }, { "del-mac", "fdb-del", 1, 2 },
 		{ "steering", "steering", 0, 0 }, { "load-steering", "steer-load", 1, 1 },
 		{ "clear-steering", "steer-clear", 0, 0 }, { "steer-stats", "steer-stats", 0, 0 },
-		{ "rules", "rules", 0, 0 }, { "add-rule", "rule-add", 1, 30 },
+		{ "rules", "rules", 0, 0 }, { "add-rule", "rule-add", 1, NF_CTL_WORDS - 1 },
 		{ "del-rule", "rule-del", 1, 1 }, { "groups", "groups", 0, 0 },
-		{ "add-group", "group-add", 2, 30 }, { "del-group", "group-del", 1, 1 },
+		{ "add-group", "group-add", 2, NF_CTL_WORDS - 1 }, { "del-group", "group-del", 1, 1 },
 		{ "del-member", "group-member-del", 2, 2 },
 		{ "set-member", "group-member-set", 3, 3 }, { "sids", "sids", 0, 0 },
-		{ "add-sid", "sid-add", 2, 30 }, { "del-sid", "sid-del", 1, 1 },
+		{ "add-sid", "sid-add", 2, NF_CTL_WORDS - 1 }, { "del-sid", "sid-del", 1, 1 },
 		{ "tos", "tos", 3, 10 }, { "tos-off", "tos-off", 0, 0 },
-		{ "captures", "captures", 0, 0 }, { "start-capture", "capture-start", 2, 30 },
+		{ "captures", "captures", 0, 0 },
+		{ "start-capture", "capture-start", 2, NF_CTL_WORDS - 1 },
 		{ "stop-capture", "capture-stop", 1, 1 },
 	};
 	const char *ctl = DEF_CTL;
 	struct json_object *reply;
-	char line[4096], *out = NULL;
+	char line[NF_CTL_LINE], *out = NULL;
 	int json = 0, c, ret, i, k = -1;
 	size_t used;
 
@@ -442,7 +443,7 @@ static void print_vnf_stats(struct json_object *r)
 static int cmd_vnf(int argc, char **argv)
 {
 	struct json_object *reply;
-	char line[4096], *out = NULL;
+	char line[NF_CTL_LINE], *out = NULL;
 	size_t used = 0;
 	int i = 3, ret, plain = 0;
 	const char *ctl = argc > 2 ? argv[2] : "";

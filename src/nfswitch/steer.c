@@ -222,10 +222,6 @@ static int parse_group(struct sw *sw, struct st_gen *g, struct toks *k)
 		nf_set_error("group name '%s' too long or already used", k->t[1]);
 		return -EINVAL;
 	}
-	if (k->n - 2 > NF_HASH_MEMBERS_MAX) {
-		nf_set_error("more than %d members", NF_HASH_MEMBERS_MAX);
-		return -EINVAL;
-	}
 	gr = &g->group[g->ngroups];
 	memset(gr, 0, sizeof(*gr));
 	nf_strlcpy(gr->name, k->t[1], sizeof(gr->name));
@@ -246,6 +242,10 @@ static int parse_group(struct sw *sw, struct st_gen *g, struct toks *k)
 		} else {
 			break;
 		}
+	}
+	if (k->n - 2 > NF_HASH_MEMBERS_MAX) {	/* the options are no members */
+		nf_set_error("more than %d members", NF_HASH_MEMBERS_MAX);
+		return -EINVAL;
 	}
 	for (i = 2; i < k->n; i++) {
 		struct st_member *m = &gr->m[gr->n++];

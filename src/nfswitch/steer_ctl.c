@@ -495,6 +495,17 @@ static int st_ctl_do(struct sw *sw, int argc, char **argv, struct json_object *r
 	return -ENOENT;
 }
 
+/* The members (positions) of group @name in @g (its options are none). */
+static unsigned members(const struct st_gen *g, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; g != NULL && i < g->ngroups; i++)
+		if (strcmp(g->group[i].name, name) == 0)
+			return g->group[i].n;
+	return 0;
+}
+
 /* What a change did, in one sentence ("message"; nfchain prints it). */
 static void message(const struct st_gen *g, int argc, char **argv, struct json_object *reply)
 {
@@ -514,7 +525,7 @@ static void message(const struct st_gen *g, int argc, char **argv, struct json_o
 	else if (strcmp(c, "rule-del") == 0)
 		snprintf(m, sizeof(m), "rule %s deleted", argv[1]);
 	else if (strcmp(c, "group-add") == 0)
-		snprintf(m, sizeof(m), "group %s added (%d members)", argv[1], argc - 2);
+		snprintf(m, sizeof(m), "group %s added (%u members)", argv[1], members(g, argv[1]));
 	else if (strcmp(c, "group-del") == 0)
 		snprintf(m, sizeof(m), "group %s deleted", argv[1]);
 	else if (strcmp(c, "group-member-del") == 0)

@@ -94,4 +94,19 @@ s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"x" * 1000
 s.shutdown(socket.SHUT_WR); print(s.makefile().read())' "$T/ctl" >"$T/long.out" 2>&1
 check "control socket: a 10 kB request is refused with a sentence" grep -q 'request longer than 4095 bytes' "$T/long.out"
 check "... and the switch lives on" kill -0 "$SW"
+# A request is refused, never cut, past 128 words: cut at 32 words, this
+# rule once lost its "output 1" and went in with another action.
+long_rule() { printf 'rule-add id %s udp dport 9 action' "$1"; for ((i = 0; i < $2; i++)); do
+	printf ' count'; done; printf ' output 0'; }
+check "control socket: a request of 129 words is refused with a sentence" \
+	sh -c "echo '$(raw "$(long_rule 7 120)"$'\n')' | grep -q 'request of more than 128 words'"
+check "control socket: one of 128 words is taken whole (its last words too)" \
+	sh -c "echo '$(raw "$(long_rule 8 119)"$'\n')' | grep -q '\"ok\": *true' &&
+	       '$C' switch --ctl '$T/ctl' steering | grep -q '^rule id 8 .* count output 0$'"
+check "... rule 7 is not there" sh -c "! '$C' switch --ctl '$T/ctl' steering | grep -q '^rule id 7'"
+check_eq "nfchain switch add-group with 64 members and options (69 arguments)" \
+	"group big added (64 members)" \
+	"$("$C" switch --ctl "$T/ctl" add-group big $(for i in $(seq 64); do printf '0 '; done) track hold 4)"
+check "... its line keeps all 64 and the options" \
+	sh -c "'$C' switch --ctl '$T/ctl' steering | grep -q '^group big\( 0\)\{64\} track hold 4$'"
 exit 0
