@@ -202,28 +202,44 @@ void nc_run_dir(const char *base, const char *name, char *out, size_t len)
 
 static int sw_line(struct agent *a, bool quiet, const char *line);
 
+/* Format a request to nfswitch and send it (sw_line()); one that does not
+ * fit a request line is not sent cut: -1, logged. */
+static int sw_vline(struct agent *a, bool quiet, const char *fmt, va_list ap)
+{
+	char line[NF_CTL_LINE];
+	const int n = vsnprintf(line, sizeof(line), fmt, ap);
+
+	if (n < 0 || (size_t)n >= sizeof(line)) {
+		snprintf(a->lasterr, sizeof(a->lasterr), "request longer than %zu bytes",
+			 sizeof(line) - 1);
+		logf_(a, "not sent to nfswitch: %.60s...: %s", line, a->lasterr);
+		return -1;
+	}
+	return sw_line(a, quiet, line);
+}
+
 /* One request to nfswitch; 0, or -1 with the switch's sentence logged. */
 static int __attribute__((format(printf, 2, 3))) sw(struct agent *a, const char *fmt, ...)
 {
-	char line[1024];
 	va_list ap;
+	int ret;
 
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	ret = sw_vline(a, false, fmt, ap);
 	va_end(ap);
-	return sw_line(a, false, line);
+	return ret;
 }
 
 /* The same, for requests that may be refused (a port that exists). */
 static int __attribute__((format(printf, 2, 3))) sw_try(struct agent *a, const char *fmt, ...)
 {
-	char line[1024];
 	va_list ap;
+	int ret;
 
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	ret = sw_vline(a, true, fmt, ap);
 	va_end(ap);
-	return sw_line(a, true, line);
+	return ret;
 }
 
 static int sw_line(struct agent *a, bool quiet, const char *line)
