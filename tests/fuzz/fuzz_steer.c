@@ -50,7 +50,7 @@
 #define MAXIN	(16u * 1024)
 #define MAXL	256u		/* lines */
 #define MAXREQ	32u		/* control requests */
-#define MAXW	40u		/* words of a request */
+#define MAXW	NF_CTL_WORDS	/* words of a request (nf_ctl refuses more) */
 #define NPORT	8u
 #define MAXFR	256u		/* frames */
 #define BURST	8u
@@ -203,15 +203,15 @@ static void requests(char *r)
 
 	for (line = strtok_r(r, "\n", &save); line != NULL && n < MAXREQ;
 	     line = strtok_r(NULL, "\n", &save), n++) {
-		char *argv[MAXW], *w, *ws = NULL;
+		char *argv[MAXW + 1], *w, *ws = NULL;
 		struct json_object *reply;
 		struct st_gen *chk = NULL;
 		int argc = 0, ret;
 
-		for (w = strtok_r(line, " \t", &ws); w != NULL && argc < (int)MAXW;
+		for (w = strtok_r(line, " \t", &ws); w != NULL && argc <= (int)MAXW;
 		     w = strtok_r(NULL, " \t", &ws))
 			argv[argc++] = w;
-		if (argc == 0 || strcmp(argv[0], "steer-load") == 0)
+		if (argc == 0 || argc > (int)MAXW || strcmp(argv[0], "steer-load") == 0)
 			continue;
 		reply = json_object_new_object();
 		CHECK(reply != NULL);
