@@ -80,23 +80,6 @@ static void rebuild_active(struct sw *sw)
 	sw->changed = true;
 }
 
-struct sw_port *sw_port_find(struct sw *sw, const char *key)
-{
-	uint64_t idx;
-	unsigned i;
-
-	for (i = 0; i < sw->nactive; i++) {
-		struct sw_port *sp = &sw->ports[sw->active[i]];
-
-		if (strcmp(nf_port_name(sp->p), key) == 0)
-			return sp;
-	}
-	if (nf_parse_u64(key, 0, SW_PORTS_MAX - 1, 0, &idx) == 0 &&
-	    sw->ports[idx].p != NULL)
-		return &sw->ports[idx];
-	return NULL;
-}
-
 int sw_port_add(struct sw *sw, const char *spec, const char *name)
 {
 	struct nf_port_conf conf = { .name = name, .default_server = 1,

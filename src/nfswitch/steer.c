@@ -205,10 +205,27 @@ static int member_macs(char *s, struct st_member *m)
 	return 0;
 }
 
+unsigned st_group_members_end(char *const *w, unsigned n, unsigned *hold, bool *track)
+{
+	*hold = 0;
+	*track = false;
+	for (;;) {		/* ... [track] [hold N], in either order */
+		if (*hold == 0 && n >= 5 && strcmp(w[n - 2], "hold") == 0) {
+			*hold = n - 1;
+			n -= 2;
+		} else if (!*track && n >= 4 && strcmp(w[n - 1], "track") == 0) {
+			*track = true;
+			n--;
+		} else {
+			return n;
+		}
+	}
+}
+
 static int parse_group(struct sw *sw, struct st_gen *g, struct toks *k)
 {
 	struct st_group *gr;
-	unsigned i;
+	unsigned i, hold;
 
 	if (k->n < 3) {
 		nf_set_error("usage: group NAME MEMBER... (MEMBER: PORT[/RETURN][@MAC[/RMAC]] or -)");
@@ -225,23 +242,16 @@ static int parse_group(struct sw *sw, struct st_gen *g, struct toks *k)
 	gr = &g->group[g->ngroups];
 	memset(gr, 0, sizeof(*gr));
 	nf_strlcpy(gr->name, k->t[1], sizeof(gr->name));
-	for (;;) {		/* ... [track] [hold N], in either order */
-		if (k->n >= 5 && strcmp(k->t[k->n - 2], "hold") == 0 && !gr->hold_cap) {
-			uint64_t v;
+	/* the options: track (its table: group_table()), hold N */
+	k->n = st_group_members_end(k->t, k->n, &hold, &gr->track_on);
+	if (hold != 0) {
+		uint64_t v;
 
-			if (nf_parse_u64(k->t[k->n - 1], 1, ST_HOLD_MAX, 0, &v) < 0) {
-				nf_set_error("hold '%s': expected 1..%d frames", k->t[k->n - 1],
-					     ST_HOLD_MAX);
-				return -EINVAL;
-			}
-			gr->hold_cap = (unsigned)v;
-			k->n -= 2;
-		} else if (k->n >= 4 && strcmp(k->t[k->n - 1], "track") == 0 && !gr->track_on) {
-			gr->track_on = true;	/* the table: group_table() */
-			k->n--;
-		} else {
-			break;
+		if (nf_parse_u64(k->t[hold], 1, ST_HOLD_MAX, 0, &v) < 0) {
+			nf_set_error("hold '%s': expected 1..%d frames", k->t[hold], ST_HOLD_MAX);
+			return -EINVAL;
 		}
+		gr->hold_cap = (unsigned)v;
 	}
 	if (k->n - 2 > NF_HASH_MEMBERS_MAX) {	/* the options are no members */
 		nf_set_error("more than %d members", NF_HASH_MEMBERS_MAX);

@@ -281,6 +281,11 @@ void st_free(struct st_gen *g);
  * sentence: not a steering request. */
 int st_ctl(struct sw *sw, int argc, char **argv, struct json_object *reply);
 const char *st_drop_name(enum st_drop d);
+/* The words @w[0..@n) of a group line ("group NAME MEMBER... [track]
+ * [hold N]"): where its members end (the options follow, in either
+ * order); *@hold the index of hold's N (0: none), *@track whether track is
+ * there. One reading for the parser and the member edits (steer_ctl.c). */
+unsigned st_group_members_end(char *const *w, unsigned n, unsigned *hold, bool *track);
 
 /* The per-frame work (fwd.c): the frame *data (*len bytes) from port @in.
  * Returns an output port, ST_OUT_L2 (switch it by MAC learning, as without

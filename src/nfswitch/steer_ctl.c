@@ -314,32 +314,21 @@ int sw_steer_load(struct sw *sw, const char *path)
 
 /* Group line @old with member @m set to @val ("-": removed), the members
  * before it that the line lacks added as "-" and its options (track,
- * hold N: after the members, in either order, as parse_group() reads
- * them) kept, in @line (@n bytes). -ENOENT: @del and the line has no
- * member @m; -EINVAL: too long. */
+ * hold N) kept after the members, in @line (@n bytes). -ENOENT: @del and
+ * the line has no member @m; -EINVAL: too long. */
 static int member_line(const char *old, unsigned m, const char *val, bool del, char *line,
 		       size_t n)
 {
 	char buf[LINE_BYTES], *save = NULL, *tok, *w[NF_HASH_MEMBERS_MAX + 5];
-	unsigned nw = 0, nm, end, k;
-	bool hold = false, track = false;
+	unsigned nw = 0, nm, end, k, hold;
+	bool track;
 	size_t used = 0;
 
 	nf_strlcpy(buf, old, sizeof(buf));
 	for (tok = strtok_r(buf, " \t", &save); tok != NULL && nw < NF_ARRAY_SIZE(w);
 	     tok = strtok_r(NULL, " \t", &save))
 		w[nw++] = tok;
-	for (nm = nw;;) {	/* words [2, nm) are the members */
-		if (!hold && nm >= 5 && strcmp(w[nm - 2], "hold") == 0) {
-			hold = true;
-			nm -= 2;
-		} else if (!track && nm >= 4 && strcmp(w[nm - 1], "track") == 0) {
-			track = true;
-			nm--;
-		} else {
-			break;
-		}
-	}
+	nm = st_group_members_end(w, nw, &hold, &track);	/* members: [2, nm) */
 	if (del && m + 2 >= nm)
 		return -ENOENT;
 	end = NF_MAX(nm, m + 3);	/* the members of the new line end here */

@@ -15,9 +15,11 @@
 #include "nf_fdb.h"
 #include "nf_http.h"
 #include "nf_io.h"
+#include "nf_util.h"
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #define SW_PORTS_MAX	1024
 #define SW_DEF_CTL	"/run/nfchain/nfswitch.ctl"
@@ -84,7 +86,23 @@ struct sw {
 const char *sw_drop_name(enum sw_drop d);
 int sw_port_add(struct sw *sw, const char *spec, const char *name);
 int sw_port_del(struct sw *sw, const char *name);
-struct sw_port *sw_port_find(struct sw *sw, const char *name_or_index);
+/* The open port named @key, else the one whose index @key is; NULL. */
+static inline struct sw_port *sw_port_find(struct sw *sw, const char *key)
+{
+	uint64_t idx;
+	unsigned i;
+
+	for (i = 0; i < sw->nactive; i++) {
+		struct sw_port *sp = &sw->ports[sw->active[i]];
+
+		if (strcmp(nf_port_name(sp->p), key) == 0)
+			return sp;
+	}
+	if (nf_parse_u64(key, 0, SW_PORTS_MAX - 1, 0, &idx) == 0 &&
+	    sw->ports[idx].p != NULL)
+		return &sw->ports[idx];
+	return NULL;
+}
 /* Frames held for groups that have a member now, sent on (hold.h). */
 unsigned sw_hold_release(struct sw *sw);
 /* Forward one burst from port @in; returns frames received. */

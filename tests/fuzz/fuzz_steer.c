@@ -71,20 +71,6 @@ static struct sw sw;
 static struct side side[2];		/* [0] with the flow cache */
 static char text[MAXIN + 1], req[MAXIN + 1];
 
-/* steer.c names ports through this (nfswitch's is in main.c): p0..p7 by
- * name, or an index. */
-struct sw_port *sw_port_find(struct sw *s, const char *key)
-{
-	unsigned i;
-
-	for (i = 0; i < s->nactive; i++)
-		if (strcmp(nf_port_name(s->ports[s->active[i]].p), key) == 0)
-			return &s->ports[s->active[i]];
-	if (key[0] >= '0' && key[0] < '0' + (int)NPORT && key[1] == '\0')
-		return &s->ports[key[0] - '0'];
-	return NULL;
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	unsigned i, j;

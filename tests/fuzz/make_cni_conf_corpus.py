@@ -10,10 +10,12 @@ committed):
 DIR (default the corpus directory) is emptied first; tests/it/fuzz_cni_conf.sh
 writes into a scratch DIR to check the committed seeds are current.
 """
-import json, os, shutil, sys
+import json, os, sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-D = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "corpus", "cni_conf")
+D = os.path.join(HERE, "corpus", "cni_conf")
+sys.path.insert(0, HERE)
+import seedfiles  # noqa: E402
 
 base = {"cniVersion": "1.0.0", "name": "vnfnet", "type": "nfchain-cni",
         "switch_ctl": "/run/nfchain/node/switch.ctl",
@@ -61,10 +63,4 @@ seeds = {
 for v in ("0.3.0", "0.3.1", "0.4.0"):
     seeds["version-" + v] = w(cniVersion=v, ipam=ipam)
 
-if os.path.isdir(D):
-    shutil.rmtree(D)
-os.makedirs(D)
-for name, text in seeds.items():
-    with open(os.path.join(D, name), "w") as f:
-        f.write(text)
-print("%d seeds in %s" % (len(seeds), D))
+seedfiles.write(D, seeds)

@@ -9,7 +9,10 @@ drop reason. Run again after changing it (the files are committed):
 DIR (default the corpus directory) is emptied first; tests/it/fuzz_parse.sh
 writes into a scratch DIR to check the committed seeds are current.
 """
-import os, shutil, struct, sys
+import os, struct, sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import seedfiles  # noqa: E402
 
 D = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "parse")
 MACS = bytes.fromhex("020000000002" "020000000001")
@@ -169,16 +172,7 @@ SEEDS = {
 
 
 def main():
-    global D
-    if len(sys.argv) > 1:
-        D = sys.argv[1]
-    if os.path.isdir(D):
-        shutil.rmtree(D)
-    os.makedirs(D)
-    for name, frame in SEEDS.items():
-        with open(os.path.join(D, name), "wb") as f:
-            f.write(frame)
-    print("%d seeds in %s" % (len(SEEDS), D))
+    seedfiles.write(D, SEEDS)
 
 
 if __name__ == "__main__":

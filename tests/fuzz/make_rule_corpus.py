@@ -11,7 +11,10 @@ committed):
 DIR (default the corpus directory) is emptied first; tests/it/fuzz_rule.sh
 writes into a scratch DIR to check the committed seeds are current.
 """
-import os, random, shutil, sys
+import os, random, sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import seedfiles  # noqa: E402
 
 D = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "rule")
 
@@ -125,19 +128,13 @@ def acl(n, seed):
 
 
 def main():
-    d = sys.argv[1] if len(sys.argv) > 1 else D
-    shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(d)
     seeds = [("fw-stateful", STATEFUL), ("fw-stateless", STATELESS),
              ("fw-both", STATEFUL + STATELESS)]
     seeds += [("construct-%02d" % i, t + "\n") for i, t in enumerate(CONSTRUCTS)]
     seeds += [("refused-%02d" % i, "tcp dport 1 accept\n" + t + "\n")
               for i, t in enumerate(REFUSED)]
     seeds += [("acl-%d" % n, acl(n, n)) for n in (10, 40, 120)]
-    for name, text in seeds:
-        with open(os.path.join(d, name), "w") as f:
-            f.write(text)
-    print("%d seeds in %s" % (len(seeds), d))
+    seedfiles.write(D, dict(seeds))
 
 
 if __name__ == "__main__":

@@ -11,11 +11,13 @@ after changing it (the files are committed):
 DIR (default the corpus directory) is emptied first; tests/it/fuzz_spec.sh
 writes into a scratch DIR to check the committed seeds are current.
 """
-import glob, os, re, shutil, sys
+import glob, os, re, sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-D = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "corpus", "spec")
+D = os.path.join(HERE, "corpus", "spec")
+sys.path.insert(0, HERE)
+import seedfiles  # noqa: E402
 
 
 def prog(text):
@@ -64,10 +66,4 @@ chains:
   c: {from: lan, to: wan, vnfs: [a, b]}
 """
 
-if os.path.isdir(D):
-    shutil.rmtree(D)
-os.makedirs(D)
-for name, text in seeds.items():
-    with open(os.path.join(D, name), "w") as f:
-        f.write(text)
-print("%d seeds in %s" % (len(seeds), D))
+seedfiles.write(D, seeds)

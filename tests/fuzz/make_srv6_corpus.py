@@ -15,7 +15,7 @@ writes into a scratch DIR to check the committed seeds are current.
 import os, struct, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import seeds  # noqa: E402
+import seedfiles  # noqa: E402
 
 D = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "srv6")
 MACS = bytes.fromhex("020000000002" "020000000001")
@@ -107,7 +107,7 @@ def make():
 
 
 def main():
-    seeds.write(D, make())
+    seedfiles.write(D, make())
 
 
 if __name__ == "__main__":

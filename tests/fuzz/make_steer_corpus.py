@@ -26,7 +26,7 @@ os.environ.setdefault("T", "")
 sys.path.insert(0, os.path.join(HERE, "..", "it"))
 sys.path.insert(0, HERE)
 from steer_lib import *  # noqa: E402,F401,F403
-import seeds  # noqa: E402
+import seedfiles  # noqa: E402
 
 M = [mac("02:00:00:00:01:%02x" % i) for i in range(8)]
 
@@ -270,7 +270,7 @@ def make():
 
 
 def main():
-    seeds.write(D, make())
+    seedfiles.write(D, make())
 
 
 if __name__ == "__main__":

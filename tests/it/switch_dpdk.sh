@@ -163,17 +163,12 @@ check_eq "27 of the 28 frames were flow cache hits (sent in two pieces)" 27 \
 check_eq "memif port 0 (testpmd, 160-byte buffers) received 28, sent 28, no drop" "28 28 0" \
 	"$(jq -r '.ports[] | select(.index == 0) | "\(.rx_packets) \(.tx_packets) \([.drops[]] | add)"' \
 		"$T/ports4.json")"
-python3 - "$T" <<'EOF' &&
+python3 - "$T" <<'EOF' || not_ok "the frame comparison ran"
 import os, sys
-sys.path.insert(0, os.path.join(os.environ["ROOT"], "tests", "tools"))
-from pkt import rpcap
-want, got = rpcap(sys.argv[1] + "/want4.pcap"), rpcap(sys.argv[1] + "/out4.pcap")
-bad = [i for i in range(max(len(want), len(got)))
-       if i >= len(want) or i >= len(got) or want[i] != got[i]]
-if bad:
-    print("    %d frames wanted, %d got; the first wrong: frame %d" % (len(want), len(got), bad[0]))
-sys.exit(1 if bad else 0)
+sys.path.insert(0, os.path.join(os.environ["ROOT"], "tests", "it"))
+from steer_lib import rpcap, same_frames
+same_frames("encapsulated frames of 128-1480 bytes through 160-byte buffers and back: "
+            "exact bytes, in order", rpcap(sys.argv[1] + "/want4.pcap"),
+            rpcap(sys.argv[1] + "/out4.pcap"))	# prints its ok / not ok
 EOF
-	ok "encapsulated frames of 128-1480 bytes through 160-byte buffers and back: exact bytes, in order" ||
-	not_ok "encapsulated frames through 160-byte buffers and back: exact bytes, in order"
 exit 0

@@ -1,4 +1,4 @@
-"""seeds.py - writing a seed corpus, for the make_*_corpus.py generators:
+"""seedfiles.py - writing a seed corpus, for the make_*_corpus.py generators:
     write(DEFAULT_DIR, {name: bytes or str})
 writes each seed to a file of its name in the directory given as the
 generator's first argument (default DEFAULT_DIR), emptied first."""
