@@ -365,6 +365,21 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
  * one a full ring refused are steered again next time: their rule and
  * SID counters count them twice, nothing else repeats. */
 static uint16_t rel_out[NF_BURST_MAX], rel_gi[NF_BURST_MAX];
+static int rel_mir[NF_BURST_MAX];	/* st_frame()'s mirror port, or -1 */
+
+/* Frames rx[k, i) of a release left (to rel_out[k], all of them): the
+ * tx captures' copies, and those their rules mirror. */
+static void rel_sent(struct sw *sw, uint16_t k, uint16_t i)
+{
+	if (nf_unlikely(sw->ncap_tx != 0) && i > k)
+		sw_cap_tx(sw, rx[k].port, &rx[k], &rel_out[k], i - k, true, OUT_FLOOD);
+	for (; k < i; k++) {
+		struct nf_pkt c = rx[k];
+
+		if (rel_mir[k] >= 0 && sw->ports[rel_mir[k]].p != NULL)
+			sw->mirrored += nf_tx_burst(sw->ports[rel_mir[k]].p, &c, 1);
+	}
+}
 
 static unsigned release_group(struct sw *sw, struct st_gen *g, struct st_hold *h)
 {
@@ -393,6 +408,7 @@ static unsigned release_group(struct sw *sw, struct st_gen *g, struct st_hold *h
 			o = OUT_DROP;
 		rel_out[k] = (uint16_t)o;
 		rel_gi[k] = (uint16_t)g->hold_gi;
+		rel_mir[k] = o == OUT_DROP || o == (int)ST_OUT_HOLD ? -1 : m;
 	}
 	/* 2. act, in order: runs to one port in one transmit; stop at a full ring */
 	for (k = 0; k < n; k = i) {
@@ -402,12 +418,15 @@ static unsigned release_group(struct sw *sw, struct st_gen *g, struct st_hold *h
 		for (i = k + 1; i < n && rel_out[i] == o && o < SW_PORTS_MAX; i++)
 			;
 		if (o == ST_OUT_HOLD) {			/* another group at zero */
-			g->hold_gi = rel_gi[k];
-			hold_frame(sw, g, rx[k].port, st_hold_slot(h, k), rx[k].len);
+			g->hold_gi = rel_gi[k];		/* the frame as it arrived */
+			hold_frame(sw, g, rx[k].port, st_hold_slot(h, k),
+				   h->len[(h->head + k) % h->cap]);
 		} else if (o == OUT_FLOOD) {
 			flood(sw, rx[k].port, &rx[k], 1);
+			rel_sent(sw, k, k + 1);
 		} else if (o < SW_PORTS_MAX) {
 			a = nf_tx_burst(sw->ports[o].p, &rx[k], i - k);
+			rel_sent(sw, k, k + a);
 			done += a;
 			if (a < i - k) {
 				sw->blocked = true;

@@ -1,0 +1,100 @@
+"""switch_hold.py - the Python half of switch_hold.sh: a group's hold queue
+(docs/STEERING.md "group NAME MEMBER... hold N", src/nfswitch/hold.c,
+fwd.c sw_hold_release()) through nfswitch with pcap ports, exact bytes.
+
+1. Group a has no member and `hold 4`. Seven frames of its rule arrive:
+   four are held (in order), two more are counted `steer-hold-full`, one of
+   3000 bytes `steer-hold-big`; nothing leaves. The group's hold counters
+   say so.
+2. A load gives a a member (port 2): the four come out on port 2 in
+   arrival order, byte for byte; the new rule's mirror port gets a copy of
+   each, and so does a tx capture of port 2 (nfchain capture); the queue
+   is empty, released 4.
+3. Held again, then released through a rewrite that changes the length:
+   the new steering sends a's frames through `srv6-encap ... group b`
+   while b has no member, so each released frame is held again, in b.
+   A load gives b a member and sends its frames there unchanged: out come
+   the original frames, byte for byte (a frame is held as it arrived, not
+   as a rewrite left it).
+"""
+import os, sys
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from steer_lib import *  # noqa: E402,F403
+
+
+def hold(sw, name):
+    return [g["hold"] for g in sw.js("groups")["groups"] if g["name"] == name][0]
+
+
+def counts(h):
+    return (h["capacity"], h["queued"], h["held"], h["released"], h["full"], h["too_big"])
+
+
+def feed(sw, frames, name):
+    """Frames from a new pcap port that stays (sw.inject() removes its
+    port, and held frames whose port went are dropped when released)."""
+    path = os.path.join(sw.d, name + ".pcap")
+    wpcap(path, frames)
+    rc, out, err = sw.cli("add-port", "pcap:" + path, name)
+    check_eq("add-port %s" % name, (0, ""), (rc, err))
+    sw.wait_rx({name: len(frames)})
+
+
+def load(sw, name, lines):
+    path = os.path.join(sw.d, name)
+    open(path, "w").write("".join(x + "\n" for x in lines))
+    rc, out, err = sw.cli("load-steering", path)
+    check_eq("load %s" % name, (0, ""), (rc, err))
+
+
+FR = [u4(5000 + i, 1000, data=b"held frame %d " % i + b"." * (40 * i)) for i in range(6)]
+BIG = u4(5100, 1000, data=b"x" * 2950)
+assert len(BIG) > 2048
+
+# ---- 1. held, full, too big
+sw = Sw("hold", 4, ["group a - hold 4", "rule id 1 udp dport 1000 action group a"])
+feed(sw, FR[:4] + [BIG] + FR[4:], "in1")
+check_eq("group a at zero: 4 held, 2 full, 1 too big (capacity queued held released full big)",
+         (4, 4, 4, 0, 2, 1), counts(hold(sw, "a")))
+d = sw.drops()
+check_eq("counted drops: steer-hold-full 2, steer-hold-big 1",
+         (2, 1), (d.get("steer-hold-full"), d.get("steer-hold-big")))
+check_eq("nothing left the switch while held", [[], [], [], []],
+         [sw.take(i) for i in range(4)])
+
+# ---- 2. a member joins: released in arrival order, exact bytes
+cap = os.path.join(sw.d, "cap2.pcap")
+capp = subprocess.Popen([BIN + "/nfchain", "capture", "--ctl", sw.ctl, "--tx", "-c", "4",
+                         "-d", "10", "-w", cap, "2"], stderr=subprocess.DEVNULL)
+for _ in range(100):
+    if sw.js("captures")["captures"]:
+        break
+    time.sleep(0.05)
+load(sw, "v2.conf", ["group a 2 hold 4", "rule id 1 udp dport 1000 action mirror 3 group a"])
+got = sw.news([2, 3], {2: FR[:4], 3: FR[:4]})
+check_eq("nfchain capture --tx of port 2: ends after its 4 frames", 0, capp.wait(30))
+same_frames("... the 4 released frames, as they left", FR[:4], rpcap(cap))
+same_frames("a member joins: the 4 held frames leave on it, in arrival order, unchanged",
+            FR[:4], got[2])
+same_frames("and the rule's mirror (port 3) gets a copy of each as it leaves", FR[:4], got[3])
+check_eq("queue empty, 4 released", (4, 0, 4, 4, 2, 1), counts(hold(sw, "a")))
+
+# ---- 3. held again, released into another group at zero through an
+# encapsulation (the frame is longer when it is held again)
+SEGS = ["fc00::1", "fc00::2"]
+load(sw, "v3.conf", ["group a - hold 4", "rule id 1 udp dport 1000 action group a"])
+feed(sw, FR[:3], "in3")
+check_eq("a at zero again: 3 more held", (4, 3, 7, 4, 2, 1), counts(hold(sw, "a")))
+load(sw, "v4.conf", ["srv6-source fd00::1", "group a 3 hold 4", "group b - hold 8",
+                     "rule id 1 udp dport 1000 action srv6-encap %s group b" % ",".join(SEGS)])
+check_eq("a's frames, steered again, now wait in b: a released 3",
+         (4, 0, 7, 7), counts(hold(sw, "a"))[:4])
+check_eq("b holds them: 3", (8, 3, 3, 0, 0, 0), counts(hold(sw, "b")))
+check_eq("nothing on a's member", [], sw.take(3))
+load(sw, "v5.conf", ["group a 3 hold 4", "group b 1 hold 8",
+                     "rule id 1 udp dport 1000 action group b"])
+same_frames("b's member gets them as they arrived (held as they arrived, steered again), "
+            "in order", FR[:3], sw.new(1, FR[:3]))
+check_eq("b: released 3, none queued", (8, 0, 3, 3), counts(hold(sw, "b"))[:4])
+check_eq("nfswitch exits cleanly", 0, sw.stop())
+sys.exit(FAILED[0])
