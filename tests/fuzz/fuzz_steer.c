@@ -28,10 +28,15 @@
  * generation, as the switch's control socket gives them (the generations
  * they build without a flow cache: time): 0, or -errno with
  * a sentence (-ENOENT may have none: not a steering request); after each,
- * the switch's steering lines build again from scratch. Then the file is
- * built once more with the switch's generation as the old one (what
- * carry() takes from it), and everything is freed. Any difference
- * abort()s.
+ * the switch's steering lines build again from scratch. A steering change
+ * with traffic before it: the lines the requests left (unless none) are
+ * built twice, with a flow cache and carrying from the switch's
+ * generation, as a load does, and without, carrying from the second
+ * generation (from nothing after a steer-clear), and the same frames go
+ * through both again: the same answers, the counters the carried ones
+ * plus theirs. Then the file is built once more with the switch's
+ * generation as the old one (what carry() takes from it), and everything
+ * is freed. Any difference abort()s.
  *
  *   make fuzz-build && build/fuzz/fuzz_steer tests/fuzz/corpus/steer
  *   seeds: python3 tests/fuzz/make_steer_corpus.py
@@ -181,10 +186,12 @@ static void same_counters(struct st_gen *a, struct st_gen *b)
 	CHECK(memcmp(a->srv6_drops, b->srv6_drops, sizeof(a->srv6_drops)) == 0);
 }
 
-/* The control requests of @r (one per line) through st_ctl(). */
-static void requests(char *r)
+/* The control requests of @r (one per line) through st_ctl(). Returns
+ * whether one cleared the steering (what came after carried nothing). */
+static bool requests(char *r)
 {
 	unsigned n = 0;
+	bool cleared = false;
 	char *line, *save = NULL;
 
 	for (line = strtok_r(r, "\n", &save); line != NULL && n < MAXREQ;
@@ -204,6 +211,7 @@ static void requests(char *r)
 		nf_set_error("%s", "");
 		ret = st_ctl(&sw, argc, argv, reply);
 		CHECK(ret <= 0 && ret >= -4095);
+		cleared |= ret == 0 && strcmp(argv[0], "steer-clear") == 0;
 		if (ret < 0 && ret != -ENOENT)
 			CHECK(nf_last_error()[0] != '\0');
 		json_object_put(reply);
@@ -212,15 +220,62 @@ static void requests(char *r)
 			st_free(chk);
 		}
 	}
+	return cleared;
+}
+
+/* The frames of @data from byte @k through @gc as steer() takes them and
+ * through @gn by st_frame() alone, a burst at a time (frames from one
+ * port): the same answers, bytes and counters. */
+static void frames(struct st_gen *gc, struct st_gen *gn, const uint8_t *data, size_t size,
+		   size_t k)
+{
+	unsigned nfr = 0, i, j;
+
+	while (gc->active && nfr < MAXFR && k + 3 <= size) {
+		const uint16_t in = data[k] % NPORT;
+
+		for (j = 0; j < BURST && nfr < MAXFR && k + 3 <= size; j++, nfr++) {
+			uint32_t len = (uint32_t)data[k + 1] << 8 | data[k + 2];
+
+			if (j > 0 && (data[k] % NPORT != in || (data[k] & 0x80)))
+				break;
+			k += 3;
+			if (len > size - k)
+				len = (uint32_t)(size - k);
+			if (len > FRMAX)
+				len = FRMAX;
+			for (i = 0; i < 2; i++) {
+				memcpy(side[i].tail[j] - len, data + k, len);
+				side[i].pk[j] = (struct nf_pkt){ .data = side[i].tail[j] - len,
+								 .len = len, .buf = NF_BUF_NONE,
+								 .port = in };
+			}
+			k += len;
+		}
+		burst(gc, &side[0], true, in, j);
+		burst(gn, &side[1], false, in, j);
+		for (i = 0; i < j; i++) {
+			const struct nf_pkt *a = &side[0].pk[i], *b = &side[1].pk[i];
+			const int o = side[0].out[i];
+
+			CHECK(o == side[1].out[i] && side[0].mir[i] == side[1].mir[i]);
+			CHECK(o == (int)ST_OUT_L2 || o == (int)ST_OUT_DROP ||
+			      o == (int)ST_OUT_HOLD || (unsigned)o < NPORT);
+			if (o != (int)ST_OUT_DROP && o != (int)ST_OUT_HOLD)
+				CHECK(a->len == b->len && memcmp(a->data, b->data, a->len) == 0);
+		}
+	}
+	same_counters(gc, gn);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const uint8_t *nul = memchr(data, 0, size);
 	size_t tl = nul != NULL ? (size_t)(nul - data) : size, k;
-	struct st_gen *gc = NULL, *gn = NULL, *g3 = NULL;
+	struct st_gen *gc = NULL, *gn = NULL, *g3 = NULL, *gc2 = NULL, *gn2 = NULL;
 	char *lines[MAXL], *s;
-	unsigned n = 0, nfr = 0, i, j;
+	unsigned n = 0;
+	bool cleared;
 	int rc, rn;
 
 	if (tl > MAXIN)
@@ -259,45 +314,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(req, data + k, tl);
 	req[tl] = '\0';
 	k = nul != NULL ? (size_t)(nul - data) + 1 : size;
-	while (gc->active && nfr < MAXFR && k + 3 <= size) {
-		const uint16_t in = data[k] % NPORT;
-
-		for (j = 0; j < BURST && nfr < MAXFR && k + 3 <= size; j++, nfr++) {
-			uint32_t len = (uint32_t)data[k + 1] << 8 | data[k + 2];
-
-			if (j > 0 && (data[k] % NPORT != in || (data[k] & 0x80)))
-				break;
-			k += 3;
-			if (len > size - k)
-				len = (uint32_t)(size - k);
-			if (len > FRMAX)
-				len = FRMAX;
-			for (i = 0; i < 2; i++) {
-				memcpy(side[i].tail[j] - len, data + k, len);
-				side[i].pk[j] = (struct nf_pkt){ .data = side[i].tail[j] - len,
-								 .len = len, .buf = NF_BUF_NONE,
-								 .port = in };
-			}
-			k += len;
-		}
-		burst(gc, &side[0], true, in, j);
-		burst(gn, &side[1], false, in, j);
-		for (i = 0; i < j; i++) {
-			const struct nf_pkt *a = &side[0].pk[i], *b = &side[1].pk[i];
-			const int o = side[0].out[i];
-
-			CHECK(o == side[1].out[i] && side[0].mir[i] == side[1].mir[i]);
-			CHECK(o == (int)ST_OUT_L2 || o == (int)ST_OUT_DROP ||
-			      o == (int)ST_OUT_HOLD || (unsigned)o < NPORT);
-			if (o != (int)ST_OUT_DROP && o != (int)ST_OUT_HOLD)
-				CHECK(a->len == b->len && memcmp(a->data, b->data, a->len) == 0);
-		}
-	}
-	same_counters(gc, gn);
+	frames(gc, gn, data, size, k);
 
 	sw.steer = gc;
 	sw.no_flow_cache = true;	/* (the time of a run: 2 MB a generation) */
-	requests(req);
+	cleared = requests(req);
+	if (sw.steer != NULL) {
+		/* the lines the requests left, as the switch builds them
+		 * (a flow cache, carried from the generation before) and
+		 * without the cache, carried from @gn as the frames left it:
+		 * the same frames again, the same answers */
+		const struct st_gen *cur = sw.steer;
+
+		sw.no_flow_cache = false;
+		CHECK(st_build(&sw, cur->lines, cur->nlines, cur, &gc2) == 0);
+		sw.no_flow_cache = true;
+		CHECK(st_build(&sw, cur->lines, cur->nlines, cleared ? NULL : gn, &gn2) == 0);
+		frames(gc2, gn2, data, size, k);
+		st_free(gn2);
+		st_free(sw.steer);
+		sw.steer = gc2;
+	}
 	CHECK(st_build(&sw, lines, n, sw.steer, &g3) == 0);
 	st_free(sw.steer);
 	sw.steer = NULL;

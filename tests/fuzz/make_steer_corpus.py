@@ -211,7 +211,8 @@ def groups_frames():
 
 
 # Control requests (steer_ctl.c, what `nfchain switch` sends), applied
-# after the frames: every kind that changes the steering, the ones that
+# after the frames (which then go through what the requests left, unless
+# it is nothing): every kind that changes the steering, the ones that
 # read it, and refusals.
 REQS = ["steering", "rules", "groups", "sids", "steer-stats",
         "rule-add udp dport 9 action drop",
@@ -230,6 +231,12 @@ REQS = ["steering", "rules", "groups", "sids", "steer-stats",
 GROUP_REQS = ["group-member-set g 2 5", "group-member-del g 0", "group-member-set g 9 ~2",
               "group-member-set h 0 -", "group-member-set h 3 6", "group-member-del e 0",
               "groups", "rule-del 2", "group-del h"]
+
+# Edits that leave the steering built (no steer-clear): the frames go
+# through the new generation too, carried from the old one.
+EDIT_REQS = ["rule-del 6", "group-member-set vnf 1 3/5@02:00:00:00:01:04",
+             "rule-add id 11 udp dport 9000-9999 action srv6-encap fc00::a,fc00::b,fc00::e",
+             "sid-add fc00::99 End", "rule-add id 12 priority 1 udp dport 1000 action count"]
 
 BAD = {
     "bad-directive": ["nonsense 1 2"],
@@ -256,7 +263,10 @@ BAD = {
 def make():
     out = {
         "flowcache": seed(FC_LINES, flowcache_frames(), REQS),
+        "flowcache-edit": seed(FC_LINES, flowcache_frames(), EDIT_REQS),
         "wide": seed(FC_LINES_W, wide_frames()),
+        "wide-edit": seed(FC_LINES_W, wide_frames(), ["group-member-set duo 2 4",
+                                                      "rule-del 6", "group-member-del solo 0"]),
         "sids": seed(SIDS, sids_frames()),
         "tos": seed(TOS, tos_frames(), ["tos-off", "tos 0 1 l1 l0", "group-del l1",
                                         "group-member-set l0 3 1/2", "tos-off"]),

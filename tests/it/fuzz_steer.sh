@@ -6,10 +6,12 @@
 # answer; bursts of frames through the flow cache, its runs and st_frame()
 # give the same output, bytes and counters as st_frame() alone; control
 # requests answer 0 or -errno with a sentence and leave steering lines
-# that build again), then a short fuzzing session from the seeds finds
-# nothing.
+# that build again; the same frames through what they left, built with the
+# flow cache as a load builds it and without, carried from each side's
+# generation, give the same again), then a short fuzzing session from the
+# seeds finds nothing.
 # Longer: make fuzz FUZZ_TIME=600.
 # tests/run: once
 . "$(dirname "$0")/../lib.sh"
-fuzz_target steer 20 300
+fuzz_target steer 22 300
 exit 0
