@@ -13,6 +13,9 @@
 #   rules5k  5000 rules, the same
 #   group    a rule to a group of 4 members (all port 1): nf_hash flow hash
 #            and Maglev pick
+#   track    the same group with `track` (what an autoscaled VNF type
+#            gets): the flow's bucket written, the flow cache's entries
+#            checked against it
 #   encap    srv6-encap (H.Encaps, 3 SIDs) output 1
 #   end      srv6-encap A,B,C (recirculated), SID A End, then a rule for B:
 #            encap + one End hop in one pass (end - encap = the End hop:
@@ -74,8 +77,8 @@ conf() {
 			echo "rule id $i udp dport $((2000 + i)) action drop"
 		done
 		echo "rule id $n ip daddr 10.0.0.2 action output 1" ;;
-	group)
-		echo "group g 1 1 1 1"
+	group|track)
+		echo "group g 1 1 1 1$([ "${1%-100f}" = track ] && echo " track")"
 		echo "rule id 1 ip daddr 10.0.0.2 action group g" ;;
 	encap)
 		echo "rule id 1 ip daddr 10.0.0.2 action srv6-encap fc00::a,fc00::b,fc00::c output 1" ;;

@@ -1240,8 +1240,9 @@ static inline void count(struct frame *fr, struct st_count *c)
 	t->delta[t->ncnt++] = (int32_t)fr->len - (int32_t)t->len0;
 }
 
-/* The frame read or wrote an End.AD cache slot whose update count is now
- * *@v: the flow cache replays it only while the count stays. */
+/* The frame read or wrote a word that is now *@v, an End.AD cache slot's
+ * update count or a track table bucket's flow hash: the flow cache
+ * replays it only while the word stays. */
 static inline void depend(struct frame *fr, const uint32_t *v)
 {
 	struct st_trace *t = fr->tr;
@@ -1297,14 +1298,19 @@ static int pick(struct st_gen *g, int gi, struct frame *fr)
 		    t->member[b] <= gr->n && gr->m[t->member[b] - 1].draining &&
 		    gr->m[t->member[b] - 1].port >= 0) {
 			m = t->member[b] - 1u;
-			t->kept++;
+			count(fr, &t->kept);
 			count(fr, &gr->mcount[m]);
+			depend(fr, &t->hash[b]);
 			return (int)m;
 		}
 		m = nf_hash_pick(gr->tab, h);
 		if (m != NF_HASH_NONE && m < gr->n) {
 			t->hash[b] = h;
 			t->member[b] = (uint8_t)(m + 1);
+			/* a flow cache entry holds while the bucket is this
+			 * flow's (which every frame of it would write again):
+			 * an entry never keeps a flow that lost its bucket */
+			depend(fr, &t->hash[b]);
 		}
 	} else {
 		m = nf_hash_pick(gr->tab, h);

@@ -124,13 +124,14 @@ struct st_sid {
 /* A group's track table (`group ... track`): the member each recent flow
  * was sent to, by its flow hash, direct-mapped. A draining member
  * (~MEMBER) keeps the flows whose entry names it; every other frame goes
- * by the consistent hash without it. Written when pick() decides (the
- * flow cache replays a flow's decision without it). */
+ * by the consistent hash without it. Written when pick() decides; a flow
+ * cache entry of the group holds only while its bucket has its flow's
+ * hash, so the table is what it would be with every frame through pick(). */
 #define ST_TRACK_SIZE	16384u
 struct st_track {
 	uint32_t hash[ST_TRACK_SIZE];
 	uint8_t member[ST_TRACK_SIZE];	/* member + 1; 0: empty */
-	uint64_t kept;			/* frames kept on a draining member */
+	struct st_count kept;		/* frames kept on a draining member */
 };
 
 /* Actions of a rule, applied in this order. */

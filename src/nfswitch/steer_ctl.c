@@ -191,7 +191,7 @@ static void list_groups(struct sw *sw, const struct st_gen *g, struct json_objec
 		}
 		json_object_object_add(o, "members", m);
 		if (gr->track != NULL)
-			json_object_object_add(o, "track_kept", json_object_new_uint64(gr->track->kept));
+			json_object_object_add(o, "track_kept", json_object_new_uint64(gr->track->kept.packets));
 		if (gr->hold != NULL) {	/* hold.h */
 			const struct st_hold *h = gr->hold;
 			struct json_object *ho = json_object_new_object();

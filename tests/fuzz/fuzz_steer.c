@@ -22,20 +22,22 @@
  * by st_frame() alone. Every frame: the same output (port, ST_OUT_L2,
  * drop, hold; the mirror port) and, unless dropped or held, the same
  * bytes, inside the frame or the scratch buffers. After the frames, the
- * same counters (rules, SIDs, group members, steering and SRv6 drops).
+ * same counters (rules, SIDs, group members, steering and SRv6 drops)
+ * and track tables.
  * Then the requests go to st_ctl() (steer_ctl.c: rule-add, group-member-set,
- * sid-del, ...; not steer-load, which reads a file) on the cached
- * generation, as the switch's control socket gives them (the generations
- * they build without a flow cache: time): 0, or -errno with
- * a sentence (-ENOENT may have none: not a steering request); after each,
- * the switch's steering lines build again from scratch. A steering change
- * with traffic before it: the lines the requests left (unless none) are
- * built twice, with a flow cache and carrying from the switch's
- * generation, as a load does, and without, carrying from the second
- * generation (from nothing after a steer-clear), and the same frames go
- * through both again: the same answers, the counters the carried ones
- * plus theirs. Then the file is built once more with the switch's
- * generation as the old one (what carry() takes from it), and everything
+ * sid-del, ...; not steer-load, which reads a file) on each generation in
+ * turn, as the switch's control socket gives them (the generations they
+ * build without a flow cache: time): 0, or -errno with a sentence
+ * (-ENOENT may have none: not a steering request); after each, the
+ * switch's steering lines build again from scratch. Both sides end with
+ * the same lines (and group hash tables of the same history: each derives
+ * from the one before). A steering change with traffic before it: what
+ * the requests left (unless nothing) is built once more on each side, with
+ * a flow cache as a load builds it and without, each carrying from its
+ * side's generation, and the same frames go through both again: the same
+ * answers, and counters and track tables. Then the file is built once
+ * more with the cached side's generation as the old one (what carry()
+ * takes from it), and everything
  * is freed. Any difference abort()s.
  *
  *   make fuzz-build && build/fuzz/fuzz_steer tests/fuzz/corpus/steer
@@ -179,21 +181,32 @@ static void same_counters(struct st_gen *a, struct st_gen *b)
 		same_count(a->rule[i].count, b->rule[i].count);
 	for (i = 0; i < a->nsids; i++)
 		same_count(a->sid[i].count, b->sid[i].count);
-	for (i = 0; i < a->ngroups; i++)
+	for (i = 0; i < a->ngroups; i++) {
+		const struct st_track *ta = a->group[i].track, *tb = b->group[i].track;
+
 		for (j = 0; j < a->group[i].n; j++)
 			same_count(&a->group[i].mcount[j], &b->group[i].mcount[j]);
+		CHECK((ta == NULL) == (tb == NULL));
+		if (ta != NULL) {	/* the flows' buckets, whatever answered */
+			same_count(&ta->kept, &tb->kept);
+			CHECK(memcmp(ta->hash, tb->hash, sizeof(ta->hash)) == 0 &&
+			      memcmp(ta->member, tb->member, sizeof(ta->member)) == 0);
+		}
+	}
 	CHECK(memcmp(a->drops, b->drops, sizeof(a->drops)) == 0);
 	CHECK(memcmp(a->srv6_drops, b->srv6_drops, sizeof(a->srv6_drops)) == 0);
 }
 
-/* The control requests of @r (one per line) through st_ctl(). Returns
- * whether one cleared the steering (what came after carried nothing). */
-static bool requests(char *r)
+/* The control requests of @r (one per line) through st_ctl() on the
+ * switch's generation @g (then freed): what they leave (NULL: nothing). */
+static struct st_gen *requests(struct st_gen *g, const char *text)
 {
+	static char r[MAXIN + 1];
 	unsigned n = 0;
-	bool cleared = false;
 	char *line, *save = NULL;
 
+	strcpy(r, text);
+	sw.steer = g;
 	for (line = strtok_r(r, "\n", &save); line != NULL && n < MAXREQ;
 	     line = strtok_r(NULL, "\n", &save), n++) {
 		char *argv[MAXW + 1], *w, *ws = NULL;
@@ -211,7 +224,6 @@ static bool requests(char *r)
 		nf_set_error("%s", "");
 		ret = st_ctl(&sw, argc, argv, reply);
 		CHECK(ret <= 0 && ret >= -4095);
-		cleared |= ret == 0 && strcmp(argv[0], "steer-clear") == 0;
 		if (ret < 0 && ret != -ENOENT)
 			CHECK(nf_last_error()[0] != '\0');
 		json_object_put(reply);
@@ -220,7 +232,9 @@ static bool requests(char *r)
 			st_free(chk);
 		}
 	}
-	return cleared;
+	g = sw.steer;
+	sw.steer = NULL;
+	return g;
 }
 
 /* The frames of @data from byte @k through @gc as steer() takes them and
@@ -275,7 +289,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct st_gen *gc = NULL, *gn = NULL, *g3 = NULL, *gc2 = NULL, *gn2 = NULL;
 	char *lines[MAXL], *s;
 	unsigned n = 0;
-	bool cleared;
 	int rc, rn;
 
 	if (tl > MAXIN)
@@ -316,29 +329,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	k = nul != NULL ? (size_t)(nul - data) + 1 : size;
 	frames(gc, gn, data, size, k);
 
-	sw.steer = gc;
+	/* the requests on both generations: their groups' hash tables
+	 * derive from the ones before (consistent hashing has a history) */
 	sw.no_flow_cache = true;	/* (the time of a run: 2 MB a generation) */
-	cleared = requests(req);
-	if (sw.steer != NULL) {
-		/* the lines the requests left, as the switch builds them
-		 * (a flow cache, carried from the generation before) and
-		 * without the cache, carried from @gn as the frames left it:
-		 * the same frames again, the same answers */
-		const struct st_gen *cur = sw.steer;
-
+	gn = requests(gn, req);
+	gc = requests(gc, req);
+	CHECK((gc == NULL) == (gn == NULL));
+	if (gc != NULL) {
+		/* a steering change with traffic before it: what the requests
+		 * left, built with a flow cache as a load builds it (carried
+		 * from the generation before) and without (carried from the
+		 * other side's): the same frames again, the same answers */
 		sw.no_flow_cache = false;
-		CHECK(st_build(&sw, cur->lines, cur->nlines, cur, &gc2) == 0);
+		CHECK(st_build(&sw, gc->lines, gc->nlines, gc, &gc2) == 0);
 		sw.no_flow_cache = true;
-		CHECK(st_build(&sw, cur->lines, cur->nlines, cleared ? NULL : gn, &gn2) == 0);
+		CHECK(st_build(&sw, gn->lines, gn->nlines, gn, &gn2) == 0);
 		frames(gc2, gn2, data, size, k);
-		st_free(gn2);
-		st_free(sw.steer);
-		sw.steer = gc2;
+		st_free(gc);
+		st_free(gn);
+		gc = gc2;
+		gn = gn2;
 	}
-	CHECK(st_build(&sw, lines, n, sw.steer, &g3) == 0);
-	st_free(sw.steer);
-	sw.steer = NULL;
-	st_free(g3);
+	CHECK(st_build(&sw, lines, n, gc, &g3) == 0);
+	st_free(gc);
 	st_free(gn);
+	st_free(g3);
 	return 0;
 }

@@ -271,6 +271,11 @@ def make():
         "tos": seed(TOS, tos_frames(), ["tos-off", "tos 0 1 l1 l0", "group-del l1",
                                         "group-member-set l0 3 1/2", "tos-off"]),
         "groups": seed(GROUPS, groups_frames(), GROUP_REQS),
+        # two flows of one track bucket (their hashes' low 14 bits agree):
+        # A, B, A; then A's member drains, and A comes again
+        "track-bucket": seed(GROUPS, [(0, udp4(1094, 1)), (0, udp4(1228, 1)), (0, udp4(1094, 1))],
+                             ["group-member-set g 0 ~1",
+                              "group-member-set g 3 ~4@02:00:00:00:03:04"]),
         "empty": seed([], [(0, udp4(1, 2))]),
         "l2-only": seed(["group g 1 2"], [(0, udp4(1, 2))]),
     }

@@ -8,6 +8,9 @@ one member, which says the flow's member. Then `del-member g 2` and the
 same frames again: exactly the flows of member 2 move; then `set-member g
 2 4` (the member back) and again: only flows that move TO member 2 move.
 Balance: each member's share of the flows within 20% of the fair share.
+A group with `track`: a draining member (~) keeps its flows, each frame of
+them counted in track_kept (flows in trains of 3: the flow cache answers
+most), new flows go to the other member.
 """
 import os, sys, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -125,6 +128,45 @@ check_eq("member 2 back: only flows that moved TO member 2 moved", [], wrong[:5]
 check("member 2 back: it takes flows again", len(moved3) > 0, len(moved3))
 balance(m3, range(4), "member 2 back")
 check_eq("steering dropped nothing", {}, sw.drops())
+check_eq("nfswitch exits cleanly", 0, sw.stop())
+
+# ---- track: a draining member keeps its flows; the flows come in trains
+# of 3 frames, so the flow cache answers all but the first of each, and
+# track_kept counts every frame kept
+NT = 40
+TR = [u4(6000 + i, 7000, src="10.7.0.%d" % (1 + i)) for i in range(NT)]
+sw = Sw("groups_track", 4, ["group t 2 3 track", "rule id 1 udp dport 7000 action group t"])
+
+
+def trains(flows, name):
+    """3 frames of each flow in a row; {flow index: port} (None: not all 3
+    on one port), frames per port."""
+    sw.inject([f for f in flows for _ in range(3)], name)
+    got = sw.news([2, 3], {2: [], 3: []})
+    at = {i: set(p for p in (2, 3) for g in got[p] if g == f) for i, f in enumerate(flows)}
+    ok3 = {i: (at[i].pop() if len(at[i]) == 1 and
+               sum(got[p].count(f) for p in (2, 3)) == 3 else None)
+           for i, f in enumerate(flows)}
+    return ok3, {p: len(got[p]) for p in (2, 3)}
+
+
+def kept():
+    return sw.js("groups")["groups"][0].get("track_kept")
+
+
+t1, n1 = trains(TR, "tr1")
+on0 = sorted(i for i, p in t1.items() if p == 2)
+check_eq("track: each flow's 3 frames on one member", [], [i for i, p in t1.items() if p is None])
+check("track: both members took flows", 0 < len(on0) < NT, n1)
+rc, out, err = sw.cli("set-member", "t", "0", "~2")
+check_eq("set-member t 0 ~2: member 0 drains", 0, rc)
+t2, n2 = trains(TR, "tr2")
+check_eq("draining: every flow stays on its member, 3 frames each", t1, t2)
+check_eq("track_kept: the 3 frames of each of member 0's %d flows" % len(on0), 3 * len(on0),
+         kept())
+t3, n3 = trains([u4(6000 + i, 7000, src="10.8.0.%d" % (1 + i)) for i in range(NT)], "tr3")
+check_eq("draining: %d new flows all on member 1" % NT, {2: 0, 3: 3 * NT}, n3)
+check_eq("track_kept unchanged by new flows", 3 * len(on0), kept())
 check_eq("nfswitch exits cleanly", 0, sw.stop())
 
 # ---- set-member / del-member keep the group's options (track, hold N),
