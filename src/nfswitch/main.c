@@ -182,7 +182,7 @@ static void usage(FILE *f)
 "                         frame (docs/STEERING.md, group ... hold N)\n"
 "      --flow-cache on|off  replay steering per flow (default on; off:\n"
 "                         every frame through the rules, SIDs and groups,\n"
-"                         for comparison)\n"
+"                         the rule cache off too, for comparison)\n"
 "  -s, --stats SECONDS    print a counter line every SECONDS (0: never)\n"
 "      --metrics ADDR:PORT  serve Prometheus metrics over HTTP at\n"
 "                         http://ADDR:PORT/metrics (127.0.0.1:9100,\n"

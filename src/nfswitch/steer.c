@@ -1081,8 +1081,8 @@ int st_build(struct sw *sw, char *const *lines, unsigned n, const struct st_gen 
 		ret = nf_cls_build(&g->rs, &g->cls);
 		if (ret < 0)
 			goto fail;
-		g->rcache = calloc(ST_CACHE_SIZE, sizeof(*g->rcache));
-		if (g->rcache == NULL) {
+		g->rcache = sw->no_flow_cache ? NULL : calloc(ST_CACHE_SIZE, sizeof(*g->rcache));
+		if (g->rcache == NULL && !sw->no_flow_cache) {
 			ret = -ENOMEM;
 			goto fail;
 		}
@@ -1613,14 +1613,30 @@ static bool to_sid(struct st_gen *g, const struct frame *fr)
 /* The first rule that matches the frame from port @in, or UINT32_MAX. The
  * rule cache (exact match on everything a rule can look at: the
  * classifier's fields, in-port, MACs, EtherType, VLAN) answers a frame
- * like one seen before; a miss walks the classifier and fills the entry. */
+ * like one seen before; a miss walks the classifier and fills the entry.
+ * Without it (--flow-cache off) every frame walks it. */
+static uint32_t rule_walk(struct st_gen *g, uint16_t in, const struct frame *fr)
+{
+	struct nf_cls_key key;
+	uint32_t r;
+
+	nf_cls_key_of(fr->p, &fr->h, &key);
+	key.iif = (uint8_t)(in < 64 ? in : 63);
+	key.ct = NF_RULE_CT_UNTRACKED;
+	for (r = nf_cls_match(g->cls, &key, 0); r != UINT32_MAX; r = nf_cls_match(g->cls, &key, r + 1))
+		if (l2_match(&g->rule[r], in, fr))
+			break;
+	return r;
+}
+
 static uint32_t rule_of(struct st_gen *g, uint16_t in, const struct frame *fr)
 {
 	struct st_centry k, *e;
-	struct nf_cls_key key;
 	uint64_t dmac = 0, smac = 0;
 	uint32_t r;
 
+	if (g->rcache == NULL)
+		return rule_walk(g, in, fr);
 	nf_cls_ckey_of(fr->p, &fr->h, (uint64_t)in << 16, &k.c, false);
 	memcpy(&dmac, fr->p, 6);
 	memcpy(&smac, fr->p + 6, 6);
@@ -1631,12 +1647,7 @@ static uint32_t rule_of(struct st_gen *g, uint16_t in, const struct frame *fr)
 	if (e->used && nf_cls_ckey_eq(&e->c, &k.c) && e->l2[0] == k.l2[0] && e->l2[1] == k.l2[1])
 		return e->rule;
 	g->cache_misses++;
-	nf_cls_key_of(fr->p, &fr->h, &key);
-	key.iif = (uint8_t)(in < 64 ? in : 63);
-	key.ct = NF_RULE_CT_UNTRACKED;
-	for (r = nf_cls_match(g->cls, &key, 0); r != UINT32_MAX; r = nf_cls_match(g->cls, &key, r + 1))
-		if (l2_match(&g->rule[r], in, fr))
-			break;
+	r = rule_walk(g, in, fr);
 	e->c = k.c;
 	e->l2[0] = k.l2[0];
 	e->l2[1] = k.l2[1];
