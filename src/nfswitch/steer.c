@@ -1081,10 +1081,12 @@ int st_build(struct sw *sw, char *const *lines, unsigned n, const struct st_gen 
 		ret = nf_cls_build(&g->rs, &g->cls);
 		if (ret < 0)
 			goto fail;
-		g->rcache = sw->no_flow_cache ? NULL : calloc(ST_CACHE_SIZE, sizeof(*g->rcache));
-		if (g->rcache == NULL && !sw->no_flow_cache) {
-			ret = -ENOMEM;
-			goto fail;
+		if (!sw->no_flow_cache) {	/* off: no rule cache either */
+			g->rcache = calloc(ST_CACHE_SIZE, sizeof(*g->rcache));
+			if (g->rcache == NULL) {
+				ret = -ENOMEM;
+				goto fail;
+			}
 		}
 	}
 	/* SIDs: hash, carried counters and caches. */
