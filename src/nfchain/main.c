@@ -240,12 +240,24 @@ static void print_steering(const char *req, struct json_object *reply)
 			for (j = 0; j < json_object_array_length(m); j++) {
 				struct json_object *x = json_object_array_get_idx(m, j);
 
-				printf("  %2zu %-4s %-16s %-16s %8" PRIu64 " entries %12" PRIu64
+				printf("  %2zu %-5s %-16s %-16s %8" PRIu64 " entries %12" PRIu64
 				       " packets\n", j,
 				       json_object_get_boolean(json_object_object_get(x, "up")) ?
-				       "up" : "-", jget_str(x, "port"), jget_str(x, "return"),
+				       "up" : json_object_object_get_ex(x, "draining", NULL) ?
+				       "drain" : "-", jget_str(x, "port"), jget_str(x, "return"),
 				       jget_u64(x, "table_entries"), jget_u64(x, "packets"));
 			}
+			if (json_object_object_get_ex(e, "track_kept", NULL))
+				printf("  track: %" PRIu64 " frames kept on draining members\n",
+				       jget_u64(e, "track_kept"));
+			if (json_object_object_get_ex(e, "hold", &m))
+				printf("  hold: %" PRIu64 " queued of %" PRIu64 ", %" PRIu64 " held, %"
+				       PRIu64 " released, %" PRIu64 " full, %" PRIu64 " too big, %"
+				       PRIu64 " episodes (the last %" PRIu64 " us)\n",
+				       jget_u64(m, "queued"), jget_u64(m, "capacity"),
+				       jget_u64(m, "held"), jget_u64(m, "released"), jget_u64(m, "full"),
+				       jget_u64(m, "too_big"), jget_u64(m, "episodes"),
+				       jget_u64(m, "last_us"));
 		}
 	} else if (json_object_object_get_ex(reply, "steer_drops", &a)) {
 		json_object_object_foreach(a, key, val)

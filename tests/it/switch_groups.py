@@ -167,6 +167,11 @@ check_eq("track_kept: the 3 frames of each of member 0's %d flows" % len(on0), 3
 t3, n3 = trains([u4(6000 + i, 7000, src="10.8.0.%d" % (1 + i)) for i in range(NT)], "tr3")
 check_eq("draining: %d new flows all on member 1" % NT, {2: 0, 3: 3 * NT}, n3)
 check_eq("track_kept unchanged by new flows", 3 * len(on0), kept())
+rc, out, err = sw.cli("groups")
+txt = out.splitlines()
+check_eq("nfchain switch groups: member 0 drains, member 1 is up, and the frames kept",
+         (0, ["group t", "drain", "up", "  track: %d frames kept on draining members" % (3 * len(on0))]),
+         (rc, txt[:1] + [x.split()[1] for x in txt[1:3]] + txt[3:]))
 check_eq("nfswitch exits cleanly", 0, sw.stop())
 
 # ---- set-member / del-member keep the group's options (track, hold N),

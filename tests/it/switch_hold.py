@@ -59,6 +59,10 @@ check_eq("group a at zero: 4 held, 2 full, 1 too big (capacity queued held relea
 d = sw.drops()
 check_eq("counted drops: steer-hold-full 2, steer-hold-big 1",
          (2, 1), (d.get("steer-hold-full"), d.get("steer-hold-big")))
+rc, out, err = sw.cli("groups")
+check_eq("nfchain switch groups: the hold queue's counters",
+         (0, "  hold: 4 queued of 4, 4 held, 0 released, 2 full, 1 too big, 1 episodes "
+             "(the last 0 us)"), (rc, out.splitlines()[-1]))
 check_eq("nothing left the switch while held", [[], [], [], []],
          [sw.take(i) for i in range(4)])
 
