@@ -343,6 +343,8 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 				mirp[j] = OUT_DONE;
 			}
 		}
+		if (nf_unlikely(sw->ncap_tx != 0))	/* what P's tx capture sees */
+			sw_cap_tx(sw, inidx, grp, &p, k, true, OUT_FLOOD);
 		sw->mirrored += nf_tx_burst(sw->ports[p].p, grp, k);
 	}
 	g->flow_hits += n - s.slow;	/* frames the flow cache answered */
@@ -368,16 +370,21 @@ static uint16_t rel_out[NF_BURST_MAX], rel_gi[NF_BURST_MAX];
 static int rel_mir[NF_BURST_MAX];	/* st_frame()'s mirror port, or -1 */
 
 /* Frames rx[k, i) of a release left (to rel_out[k], all of them): the
- * tx captures' copies, and those their rules mirror. */
+ * tx captures' copies, and those their rules mirror (and their tx
+ * captures'). After the transmit: it copied them (no pool's buffers). */
 static void rel_sent(struct sw *sw, uint16_t k, uint16_t i)
 {
 	if (nf_unlikely(sw->ncap_tx != 0) && i > k)
 		sw_cap_tx(sw, rx[k].port, &rx[k], &rel_out[k], i - k, true, OUT_FLOOD);
 	for (; k < i; k++) {
 		struct nf_pkt c = rx[k];
+		const uint16_t m = (uint16_t)rel_mir[k];
 
-		if (rel_mir[k] >= 0 && sw->ports[rel_mir[k]].p != NULL)
-			sw->mirrored += nf_tx_burst(sw->ports[rel_mir[k]].p, &c, 1);
+		if (rel_mir[k] < 0 || sw->ports[m].p == NULL)
+			continue;
+		if (nf_unlikely(sw->ncap_tx != 0))
+			sw_cap_tx(sw, rx[k].port, &c, &m, 1, true, OUT_FLOOD);
+		sw->mirrored += nf_tx_burst(sw->ports[m].p, &c, 1);
 	}
 }
 

@@ -6,6 +6,7 @@ steering tests (switch_rules.py, switch_groups.py).
     sw.inject(frames, name)      frames from a new pcap port (added, read,
                                  removed); returns what it was
     sw.new(port)                 frames written to port's OUT since last call
+    sw.capture(ports, n, name)   nfchain capture --tx of ports, n frames
     sw.stop()                    SIGINT; exit status (ASan: 0 = clean)
 
 Port i is pcap:T/NAME/inI.pcap,T/NAME/outI.pcap, named by its index in the
@@ -297,6 +298,22 @@ class Sw:
         fr = rpcap(self.out(i))[k:]
         self.seen[i] = k + len(fr)
         return fr
+
+    def capture(self, ports, count, name):
+        """`nfchain capture --tx` of @ports into NAME.pcap until COUNT
+        frames (10 s at most), once the earlier captures are gone, started
+        and registered with the switch: (its process, the file)."""
+        path = os.path.join(self.d, name + ".pcap")
+        for want in (False, True):
+            if want:
+                p = subprocess.Popen([BIN + "/nfchain", "capture", "--ctl", self.ctl, "--tx",
+                                      "-c", str(count), "-d", "10", "-w", path] +
+                                     [str(x) for x in ports], stderr=subprocess.DEVNULL)
+            for _ in range(100):
+                if bool(self.js("captures")["captures"]) == want:
+                    break
+                time.sleep(0.05)
+        return p, path
 
     def stop(self):
         self.p.send_signal(signal.SIGINT)

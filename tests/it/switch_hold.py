@@ -7,15 +7,17 @@ fwd.c sw_hold_release()) through nfswitch with pcap ports, exact bytes.
    3000 bytes `steer-hold-big`; nothing leaves. The group's hold counters
    say so.
 2. A load gives a a member (port 2): the four come out on port 2 in
-   arrival order, byte for byte; the new rule's mirror port gets a copy of
-   each, and so does a tx capture of port 2 (nfchain capture); the queue
-   is empty, released 4.
+   arrival order, byte for byte; the new rule's mirror port 3 gets a copy
+   of each; a tx capture of ports 2 and 3 (nfchain capture) sees both; the
+   queue is empty, released 4.
 3. Held again, then released through a rewrite that changes the length:
    the new steering sends a's frames through `srv6-encap ... group b`
    while b has no member, so each released frame is held again, in b.
    A load gives b a member and sends its frames there unchanged: out come
    the original frames, byte for byte (a frame is held as it arrived, not
    as a rewrite left it).
+4. Without a hold: a rule's mirror copies are in the tx capture of the
+   mirror port, as the released frames' copies are in step 2.
 """
 import os, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -67,17 +69,12 @@ check_eq("nothing left the switch while held", [[], [], [], []],
          [sw.take(i) for i in range(4)])
 
 # ---- 2. a member joins: released in arrival order, exact bytes
-cap = os.path.join(sw.d, "cap2.pcap")
-capp = subprocess.Popen([BIN + "/nfchain", "capture", "--ctl", sw.ctl, "--tx", "-c", "4",
-                         "-d", "10", "-w", cap, "2"], stderr=subprocess.DEVNULL)
-for _ in range(100):
-    if sw.js("captures")["captures"]:
-        break
-    time.sleep(0.05)
+capp, cap = sw.capture([2, 3], 8, "cap2")
 load(sw, "v2.conf", ["group a 2 hold 4", "rule id 1 udp dport 1000 action mirror 3 group a"])
 got = sw.news([2, 3], {2: FR[:4], 3: FR[:4]})
-check_eq("nfchain capture --tx of port 2: ends after its 4 frames", 0, capp.wait(30))
-same_frames("... the 4 released frames, as they left", FR[:4], rpcap(cap))
+check_eq("nfchain capture --tx of ports 2 and 3: ends after its 8 frames", 0, capp.wait(30))
+same_frames("... the 4 released frames as they left by port 2, then their mirror copies "
+            "by port 3", FR[:4] + FR[:4], rpcap(cap))
 same_frames("a member joins: the 4 held frames leave on it, in arrival order, unchanged",
             FR[:4], got[2])
 same_frames("and the rule's mirror (port 3) gets a copy of each as it leaves", FR[:4], got[3])
@@ -100,5 +97,14 @@ load(sw, "v5.conf", ["group a 3 hold 4", "group b 1 hold 8",
 same_frames("b's member gets them as they arrived (held as they arrived, steered again), "
             "in order", FR[:3], sw.new(1, FR[:3]))
 check_eq("b: released 3, none queued", (8, 0, 3, 3), counts(hold(sw, "b"))[:4])
+
+# ---- 4. not held: a rule's mirror copies are in the mirror port's tx
+# capture too (steer(), as for the released frames above)
+load(sw, "v6.conf", ["rule id 1 udp dport 1000 action mirror 3 output 2"])
+capp, cap = sw.capture([3], 2, "cap3")
+feed(sw, FR[4:6], "in6")
+same_frames("mirror 3 output 2: port 3 gets the copies", FR[4:6], sw.new(3, FR[4:6]))
+check_eq("nfchain capture --tx of port 3: ends after 2 frames", 0, capp.wait(30))
+same_frames("... the mirror copies", FR[4:6], rpcap(cap))
 check_eq("nfswitch exits cleanly", 0, sw.stop())
 sys.exit(FAILED[0])
