@@ -105,14 +105,15 @@ build/fuzz/fuzz_cni_conf: tests/fuzz/fuzz_cni_conf.c tests/fuzz/fuzz.h src/nfcha
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -g -O1 -Isrc/lib -Isrc/nfchain-cni -fsanitize=fuzzer,address,undefined \
 		-o $@ $< src/nfchain-cni/conf.c -ljson-c
-# nfswitch's steering: its target links steer.c, steer_ctl.c and hold.c,
-# built for this machine's CPU as nfswitch is (the flow cache's wide
-# compares).
-build/fuzz/fuzz_steer: tests/fuzz/fuzz_steer.c tests/fuzz/fuzz.h tests/fuzz/steer.ignore src/nfswitch/steer.c src/nfswitch/steer_ctl.c src/nfswitch/hold.c $(wildcard src/nfswitch/*.h) $(LIB_SRC) $(wildcard src/lib/*.h)
+# nfswitch's steering: its target links the forwarding and steering
+# files of nfswitch (not main.c), built for this machine's CPU as nfswitch
+# is (the flow cache's wide compares).
+FUZZ_SW := src/nfswitch/fwd.c src/nfswitch/cap.c src/nfswitch/steer.c src/nfswitch/steer_ctl.c src/nfswitch/hold.c
+build/fuzz/fuzz_steer: tests/fuzz/fuzz_steer.c tests/fuzz/fuzz.h tests/fuzz/steer.ignore $(FUZZ_SW) $(wildcard src/nfswitch/*.h) $(LIB_SRC) $(wildcard src/lib/*.h)
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -g -O1 -march=$(MARCH) -Isrc/lib -Isrc/nfswitch -fsanitize=fuzzer,address,undefined \
 		-fsanitize-coverage-ignorelist=tests/fuzz/steer.ignore \
-		-o $@ $< src/nfswitch/steer.c src/nfswitch/steer_ctl.c src/nfswitch/hold.c $(LIB_SRC) -lpcap -ljson-c -lmicrohttpd -lxdp -lbpf -lcurl -lm
+		-o $@ $< $(FUZZ_SW) $(LIB_SRC) -lpcap -ljson-c -lmicrohttpd -lxdp -lbpf -lcurl -lm
 fuzz-build: $(FUZZERS)
 fuzz: fuzz-build
 	tests/fuzz/run $(FUZZ_TIME)

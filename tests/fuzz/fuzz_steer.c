@@ -1,49 +1,48 @@
-/* fuzz_steer.c - libFuzzer target: nfswitch's steering (src/nfswitch/
- * steer.c) on arbitrary steering files and frames, with and without its
- * flow cache.
+/* fuzz_steer.c - libFuzzer target: nfswitch's forwarding and steering
+ * (src/nfswitch/fwd.c, steer.c, steer_ctl.c, hold.c) on arbitrary steering
+ * files, control requests and frames, with and without the flow cache.
  *
  * The input is a steering file (up to the first NUL, cut at 16 KiB, one
  * directive per line), control requests (up to the second NUL, one per
  * line, at most 32), then frames, each [port byte][length, 2 bytes
- * big-endian][bytes] (at most 256, each cut at 2048 bytes): the in-port is
- * the byte's low 3 bits; frames from one port make a burst of at most 8,
- * and bit 7 starts a new one. The switch has eight ports, p0..p7 (pcap
- * ports writing to /dev/null; nothing is sent).
+ * big-endian][bytes] (at most 256, each cut at 2048 bytes; shorter than 14
+ * bytes: left out, as a port drops them): the in-port is the byte's low 3
+ * bits; frames from one port make a burst of at most 8, and bit 7 starts
+ * a new one.
  *
- * The file is built twice, with the flow cache and without
- * (sw.no_flow_cache): the same answer both times, a refusal -errno with a
- * sentence. Each frame is copied to end where a PROT_NONE page begins.
- * Each burst goes through the first generation as nfswitch's steer()
- * takes it: the flow cache (st_flow_hit()), then after a hit the flow's
- * next frame (st_flow_next()) and the rest of its run (st_flow_run()),
- * st_frame() for a frame the cache has no answer for; two-piece answers
- * made one (nf_pkt_flatten()) once the whole burst is done, as the
- * transmit reads them. The same frames go through the second generation
- * by st_frame() alone. Every frame: the same output (port, ST_OUT_L2,
- * drop, hold; the mirror port) and, unless dropped or held, the same
- * bytes, inside the frame or the scratch buffers. After the frames, the
- * same counters (rules, SIDs, group members, steering and SRv6 drops)
- * and track tables.
- * Then the requests go to st_ctl() (steer_ctl.c: rule-add, group-member-set,
- * sid-del, ...; not steer-load, which reads a file) on each generation in
- * turn, as the switch's control socket gives them (the generations they
- * build without a flow cache: time): 0, or -errno with a sentence
+ * Two switches (struct sw, as nfswitch's main.c sets one up) share eight
+ * ports p0..p7 whose fast path is the harness's: receive hands over the
+ * switch's burst, transmit logs each frame as the port would write it
+ * (even ports take two-piece frames, nf_tx_burst_hdr(); odd ones get them
+ * made one by fwd.c). The file is built for each: with the flow cache
+ * (and the rule cache) and without (sw.no_flow_cache, --flow-cache off):
+ * the same answer both times, a refusal -errno with a sentence. Each
+ * burst (each frame copied to end where a PROT_NONE page begins, one copy
+ * per switch) goes through sw_forward() of both, and a hold queue's
+ * release when a group holds frames: every port must get the same frames,
+ * byte for byte, in the same order. After the frames: the same counters
+ * (rules, SIDs, group members, steering and SRv6 drops, mirrors, floods,
+ * the ports' switch drops), track tables and hold queues.
+ *
+ * Then the requests go to st_ctl() (steer_ctl.c: rule-add,
+ * group-member-set, sid-del, ...; not steer-load, which reads a file) on
+ * each switch in turn, as its control socket gives them (the generations
+ * they build without a flow cache: time): 0, or -errno with a sentence
  * (-ENOENT may have none: not a steering request); after each, the
- * switch's steering lines build again from scratch. Both sides end with
- * the same lines (and group hash tables of the same history: each derives
- * from the one before). A steering change with traffic before it: what
- * the requests left (unless nothing) is built once more on each side, with
- * a flow cache as a load builds it and without, each carrying from its
- * side's generation, and the same frames go through both again: the same
- * answers, and counters and track tables. Then the file is built once
- * more with the cached side's generation as the old one (what carry()
- * takes from it), and everything
- * is freed. Any difference abort()s.
+ * steering lines build again from scratch. Both end with the same lines
+ * (and group hash tables of the same history: each derives from the one
+ * before). A steering change with traffic before it: what the requests
+ * left (unless nothing) is built once more on each, with the caches as a
+ * load builds it and without, each carrying from its own generation, and
+ * the same frames go through both again. Then the file is built once more
+ * with the cached switch's generation as the old one (what carry() takes
+ * from it), and everything is freed. Any difference abort()s.
  *
  *   make fuzz-build && build/fuzz/fuzz_steer tests/fuzz/corpus/steer
  *   seeds: python3 tests/fuzz/make_steer_corpus.py
  */
 #include "fuzz.h"
+#include "hold.h"
 #include "steer.h"
 #include "sw.h"
 
@@ -65,18 +64,78 @@
 #define CAP	(NF_FRAME_MAX + 512u)	/* fwd.c's scratch buffers */
 #define PAGE	4096u
 
-/* One generation's view of a burst. */
-struct side {
-	struct nf_pkt pk[BURST];
-	int out[BURST], mir[BURST];
-	uint8_t *tail[BURST];		/* frame areas' ends, a guard after */
-	uint8_t scr[BURST][2][CAP];	/* st_frame()'s buffers (fwd.c's scratch) */
-	uint8_t flat[BURST][CAP];
+/* Each side is a switch (fwd.c's sw_forward(), the steering's caller)
+ * over the same eight ports, whose fast path is replaced by the harness:
+ * receive gives the burst of the side, transmit appends each frame to the
+ * side's log of that port. Even ports take two-piece frames
+ * (nf_tx_burst_hdr()), odd ones have them made one by fwd.c. */
+#define LOGMAX	(64u * 1024)
+struct portlog {
+	uint32_t n;
+	bool full;			/* a frame did not fit: the rest not kept */
+	uint8_t b[LOGMAX];
 };
 
-static struct sw sw;
+struct side {
+	struct sw sw;
+	struct nf_pkt pk[BURST];	/* the burst */
+	uint16_t n;
+	uint8_t *tail[BURST];		/* frame areas' ends, a guard after */
+	struct portlog log[NPORT];
+};
+
 static struct side side[2];		/* [0] with the flow cache */
+static struct side *cur;		/* the one whose switch runs */
+static uint16_t cur_in;			/* its burst's port */
 static char text[MAXIN + 1], req[MAXIN + 1];
+
+/* main.c's, which cap.c calls when a capture's sink goes: no port goes
+ * here. */
+int sw_port_del(struct sw *sw, const char *name)
+{
+	(void)sw;
+	(void)name;
+	abort();
+}
+
+static uint16_t h_rx(struct nf_port *p, struct nf_pkt *pk, uint16_t n)
+{
+	const uint16_t k = cur->n < n ? cur->n : n;
+
+	if (nf_port_index(p) != cur_in)
+		return 0;
+	memcpy(pk, cur->pk, k * sizeof(*pk));
+	cur->n = 0;
+	return k;
+}
+
+static void h_release(struct nf_port *p)
+{
+	(void)p;
+}
+
+/* Each frame, written as the port would (nf_pkt_copy()), with its
+ * length. */
+static uint16_t h_tx(struct nf_port *p, struct nf_pkt *pk, uint16_t n)
+{
+	struct portlog *l = &cur->log[nf_port_index(p)];
+	uint16_t i;
+
+	for (i = 0; i < n; i++) {
+		const uint32_t len = pk[i].len;
+
+		CHECK(len >= 1 && len <= NF_FRAME_MAX);
+		CHECK(!(pk[i].flags & NF_PKT_F_HDR) || nf_port_tx_hdr(p));
+		if (l->full || LOGMAX - l->n < 4 + len + NF_HDR_ROOM) {
+			l->full = true;
+			continue;
+		}
+		memcpy(l->b + l->n, &len, 4);
+		nf_pkt_copy(l->b + l->n + 4, LOGMAX - l->n - 4, &pk[i]);
+		l->n += 4 + len;
+	}
+	return n;
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -84,6 +143,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
+	CHECK(nf_io_init(&(struct nf_io_params){ .pool_bufs = 1024 }) == 0);
 	for (i = 0; i < 2; i++) {
 		for (j = 0; j < BURST; j++) {
 			uint8_t *a = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
@@ -92,78 +152,30 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 			CHECK(a != MAP_FAILED && mprotect(a + PAGE, PAGE, PROT_NONE) == 0);
 			side[i].tail[j] = a + PAGE;	/* FRMAX <= PAGE */
 		}
+		side[i].sw.burst = NF_BURST_MAX;
+		side[i].sw.notify_fd = -1;
+		CHECK(nf_fdb_init(&side[i].sw.fdb, 1024, 300) == 0);
 	}
-	CHECK(nf_io_init(&(struct nf_io_params){ .pool_bufs = 1024 }) == 0);
 	for (i = 0; i < NPORT; i++) {
 		char name[8];
 		struct nf_port_conf conf = { .name = name };
 		struct nf_port *p;
+		struct nf_port_fp *fp;
 
 		snprintf(name, sizeof(name), "p%u", i);
 		CHECK(nf_port_open("pcap:,/dev/null", &conf, &p) == 0);
 		CHECK(nf_port_index(p) == i);
-		sw.ports[i].p = p;
-		sw.active[sw.nactive++] = (uint16_t)i;
+		fp = (struct nf_port_fp *)(void *)p;
+		fp->rx_burst = h_rx;
+		fp->rx_release = h_release;
+		fp->tx_burst = h_tx;
+		fp->tx_burst_hdr = i % 2 == 0 ? h_tx : NULL;
+		for (j = 0; j < 2; j++) {
+			side[j].sw.ports[i].p = p;
+			side[j].sw.active[side[j].sw.nactive++] = (uint16_t)i;
+		}
 	}
 	return 0;
-}
-
-/* [@o, @o + @l) is inside buffer @b of @cap bytes. */
-static bool inside(const uint8_t *o, uint32_t l, const uint8_t *b, uint32_t cap)
-{
-	return o >= b && o <= b + cap && l <= (uint32_t)(b + cap - o);
-}
-
-/* Frame @i of side @s through st_frame() of @g. */
-static void slow(struct st_gen *g, struct side *s, unsigned i, uint16_t in)
-{
-	const uint8_t *d = s->pk[i].data, *const q = d;
-	uint32_t l = s->pk[i].len;
-	const uint32_t len = l;
-
-	s->out[i] = st_frame(&sw, g, in, &d, &l, s->scr[i][0], s->scr[i][1], CAP, &s->mir[i]);
-	CHECK((d == q && l <= len) || inside(d, l, s->scr[i][0], CAP) ||
-	      inside(d, l, s->scr[i][1], CAP));
-	s->pk[i].data = (uint8_t *)d;
-	s->pk[i].len = l;
-}
-
-/* The burst of @n frames from @in in side @s through @g: as steer() with
- * @cached, else frame by frame through st_frame(). */
-static void burst(struct st_gen *g, struct side *s, bool cached, uint16_t in, unsigned n)
-{
-	const uint32_t clock = ++g->bursts;
-	unsigned i = 0, k;
-
-	while (i < n) {
-		struct st_flow *last = NULL;
-		bool hdr = false;
-		int o = -1;
-
-		s->mir[i] = -1;
-		if (cached && g->flow != NULL)
-			o = st_flow_hit(g->flow, clock, g->wide, &last, &hdr, in, &s->pk[i]);
-		if (o < 0) {
-			slow(g, s, i++, in);
-			continue;
-		}
-		CHECK(last != NULL);
-		k = i + 1;
-		if (k < n && st_flow_next(last, &hdr, &s->pk[k]))
-			k++;
-		if (k < n)
-			k = st_flow_run(last, s->pk, (uint16_t)k, (uint16_t)n);
-		for (; i < k; i++) {
-			s->out[i] = o;
-			s->mir[i] = -1;
-		}
-	}
-	for (i = 0; i < n; i++) {
-		if (s->pk[i].flags & NF_PKT_F_HDR) {
-			CHECK(s->pk[i].len <= NF_FRAME_MAX);
-			nf_pkt_flatten(&s->pk[i], s->flat[i]);
-		}
-	}
 }
 
 static void same_count(const struct st_count *a, const struct st_count *b)
@@ -186,6 +198,17 @@ static void same_counters(struct st_gen *a, struct st_gen *b)
 
 		for (j = 0; j < a->group[i].n; j++)
 			same_count(&a->group[i].mcount[j], &b->group[i].mcount[j]);
+		const struct st_hold *ha = a->group[i].hold, *hb = b->group[i].hold;
+
+		CHECK((ha == NULL) == (hb == NULL));
+		if (ha != NULL) {	/* the same frames held, in order */
+			CHECK(ha->n == hb->n && ha->held == hb->held && ha->released == hb->released &&
+			      ha->full == hb->full && ha->big == hb->big);
+			for (j = 0; j < ha->n; j++)
+				CHECK(ha->len[(ha->head + j) % ha->cap] == hb->len[(hb->head + j) % hb->cap] &&
+				      memcmp(st_hold_slot(ha, j), st_hold_slot(hb, j),
+					     ha->len[(ha->head + j) % ha->cap]) == 0);
+		}
 		CHECK((ta == NULL) == (tb == NULL));
 		if (ta != NULL) {	/* the flows' buckets, whatever answered */
 			same_count(&ta->kept, &tb->kept);
@@ -200,14 +223,14 @@ static void same_counters(struct st_gen *a, struct st_gen *b)
 /* The control requests of @r (one per line) through st_ctl() on the
  * switch's generation @g (then freed): what they leave (NULL: nothing).
  * @check: after each, the lines build again from scratch. */
-static struct st_gen *requests(struct st_gen *g, const char *text, bool check)
+static struct st_gen *requests(struct sw *sw, struct st_gen *g, const char *text, bool check)
 {
 	static char r[MAXIN + 1];
 	unsigned n = 0;
 	char *line, *save = NULL;
 
 	strcpy(r, text);
-	sw.steer = g;
+	sw->steer = g;
 	for (line = strtok_r(r, "\n", &save); line != NULL && n < MAXREQ;
 	     line = strtok_r(NULL, "\n", &save), n++) {
 		char *argv[MAXW + 1], *w, *ws = NULL;
@@ -223,33 +246,51 @@ static struct st_gen *requests(struct st_gen *g, const char *text, bool check)
 		reply = json_object_new_object();
 		CHECK(reply != NULL);
 		nf_set_error("%s", "");
-		ret = st_ctl(&sw, argc, argv, reply);
+		ret = st_ctl(sw, argc, argv, reply);
 		CHECK(ret <= 0 && ret >= -4095);
 		if (ret < 0 && ret != -ENOENT)
 			CHECK(nf_last_error()[0] != '\0');
 		json_object_put(reply);
-		if (check && sw.steer != NULL) {
-			CHECK(st_build(&sw, sw.steer->lines, sw.steer->nlines, NULL, &chk) == 0);
+		if (check && sw->steer != NULL) {
+			CHECK(st_build(sw, sw->steer->lines, sw->steer->nlines, NULL, &chk) == 0);
 			st_free(chk);
 		}
 	}
-	g = sw.steer;
-	sw.steer = NULL;
+	g = sw->steer;
+	sw->steer = NULL;
 	return g;
 }
 
-/* The frames of @data from byte @k through @gc as steer() takes them and
- * through @gn by st_frame() alone, a burst at a time (frames from one
- * port): the same answers, bytes and counters. */
+/* Side @s's switch takes its burst from port @in (sw_forward(): the
+ * steering, MAC learning, the transmit), then releases what its groups
+ * hold if one has a member. */
+static void run(struct side *s, uint16_t in)
+{
+	cur = s;
+	cur_in = in;
+	sw_forward(&s->sw, &s->sw.ports[in]);
+	if (s->sw.steer->holding)
+		sw_hold_release(&s->sw);
+	cur = NULL;
+}
+
+/* The frames of @data from byte @k, a burst at a time (frames from one
+ * port), through the switch of side 0 steering by @gc and that of side 1
+ * by @gn: each port gets the same frames, and the counters end the same. */
 static void frames(struct st_gen *gc, struct st_gen *gn, const uint8_t *data, size_t size,
 		   size_t k)
 {
-	unsigned nfr = 0, i, j;
+	unsigned nfr = 0, i, j, p;
 
-	while (gc->active && nfr < MAXFR && k + 3 <= size) {
+	side[0].sw.steer = gc;
+	side[1].sw.steer = gn;
+	for (i = 0; i < 2; i++)
+		for (p = 0; p < NPORT; p++)
+			nf_fdb_flush(&side[i].sw.fdb, (uint16_t)p, true);
+	while (nfr < MAXFR && k + 3 <= size) {
 		const uint16_t in = data[k] % NPORT;
 
-		for (j = 0; j < BURST && nfr < MAXFR && k + 3 <= size; j++, nfr++) {
+		for (j = 0; j < BURST && nfr < MAXFR && k + 3 <= size; nfr++) {
 			uint32_t len = (uint32_t)data[k + 1] << 8 | data[k + 2];
 
 			if (j > 0 && (data[k] % NPORT != in || (data[k] & 0x80)))
@@ -259,28 +300,36 @@ static void frames(struct st_gen *gc, struct st_gen *gn, const uint8_t *data, si
 				len = (uint32_t)(size - k);
 			if (len > FRMAX)
 				len = FRMAX;
+			k += len;
+			if (len < NF_FRAME_MIN)
+				continue;	/* a runt: the port drops it */
 			for (i = 0; i < 2; i++) {
-				memcpy(side[i].tail[j] - len, data + k, len);
+				memcpy(side[i].tail[j] - len, data + k - len, len);
 				side[i].pk[j] = (struct nf_pkt){ .data = side[i].tail[j] - len,
 								 .len = len, .buf = NF_BUF_NONE,
 								 .port = in };
 			}
-			k += len;
+			j++;
 		}
-		burst(gc, &side[0], true, in, j);
-		burst(gn, &side[1], false, in, j);
-		for (i = 0; i < j; i++) {
-			const struct nf_pkt *a = &side[0].pk[i], *b = &side[1].pk[i];
-			const int o = side[0].out[i];
+		for (i = 0; i < 2; i++) {
+			side[i].n = (uint16_t)j;
+			run(&side[i], in);
+		}
+		for (p = 0; p < NPORT; p++) {
+			const struct portlog *a = &side[0].log[p], *b = &side[1].log[p];
 
-			CHECK(o == side[1].out[i] && side[0].mir[i] == side[1].mir[i]);
-			CHECK(o == (int)ST_OUT_L2 || o == (int)ST_OUT_DROP ||
-			      o == (int)ST_OUT_HOLD || (unsigned)o < NPORT);
-			if (o != (int)ST_OUT_DROP && o != (int)ST_OUT_HOLD)
-				CHECK(a->len == b->len && memcmp(a->data, b->data, a->len) == 0);
+			CHECK(a->n == b->n && a->full == b->full && memcmp(a->b, b->b, a->n) == 0);
+			side[0].log[p].n = side[1].log[p].n = 0;
+			side[0].log[p].full = side[1].log[p].full = false;
 		}
 	}
 	same_counters(gc, gn);
+	CHECK(side[0].sw.mirrored == side[1].sw.mirrored);
+	for (p = 0; p < NPORT; p++)
+		CHECK(side[0].sw.ports[p].flooded == side[1].sw.ports[p].flooded &&
+		      memcmp(side[0].sw.ports[p].drops, side[1].sw.ports[p].drops,
+			     sizeof(side[0].sw.ports[p].drops)) == 0);
+	side[0].sw.steer = side[1].sw.steer = NULL;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -289,7 +338,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t tl = nul != NULL ? (size_t)(nul - data) : size, k;
 	struct st_gen *gc = NULL, *gn = NULL, *g3 = NULL, *gc2 = NULL, *gn2 = NULL;
 	char *lines[MAXL], *s;
-	unsigned n = 0;
+	struct sw *const sc = &side[0].sw, *const sn = &side[1].sw;
+	unsigned n = 0, i;
 	int rc, rn;
 
 	if (tl > MAXIN)
@@ -306,20 +356,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		s = e + 1;
 	}
 
-	sw.no_flow_cache = false;
+	sc->no_flow_cache = false;
+	sn->no_flow_cache = true;
 	nf_set_error("%s", "");
-	rc = st_build(&sw, lines, n, NULL, &gc);
+	rc = st_build(sc, lines, n, NULL, &gc);
 	if (rc < 0)
 		CHECK(rc >= -4095 && nf_last_error()[0] != '\0');
-	sw.no_flow_cache = true;
-	rn = st_build(&sw, lines, n, NULL, &gn);
+	rn = st_build(sn, lines, n, NULL, &gn);
 	CHECK(rn == rc);
 	if (rc < 0)
 		return 0;
 	CHECK(gn->flow == NULL && gc->active == gn->active);
 
-	/* the requests, kept for later; the frames, a burst at a time
-	 * (frames from one port) */
+	/* the requests, kept for later; then the frames */
 	k = nul != NULL ? tl + 1 : size;
 	nul = memchr(data + k, 0, size - k);
 	tl = (nul != NULL ? (size_t)(nul - data) : size) - k;
@@ -332,26 +381,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* the requests on both generations: their groups' hash tables
 	 * derive from the ones before (consistent hashing has a history) */
-	sw.no_flow_cache = true;	/* (the time of a run: 2 MB a generation) */
-	gn = requests(gn, req, false);	/* the same lines: checked once */
-	gc = requests(gc, req, true);
+	sc->no_flow_cache = true;	/* (the time of a run: 2 MB a generation) */
+	gn = requests(sn, gn, req, false);	/* the same lines: checked once */
+	gc = requests(sc, gc, req, true);
 	CHECK((gc == NULL) == (gn == NULL));
+	for (i = 0; gc != NULL && i < NF_MAX(gc->nlines, gn->nlines); i++)
+		CHECK(gc->nlines == gn->nlines && strcmp(gc->lines[i], gn->lines[i]) == 0);
 	if (gc != NULL) {
 		/* a steering change with traffic before it: what the requests
 		 * left, built with a flow cache as a load builds it (carried
 		 * from the generation before) and without (carried from the
 		 * other side's): the same frames again, the same answers */
-		sw.no_flow_cache = false;
-		CHECK(st_build(&sw, gc->lines, gc->nlines, gc, &gc2) == 0);
-		sw.no_flow_cache = true;
-		CHECK(st_build(&sw, gn->lines, gn->nlines, gn, &gn2) == 0);
+		sc->no_flow_cache = false;
+		CHECK(st_build(sc, gc->lines, gc->nlines, gc, &gc2) == 0);
+		CHECK(st_build(sn, gn->lines, gn->nlines, gn, &gn2) == 0);
 		frames(gc2, gn2, data, size, k);
 		st_free(gc);
 		st_free(gn);
 		gc = gc2;
 		gn = gn2;
 	}
-	CHECK(st_build(&sw, lines, n, gc, &g3) == 0);
+	sc->no_flow_cache = true;
+	CHECK(st_build(sc, lines, n, gc, &g3) == 0);
 	st_free(gc);
 	st_free(gn);
 	st_free(g3);

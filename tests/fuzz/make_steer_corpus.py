@@ -276,6 +276,18 @@ def make():
         "track-bucket": seed(GROUPS, [(0, udp4(1094, 1)), (0, udp4(1228, 1)), (0, udp4(1094, 1))],
                              ["group-member-set g 0 ~1",
                               "group-member-set g 3 ~4@02:00:00:00:03:04"]),
+        # frames held (z and y have no member); the requests give z one
+        # and send its frames through an encapsulation to y: the next
+        # frames find z's queue in the switch, which releases it (fwd.c),
+        # holding them again in y
+        "hold-release": seed(["group z - hold 8", "group y - hold 8",
+                              "rule id 1 udp dport 1 action mirror 6 group z",
+                              "rule id 2 udp dport 2 action group y"],
+                             [(0, udp4(1000 + i, 1 + i % 2)) for i in range(6)] +
+                             [(0x80, udp4(2000, 1, data=b"x" * 2100))],
+                             ["group-member-set z 0 3", "rule-del 1",
+                              "rule-add id 1 udp dport 1 action mirror 6 srv6-encap fc00::1 group y",
+                              "rule-add id 3 udp dport 3 action group z"]),
         "empty": seed([], [(0, udp4(1, 2))]),
         "l2-only": seed(["group g 1 2"], [(0, udp4(1, 2))]),
     }
