@@ -62,14 +62,10 @@
 #define MAXFR	256u		/* frames */
 #define BURST	8u
 #define FRMAX	2048u		/* bytes of a frame */
-#define CAP	(NF_FRAME_MAX + 512u)	/* fwd.c's scratch buffers */
 #define PAGE	4096u
 
-/* Each side is a switch (fwd.c's sw_forward(), the steering's caller)
- * over the same eight ports, whose fast path is replaced by the harness:
- * receive gives the burst of the side, transmit appends each frame to the
- * side's log of that port. Even ports take two-piece frames
- * (nf_tx_burst_hdr()), odd ones have them made one by fwd.c. */
+/* Each side is a switch over the eight ports (see the top), its burst and
+ * what each port was sent. */
 #define LOGMAX	(64u * 1024)
 struct portlog {
 	uint32_t n;
