@@ -201,6 +201,15 @@ static __attribute__((noinline, cold)) void hold_frame(struct sw *sw, struct st_
 		st_hold_notify(sw->notify_fd, sw->notify_path, gr->name);
 }
 
+/* Mirror copies @pk[0..@k) of frames from port @inidx out of port @p,
+ * seen by its tx captures. */
+static void mirror_tx(struct sw *sw, uint16_t inidx, struct nf_pkt *pk, uint16_t k, uint16_t p)
+{
+	if (nf_unlikely(sw->ncap_tx != 0))
+		sw_cap_tx(sw, inidx, pk, &p, k, true, OUT_FLOOD);
+	sw->mirrored += nf_tx_burst(sw->ports[p].p, pk, k);
+}
+
 /* What steer() keeps for the frames the flow cache did not answer. */
 struct steer_slow {
 	struct fwd_cache c;
@@ -343,9 +352,7 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 				mirp[j] = OUT_DONE;
 			}
 		}
-		if (nf_unlikely(sw->ncap_tx != 0))	/* what P's tx capture sees */
-			sw_cap_tx(sw, inidx, grp, &p, k, true, OUT_FLOOD);
-		sw->mirrored += nf_tx_burst(sw->ports[p].p, grp, k);
+		mirror_tx(sw, inidx, grp, k, p);
 	}
 	g->flow_hits += n - s.slow;	/* frames the flow cache answered */
 	if (turns > 1)		/* not all one way: send_out() reads every outp[] */
@@ -370,22 +377,15 @@ static uint16_t rel_out[NF_BURST_MAX], rel_gi[NF_BURST_MAX];
 static int rel_mir[NF_BURST_MAX];	/* st_frame()'s mirror port, or -1 */
 
 /* Frames rx[k, i) of a release left (to rel_out[k], all of them): the
- * tx captures' copies, and those their rules mirror (and their tx
- * captures'). After the transmit: it copied them (no pool's buffers). */
+ * tx captures' copies, and those their rules mirror. After the transmit:
+ * it copied them (no pool's buffers). */
 static void rel_sent(struct sw *sw, uint16_t k, uint16_t i)
 {
 	if (nf_unlikely(sw->ncap_tx != 0) && i > k)
 		sw_cap_tx(sw, rx[k].port, &rx[k], &rel_out[k], i - k, true, OUT_FLOOD);
-	for (; k < i; k++) {
-		struct nf_pkt c = rx[k];
-		const uint16_t m = (uint16_t)rel_mir[k];
-
-		if (rel_mir[k] < 0 || sw->ports[m].p == NULL)
-			continue;
-		if (nf_unlikely(sw->ncap_tx != 0))
-			sw_cap_tx(sw, rx[k].port, &c, &m, 1, true, OUT_FLOOD);
-		sw->mirrored += nf_tx_burst(sw->ports[m].p, &c, 1);
-	}
+	for (; k < i; k++)
+		if (rel_mir[k] >= 0 && sw->ports[rel_mir[k]].p != NULL)
+			mirror_tx(sw, rx[k].port, &rx[k], 1, (uint16_t)rel_mir[k]);
 }
 
 static unsigned release_group(struct sw *sw, struct st_gen *g, struct st_hold *h)

@@ -265,15 +265,18 @@ class Sw:
             time.sleep(0.025)
         raise RuntimeError("input not read: want %s" % counts)
 
-    def inject(self, frames, name="inj"):
-        """Frames from a new port NAME (pcap IN only: nothing written)."""
+    def inject(self, frames, name="inj", keep=False):
+        """Frames from a new port NAME (pcap IN only: nothing written),
+        removed once read unless @keep (frames a group holds are dropped
+        at their release when their port is gone)."""
         path = os.path.join(self.d, name + ".pcap")
         wpcap(path, frames)
         rc, out, err = self.cli("add-port", "pcap:" + path, name)
         if rc != 0:
             raise RuntimeError("add-port: " + err)
         self.wait_rx({name: len(frames)})
-        self.cli("del-port", name)
+        if not keep:
+            self.cli("del-port", name)
 
     def new(self, i, want=None):
         """Frames port i wrote since the last take (waits for the flush:

@@ -32,16 +32,6 @@ def counts(h):
     return (h["capacity"], h["queued"], h["held"], h["released"], h["full"], h["too_big"])
 
 
-def feed(sw, frames, name):
-    """Frames from a new pcap port that stays (sw.inject() removes its
-    port, and held frames whose port went are dropped when released)."""
-    path = os.path.join(sw.d, name + ".pcap")
-    wpcap(path, frames)
-    rc, out, err = sw.cli("add-port", "pcap:" + path, name)
-    check_eq("add-port %s" % name, (0, ""), (rc, err))
-    sw.wait_rx({name: len(frames)})
-
-
 def load(sw, name, lines):
     path = os.path.join(sw.d, name)
     open(path, "w").write("".join(x + "\n" for x in lines))
@@ -55,7 +45,8 @@ assert len(BIG) > 2048
 
 # ---- 1. held, full, too big
 sw = Sw("hold", 4, ["group a - hold 4", "rule id 1 udp dport 1000 action group a"])
-feed(sw, FR[:4] + [BIG] + FR[4:], "in1")
+sw.inject(FR[:4] + [BIG] + FR[4:], "in1", keep=True)
+check("port in1 added, its frames read, and kept", "in1" in sw.ports())
 check_eq("group a at zero: 4 held, 2 full, 1 too big (capacity queued held released full big)",
          (4, 4, 4, 0, 2, 1), counts(hold(sw, "a")))
 d = sw.drops()
@@ -84,7 +75,8 @@ check_eq("queue empty, 4 released", (4, 0, 4, 4, 2, 1), counts(hold(sw, "a")))
 # encapsulation (the frame is longer when it is held again)
 SEGS = ["fc00::1", "fc00::2"]
 load(sw, "v3.conf", ["group a - hold 4", "rule id 1 udp dport 1000 action group a"])
-feed(sw, FR[:3], "in3")
+sw.inject(FR[:3], "in3", keep=True)
+check("port in3 added, its frames read, and kept", "in3" in sw.ports())
 check_eq("a at zero again: 3 more held", (4, 3, 7, 4, 2, 1), counts(hold(sw, "a")))
 load(sw, "v4.conf", ["srv6-source fd00::1", "group a 3 hold 4", "group b - hold 8",
                      "rule id 1 udp dport 1000 action srv6-encap %s group b" % ",".join(SEGS)])
@@ -102,7 +94,8 @@ check_eq("b: released 3, none queued", (8, 0, 3, 3), counts(hold(sw, "b"))[:4])
 # capture too (steer(), as for the released frames above)
 load(sw, "v6.conf", ["rule id 1 udp dport 1000 action mirror 3 output 2"])
 capp, cap = sw.capture([3], 2, "cap3")
-feed(sw, FR[4:6], "in6")
+sw.inject(FR[4:6], "in6", keep=True)
+check("port in6 added, its frames read, and kept", "in6" in sw.ports())
 same_frames("mirror 3 output 2: port 3 gets the copies", FR[4:6], sw.new(3, FR[4:6]))
 check_eq("nfchain capture --tx of port 3: ends after 2 frames", 0, capp.wait(30))
 same_frames("... the mirror copies", FR[4:6], rpcap(cap))
