@@ -58,27 +58,36 @@ static inline void wr32(uint8_t *p, uint32_t v)
 
 /* ---- the SRH ---- */
 
+/* Where the routing header of the IPv6 frame @p (at least its 40-byte
+ * header) starts: after hop-by-hop and destination options headers (RFC
+ * 8200 section 4.1: those come first), each whole in the packet; 0 when
+ * the next header after them is not one. */
+static uint32_t rh_find(const uint8_t *p, const struct nf_hdrs *h)
+{
+	uint32_t off = h->l3_off + (uint32_t)sizeof(struct nf_ipv6);
+	const uint32_t end = h->l3_off + (uint32_t)h->l3_len;
+	uint8_t nh = p[h->l3_off + offsetof(struct nf_ipv6, next)];
+
+	while (nh == NF_IPPROTO_HOPOPTS || nh == NF_IPPROTO_DSTOPTS) {
+		if (end - off < 2 || ((uint32_t)p[off + 1] + 1) * 8 > end - off)
+			return 0;
+		nh = p[off];
+		off += ((uint32_t)p[off + 1] + 1) * 8;
+	}
+	return nh == NF_IPPROTO_ROUTING ? off : 0;
+}
+
 enum nf_srv6_drop nf_srv6_srh_parse(const uint8_t *p, const struct nf_hdrs *h,
 				    struct nf_srv6_view *v)
 {
 	uint32_t off, end, slen, t, tend;
 	const uint8_t *s;
-	uint8_t nh;
 
 	if (h->ethertype != NF_ETH_P_IPV6 || h->l3_len < sizeof(struct nf_ipv6))
 		return NF_SRV6_NOT_IPV6;
-	off = h->l3_off + (uint32_t)sizeof(struct nf_ipv6);
+	off = rh_find(p, h);
 	end = h->l3_off + (uint32_t)h->l3_len;
-	nh = p[h->l3_off + offsetof(struct nf_ipv6, next)];
-	/* RFC 8200 section 4.1: hop-by-hop first, destination options
-	 * (for the first destination) before the routing header */
-	while (nh == NF_IPPROTO_HOPOPTS || nh == NF_IPPROTO_DSTOPTS) {
-		if (end - off < 2 || ((uint32_t)p[off + 1] + 1) * 8 > end - off)
-			return NF_SRV6_NO_SRH;
-		nh = p[off];
-		off += ((uint32_t)p[off + 1] + 1) * 8;
-	}
-	if (nh != NF_IPPROTO_ROUTING)
+	if (off == 0)
 		return NF_SRV6_NO_SRH;
 	if (end - off < sizeof(struct nf_srh))
 		return NF_SRV6_BAD_SRH;
@@ -399,20 +408,79 @@ int nf_srv6_end_dx(const uint8_t *in, uint32_t len, const struct nf_hdrs *h,
 
 #define IPV6_MIN_MTU	1280
 
-int nf_srv6_time_exceeded(const uint8_t *in, uint32_t len,
-			  const struct nf_hdrs *h,
-			  const struct nf_srv6_sid *src, uint8_t *out,
-			  uint32_t cap)
+/* The ICMPv6 error for @why, with its pointer (RFC 4443 section 3.4:
+ * bytes from the IPv6 header's start): false when none is sent. */
+static bool icmp_kind(const uint8_t *in, const struct nf_hdrs *h, enum nf_srv6_drop why,
+		      uint8_t *type, uint8_t *code, uint32_t *ptr)
 {
+	const uint32_t l3 = h->l3_off, end = l3 + (uint32_t)h->l3_len;
+	const uint32_t rh = rh_find(in, h);
+
+	*type = NF_ICMP6_PARAMPROB;
+	*code = 0;
+	*ptr = 0;
+	switch (why) {
+	case NF_SRV6_HOP_LIMIT:		/* RFC 8986 4.1 S06 */
+		*type = NF_ICMP6_TIME_EXCEED;
+		return true;
+	case NF_SRV6_BAD_SRH:		/* last entry past hdr ext len: S10 */
+	case NF_SRV6_SL_BEYOND:		/* S10 */
+	case NF_SRV6_SL_NOT_ZERO:	/* End.DX / End.DT: 4.4 S03 */
+		/* an SRH cut short or running past the packet: none (as
+		 * Linux, which cannot read it) */
+		if (rh == 0 || end - rh < sizeof(struct nf_srh) ||
+		    ((uint32_t)in[rh + 1] + 1) * 8 > end - rh)
+			return false;
+		*ptr = rh - l3 + (uint32_t)offsetof(struct nf_srh, sl);
+		return true;
+	case NF_SRV6_NO_SRH:
+		/* RFC 8200 4.4: a routing type we do not know with segments
+		 * left: pointer to its type; with none left it is passed over */
+		if (rh != 0 && end - rh >= 8 && ((uint32_t)in[rh + 1] + 1) * 8 <= end - rh &&
+		    in[rh + 3] != 0) {
+			*ptr = rh - l3 + (uint32_t)offsetof(struct nf_srh, type);
+			return true;
+		}
+		/* else the upper-layer header is ours to process */
+		__attribute__((fallthrough));
+	case NF_SRV6_SL_ZERO:
+	case NF_SRV6_INNER_NOT_IPV4:
+	case NF_SRV6_INNER_NOT_IPV6:
+		if (h->flags & NF_HDR_FRAG)
+			return false;
+		*code = 4;		/* SR upper-layer header error: 4.1.1 */
+		*ptr = h->l4_off - l3;
+		return true;
+	default:
+		return false;
+	}
+}
+
+int nf_srv6_icmp_error(const uint8_t *in, const struct nf_hdrs *h, enum nf_srv6_drop why,
+		       const struct nf_srv6_sid *src, uint8_t *out, uint32_t cap)
+{
+	static const uint8_t zero[16];
 	const uint32_t hl = sizeof(struct nf_ipv6) + sizeof(struct nf_icmp6);
-	uint32_t l3 = h->l3_off, q = h->l3_len;
-	uint8_t *ip, *ic;
+	uint32_t l3 = h->l3_off, q = h->l3_len, ptr;
+	const uint8_t *oip = in + l3;
+	uint8_t *ip, *ic, type, code;
 	uint64_t s;
 	uint16_t c;
 
-	(void)len;
 	if (h->ethertype != NF_ETH_P_IPV6 || q < sizeof(struct nf_ipv6))
 		return -NF_SRV6_NOT_IPV6;
+	/* RFC 4443 2.4 (e): not to a link-layer or IPv6 multicast
+	 * destination, not from an address that names no one node, never
+	 * about an ICMPv6 error (nor one whose type cannot be read) */
+	if ((in[0] & 1) || oip[offsetof(struct nf_ipv6, daddr)] == 0xff ||
+	    oip[offsetof(struct nf_ipv6, saddr)] == 0xff ||
+	    memcmp(oip + offsetof(struct nf_ipv6, saddr), zero, 16) == 0)
+		return 0;
+	if (h->l4_proto == NF_IPPROTO_ICMPV6 && !(h->flags & NF_HDR_FRAG_LATER) &&
+	    (!(h->flags & NF_HDR_L4) || in[h->l4_off] < 128))
+		return 0;
+	if (!icmp_kind(in, h, why, &type, &code, &ptr))
+		return 0;
 	if (q > IPV6_MIN_MTU - hl)
 		q = IPV6_MIN_MTU - hl;
 	if (l3 + hl + q > cap)
@@ -428,10 +496,11 @@ int nf_srv6_time_exceeded(const uint8_t *in, uint32_t len,
 	ip[offsetof(struct nf_ipv6, next)] = NF_IPPROTO_ICMPV6;
 	ip[offsetof(struct nf_ipv6, hop_limit)] = 64;
 	memcpy(ip + offsetof(struct nf_ipv6, saddr), src, 16);
-	memcpy(ip + offsetof(struct nf_ipv6, daddr),
-	       in + l3 + offsetof(struct nf_ipv6, saddr), 16);
-	ic[0] = NF_ICMP6_TIME_EXCEED;
-	memcpy(ic + sizeof(struct nf_icmp6), in + l3, q);
+	memcpy(ip + offsetof(struct nf_ipv6, daddr), oip + offsetof(struct nf_ipv6, saddr), 16);
+	ic[0] = type;
+	ic[1] = code;
+	wr32(ic + 4, ptr);
+	memcpy(ic + sizeof(struct nf_icmp6), oip, q);
 	s = nf_csum_pseudo6(ip + offsetof(struct nf_ipv6, saddr),
 			    ip + offsetof(struct nf_ipv6, daddr),
 			    NF_IPPROTO_ICMPV6, sizeof(struct nf_icmp6) + q);

@@ -259,20 +259,32 @@ static inline const uint8_t *nf_srv6_inner_daddr(const uint8_t *out,
 	return out + l3_off + (want == NF_IPPROTO_IPIP ? 16 : 24);
 }
 
-/* The ICMPv6 Time Exceeded (code 0, hop limit exceeded in transit) that
- * answers the IPv6 frame @in, as Linux's icmpv6_send() builds it: MACs
- * swapped, tags kept, IPv6 from @src to the packet's source, traffic class
- * and flow label 0, hop limit 64, the offending packet quoted from its
- * IPv6 header as far as the reply stays within 1280 bytes (IPv6 minimum
- * MTU), checksum over the pseudo-header. (Linux's End checks the hop limit
- * in ip6_forward(), after updating SL and DA, so it quotes the updated
- * packet; RFC 8986 checks before the update, and so do we: the quote is
- * the packet as received.) Returns the length, -NF_SRV6_NOT_IPV6 or
- * -NF_SRV6_TOO_BIG. */
-int nf_srv6_time_exceeded(const uint8_t *in, uint32_t len,
-			  const struct nf_hdrs *h,
-			  const struct nf_srv6_sid *src, uint8_t *out,
-			  uint32_t cap);
+/* The ICMPv6 error an SRv6 endpoint sends about the IPv6 frame @in it
+ * drops for @why (RFC 8754 4.3.1.1, RFC 8986 4.1 and 4.1.1), from @src (the
+ * SID) to the packet's source:
+ *  - NF_SRV6_HOP_LIMIT: Time Exceeded, code 0;
+ *  - NF_SRV6_SL_BEYOND, NF_SRV6_BAD_SRH (last entry past hdr ext len),
+ *    NF_SRV6_SL_NOT_ZERO (End.DX, End.DT): Parameter Problem, code 0, the
+ *    pointer at Segments Left; an SRH cut short or running past the packet
+ *    gets none;
+ *  - NF_SRV6_SL_ZERO, NF_SRV6_INNER_NOT_IPV4, NF_SRV6_INNER_NOT_IPV6 and
+ *    NF_SRV6_NO_SRH: Parameter Problem, code 4 (SR upper-layer header
+ *    error), the pointer at the upper-layer header; but a routing header
+ *    of another type with segments left (RFC 8200 4.4): code 0, the
+ *    pointer at its routing type;
+ *  - any other reason, or a fragment's upper layer: none.
+ * Never (RFC 4443 2.4 e) to a link-layer or IPv6 multicast destination,
+ * from a multicast or unspecified source, or about an ICMPv6 error.
+ * Built as Linux's icmpv6_send() builds it: MACs swapped, tags kept,
+ * traffic class and flow label 0, hop limit 64, the offending packet
+ * quoted from its IPv6 header as far as the reply stays within 1280 bytes
+ * (IPv6 minimum MTU), checksum over the pseudo-header. (Linux's End checks
+ * the hop limit in ip6_forward(), after updating SL and DA, so it quotes the
+ * updated packet; RFC 8986 checks before the update, and so do we: the
+ * quote is the packet as received.) Returns the length, 0 when no error is
+ * to be sent, -NF_SRV6_NOT_IPV6 or -NF_SRV6_TOO_BIG (@cap). */
+int nf_srv6_icmp_error(const uint8_t *in, const struct nf_hdrs *h, enum nf_srv6_drop why,
+		       const struct nf_srv6_sid *src, uint8_t *out, uint32_t cap);
 
 /* ---- SR proxy for SR-unaware VNFs ---- */
 

@@ -267,6 +267,9 @@ static void print_steering(const char *req, struct json_object *reply)
 		       "(flow cache hits)", jget_u64(reply, "flow_cache_hits"),
 		       "(flow cache fills)", jget_u64(reply, "flow_cache_fills"),
 		       "(of them wide)", jget_u64(reply, "flow_cache_wide_fills"));
+		printf("%-28s %" PRIu64 "\n%-28s %" PRIu64 "\n", "(ICMPv6 errors sent)",
+		       jget_u64(reply, "icmp_errors_sent"), "(over --icmp-rate)",
+		       jget_u64(reply, "icmp_errors_limited"));
 	} else if (json_object_object_get_ex(reply, "message", &a)) {
 		printf("%s\n", json_object_get_string(a));	/* what a change did */
 	}

@@ -20,7 +20,8 @@
  * captured or dropped. A received frame is captured before steering may
  * rewrite it; a sent one as the switch hands it to the port (a frame the
  * port's full ring then refuses is in the capture, and in the port's
- * tx-ring-full). Frames steering mirrors (rule action mirror) are not.
+ * tx-ring-full). So are the copies steering's rule action mirror sends
+ * to a port, and the frames a hold queue releases (fwd.c).
  *
  * A sink is never forwarded to (flood skips it, nothing learns it) and
  * what its client sends is dropped (counted: capture-sink). When the

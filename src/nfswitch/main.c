@@ -180,6 +180,9 @@ static void usage(FILE *f)
 "      --notify PATH      a unix datagram socket: \"hold GROUP\" when a group\n"
 "                         with a hold queue and no member gets its first\n"
 "                         frame (docs/STEERING.md, group ... hold N)\n"
+"      --icmp-rate N      ICMPv6 errors the SRv6 endpoints send a second at\n"
+"                         most, 0..1000000 (default 1000; 0: none)\n"
+"      --icmp-burst N     ... and in a burst, 1..1000000 (default 50)\n"
 "      --flow-cache on|off  replay steering per flow (default on; off:\n"
 "                         every frame through the rules, SIDs and groups,\n"
 "                         the rule cache off too, for comparison)\n"
@@ -318,6 +321,8 @@ int main(int argc, char **argv)
 		{ "flow-cache", required_argument, NULL, 6 },
 		{ "metrics", required_argument, NULL, 7 },
 		{ "notify", required_argument, NULL, 8 },
+		{ "icmp-rate", required_argument, NULL, 9 },
+		{ "icmp-burst", required_argument, NULL, 10 },
 		{ "stats", required_argument, NULL, 's' },
 		{ "check", no_argument, NULL, 'n' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -336,6 +341,8 @@ int main(int argc, char **argv)
 
 	sw->burst = 32;
 	sw->notify_fd = -1;
+	sw->icmp_rate = 1000;	/* as Linux's net.ipv4.icmp_msgs_per_sec and */
+	sw->icmp_burst = 50;	/* icmp_msgs_burst (ICMPv6 errors count too) */
 	opterr = 0;	/* our own one-sentence messages */
 	while ((c = getopt_long(argc, argv, ":p:c:S:b:m:s:nqh", lopts, NULL)) != -1) {
 		switch (c) {
@@ -373,6 +380,8 @@ int main(int argc, char **argv)
 			metrics = optarg;
 			break;
 		case 8: sw->notify_path = optarg; break;
+		case 9: sw->icmp_rate = (uint32_t)num_opt("icmp-rate", optarg, 0, 1000000); break;
+		case 10: sw->icmp_burst = (uint32_t)num_opt("icmp-burst", optarg, 1, 1000000); break;
 		case 's': stats_s = num_opt("stats", optarg, 0, 3600); break;
 		case 'n': check = 1; break;
 		case 'q': verbose = 0; break;

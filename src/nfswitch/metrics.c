@@ -115,6 +115,10 @@ static const struct scalar {
 	  "Flow cache entries filled." },
 	{ "nfswitch_flow_cache_wide_fills_total", "counter", 2, "flow_cache_wide_fills",
 	  "Flow cache entries filled for every flow to a destination." },
+	{ "nfswitch_icmp_errors_sent_total", "counter", 2, "icmp_errors_sent",
+	  "ICMPv6 errors the SRv6 endpoints sent." },
+	{ "nfswitch_icmp_errors_limited_total", "counter", 2, "icmp_errors_limited",
+	  "ICMPv6 errors not sent: over --icmp-rate." },
 };
 
 static void scalars(struct nf_metrics *m, struct json_object *st, struct json_object *fdb,

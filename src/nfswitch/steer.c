@@ -1186,6 +1186,9 @@ struct st_trace {
 struct frame {
 	const uint8_t *p;
 	uint32_t len;
+	struct sw *sw;
+	uint16_t in;			/* the port it came in by */
+	bool rx;			/* as received: no rule rewrote it */
 	uint8_t *buf[2];
 	uint32_t cap;
 	struct nf_hdrs h;
@@ -1274,6 +1277,46 @@ static int took(struct st_gen *g, struct frame *fr, uint8_t *b, int n)
 	fr->p = b;
 	fr->len = (uint32_t)n;
 	return 0;
+}
+
+/* The switch's ICMP token bucket (sw.h) allows one more error. A clock
+ * read per error, none per frame. */
+static bool icmp_allow(struct sw *sw)
+{
+	const uint64_t now = nf_now_ns();
+	double t = sw->icmp_tokens + (double)(now - sw->icmp_ns) * 1e-9 * sw->icmp_rate;
+
+	sw->icmp_ns = now;
+	sw->icmp_tokens = t < sw->icmp_burst ? t : sw->icmp_burst;
+	if (sw->icmp_tokens < 1.0) {
+		sw->icmp_limited++;
+		return false;
+	}
+	sw->icmp_tokens -= 1.0;
+	sw->icmp_sent++;
+	return true;
+}
+
+/* SID @s dropped the frame as received for @n (-reason, counted): the
+ * ICMPv6 error RFC 8754 and RFC 8986 have the endpoint send
+ * (nf_srv6_icmp_error(): from the SID to the packet's source) goes back
+ * out of the port the frame came in by, to the MAC it came from, as the
+ * token bucket allows. Returns that port, else ST_OUT_DROP. Never cached. */
+static int icmp_error(const struct st_sid *s, struct frame *fr, int n)
+{
+	uint8_t *b = spare(fr);
+	int r;
+
+	if (!fr->rx)
+		return ST_OUT_DROP;	/* its source is a rule's, ours */
+	r = nf_srv6_icmp_error(fr->p, &fr->h, (enum nf_srv6_drop)-n,
+			       (const struct nf_srv6_sid *)s->addr, b, fr->cap);
+	if (r <= 0 || !icmp_allow(fr->sw))
+		return ST_OUT_DROP;
+	fr->p = b;
+	fr->len = (uint32_t)r;
+	fr->tr = NULL;
+	return fr->in;
 }
 
 /* A member of group @gi for the frame: its index, or -1 (counted). */
@@ -1436,7 +1479,7 @@ static int sid_frame(struct st_gen *g, const struct st_sid *s, struct frame *fr)
 	switch (s->beh) {
 	case ST_END:
 		n = nf_srv6_end(fr->p, fr->len, &fr->h, NULL, b, fr->cap);
-		return took(g, fr, b, n) < 0 ? ST_OUT_DROP : -1;
+		return took(g, fr, b, n) < 0 ? icmp_error(s, fr, n) : -1;
 	case ST_END_X:
 	case ST_END_DX4:
 	case ST_END_DX6:
@@ -1445,12 +1488,12 @@ static int sid_frame(struct st_gen *g, const struct st_sid *s, struct frame *fr)
 		n = s->beh == ST_END_X ? nf_srv6_end(fr->p, fr->len, &fr->h, &adj, b, fr->cap)
 			: nf_srv6_end_dx(fr->p, fr->len, &fr->h, s->beh == ST_END_DX4 ?
 					 NF_IPPROTO_IPIP : NF_IPPROTO_IPV6, &adj, b, fr->cap);
-		return took(g, fr, b, n) < 0 ? ST_OUT_DROP : s->port;
+		return took(g, fr, b, n) < 0 ? icmp_error(s, fr, n) : s->port;
 	case ST_END_DT4:
 	case ST_END_DT6:
 		n = nf_srv6_end_dx(fr->p, fr->len, &fr->h, s->beh == ST_END_DT4 ?
 				   NF_IPPROTO_IPIP : NF_IPPROTO_IPV6, NULL, b, fr->cap);
-		return took(g, fr, b, n) < 0 ? ST_OUT_DROP : -1;
+		return took(g, fr, b, n) < 0 ? icmp_error(s, fr, n) : -1;
 	default:		/* End.AD / End.AS: to a replica of the VNF */
 		m = pick(g, s->group, fr);
 		if (m < 0)
@@ -1840,14 +1883,14 @@ static void flow_fill(struct st_gen *g, uint16_t in, const uint8_t *e, uint32_t 
 int st_frame(struct sw *sw, struct st_gen *g, uint16_t in, const uint8_t **data,
 	     uint32_t *len, uint8_t *buf, uint8_t *buf2, uint32_t cap, int *mirror)
 {
-	struct frame fr = { .p = *data, .len = *len, .buf = { buf, buf2 }, .cap = cap };
+	struct frame fr = { .p = *data, .len = *len, .sw = sw, .in = in,
+			    .buf = { buf, buf2 }, .cap = cap };
 	const struct st_port_role *role = &g->role[in];
 	struct st_trace tr;
 	unsigned round;
 	uint32_t min = 0;
 	int out = ST_OUT_L2;
 
-	(void)sw;
 	*mirror = -1;
 	if (g->flow != NULL && !g->releasing) {	/* st_flow_hit() said no: fill */
 		min = flow_shape(*data, *len);
@@ -1861,6 +1904,7 @@ int st_frame(struct sw *sw, struct st_gen *g, uint16_t in, const uint8_t **data,
 		}
 	}
 	for (round = 0; round <= ST_RECIRC_MAX; round++) {
+		fr.rx = round == 0;	/* (a SID sees round 0 from no role) */
 		if (nf_parse(fr.p, fr.len, &fr.h) != NF_PERR_OK) {
 			if (round == 0 && role->role == ST_R_NONE && !to_sid(g, &fr)) {
 				out = ST_OUT_L2;	/* as without steering */

@@ -225,7 +225,7 @@ static void list_sids(const struct st_gen *g, struct json_object *reply)
 	json_object_object_add(reply, "sids", a);
 }
 
-static void steer_stats(const struct st_gen *g, struct json_object *reply)
+static void steer_stats(const struct sw *sw, const struct st_gen *g, struct json_object *reply)
 {
 	struct json_object *o = json_object_new_object();
 	unsigned i;
@@ -246,6 +246,9 @@ static void steer_stats(const struct st_gen *g, struct json_object *reply)
 			       json_object_new_uint64(g != NULL ? g->flow_fills : 0));
 	json_object_object_add(reply, "flow_cache_wide_fills",
 			       json_object_new_uint64(g != NULL ? g->flow_wide_fills : 0));
+	json_object_object_add(reply, "icmp_errors_sent", json_object_new_uint64(sw->icmp_sent));
+	json_object_object_add(reply, "icmp_errors_limited",
+			       json_object_new_uint64(sw->icmp_limited));
 }
 
 static int load_file(struct sw *sw, const char *path)
@@ -370,7 +373,7 @@ static int st_ctl_do(struct sw *sw, int argc, char **argv, struct json_object *r
 		return 0;
 	}
 	if (strcmp(cmd, "steer-stats") == 0 && argc == 1) {
-		steer_stats(g, reply);
+		steer_stats(sw, g, reply);
 		return 0;
 	}
 	if (strcmp(cmd, "rules") == 0 && argc == 1) {

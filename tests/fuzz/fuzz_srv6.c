@@ -4,13 +4,14 @@
  * The input is the frame, copied so that it ends where a PROT_NONE page
  * begins (a read past the end faults) and parsed by nf_parse(); a frame
  * that parses goes through the SRH parser, H.Encaps (full, reduced, L2),
- * End, End.X, End.DX4/DX6/DT4/DT6, the time exceeded, End.AS and End.AD
- * in, End.AD out. Invariants (abort() when broken): reasons in range,
- * results inside OUT, a parsed SRH inside the IPv6 packet with SL <= last
- * entry + 1; End's result has the same length as the IPv6 packet, SL one
- * less, hop limit one less, the DA from the list; decapsulations give a
- * packet that nf_parse() accepts; what End.AD cached comes back on its way
- * out with a payload length that adds up.
+ * End, End.X, End.DX4/DX6/DT4/DT6, the ICMPv6 error for every drop reason,
+ * End.AS and End.AD in, End.AD out. Invariants (abort() when broken):
+ * reasons in range, results inside OUT, a parsed SRH inside the IPv6 packet
+ * with SL <= last entry + 1; End's result has the same length as the IPv6
+ * packet, SL one less, hop limit one less, the DA from the list; an error
+ * goes to the packet's source, quoting it, within 1280 bytes;
+ * decapsulations give a packet that nf_parse() accepts; what End.AD cached
+ * comes back on its way out with a payload length that adds up.
  *
  *   make fuzz-build && build/fuzz/fuzz_srv6 tests/fuzz/corpus/srv6
  *   seeds: python3 tests/fuzz/make_srv6_corpus.py
@@ -136,10 +137,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r > 0)
 		parses(out, r, &h, NF_ETH_P_IPV6);
 
-	r = nf_srv6_time_exceeded(q, len, &h, &src6, out, sizeof(out));
-	reason_ok(r);
-	if (r > 0)
-		CHECK(r <= (int)h.l3_off + 1280);
+	for (i = 0; i < NF_SRV6_DROP_MAX; i++) {
+		r = nf_srv6_icmp_error(q, &h, (enum nf_srv6_drop)i, &src6, out, sizeof(out));
+		if (r == 0)	/* none for this reason or this packet */
+			continue;
+		reason_ok(r);
+		if (r > 0) {	/* an error to the source, quoting the packet */
+			CHECK(r <= (int)h.l3_off + 1280 && r >= (int)h.l3_off + 48 + 40);
+			CHECK(out[h.l3_off + 6] == 58 && (out[h.l3_off + 40] == 3 ||
+							 out[h.l3_off + 40] == 4));
+			CHECK(!memcmp(out + h.l3_off + 24, q + h.l3_off + 8, 16));
+			CHECK(!memcmp(out + h.l3_off + 48, q + h.l3_off, (size_t)r - h.l3_off - 48));
+		}
+	}
 
 	r = nf_srv6_proxy_in(NULL, 0, NF_IPPROTO_IPIP, q, len, &h, NULL, out, sizeof(out));
 	reason_ok(r);

@@ -154,6 +154,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		}
 		side[i].sw.burst = NF_BURST_MAX;
 		side[i].sw.notify_fd = -1;
+		/* the SIDs' ICMPv6 errors: never limited, so both send alike */
+		side[i].sw.icmp_rate = side[i].sw.icmp_burst = 1000000000;
 		CHECK(nf_fdb_init(&side[i].sw.fdb, 1024, 300) == 0);
 	}
 	for (i = 0; i < NPORT; i++) {
@@ -324,7 +326,8 @@ static void frames(struct st_gen *gc, struct st_gen *gn, const uint8_t *data, si
 		}
 	}
 	same_counters(gc, gn);
-	CHECK(side[0].sw.mirrored == side[1].sw.mirrored);
+	CHECK(side[0].sw.mirrored == side[1].sw.mirrored &&
+	      side[0].sw.icmp_sent == side[1].sw.icmp_sent && side[0].sw.icmp_limited == 0);
 	for (p = 0; p < NPORT; p++)
 		CHECK(side[0].sw.ports[p].flooded == side[1].sw.ports[p].flooded &&
 		      memcmp(side[0].sw.ports[p].drops, side[1].sw.ports[p].drops,

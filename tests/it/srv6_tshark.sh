@@ -2,7 +2,7 @@
 # (tests/tools/srv6_tool.c) dumps the output of every behaviour (H.Encaps,
 # .Red, .L2, .L2.Red with 1, 2, 3 and 16 segments, IPv4 and IPv6, tagged or
 # not; every End / End.X along each list; End.DX4/DX6/DT4/DT6; the ICMPv6
-# time exceeded; End.AD and End.AS in and out) into a pcap, with what each
+# time exceeded and parameter problem; End.AD and End.AS in and out) into a pcap, with what each
 # frame must carry. tshark must dissect the SRH with the SL, last entry,
 # segments and DA we set, every IPv4/UDP/ICMPv6 checksum must be good, and
 # tshark's expert info must hold no warning or error; a copy with one

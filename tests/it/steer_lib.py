@@ -142,6 +142,19 @@ def encap(fr, segs, src="fd00::1", red=False, l2=False, fl=None):
     return fr[:12] + b"\x86\xdd" + hdr + ext + inner
 
 
+def srv6_error(fr, sid, typ, code, ptr):
+    """The ICMPv6 error nfswitch's SID @sid sends about @fr (untagged or
+    one VLAN tag; docs/STEERING.md "ICMPv6 errors"): MACs swapped, the tag
+    kept, from @sid to the packet's source, hop limit 64, class and label
+    0, the IPv6 packet quoted up to a 1280-byte reply (RFC 4443 2.4 c)."""
+    l2 = 18 if fr[12:14] == b"\x81\x00" else 14
+    plen = struct.unpack("!H", fr[l2 + 4:l2 + 6])[0]
+    quote = fr[l2:l2 + 40 + plen][:1280 - 48]
+    s, d = ip6(sid), fr[l2 + 8:l2 + 24]
+    return fr[6:12] + fr[0:6] + fr[12:l2 - 2] + b"\x86\xdd" + \
+        v6(s, d, 58, icmp6(s, d, typ, code, ptr, quote))
+
+
 def dec_ttl4(inner):
     """An IPv4 packet with TTL - 1 and its checksum recomputed."""
     b = bytearray(inner)

@@ -10,7 +10,7 @@ import argparse, ctypes, os, socket, struct, subprocess, sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 import pkt  # noqa: E402
-from steer_lib import FAILED, check, wpcap  # noqa: E402
+from steer_lib import FAILED, check, srv6_error, wpcap  # noqa: E402
 
 ap = argparse.ArgumentParser()
 for a in ("sw", "h", "l", "y", "m", "ctl", "tool", "dir"):
@@ -93,7 +93,8 @@ def tool(*args):
 
 caps = {"p1": pkt.socket_in(A.sw, "p1"), "p2": pkt.socket_in(A.sw, "p2"),
         "m0": pkt.socket_in(A.m, "m0"), "y0": pkt.socket_in(A.y, "y0"),
-        "l1": pkt.socket_in(A.l, "l1"), "q0": pkt.socket_in(A.sw, "q0")}
+        "l1": pkt.socket_in(A.l, "l1"), "q0": pkt.socket_in(A.sw, "q0"),
+        "q1": pkt.socket_in(A.sw, "q1")}
 ysock = udp_in(A.y, "0.0.0.0", 9)
 hsock = {p: udp_in(A.h, "10.1.0.1", p) for p in (7001, 7002, 7003, 7004)}
 hsend = udp_in(A.h, "10.1.0.1", 5555)
@@ -239,53 +240,104 @@ wpcap(os.path.join(A.dir, "ours.pcap"), [fr for fr, _ in ours])
 with open(os.path.join(A.dir, "expect.fields"), "w") as f:
     f.write("".join(e + "\n" for _, e in ours))
 
-# malformed SRHs (Linux's frames, altered) from L into the SIDs: dropped,
-# counted by reason, nothing leaves the switch
+# malformed SRHs and a hop limit of 1 (Linux's frames, altered) from L into
+# the SIDs: dropped, counted by reason; nothing leaves the switch but the
+# ICMPv6 error, back to L, compared with Linux's own (namespace P, where
+# fc00:a::1 is an address: Linux's SRH processing) where Linux sends one
 def altered(f, tlv=b"", **kw):
-    """Frame f with SRH fields changed; tlv: bytes written right after the
-    segment list (where a longer hdr ext len finds its TLVs)."""
+    """Frame f with SRH fields (or the hop limit) changed; tlv: bytes written
+    right after the segment list (where a longer hdr ext len finds its TLVs)."""
     b = bytearray(f)
     for k, v in kw.items():
-        b[14 + 40 + {"hdr_len": 1, "sl": 3, "last": 4}[k]] = v
+        b[14 + ({"hdr_len": 41, "sl": 43, "last": 44, "hlim": 7}[k])] = v
     t = 14 + 40 + 8 + 16 * (b[14 + 40 + 4] + 1)
     b[t:t + len(tlv)] = tlv
     return bytes(b)
 
 
+def icmp_errors(got, name):
+    """The ICMPv6 errors (types 1 to 4) among frames @got of socket @name."""
+    return [fr for n, fr in got if n == name and is_v6(fr) and fr[20] == 58 and
+            1 <= fr[54] <= 4]
+
+
+def as_linux_quotes(e, sl, da):
+    """Error @e with its quoted packet's SL and DA as Linux's End leaves them
+    before it looks at the hop limit; its checksum made right again."""
+    b = bytearray(e)
+    b[54 + 8 + 40 + 3] = sl
+    b[54 + 8 + 24:54 + 8 + 40] = pkt.ip6(da)
+    b[56:58] = b"\0\0"
+    b[56:58] = pkt.csum(pkt.pseudo(e[22:38], e[38:54], 58, len(e) - 54) +
+                        bytes(b[54:])).to_bytes(2, "big")
+    return bytes(b)
+
+
 bad = []
+errs = []		# nfswitch's errors, for tshark
 if "10.9.0.2" in linux and "10.8.0.2" in linux:
     two, one = linux["10.9.0.2"], linux["10.8.0.2"]
-    bad = [("End, SL 3 > last entry 1 + 1", altered(two, sl=3), "srv6-sl-beyond"),
-           ("End.DX4, SL 2 > last entry 0 + 1", altered(one, sl=2), "srv6-sl-beyond"),
-           ("End, last entry 2 past hdr ext len 4", altered(two, last=2), "srv6-bad-srh"),
+    pp = (4, 0, 43)	# Parameter Problem, code 0, at Segments Left
+    # (what, frame, drop reason, the error (SID, type, code, pointer), Linux's)
+    bad = [("End, SL 3 > last entry 1 + 1", altered(two, sl=3), "srv6-sl-beyond",
+            ("fc00:a::1",) + pp, "the same"),
+           ("End.DX4, SL 2 > last entry 0 + 1", altered(one, sl=2), "srv6-sl-beyond",
+            ("fc00:a::d4",) + pp, None),
+           ("End, last entry 2 past hdr ext len 4", altered(two, last=2), "srv6-bad-srh",
+            ("fc00:a::1",) + pp, None),
            # the inner packet's first bytes set to a TLV of 255 bytes: as
            # they come from Linux (a random IPv4 ID among them) they parse
            # as valid TLVs now and then
            ("End, hdr ext len 6 (16 bytes of the inner packet read as TLVs, "
             "the first one 255 bytes long)",
-            altered(two, hdr_len=6, tlv=b"\x04\xff"), "srv6-bad-tlv"),
+            altered(two, hdr_len=6, tlv=b"\x04\xff"), "srv6-bad-tlv", None, None),
            ("End, hdr ext len 200: the SRH runs past the packet",
-            altered(two, hdr_len=200), "steer-unparsable")]
+            altered(two, hdr_len=200), "steer-unparsable", None, None),
+           ("End, hop limit 1", altered(two, hlim=1), "srv6-hop-limit",
+            ("fc00:a::1", 3, 0, 0), "quoting SL 0, DA fc00:a::d4")]
+    check("Linux's encapsulation comes from fc00:1::1 (P's way back)",
+          two[22:38] == pkt.ip6("fc00:1::1"), pkt.astr(two[22:38]))
     pkt.drain(caps, 0.2)
     before = pkt.ctl(A.ctl, "steer-stats")["steer_drops"]
-    for what, f, reason in bad:
+    for what, f, reason, e, lin in bad:
         caps["l1"].send(f)
-        out = [(n, fr) for n, fr in pkt.drain(caps, 0.5) if n in ("y0", "m0")]
+        got = pkt.drain(caps, 0.5)
+        out = [(n, fr) for n, fr in got if n in ("y0", "m0")]
+        back = icmp_errors(got, "l1")
         after = pkt.ctl(A.ctl, "steer-stats")["steer_drops"]
         diff = {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
-        check("malformed SRH (%s): dropped, nothing leaves nfswitch" % what, out == [],
-              [(n, fr.hex()) for n, fr in out])
+        check("malformed SRH (%s): dropped, nothing leaves nfswitch towards Y or M" % what,
+              out == [], [(n, fr.hex()) for n, fr in out])
         check("malformed SRH (%s): counted once as %s" % (what, reason),
               diff == {reason: 1}, diff)
         before = after
+        want = [srv6_error(f, *e)] if e else []
+        check("%s: %s back to L, exact bytes" % (what, "no error" if not e else
+                                                  "Time Exceeded" if e[1] == 3 else
+                                                  "Parameter Problem code 0 pointer 43"),
+              [x.hex() for x in back] == [x.hex() for x in want],
+              ([x.hex() for x in back], [x.hex() for x in want]))
+        errs += back
+        if lin is None or len(back) != 1:
+            continue
+        # Linux's own error about the same frame (P, through q1)
+        caps["q1"].send(f)
+        ref = icmp_errors(pkt.drain(caps, 0.5), "q1")
+        exp = back[0] if lin == "the same" else as_linux_quotes(back[0], 0, "fc00:a::d4")
+        check("%s: Linux's error about it is nfswitch's, %s, byte for byte" % (what, lin),
+              [r.hex() for r in ref] == [exp.hex()], ([r.hex() for r in ref], exp.hex()))
+    wpcap(os.path.join(A.dir, "errors.pcap"), errs)
+    with open(os.path.join(A.dir, "errors.fields"), "w") as fo:	# for tshark
+        fo.write("".join("%d\t%d\t%s\t1\n" % (e[54], e[55], struct.unpack("!I", e[58:62])[0]
+                                                 if e[54] == 4 else "") for e in errs))
 else:
     check("Linux's frames to alter into malformed SRHs", False, list(linux))
 
 # nfswitch's own counters: SIDs and rules that did the work
 sids = pkt.ctl(A.ctl, "sids")["sids"]
 rules = pkt.ctl(A.ctl, "rules")["rules"]
-nbad = sum(1 for _, f, _ in bad if f[38:54] == pkt.ip6("fc00:a::1"))
-check("nfswitch counted %d frames on End (fc00:a::1: 2 good, %d malformed), 3 on End.DX4 "
+nbad = sum(1 for _, f, _, _, _ in bad if f[38:54] == pkt.ip6("fc00:a::1"))
+check("nfswitch counted %d frames on End (fc00:a::1: 2 good, %d dropped), 3 on End.DX4 "
       "(fc00:a::d4: 2 good, 1 malformed)" % (2 + nbad, nbad),
       [s["packets"] for s in sids] == [2 + nbad, 3], sids)
 check("nfswitch's rules counted 1 frame each (to M after End; the 4 encapsulations)",

@@ -8,6 +8,8 @@
 #   M: Linux End (fc00:b::e) and End.DX4 (fc00:b::d4, nh4 10.6.0.2)
 #   R: Linux End on fc00:a::1 alone, the reference for nfswitch's End (fed
 #      through q0 in SW, which is no switch port)
+#   P: fc00:a::1 a Linux address (SRH processing for a local address), the
+#      reference for nfswitch's ICMPv6 errors (fed through q1, no port)
 #   nfswitch: sid fc00:a::1 End, sid fc00:a::d4 End.DX4 towards Y;
 #      rules: fc00:b::/32 to M; from Y, srv6-encap [red] towards L / M
 #
@@ -23,8 +25,12 @@
 # c. tshark dissects every frame nfswitch sent (captured on the veths)
 #    with the SL / segments / DA configured, and no expert info.
 # Malformed SRHs (SL beyond the list, last entry or TLVs against hdr ext
-# len, an SRH running past the packet) sent to the SIDs are dropped and
-# counted by reason; nothing leaves the switch.
+# len, an SRH running past the packet) and a hop limit of 1 sent to the
+# SIDs are dropped and counted by reason; nothing leaves the switch but
+# the ICMPv6 errors, back to L (docs/STEERING.md "ICMPv6 errors"): the
+# Parameter Problem for SL beyond the list is byte for byte Linux's (P);
+# the Time Exceeded is Linux's but for the quote (Linux quotes the packet
+# after End's update, RFC 8986 and nfswitch before).
 # The Python half is switch_seg6.py.
 . "$(dirname "$0")/../lib.sh"
 DIR=$(cd "$(dirname "$0")" && pwd)
@@ -32,7 +38,7 @@ command -v tshark >/dev/null || apt-get install -y tshark >/dev/null 2>&1
 check "tshark is installed" test -x "$(command -v tshark)"
 check "srv6_tool is built" test -x "$TOOLS/srv6_tool"
 
-netns SW sw && netns H h && netns L l && netns Y y && netns M m && netns R r || {
+netns SW sw && netns H h && netns L l && netns Y y && netns M m && netns R r && netns P p || {
 	not_ok "namespaces"; exit 1; }
 mac() { printf '02:00:00:00:5e:%02x' "$1"; }
 link() {	# link NS1 IF1 MAC1 NS2 IF2 MAC2
@@ -42,22 +48,23 @@ link() {	# link NS1 IF1 MAC1 NS2 IF2 MAC2
 }
 setup() {
 	local x
-	seg6_ns "$SW" "$H" "$L" "$Y" "$M" "$R" || return 1
+	seg6_ns "$SW" "$H" "$L" "$Y" "$M" "$R" "$P" || return 1
 	ip netns exec "$SW" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
 		net.ipv6.conf.default.disable_ipv6=1
 	link "$L" l1 "$(mac 0x11)" "$SW" p1 "$(mac 0xf1)" &&
 	link "$Y" y0 "$(mac 0x21)" "$SW" p2 "$(mac 0xf2)" &&
 	link "$M" m0 "$(mac 0x31)" "$SW" p3 "$(mac 0xf3)" &&
 	link "$R" r0 "$(mac 0x41)" "$SW" q0 "$(mac 0xf4)" &&
+	link "$P" p0 "$(mac 0xee)" "$SW" q1 "$(mac 0xf5)" &&
 	link "$H" h0 "$(mac 0x01)" "$L" l0 "$(mac 0x02)" &&
 	link "$M" m1 "$(mac 0x32)" "$Y" y1 "$(mac 0x22)" &&
 	link "$M" m2 "$(mac 0x33)" "$L" l2 "$(mac 0x12)" || return 1
 	# user-space switch: no checksums left to "the hardware"
 	for x in "$L:l1" "$L:l0" "$H:h0" "$Y:y0" "$Y:y1" "$M:m0" "$M:m1" "$M:m2" \
-		"$L:l2" "$R:r0" "$SW:p1" "$SW:p2" "$SW:p3" "$SW:q0"; do
+		"$L:l2" "$R:r0" "$P:p0" "$SW:p1" "$SW:p2" "$SW:p3" "$SW:q0" "$SW:q1"; do
 		ip netns exec "${x%%:*}" ethtool -K "${x#*:}" tx off gro off >/dev/null 2>&1
 	done
-	for x in "$L:l1" "$L:l2" "$M:m0" "$R:r0"; do
+	for x in "$L:l1" "$L:l2" "$M:m0" "$R:r0" "$P:p0"; do
 		ip netns exec "${x%%:*}" sysctl -qw "net.ipv6.conf.${x#*:}.seg6_enabled=1"
 	done
 	# H: a host behind L
@@ -97,6 +104,15 @@ setup() {
 	ip -n "$R" -6 neigh add fc00:9::2 lladdr "$(mac 0xf4)" dev r0
 	ip -n "$R" -6 route add fc00:b::/32 via fc00:9::2 dev r0
 	ip -n "$R" -6 route add fc00:a::1/128 encap seg6local action End dev r0
+	# P: fc00:a::1 its own address, as nfswitch's SID's stand-in on the
+	# MAC L sends to (0xee); the errors go back to L's l1 from fc00:a::1,
+	# with no flow label (nfswitch's have none); the next segment is
+	# forwarded (where Linux looks at the hop limit)
+	ip netns exec "$P" sysctl -qw net.ipv6.auto_flowlabels=0
+	ip -n "$P" -6 addr add fc00:a::1/128 dev p0 nodad
+	ip -n "$P" -6 route add fc00:1::/64 dev p0 src fc00:a::1
+	ip -n "$P" -6 neigh add fc00:1::1 lladdr "$(mac 0x11)" dev p0
+	ip -n "$P" -6 route add fc00:a::/32 via fc00:1::1 dev p0
 }
 check "namespaces: Linux seg6 head end, End, End.DX4 around nfswitch" setup
 
@@ -143,9 +159,19 @@ else
 	not_ok "nfswitch's frames were captured for tshark"
 fi
 
+# ... and over nfswitch's ICMPv6 errors: type, code, pointer, checksum
+if [ -s "$T/errors.pcap" ]; then
+	tshark -r "$T/errors.pcap" -T fields -e icmpv6.type -e icmpv6.code \
+		-e icmpv6.pointer -e icmpv6.checksum.status >"$T/errors.got" 2>"$T/tshark.err"
+	check_eq "tshark dissects nfswitch's 4 ICMPv6 errors: type, code, pointer, good checksum" \
+		"$(cat "$T/errors.fields")" "$(cat "$T/errors.got")"
+else
+	not_ok "nfswitch's ICMPv6 errors were captured for tshark"
+fi
+
 "$BIN/nfchain" switch --ctl "$T/ctl" --json steer-stats >"$T/stats.json" 2>&1
-check_eq "nfswitch dropped only the 5 malformed frames (by reason)" \
-	'{"srv6-bad-srh": 1, "srv6-bad-tlv": 1, "srv6-sl-beyond": 2, "steer-unparsable": 1}' \
+check_eq "nfswitch dropped only the 5 malformed frames and the one of hop limit 1 (by reason)" \
+	'{"srv6-bad-srh": 1, "srv6-bad-tlv": 1, "srv6-hop-limit": 1, "srv6-sl-beyond": 2, "steer-unparsable": 1}' \
 	"$(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["steer_drops"], sort_keys=True))' "$T/stats.json")"
 stop_clean nfswitch "$SWPID"
 exit 0

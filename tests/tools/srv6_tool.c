@@ -261,8 +261,8 @@ static int pcap_all(const char *file)
 	nf_srv6_encap_init(&e, &src, &segs, 0, NF_SRV6_ENCAPS);
 	elen = (uint32_t)nf_srv6_encaps(&e, frame, len, &h, enc, sizeof(enc));
 	nf_parse(enc, elen, &he);
-	emit("time-exceeded", nf_srv6_time_exceeded(enc, elen, &he, &segs.sid[0],
-						    out, sizeof(out)), -1, 0, "fd00::1");
+	emit("time-exceeded", nf_srv6_icmp_error(enc, &he, NF_SRV6_HOP_LIMIT, &segs.sid[0],
+						 out, sizeof(out)), -1, 0, "fd00::1");
 	/* proxy: AD in, AD out, AS in, AS out */
 	r = nf_srv6_proxy_in(&px, 1, 4, enc, elen, &he, &adj, out, sizeof(out));
 	emit("end-ad-in", r, -1, 0, NULL);
@@ -276,6 +276,15 @@ static int pcap_all(const char *file)
 	nf_srv6_encap_init(&e, &src, &segs, 1, NF_SRV6_ENCAPS);
 	emit("end-as-out", nf_srv6_encaps(&e, frame, len, &h, out, sizeof(out)),
 	     0, 1, "fc00::b");
+	/* a parameter problem: End finds SL 0 (code 4, at the upper layer) */
+	segs.n = 1;
+	nf_srv6_encap_init(&e, &src, &segs, 0, NF_SRV6_ENCAPS);
+	len = mk_udp(frame, 0, 0, 18);
+	nf_parse(frame, len, &h);
+	elen = (uint32_t)nf_srv6_encaps(&e, frame, len, &h, enc, sizeof(enc));
+	nf_parse(enc, elen, &he);
+	emit("param-problem", nf_srv6_icmp_error(enc, &he, NF_SRV6_SL_ZERO, &segs.sid[0],
+						 out, sizeof(out)), -1, 0, "fd00::1");
 	pcap_dump_close(dump);
 	pcap_close(pd);
 	return 0;

@@ -831,52 +831,194 @@ static void test_dx(void)
 		run_dx(&in, 4, &adj) == -NF_SRV6_NOT_IPV6);
 }
 
-static void test_time_exceeded(void)
+/* The ICMPv6 error @type/@code/@ptr from @src that answers frame @in
+ * (untagged, or tagged as it was: its L2 header is @l2 bytes): MACs
+ * swapped, the IPv6 packet quoted up to a 1280-byte reply, the checksum
+ * over the pseudo-header (RFC 4443 2.3). */
+static void icmp_expect(struct fb *ex, const struct fb *in, unsigned l2, unsigned type,
+			unsigned code, uint32_t ptr, struct nf_srv6_sid src)
 {
-	struct fb in, ex;
+	unsigned q = in->n - l2 > 1232 ? 1232 : in->n - l2, c, n;
+	struct nf_srv6_sid dst;
+	uint8_t ps[4096];
+
+	memcpy(&dst, in->b + l2 + 8, 16);
+	ex->n = 0;
+	put(ex, in->b + 6, 6);
+	put(ex, in->b, 6);
+	put(ex, in->b + 12, l2 - 12);
+	ip6(ex, 0, 0, 8 + q, 58, 64, src, dst);
+	put8(ex, type);
+	put8(ex, code);
+	put16(ex, 0);
+	put32(ex, ptr);
+	put(ex, in->b + l2, q);
+	memcpy(ps, ex->b + l2 + 8, 32);
+	n = 32;
+	ps[n++] = 0; ps[n++] = 0;
+	ps[n++] = (uint8_t)((8 + q) >> 8); ps[n++] = (uint8_t)(8 + q);
+	ps[n++] = 0; ps[n++] = 0; ps[n++] = 0; ps[n++] = 58;
+	memcpy(ps + n, ex->b + l2 + 40, 8 + q);
+	c = ref_csum(ps, n + 8 + q);
+	ex->b[l2 + 42] = (uint8_t)(c >> 8);
+	ex->b[l2 + 43] = (uint8_t)c;
+}
+
+/* nf_srv6_icmp_error() on @in for @why; the error expected (@type 0:
+ * none, the call returns 0). */
+static int icmp_case(const struct fb *in, enum nf_srv6_drop why, unsigned type,
+		     unsigned code, uint32_t ptr)
+{
+	struct fb ex;
 	struct nf_hdrs h;
-	unsigned dlen, q;
-	int pe, r, ok = 1;
+	int pe, r;
+	const uint8_t *p = guard(in, &h, &pe);
+
+	if (pe != NF_PERR_OK)
+		return 0;
+	r = nf_srv6_icmp_error(p, &h, why, &R77, out, sizeof(out));
+	if (type == 0)
+		return r == 0;
+	icmp_expect(&ex, in, h.l3_off, type, code, ptr, R77);
+	return same(out, r, &ex);
+}
+
+/* The return of the behaviour @beh (0 End, 4 End.DX4, 41 End.DT6) on @in:
+ * the reason the error is for. */
+static int reason_of(const struct fb *in, unsigned beh)
+{
+	struct nf_hdrs h;
+	int pe;
+	const uint8_t *p = guard(in, &h, &pe);
+
+	if (pe != NF_PERR_OK)
+		return 1;
+	return beh == 0 ? nf_srv6_end(p, in->n, &h, NULL, out, sizeof(out)) :
+		nf_srv6_end_dx(p, in->n, &h, (uint8_t)beh, NULL, out, sizeof(out));
+}
+
+static void test_icmp_error(void)
+{
+	struct nf_srv6_sid l[NF_SRV6_SEGS_MAX];
+	struct fb in;
+	struct nf_hdrs h;
+	unsigned dlen;
+	int pe, ok = 1;
 	const uint8_t *p;
 
+	wire_list(l, 4);
 	for (dlen = 0; dlen <= 1400; dlen += 700) {
 		srv6_frame(&in, 3, 1, S(2), 3, 1, 64, dlen);
-		p = guard(&in, &h, &pe);
-		r = nf_srv6_time_exceeded(p, in.n, &h, &R77, out, sizeof(out));
-		q = in.n - 18 > 1232 ? 1232 : in.n - 18;
-		ex.n = 0;
-		eth(&ex, MAC_A, MAC_B, 3, 0x86dd);
-		ip6(&ex, 0, 0, 8 + q, 58, 64, S(0x77), SRC);
-		put8(&ex, 3); put8(&ex, 0); put16(&ex, 0); put32(&ex, 0);
-		put(&ex, in.b + 18, q);
-		{	/* checksum over pseudo-header + message */
-			uint8_t ps[4096];
-			unsigned c, n = 0;
-
-			memcpy(ps, ex.b + 18 + 8, 32);
-			n = 32;
-			ps[n++] = 0; ps[n++] = 0;
-			ps[n++] = (uint8_t)((8 + q) >> 8); ps[n++] = (uint8_t)(8 + q);
-			ps[n++] = 0; ps[n++] = 0; ps[n++] = 0; ps[n++] = 58;
-			memcpy(ps + n, ex.b + 58, 8 + q);
-			c = ref_csum(ps, n + 8 + q);
-			ex.b[58 + 2] = (uint8_t)(c >> 8);
-			ex.b[58 + 3] = (uint8_t)c;
-		}
-		if (!same(out, r, &ex))
-			ok = 0;
-		if (in.n - 18 > 1232 && 18 + 48 + 1232 != r)
+		if (!icmp_case(&in, NF_SRV6_HOP_LIMIT, 3, 0, 0))
 			ok = 0;
 	}
-	NF_TEST("ICMPv6 time exceeded: exact bytes, quote cut to a 1280-byte reply", ok);
-	NF_TEST("time exceeded: capacity short: srv6-too-big",
-		nf_srv6_time_exceeded(p, in.n, &h, &R77, out, 100) == -NF_SRV6_TOO_BIG);
+	NF_TEST("hop limit 1: Time Exceeded code 0, exact bytes (tag kept), quote cut to a "
+		"1280-byte reply", ok && in.n - 18 > 1232);
+	NF_TEST("End on hop limit 1: srv6-hop-limit", reason_of(&in, 0) == -NF_SRV6_HOP_LIMIT);
+
+	srv6_frame(&in, 0, 64, S(2), 2, 4, 64, 10);	/* SL 4, last entry 1 */
+	NF_TEST("End: SL beyond the list is srv6-sl-beyond",
+		reason_of(&in, 0) == -NF_SRV6_SL_BEYOND);
+	NF_TEST("SL beyond: Parameter Problem code 0, pointer 43 (Segments Left)",
+		icmp_case(&in, NF_SRV6_SL_BEYOND, 4, 0, 43));
+	in.b[14 + 40 + 4] = 5;				/* last entry 5 of 2 */
+	NF_TEST("End: last entry past hdr ext len is srv6-bad-srh",
+		reason_of(&in, 0) == -NF_SRV6_BAD_SRH);
+	NF_TEST("last entry past hdr ext len: Parameter Problem code 0, pointer 43",
+		icmp_case(&in, NF_SRV6_BAD_SRH, 4, 0, 43));
+
+	srv6_frame(&in, 0, 64, S(2), 2, 1, 64, 10);
+	NF_TEST("End.DX4 with SL 1: srv6-sl-not-zero", reason_of(&in, 4) == -NF_SRV6_SL_NOT_ZERO);
+	NF_TEST("SL not 0 at End.DX4: Parameter Problem code 0, pointer 43",
+		icmp_case(&in, NF_SRV6_SL_NOT_ZERO, 4, 0, 43));
+
+	srv6_frame(&in, 0, 64, S(2), 2, 0, 64, 10);
+	NF_TEST("End with SL 0: srv6-sl-zero", reason_of(&in, 0) == -NF_SRV6_SL_ZERO);
+	NF_TEST("SL 0 at End: Parameter Problem code 4, pointer 80 (the upper-layer header)",
+		icmp_case(&in, NF_SRV6_SL_ZERO, 4, 4, 80));
+	NF_TEST("End.DT6 of IPv4: srv6-inner-not-ipv6", reason_of(&in, 41) == -NF_SRV6_INNER_NOT_IPV6);
+	NF_TEST("upper layer not IPv6 at End.DT6: code 4, pointer 80",
+		icmp_case(&in, NF_SRV6_INNER_NOT_IPV6, 4, 4, 80));
+
+	/* a hop-by-hop header first: the pointers move by its 8 bytes */
+	in.n = 0;
+	eth(&in, MAC_B, MAC_A, 0, 0x86dd);
+	ip6(&in, 0, 0, 8 + 8 + 32 + 28, 0, 64, SRC, S(2));
+	put8(&in, 43); put8(&in, 0); put8(&in, 1); put8(&in, 4); put32(&in, 0);	/* PadN 4 */
+	srh(&in, 4, 5, 1, l, 2, NULL, 0);
+	ip4udp(&in, 0, 64, 2, 9, 0);
+	NF_TEST("after a hop-by-hop header: SL beyond, pointer 51",
+		reason_of(&in, 0) == -NF_SRV6_SL_BEYOND &&
+		icmp_case(&in, NF_SRV6_SL_BEYOND, 4, 0, 51));
+
+	/* no routing header: the upper layer, pointer 40 */
+	in.n = 0;
+	eth(&in, MAC_B, MAC_A, 0, 0x86dd);
+	ip6udp(&in, 0, 0, 64, 2, 4);
+	NF_TEST("no SRH at End: srv6-no-srh", reason_of(&in, 0) == -NF_SRV6_NO_SRH);
+	NF_TEST("no routing header: code 4, pointer 40", icmp_case(&in, NF_SRV6_NO_SRH, 4, 4, 40));
+	/* a routing header of type 0 (RFC 5095: unknown): with segments left,
+	 * code 0 at its type (RFC 8200 4.4); without, passed over */
+	in.n = 0;
+	eth(&in, MAC_B, MAC_A, 0, 0x86dd);
+	ip6(&in, 0, 0, 24 + 28, 43, 64, SRC, S(2));
+	put8(&in, 4); put8(&in, 2); put8(&in, 0); put8(&in, 1); put32(&in, 0);
+	put(&in, &l[0], 16);
+	ip4udp(&in, 0, 64, 2, 9, 0);
+	NF_TEST("routing type 0 at End: srv6-no-srh", reason_of(&in, 0) == -NF_SRV6_NO_SRH);
+	NF_TEST("routing type 0, 1 segment left: code 0, pointer 42 (its type)",
+		icmp_case(&in, NF_SRV6_NO_SRH, 4, 0, 42));
+	in.b[14 + 40 + 3] = 0;
+	NF_TEST("routing type 0, none left: code 4, pointer 64",
+		icmp_case(&in, NF_SRV6_NO_SRH, 4, 4, 64));
+
+	/* RFC 4443 2.4 (e): none */
+	srv6_frame(&in, 0, 1, S(2), 2, 1, 64, 10);
+	in.b[0] |= 1;
+	NF_TEST("none to a link-layer multicast destination", icmp_case(&in, NF_SRV6_HOP_LIMIT, 0, 0, 0));
+	srv6_frame(&in, 0, 1, S(2), 2, 1, 64, 10);
+	memset(in.b + 14 + 8, 0, 16);
+	NF_TEST("none from the unspecified address", icmp_case(&in, NF_SRV6_HOP_LIMIT, 0, 0, 0));
+	in.b[14 + 8] = 0xff;
+	NF_TEST("none from a multicast address", icmp_case(&in, NF_SRV6_HOP_LIMIT, 0, 0, 0));
+	srv6_frame(&in, 0, 1, S(2), 2, 1, 64, 10);
+	in.b[14 + 24] = 0xff;
+	NF_TEST("none to a multicast address", icmp_case(&in, NF_SRV6_HOP_LIMIT, 0, 0, 0));
+	for (dlen = 0; dlen < 2; dlen++) {	/* an ICMPv6 error, then an echo request */
+		in.n = 0;
+		eth(&in, MAC_B, MAC_A, 0, 0x86dd);
+		ip6(&in, 0, 0, 8 + 32 + 8, 43, 64, SRC, S(2));
+		srh(&in, 58, 0, 1, l, 2, NULL, 0);
+		put8(&in, dlen ? 128 : 1); put8(&in, 0); put16(&in, 0); put32(&in, 0);
+		ok = dlen ? icmp_case(&in, NF_SRV6_SL_ZERO, 4, 4, 80) :
+			icmp_case(&in, NF_SRV6_SL_ZERO, 0, 0, 0);
+		NF_TEST(dlen ? "about an ICMPv6 echo request: code 4" :
+			"none about an ICMPv6 error", ok);
+	}
+	srv6_frame(&in, 0, 64, S(2), 2, 1, 1, 10);
+	ok = 1;
+	{
+		static const enum nf_srv6_drop silent[] = {
+			NF_SRV6_BAD_TLV, NF_SRV6_INNER_TTL, NF_SRV6_TOO_BIG, NF_SRV6_FRAGMENT,
+			NF_SRV6_INNER_BAD, NF_SRV6_NO_CACHE, NF_SRV6_OK,
+		};
+		unsigned i;
+
+		for (i = 0; i < sizeof(silent) / sizeof(silent[0]); i++)
+			if (!icmp_case(&in, silent[i], 0, 0, 0))
+				ok = 0;
+	}
+	NF_TEST("none for the other reasons (bad TLV, inner TTL, too big, fragment, ...)", ok);
+	srv6_frame(&in, 0, 1, S(2), 2, 1, 64, 10);
+	p = guard(&in, &h, &pe);
+	NF_TEST("capacity short: srv6-too-big",
+		nf_srv6_icmp_error(p, &h, NF_SRV6_HOP_LIMIT, &R77, out, 100) == -NF_SRV6_TOO_BIG);
 	in.n = 0;
 	eth(&in, MAC_B, MAC_A, 0, 0x0800);
 	ip4udp(&in, 0, 64, 2, 9, 0);
 	p = guard(&in, &h, &pe);
-	NF_TEST("time exceeded of IPv4: srv6-not-ipv6",
-		nf_srv6_time_exceeded(p, in.n, &h, &R77, out, sizeof(out)) ==
+	NF_TEST("of IPv4: srv6-not-ipv6",
+		nf_srv6_icmp_error(p, &h, NF_SRV6_HOP_LIMIT, &R77, out, sizeof(out)) ==
 		-NF_SRV6_NOT_IPV6);
 }
 
@@ -1170,7 +1312,8 @@ static void test_sweep(void)
 				r[3] = nf_srv6_proxy_in(&px, 0, 4, q, len, &h, NULL, o, sizeof(o));
 				r[4] = nf_srv6_proxy_out(&px, 0, q, len, &h, NULL, o, sizeof(o));
 				r[5] = nf_srv6_encaps(&e, q, len, &h, o, sizeof(o));
-				r[6] = nf_srv6_time_exceeded(q, len, &h, &SRC, o, sizeof(o));
+				r[6] = nf_srv6_icmp_error(q, &h, (enum nf_srv6_drop)(pos % NF_SRV6_DROP_MAX), &SRC,
+							  o, sizeof(o));
 				{
 					struct nf_srv6_view v;
 
@@ -1233,7 +1376,7 @@ int main(int argc, char **argv)
 	test_encaps();
 	test_end();
 	test_dx();
-	test_time_exceeded();
+	test_icmp_error();
 	test_proxy();
 	test_chain();
 	test_sweep();
