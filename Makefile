@@ -87,33 +87,43 @@ $(O)/tests/%: $(O)/tests/tools/%.o $(LIB)
 test: all
 	tests/run
 
-# libFuzzer targets (clang only). FUZZ_TIME seconds per target.
+# libFuzzer targets (clang only). FUZZ_TIME seconds per target. The
+# library is compiled once into objects with the fuzzers' coverage
+# (-fsanitize=fuzzer-no-link) that every target links, so that `make -j`
+# builds them in parallel; fuzz_steer's are its own (its CPU and its
+# coverage ignore list).
 FUZZ_TIME ?= 60
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS   := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
-build/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(LIB_SRC) $(wildcard src/lib/*.h)
+FUZZ_CC   := clang -std=gnu11 -g -O1 -Isrc/lib
+FUZZ_SAN  := address,undefined
+FUZZ_LIBS := -lpcap -ljson-c -lmicrohttpd -lxdp -lbpf -lcurl -lm
+FUZZ_OBJ  := $(LIB_SRC:src/lib/%.c=build/fuzz/obj/%.o)
+build/fuzz/obj/%.o: src/lib/%.c
 	@mkdir -p $(dir $@)
-	clang -std=gnu11 -g -O1 -Isrc/lib -fsanitize=fuzzer,address,undefined \
-		-o $@ $< $(LIB_SRC) -lpcap -ljson-c -lmicrohttpd -lxdp -lbpf -lcurl -lm
+	$(FUZZ_CC) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -MMD -MP -c -o $@ $<
+build/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FUZZ_OBJ)
+	$(FUZZ_CC) -fsanitize=fuzzer,$(FUZZ_SAN) -o $@ $< $(FUZZ_OBJ) $(FUZZ_LIBS)
 # The description parser lives with nfchain: its target links spec.c and plan.c.
-build/fuzz/fuzz_spec: tests/fuzz/fuzz_spec.c tests/fuzz/fuzz.h src/nfchain/spec.c src/nfchain/plan.c $(LIB_SRC) $(wildcard src/lib/*.h)
-	@mkdir -p $(dir $@)
-	clang -std=gnu11 -g -O1 -Isrc/lib -Isrc/nfchain -fsanitize=fuzzer,address,undefined \
-		-o $@ $< src/nfchain/spec.c src/nfchain/plan.c $(LIB_SRC) -lpcap -ljson-c -lyaml -lmicrohttpd -lxdp -lbpf -lcrypt -lcurl -lm
+build/fuzz/fuzz_spec: tests/fuzz/fuzz_spec.c tests/fuzz/fuzz.h src/nfchain/spec.c src/nfchain/plan.c $(wildcard src/nfchain/*.h) $(FUZZ_OBJ)
+	$(FUZZ_CC) -Isrc/nfchain -fsanitize=fuzzer,$(FUZZ_SAN) -o $@ $< src/nfchain/spec.c \
+		src/nfchain/plan.c $(FUZZ_OBJ) $(FUZZ_LIBS) -lyaml -lcrypt
 # nfchain-cni's configuration parser: its target links conf.c.
 build/fuzz/fuzz_cni_conf: tests/fuzz/fuzz_cni_conf.c tests/fuzz/fuzz.h src/nfchain-cni/conf.c src/nfchain-cni/cni.h
 	@mkdir -p $(dir $@)
-	clang -std=gnu11 -g -O1 -Isrc/lib -Isrc/nfchain-cni -fsanitize=fuzzer,address,undefined \
-		-o $@ $< src/nfchain-cni/conf.c -ljson-c
+	$(FUZZ_CC) -Isrc/nfchain-cni -fsanitize=fuzzer,$(FUZZ_SAN) -o $@ $< src/nfchain-cni/conf.c -ljson-c
 # nfswitch's steering: its target links the forwarding and steering
 # files of nfswitch (not main.c), built for this machine's CPU as nfswitch
-# is (the flow cache's wide compares).
-FUZZ_SW := src/nfswitch/fwd.c src/nfswitch/cap.c src/nfswitch/steer.c src/nfswitch/steer_ctl.c src/nfswitch/hold.c
-build/fuzz/fuzz_steer: tests/fuzz/fuzz_steer.c tests/fuzz/fuzz.h tests/fuzz/steer.ignore $(FUZZ_SW) $(wildcard src/nfswitch/*.h) $(LIB_SRC) $(wildcard src/lib/*.h)
+# is (the flow cache's wide compares), without coverage where
+# tests/fuzz/steer.ignore says.
+FUZZ_SW       := src/nfswitch/fwd.c src/nfswitch/cap.c src/nfswitch/steer.c src/nfswitch/steer_ctl.c src/nfswitch/hold.c
+FUZZ_STEER    := -march=$(MARCH) -Isrc/nfswitch -fsanitize-coverage-ignorelist=tests/fuzz/steer.ignore
+FUZZ_STEER_OBJ := $(patsubst %.c,build/fuzz/steer/%.o,$(FUZZ_SW) $(LIB_SRC))
+build/fuzz/steer/%.o: %.c tests/fuzz/steer.ignore
 	@mkdir -p $(dir $@)
-	clang -std=gnu11 -g -O1 -march=$(MARCH) -Isrc/lib -Isrc/nfswitch -fsanitize=fuzzer,address,undefined \
-		-fsanitize-coverage-ignorelist=tests/fuzz/steer.ignore \
-		-o $@ $< $(FUZZ_SW) $(LIB_SRC) -lpcap -ljson-c -lmicrohttpd -lxdp -lbpf -lcurl -lm
+	$(FUZZ_CC) $(FUZZ_STEER) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -MMD -MP -c -o $@ $<
+build/fuzz/fuzz_steer: tests/fuzz/fuzz_steer.c tests/fuzz/fuzz.h $(wildcard src/nfswitch/*.h) $(FUZZ_STEER_OBJ)
+	$(FUZZ_CC) $(FUZZ_STEER) -fsanitize=fuzzer,$(FUZZ_SAN) -o $@ $< $(FUZZ_STEER_OBJ) $(FUZZ_LIBS)
 fuzz-build: $(FUZZERS)
 fuzz: fuzz-build
 	tests/fuzz/run $(FUZZ_TIME)
