@@ -165,17 +165,33 @@ static uint32_t inner_len(const uint8_t *p, uint32_t avail, uint8_t want)
 }
 
 /* The checks of End (RFC 8986 section 4.1) on an IPv6 frame: a valid SRH
- * with SL > 0 and a hop limit > 1. */
+ * with SL > 0 and a hop limit > 1. In the RFC's order where the SRH is
+ * whole in the packet: SL 0 (S02), the hop limit (S05), then last entry and
+ * SL against the lengths (S09); the TLVs after. */
 static enum nf_srv6_drop end_check(const uint8_t *in, const struct nf_hdrs *h,
 				   struct nf_srv6_view *v)
 {
 	enum nf_srv6_drop r = nf_srv6_srh_parse(in, h, v);
+	bool hl1;
 
+	if (r == NF_SRV6_NOT_IPV6 || r == NF_SRV6_NO_SRH)
+		return r;
+	/* an IPv6 header, whole */
+	hl1 = in[h->l3_off + offsetof(struct nf_ipv6, hop_limit)] <= 1;
+	if (r == NF_SRV6_BAD_SRH || r == NF_SRV6_SL_BEYOND || r == NF_SRV6_BAD_TLV) {
+		const uint32_t rh = rh_find(in, h), end = h->l3_off + (uint32_t)h->l3_len;
+
+		if (rh != 0 && end - rh >= sizeof(struct nf_srh) &&
+		    ((uint32_t)in[rh + 1] + 1) * 8 <= end - rh)
+			return in[rh + offsetof(struct nf_srh, sl)] == 0 ? NF_SRV6_SL_ZERO :
+				hl1 ? NF_SRV6_HOP_LIMIT : r;
+		return r;
+	}
 	if (r != NF_SRV6_OK)
 		return r;
 	if (v->sl == 0)
 		return NF_SRV6_SL_ZERO;
-	if (in[h->l3_off + offsetof(struct nf_ipv6, hop_limit)] <= 1)
+	if (hl1)
 		return NF_SRV6_HOP_LIMIT;
 	return NF_SRV6_OK;
 }

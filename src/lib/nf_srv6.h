@@ -192,12 +192,13 @@ struct nf_srv6_adj {
 
 /* End (@adj NULL: MACs as received, the caller's FIB picks the port) and
  * End.X (@adj: MACs rewritten to the adjacency's; the caller outputs on
- * its port). RFC 8986 section 4.1: the SRH validated
- * (nf_srv6_srh_parse()'s reasons), SL > 0 (else NF_SRV6_SL_ZERO: upper
- * layer processing is not ours), hop limit > 1 (else NF_SRV6_HOP_LIMIT;
- * nf_srv6_time_exceeded() builds the ICMPv6 error), then hop limit - 1,
- * SL - 1, DA = Segment List[SL]. The rest of the frame is copied as is
- * (padding dropped). Returns the length or -reason. */
+ * its port). RFC 8986 section 4.1, in its order: SL > 0 (else
+ * NF_SRV6_SL_ZERO: upper layer processing is not ours), hop limit > 1 (else
+ * NF_SRV6_HOP_LIMIT), then the SRH validated (nf_srv6_srh_parse()'s
+ * reasons; an SRH not whole in the packet first of all, since its SL cannot
+ * be trusted); nf_srv6_icmp_error() builds the ICMPv6 error of each. Then
+ * hop limit - 1, SL - 1, DA = Segment List[SL]. The rest of the frame is
+ * copied as is (padding dropped). Returns the length or -reason. */
 int nf_srv6_end(const uint8_t *in, uint32_t len, const struct nf_hdrs *h,
 		const struct nf_srv6_adj *adj, uint8_t *out, uint32_t cap);
 

@@ -927,6 +927,23 @@ static void test_icmp_error(void)
 	NF_TEST("last entry past hdr ext len: Parameter Problem code 0, pointer 43",
 		icmp_case(&in, NF_SRV6_BAD_SRH, 4, 0, 43));
 
+	/* RFC 8986 4.1's order: SL 0 (S02), the hop limit (S05), the lengths (S09) */
+	srv6_frame(&in, 0, 1, S(2), 2, 4, 64, 10);
+	NF_TEST("End: SL beyond and hop limit 1: srv6-hop-limit (S05 before S09)",
+		reason_of(&in, 0) == -NF_SRV6_HOP_LIMIT);
+	srv6_frame(&in, 0, 1, S(2), 2, 0, 64, 10);
+	in.b[14 + 40 + 4] = 5;
+	NF_TEST("End: last entry past hdr ext len, SL 0, hop limit 1: srv6-sl-zero (S02 first)",
+		reason_of(&in, 0) == -NF_SRV6_SL_ZERO);
+	srv6_frame(&in, 0, 1, S(2), 2, 1, 64, 10);
+	in.b[14 + 40 + 1] = 5;				/* 8 bytes of TLVs: the inner */
+	in.b[14 + 40 + 40] = 4;				/* packet's first, a PadN of 6 */
+	in.b[14 + 40 + 41] = 6;
+	NF_TEST("End: a bad TLV and hop limit 1: srv6-hop-limit (TLVs after S09)",
+		reason_of(&in, 0) == -NF_SRV6_HOP_LIMIT);
+	in.b[14 + 7] = 64;
+	NF_TEST("End: the bad TLV alone: srv6-bad-tlv", reason_of(&in, 0) == -NF_SRV6_BAD_TLV);
+
 	srv6_frame(&in, 0, 64, S(2), 2, 1, 64, 10);
 	NF_TEST("End.DX4 with SL 1: srv6-sl-not-zero", reason_of(&in, 4) == -NF_SRV6_SL_NOT_ZERO);
 	NF_TEST("SL not 0 at End.DX4: Parameter Problem code 0, pointer 43",
