@@ -77,6 +77,16 @@ static uint32_t rh_find(const uint8_t *p, const struct nf_hdrs *h)
 	return nh == NF_IPPROTO_ROUTING ? off : 0;
 }
 
+/* rh_find()'s routing header if its 8-byte start and its hdr ext len are
+ * whole in the packet (its fields can be read and trusted), else 0. */
+static uint32_t rh_whole(const uint8_t *p, const struct nf_hdrs *h)
+{
+	const uint32_t rh = rh_find(p, h), end = h->l3_off + (uint32_t)h->l3_len;
+
+	return rh != 0 && end - rh >= sizeof(struct nf_srh) &&
+		((uint32_t)p[rh + 1] + 1) * 8 <= end - rh ? rh : 0;
+}
+
 enum nf_srv6_drop nf_srv6_srh_parse(const uint8_t *p, const struct nf_hdrs *h,
 				    struct nf_srv6_view *v)
 {
@@ -179,10 +189,9 @@ static enum nf_srv6_drop end_check(const uint8_t *in, const struct nf_hdrs *h,
 	/* an IPv6 header, whole */
 	hl1 = in[h->l3_off + offsetof(struct nf_ipv6, hop_limit)] <= 1;
 	if (r == NF_SRV6_BAD_SRH || r == NF_SRV6_SL_BEYOND || r == NF_SRV6_BAD_TLV) {
-		const uint32_t rh = rh_find(in, h), end = h->l3_off + (uint32_t)h->l3_len;
+		const uint32_t rh = rh_whole(in, h);
 
-		if (rh != 0 && end - rh >= sizeof(struct nf_srh) &&
-		    ((uint32_t)in[rh + 1] + 1) * 8 <= end - rh)
+		if (rh != 0)
 			return in[rh + offsetof(struct nf_srh, sl)] == 0 ? NF_SRV6_SL_ZERO :
 				hl1 ? NF_SRV6_HOP_LIMIT : r;
 		return r;
@@ -429,8 +438,7 @@ int nf_srv6_end_dx(const uint8_t *in, uint32_t len, const struct nf_hdrs *h,
 static bool icmp_kind(const uint8_t *in, const struct nf_hdrs *h, enum nf_srv6_drop why,
 		      uint8_t *type, uint8_t *code, uint32_t *ptr)
 {
-	const uint32_t l3 = h->l3_off, end = l3 + (uint32_t)h->l3_len;
-	const uint32_t rh = rh_find(in, h);
+	const uint32_t l3 = h->l3_off, rh = rh_whole(in, h);
 
 	*type = NF_ICMP6_PARAMPROB;
 	*code = 0;
@@ -444,16 +452,14 @@ static bool icmp_kind(const uint8_t *in, const struct nf_hdrs *h, enum nf_srv6_d
 	case NF_SRV6_SL_NOT_ZERO:	/* End.DX / End.DT: 4.4 S03 */
 		/* an SRH cut short or running past the packet: none (as
 		 * Linux, which cannot read it) */
-		if (rh == 0 || end - rh < sizeof(struct nf_srh) ||
-		    ((uint32_t)in[rh + 1] + 1) * 8 > end - rh)
+		if (rh == 0)
 			return false;
 		*ptr = rh - l3 + (uint32_t)offsetof(struct nf_srh, sl);
 		return true;
 	case NF_SRV6_NO_SRH:
 		/* RFC 8200 4.4: a routing type we do not know with segments
 		 * left: pointer to its type; with none left it is passed over */
-		if (rh != 0 && end - rh >= 8 && ((uint32_t)in[rh + 1] + 1) * 8 <= end - rh &&
-		    in[rh + 3] != 0) {
+		if (rh != 0 && in[rh + offsetof(struct nf_srh, sl)] != 0) {
 			*ptr = rh - l3 + (uint32_t)offsetof(struct nf_srh, type);
 			return true;
 		}

@@ -2,11 +2,12 @@
  *
  * Strict number parsing (OpenBSD strtonum style: range-checked, no trailing
  * garbage), a per-thread "last error" sentence for callers that print one
- * clear line, and the monotonic clock.
+ * clear line, the monotonic clock and a token bucket.
  */
 #ifndef NF_UTIL_H
 #define NF_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -50,6 +51,26 @@ static inline uint64_t nf_now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* A token bucket (ICMP error rate limits): @rate tokens a second, at most
+ * @burst. Takes one at @now_ns if there is one. */
+struct nf_tbucket {
+	double tokens;
+	uint64_t last_ns;
+};
+
+static inline bool nf_tbucket_take(struct nf_tbucket *b, uint64_t now_ns, uint32_t rate,
+				   uint32_t burst)
+{
+	double t = b->tokens + (double)(now_ns - b->last_ns) / 1e9 * (double)rate;
+
+	b->last_ns = now_ns;
+	b->tokens = t < (double)burst ? t : (double)burst;
+	if (b->tokens < 1.0)
+		return false;
+	b->tokens -= 1.0;
+	return true;
 }
 
 /* Create the directories leading to @path (not @path itself), mode 0755.

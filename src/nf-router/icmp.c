@@ -32,17 +32,11 @@ static uint8_t out[NF_FRAME_MAX];
 bool icmp_allow(struct nf_vnf *v)
 {
 	struct router *r = rt;
-	double dt = (double)(v->now_ns - r->icmp_last_ns) / 1e9;
 
-	r->icmp_last_ns = v->now_ns;
-	r->icmp_tokens += dt * (double)r->set.icmp_rate;
-	if (r->icmp_tokens > (double)r->set.icmp_burst)
-		r->icmp_tokens = (double)r->set.icmp_burst;
-	if (r->icmp_tokens < 1.0) {
+	if (!nf_tbucket_take(&r->icmp_tb, v->now_ns, r->set.icmp_rate, r->set.icmp_burst)) {
 		v->drops[rt_reason(RT_DROP_ICMP_LIMIT)]++;
 		return false;
 	}
-	r->icmp_tokens -= 1.0;
 	r->icmp_sent++;
 	return true;
 }

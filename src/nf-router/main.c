@@ -512,8 +512,8 @@ static int rt_start(struct nf_vnf *v)
 	r->pending_routes = NULL;
 	srand((unsigned)time(NULL));
 	r->ip_id = (uint16_t)rand();
-	r->icmp_tokens = (double)r->set.icmp_burst;
-	r->icmp_last_ns = nf_now_ns();
+	r->icmp_tb.tokens = (double)r->set.icmp_burst;
+	r->icmp_tb.last_ns = nf_now_ns();
 	return 0;
 }
 

@@ -111,8 +111,7 @@ struct router {
 	int32_t qfree;
 	uint32_t qused;
 	/* ICMP token bucket. */
-	double icmp_tokens;
-	uint64_t icmp_last_ns;
+	struct nf_tbucket icmp_tb;	/* icmp-rate, icmp-burst */
 	uint64_t icmp_sent, arp_replies, nd_replies, echo_replies, probes_sent;
 	uint64_t fragments_made, local_delivered;
 	uint16_t ip_id;

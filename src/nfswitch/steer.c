@@ -1283,16 +1283,10 @@ static int took(struct st_gen *g, struct frame *fr, uint8_t *b, int n)
  * read per error, none per frame. */
 static bool icmp_allow(struct sw *sw)
 {
-	const uint64_t now = nf_now_ns();
-	double t = sw->icmp_tokens + (double)(now - sw->icmp_ns) * 1e-9 * sw->icmp_rate;
-
-	sw->icmp_ns = now;
-	sw->icmp_tokens = t < sw->icmp_burst ? t : sw->icmp_burst;
-	if (sw->icmp_tokens < 1.0) {
+	if (!nf_tbucket_take(&sw->icmp_tb, nf_now_ns(), sw->icmp_rate, sw->icmp_burst)) {
 		sw->icmp_limited++;
 		return false;
 	}
-	sw->icmp_tokens -= 1.0;
 	sw->icmp_sent++;
 	return true;
 }

@@ -82,8 +82,7 @@ struct sw {
 	/* The ICMPv6 errors of the SRv6 endpoints (steer.c, icmp_allow()): a
 	 * token bucket of --icmp-rate a second, --icmp-burst deep. */
 	uint32_t icmp_rate, icmp_burst;
-	double icmp_tokens;
-	uint64_t icmp_ns;		/* when it was last filled */
+	struct nf_tbucket icmp_tb;
 	uint64_t icmp_sent, icmp_limited;
 	bool cap_gc;		/* a sink's client left: sw_cap_gc() */
 	volatile int stop;
