@@ -50,17 +50,19 @@
 
 /* A header that a transmit writes in front of a packet's own bytes
  * (NF_PKT_F_HDR, nf_tx_burst_hdr()): the frame is the @len bytes at @p,
- * then the packet's bytes. When @lenoff is not 0, the 16-bit big-endian
- * field at that offset of the header is set to the frame's length minus
- * @lensub (an outer IPv6 payload length). An encapsulation written once
- * per flow instead of once per packet. @len is at most NF_HDR_ROOM and
- * @p readable to NF_HDR_ROOM bytes: nf_pkt_copy() copies it in whole
- * 32-byte moves, four or six, with no test of its length. */
+ * then the packet's bytes. An encapsulation written once per flow instead
+ * of once per packet. @lenoff: where an outer IPv6 header's payload
+ * length is (its header at @lenoff - 4): the 16-bit big-endian field is
+ * set to the frame's length - @lenoff - 36. A header without one has
+ * @lenoff = @len: the field is written, then the packet's bytes over it
+ * (no test per frame). @len is at most NF_HDR_ROOM and @p readable to
+ * NF_HDR_ROOM bytes: nf_pkt_copy() copies it in whole 32-byte moves, four
+ * or six, with no test of its length. */
 #define NF_HDR_ROOM	192
 struct nf_hdr {
 	const uint8_t *p;
 	uint16_t len;
-	uint16_t lenoff, lensub;
+	uint16_t lenoff;
 };
 
 /* One packet of a burst. 32 bytes; arrays of them are the burst. */
@@ -271,11 +273,12 @@ static inline uint16_t nf_tx_burst_hdr(struct nf_port *p, struct nf_pkt *pkts,
 	return nf_port_fp_(p)->tx_burst_hdr(p, pkts, n < NF_BURST_MAX ? n : NF_BURST_MAX);
 }
 
-/* Write the frame of @pk (with NF_PKT_F_HDR: its header, then its bytes,
- * the length field set) at @dst, @pk->len bytes; @dst is writable to
- * @room bytes (at least @pk->len). With room for NF_HDR_ROOM, the header
- * goes in whole 32-byte moves (past its end too: its packet's bytes
- * follow over them); with less, exactly. */
+/* Write the frame of @pk (with NF_PKT_F_HDR: its header, its length
+ * field, then its bytes: the order nf_hdr's @lenoff = @len needs) at
+ * @dst, @pk->len bytes; @dst is writable to @room bytes (at least
+ * @pk->len). With room for NF_HDR_ROOM, the header goes in whole 32-byte
+ * moves (past its end too: its packet's bytes follow over them); with
+ * less, exactly. */
 static inline void nf_pkt_copy(uint8_t *dst, uint32_t room, const struct nf_pkt *pk)
 {
 	const uint8_t *const src = pk->data;
@@ -294,7 +297,7 @@ static inline void nf_pkt_copy(uint8_t *dst, uint32_t room, const struct nf_pkt 
 	hp = h->p;
 	hl = h->len;
 	off = h->lenoff;
-	v = __builtin_bswap16((uint16_t)(len - h->lensub));
+	v = __builtin_bswap16((uint16_t)(len - off - 36));
 	if (nf_likely(room >= NF_HDR_ROOM)) {
 		nf_copy32(dst, hp);
 		nf_copy32(dst + 32, hp + 32);
@@ -307,9 +310,8 @@ static inline void nf_pkt_copy(uint8_t *dst, uint32_t room, const struct nf_pkt 
 	} else {
 		nf_copy_frame(dst, hp, hl);
 	}
+	memcpy(dst + off, &v, 2);
 	nf_copy_frame(dst + hl, src, len - hl);
-	if (off != 0)
-		memcpy(dst + off, &v, 2);
 }
 
 /* Make a packet with NF_PKT_F_HDR one piece at @buf (NF_FRAME_MAX bytes), for

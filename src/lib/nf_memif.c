@@ -1120,11 +1120,16 @@ srv_tx_run_(struct nf_memif_desc *dp, struct nf_memif_desc *end,
 		const uint64_t off = DESC_LOAD(dp, offset);
 		const uint64_t len = pk->len;
 
-		/* len - 1 >= cap: also refuses an empty frame. */
-		if (nf_unlikely(reg > 7 || off + cap > rs[reg] || len - 1 >= cap))
+		/* len - 1 >= cap: also refuses an empty frame; with @hdr, so
+		 * does a buffer of less than NF_HDR_ROOM bytes (for the
+		 * header's whole moves: the slow path copies those exactly).
+		 * (len - 1) | (NF_HDR_ROOM - 1) is at least both, and less
+		 * than 2048 (a memif buffer) for any frame that fits. */
+		if (nf_unlikely(reg > 7 || off + cap > rs[reg] ||
+				(hdr ? (len - 1) | (NF_HDR_ROOM - 1) : len - 1) >= cap))
 			break;
 		if (hdr)
-			nf_pkt_copy(rb[reg] + off, (uint32_t)cap, pk);
+			nf_pkt_copy(rb[reg] + off, NF_HDR_ROOM, pk);
 		else
 			nf_copy_frame(rb[reg] + off, pk->data, (uint32_t)len);
 		__atomic_store_n(&dp->length, (uint32_t)len, __ATOMIC_RELAXED);

@@ -1862,8 +1862,7 @@ static void flow_fill(struct st_gen *g, uint16_t in, const uint8_t *e, uint32_t 
 	memcpy(f->hdr, o, a);
 	f->th.p = f->hdr;
 	f->th.len = (uint16_t)a;
-	f->th.lenoff = (uint16_t)plen;
-	f->th.lensub = 54;		/* Ethernet + IPv6 headers */
+	f->th.lenoff = (uint16_t)(plen != 0 ? plen : a);	/* a: none */
 	f->ncnt = t->ncnt;
 	memcpy(f->cnt, t->cnt, sizeof(f->cnt));
 	memcpy(f->delta, t->delta, sizeof(f->delta));

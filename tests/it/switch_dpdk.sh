@@ -110,9 +110,9 @@ check_eq "testpmd (server) transmitted $N frames" "$N" "$(tp_count "$T/tp2.log" 
 # A flow cache hit that encapsulates leaves as two pieces, the flow's
 # header and the frame's own bytes (NF_PKT_F_HDR), joined by the memif
 # transmit. testpmd's buffers here are 160 bytes (bsize=160, less than the
-# 192 that nf_pkt_copy() writes in whole moves): an encapsulated frame of
-# up to 160 bytes is written exactly, a longer one is made one piece and
-# chained over several buffers (srv_tx_chain_hdr()). testpmd sends each
+# 192 that nf_pkt_copy() writes in whole moves), so the fast loop leaves
+# each to the slow path: made one piece, written exactly (up to 160 bytes)
+# or chained over several buffers (srv_tx_chain_hdr()). testpmd sends each
 # back (macswap) in chains of its own, which the switch's receive joins,
 # and a rule sends them to a pcap port: the exact bytes of steer_lib's
 # encap() with the MACs swapped, in order. One flow, input frames of 48 to

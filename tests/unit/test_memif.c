@@ -88,7 +88,7 @@ static int exchange_hdr(struct nf_port *a, struct nf_port *b, uint32_t hlen, uin
 {
 	static uint8_t frames[16][NF_FRAME_MAX], whole[16][NF_FRAME_MAX + 192];
 	static uint8_t hb[NF_HDR_ROOM];
-	struct nf_hdr h = { .p = hb, .len = (uint16_t)hlen, .lenoff = 18, .lensub = 54 };
+	struct nf_hdr h = { .p = hb, .len = (uint16_t)hlen, .lenoff = 18 };
 	struct nf_pkt pk[16];
 	uint8_t *want[16];
 	uint32_t wl[16];
@@ -121,28 +121,32 @@ static int exchange_hdr(struct nf_port *a, struct nf_port *b, uint32_t hlen, uin
 	return receive(b, want, wl, n);
 }
 
-/* nf_pkt_copy() of a 110-byte header and 10 bytes into exactly @room
- * bytes (malloc'd: ASan sees a byte written past them): the frame whole,
- * its length field set, whether the header goes in whole moves (room for
- * NF_HDR_ROOM) or exactly (less). */
-static bool pkt_copy_ok(uint32_t room)
+/* nf_pkt_copy() of a @hl-byte header (110: an outer IPv6 header whose
+ * payload length is set; 14: none, @lenoff = @hl) and 10 bytes into
+ * exactly @room bytes (malloc'd: ASan sees a byte written past them): the
+ * frame whole, its length field set, whether the header goes in whole
+ * moves (room for NF_HDR_ROOM) or exactly (less). */
+static bool pkt_copy_ok(uint32_t hl, uint32_t room)
 {
 	static uint8_t hb[NF_HDR_ROOM], pb[10];
-	const struct nf_hdr h = { .p = hb, .len = 110, .lenoff = 18, .lensub = 54 };
-	struct nf_pkt pk = { .data = pb, .len = 120, .hdr = &h, .flags = NF_PKT_F_HDR };
+	const struct nf_hdr h = { .p = hb, .len = (uint16_t)hl,
+				  .lenoff = (uint16_t)(hl == 110 ? 18 : hl) };
+	struct nf_pkt pk = { .data = pb, .len = hl + 10, .hdr = &h, .flags = NF_PKT_F_HDR };
 	uint8_t *dst = malloc(room), want[120];
 	bool good;
 
 	fill(hb, sizeof(hb), 7);
 	fill(pb, sizeof(pb), 8);
-	memcpy(want, hb, 110);
-	memcpy(want + 110, pb, 10);
-	want[18] = 0;
-	want[19] = 120 - 54;
+	memcpy(want, hb, hl);
+	memcpy(want + hl, pb, 10);
+	if (hl == 110) {
+		want[18] = 0;
+		want[19] = 120 - 54;
+	}
 	if (dst == NULL)
 		return false;
 	nf_pkt_copy(dst, room, &pk);
-	good = memcmp(dst, want, sizeof(want)) == 0;
+	good = memcmp(dst, want, hl + 10) == 0;
 	free(dst);
 	return good;
 }
@@ -192,9 +196,13 @@ int main(void)
 	NF_TEST("server -> client: header (190 bytes) + 9000-byte chained packets exact",
 		exchange_hdr(srv, cli, 190, 9000, 4) == 4);
 	NF_TEST("nf_pkt_copy: a header and its packet into exactly their 120 bytes",
-		pkt_copy_ok(120));
+		pkt_copy_ok(110, 120));
 	NF_TEST("nf_pkt_copy: ... into NF_HDR_ROOM bytes (the header in whole moves)",
-		pkt_copy_ok(NF_HDR_ROOM));
+		pkt_copy_ok(110, NF_HDR_ROOM));
+	NF_TEST("nf_pkt_copy: a header without a length field (lenoff = len) into 24 bytes",
+		pkt_copy_ok(14, 24));
+	NF_TEST("nf_pkt_copy: ... into NF_HDR_ROOM bytes (the field under the packet's bytes)",
+		pkt_copy_ok(14, NF_HDR_ROOM));
 
 	/* Ring of 512: a burst of 256 twice fills it, the third is dropped. */
 	{
