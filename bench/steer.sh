@@ -33,6 +33,16 @@
 #   base-big no steering, 156-byte frames: the size encap, end and adout
 #            send (60 + the 96 bytes of IPv6 + SRH), for the share of
 #            their cost that is the longer frame's transmit
+# Frames that arrive with an SRH (a node in the middle or at the end of a
+# chain across nodes; issue 8): a front nfswitch (CPU 0, beside nf-gen,
+# not measured) encapsulates nf-gen's frames (srv6-encap fc00::a,fc00::b,
+# fc00::c; in-dx4: fc00::e) and sends them on a memif client port into the
+# measured switch's port 0:
+#   in-base  no steering: the 156-byte SRv6 frames switched to port 1
+#   in-end   SID fc00::a End, then a rule for fc00::b to port 1: a transit
+#            hop (the frame leaves as long as it came)
+#   in-adin  SID fc00::a End.AD: the inner packet to member 1/2
+#   in-dx4   SID fc00::e End.DX4 to port 1 (a 124-byte frame in, 60 out)
 # The flow cache (DESIGN "Steering") answers every frame but each flow's
 # first. Per packet: all of sw_forward minus empty polls (their cost from
 # an idle run); the work per frame (the receive loop and forward():
@@ -61,7 +71,11 @@ BIN=${BIN:-$PWD/build/release/bin}
 [ -x "$BIN/nfswitch" ] || { echo "bench: build first (make)" >&2; exit 1; }
 command -v valgrind >/dev/null || { echo "bench: valgrind missing (scripts/deps)" >&2; exit 1; }
 . bench/lib.sh
-bench_at_exit() { [ -n "${KEEP:-}" ] && mkdir -p "$KEEP" && cp "$W"/*.cg "$KEEP"/ 2>/dev/null; }
+bench_at_exit() {
+	[ -n "${FRONT:-}" ] && kill "$FRONT" 2>/dev/null
+	[ -n "${KEEP:-}" ] && mkdir -p "$KEEP" && cp "$W"/*.cg "$KEEP"/ 2>/dev/null
+	return 0
+}
 bench_workdir steer SW
 M() { echo "memif:$W/sw.sock,id=$1"; }
 FNS="sw_forward forward srv_rx_run st_frame nf_parse nf_cls_match nf_hash_flow nf_hash_pick nf_srv6_encaps nf_srv6_end nf_srv6_proxy_in nf_srv6_proxy_out"
@@ -97,7 +111,31 @@ conf() {
 		echo "group vnf 2/0"
 		echo "sid fc00::a End.AD group vnf"
 		echo "rule id 2 ip6 daddr fc00::b action output 1" ;;
+	in-end)
+		echo "sid fc00::a End"
+		echo "rule id 2 ip6 daddr fc00::b action output 1" ;;
+	in-adin)
+		echo "group vnf 1/2"
+		echo "sid fc00::a End.AD group vnf" ;;
+	in-dx4)
+		echo "sid fc00::e End.DX4 1 02:00:00:00:00:02" ;;
 	esac
+}
+
+# front SCENARIO: for in-*, the front switch that encapsulates nf-gen's
+# frames into the measured switch's port 0 (started after it).
+FRONT=
+front() {
+	local sids=fc00::a,fc00::b,fc00::c
+	[ "${1#in-}" = "$1" ] && return 0
+	[ "${1%-100f}" = in-dx4 ] && sids=fc00::e
+	echo "rule id 1 ip daddr 10.0.0.2 action srv6-encap $sids output 1" >"$W/front.conf"
+	rm -f "$W/front.ctl"
+	taskset -c 0 "$BIN/nfswitch" -q --mode intr -c "$W/front.ctl" -S "$W/front.conf" \
+		-p "memif:$W/front.sock,id=0" -p "memif:$W/sw.sock,id=0,role=client" \
+		>"$W/front.log" 2>&1 &
+	FRONT=$!
+	bench_wait "$W/front.ctl" || exit 1
 }
 
 # start SCENARIO [valgrind]: nfswitch with the scenario's steering.
@@ -113,12 +151,14 @@ start() {
 	for i in $(seq 300); do [ -S "$W/ctl" ] && break; sleep 0.1; done
 	[ -S "$W/ctl" ] || { echo "bench: nfswitch ($1) did not start: $(cat "$W/$1.log")" >&2; exit 1; }
 	sw() { "$BIN/nfchain" switch --ctl "$W/ctl" "$@"; }
-	case ${1%-100f} in base|base-big) sw add-mac 02:00:00:00:00:02 1 >/dev/null ;; esac
+	case ${1%-100f} in base|base-big|in-base) sw add-mac 02:00:00:00:00:02 1 >/dev/null ;; esac
 	[ "${1%-100f}" = adout ] && prime
+	front "$1"
 	return 0
 }
 stop() {	# name: the switch's stats into $W/name.json
 	"$BIN/nfchain" switch --ctl "$W/ctl" --json stats >"$W/$1.json"
+	[ -n "$FRONT" ] && { kill -INT "$FRONT"; wait "$FRONT"; FRONT=; }
 	kill -INT "$SW"; wait "$SW"; SW=
 }
 # One SRv6 frame to End.AD fc00::a from a pcap port: the proxy caches its
@@ -139,10 +179,11 @@ flows() {	# scenario: nf-gen's flow and size options (NAME-100f: 100 flows, one 
 	[ "${1%-100f}" != "$1" ] && echo "--flows 100 --train $TRAIN"
 	[ "$1" = base-big ] && echo "--size 156"
 }
-gen() {	# out.json, then nf-gen's arguments
-	local out=$1
+gen() {	# out.json, then nf-gen's arguments (into the front switch if one runs)
+	local out=$1 tx
 	shift
-	taskset -c 0 "$BIN/nf-gen" --tx "$(M 0)" --rx "$(M 1)" --wait 60s --json "$@" \
+	tx=$([ -n "$FRONT" ] && echo "memif:$W/front.sock,id=0" || M 0)
+	taskset -c 0 "$BIN/nf-gen" --tx "$tx" --rx "$(M 1)" --wait 60s --json "$@" \
 		>"$out" 2>"$out.err"
 }
 
@@ -165,8 +206,8 @@ print("%.4f" % (r["ports"]["rx"]["rx_packets"] / r["duration_s"] / 1e6))' "$1"
 }
 for r in $(seq "$REPEAT"); do
 	for s in $SCEN; do
-		case ${s%-100f} in base|base-big) continue ;; esac
-		for x in base "$s"; do
+		case ${s%-100f} in base|base-big|in-base) continue ;; esac
+		for x in "$([ "${s#in-}" != "$s" ] && echo in-base || echo base)" "$s"; do
 			start "$x"
 			gen "$W/m.json" --duration "$DUR" $(flows "$s")
 			stop "m_$x"
@@ -197,6 +238,8 @@ base = rows["base"][0] if "base" in rows else None
 # transmit), no poll that found nothing: the figure for the ratio
 work = {s: (r[2]["forward"] + r[2]["srv_rx_run"]) / max(r[1], 1) for s, r in rows.items()}
 def base_of(s):
+    if s.startswith("in-"):
+        return "in-base"
     return "base-100f" if s.endswith("-100f") and "base-100f" in rows else "base"
 print("%-10s %8s %8s %9s %8s %9s %7s  %s" % (
     "scenario", "frames", "instr/pk", "vs base", "work/pk", "vs base", "steer",
@@ -219,13 +262,14 @@ for line in open(w + "/mpps") if os.path.exists(w + "/mpps") else []:
 print("\nMpps (64-byte frames), median of %d rounds; ratio = scenario / base within "
       "each round, median" % len({r for _, r in mp}))
 for s in scen:
-    if s == "base":
+    b = base_of(s).replace("-100f", "")
+    if s == b:
         continue
-    pairs = [d for (x, r), d in mp.items() if x == s and "base" in d and s in d]
+    pairs = [d for (x, r), d in mp.items() if x == s and b in d and s in d]
     if not pairs:
         continue
-    print("%-9s %6.2f Mpps (base %.2f)  ratio %.2f  [%s]" % (
-        s, statistics.median(d[s] for d in pairs), statistics.median(d["base"] for d in pairs),
-        statistics.median(d[s] / d["base"] for d in pairs),
-        " ".join("%.2f" % (d[s] / d["base"]) for d in pairs)))
+    print("%-9s %6.2f Mpps (%s %.2f)  ratio %.2f  [%s]" % (
+        s, statistics.median(d[s] for d in pairs), b, statistics.median(d[b] for d in pairs),
+        statistics.median(d[s] / d[b] for d in pairs),
+        " ".join("%.2f" % (d[s] / d[b]) for d in pairs)))
 PY

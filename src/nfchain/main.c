@@ -263,10 +263,12 @@ static void print_steering(const char *req, struct json_object *reply)
 		json_object_object_foreach(a, key, val)
 			printf("%-28s %" PRIu64 "\n", key, (uint64_t)json_object_get_uint64(val));
 		printf("%-28s %" PRIu64 "\n%-28s %" PRIu64 "\n%-28s %" PRIu64 "\n%-28s %" PRIu64
-		       "\n", "(rule cache misses)", jget_u64(reply, "rule_cache_misses"),
+		       "\n%-28s %" PRIu64 "\n", "(rule cache misses)",
+		       jget_u64(reply, "rule_cache_misses"),
 		       "(flow cache hits)", jget_u64(reply, "flow_cache_hits"),
 		       "(flow cache fills)", jget_u64(reply, "flow_cache_fills"),
-		       "(of them wide)", jget_u64(reply, "flow_cache_wide_fills"));
+		       "(of them wide)", jget_u64(reply, "flow_cache_wide_fills"),
+		       "(of them SRv6)", jget_u64(reply, "flow_cache_srv6_fills"));
 		printf("%-28s %" PRIu64 "\n%-28s %" PRIu64 "\n", "(ICMPv6 errors sent)",
 		       jget_u64(reply, "icmp_errors_sent"), "(over --icmp-rate)",
 		       jget_u64(reply, "icmp_errors_limited"));

@@ -115,6 +115,8 @@ static const struct scalar {
 	  "Flow cache entries filled." },
 	{ "nfswitch_flow_cache_wide_fills_total", "counter", 2, "flow_cache_wide_fills",
 	  "Flow cache entries filled for every flow to a destination." },
+	{ "nfswitch_flow_cache_srv6_fills_total", "counter", 2, "flow_cache_srv6_fills",
+	  "Flow cache entries filled for SRv6 frames that arrived." },
 	{ "nfswitch_icmp_errors_sent_total", "counter", 2, "icmp_errors_sent",
 	  "ICMPv6 errors the SRv6 endpoints sent." },
 	{ "nfswitch_icmp_errors_limited_total", "counter", 2, "icmp_errors_limited",

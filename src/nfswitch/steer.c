@@ -1136,13 +1136,14 @@ int st_build(struct sw *sw, char *const *lines, unsigned n, const struct st_gen 
 	if (ret < 0)
 		goto fail;
 	if ((g->nrules || g->nsids) && !sw->no_flow_cache) {
-		g->flow = aligned_alloc(_Alignof(struct st_flow),
-					ST_FLOW_SIZE * sizeof(*g->flow));
+		const size_t sz = ST_FLOW_SIZE * (sizeof(struct st_flow) + sizeof(struct st_fx));
+
+		g->flow = aligned_alloc(_Alignof(struct st_flow), sz);
 		if (g->flow == NULL) {
 			ret = -ENOMEM;
 			goto fail;
 		}
-		memset(g->flow, 0, ST_FLOW_SIZE * sizeof(*g->flow));
+		memset(g->flow, 0, sz);
 	}
 	carry(g, (struct st_gen *)old);
 	g->active = g->nrules || g->nsids || g->tos.on;
@@ -1715,6 +1716,11 @@ const uint8_t st_flow_mask[2][2][48] __attribute__((aligned(64))) = {
 	{ { FM_ETH, FM_IP, FM_L4, 0, 0 }, { FM_ETH, FM_IP, FM_L4, 0xff, 0xff } },
 	{ { FM_ETH, FW_IP, FW_L4, 0, 0 }, { FM_ETH, FW_IP, FW_L4, 0xff, 0xff } },
 };
+/* An SRv6 entry's first 48 bytes: all but the IPv6 payload length (18-19) */
+#define FF4	0xff, 0xff, 0xff, 0xff
+static const uint8_t st_flow_mask6[48] __attribute__((aligned(64))) = {
+	FM_ETH, FF4, 0, 0, FF4, FF4, FF4, FF4, FF4, FF4, FF4
+};
 
 /* The IPv4 packet's minimal total length for the parse to find its
  * transport header whole: 0 if the frame is not an untagged, unfragmented
@@ -1739,6 +1745,100 @@ static uint32_t flow_shape(const uint8_t *e, uint32_t len)
 struct st_flow *st_flow_wfind(struct st_flow *tab, const uint8_t *e, uint16_t in)
 {
 	return st_flow_find(tab, st_flow_wslot(tab, e, in), e, in);
+}
+
+/* ---- SRv6 frames that arrive (ST_FK_S6*) */
+
+/* The end of the SRH of an SRv6-shaped frame @e (@l bytes): 0 unless the
+ * frame is untagged IPv6 whose next header is a routing header of type
+ * 4 (SRH) with an IPv4 packet after it (next header 4), the outer payload
+ * length the frame's (no padding), and the inner packet an unfragmented
+ * IPv4 TCP/UDP packet without options, whole, no padding, whose key
+ * (the SRH's end + 34) fits the entry. *@min: the frame length the
+ * parse of the inner transport header needs. */
+static uint32_t flow_shape6(const uint8_t *e, uint32_t l, uint32_t *min)
+{
+	uint32_t h, m;
+
+	if (l < 62 || e[12] != 0x86 || e[13] != 0xdd || e[14] >> 4 != 6 || e[20] != 43 ||
+	    e[54] != 4 || e[56] != 4 || ((uint32_t)e[18] << 8 | e[19]) != l - 54)
+		return 0;
+	h = 62 + 8u * e[55];
+	if (h + 34 > NF_MIN(l, ST_FX_END) || e[h] != 0x45 ||
+	    ((e[h + 6] & 0x3f) | e[h + 7]) != 0 || ((uint32_t)e[h + 2] << 8 | e[h + 3]) != l - h)
+		return 0;
+	if (e[h + 9] == NF_IPPROTO_UDP)
+		m = 28;
+	else if (e[h + 9] == NF_IPPROTO_TCP && e[h + 32] >> 4 >= 5)
+		m = 20 + (e[h + 32] >> 4) * 4u;
+	else
+		return 0;
+	if (h + m > l)
+		return 0;
+	*min = NF_MAX(h + m, h + 34);
+	return h;
+}
+
+/* The set of SRv6 frame @e from @in whose SRH ends at @h: the outer
+ * source's last 12 bytes and the inner addresses and ports (the flows of
+ * one head end spread over the sets). */
+static struct st_flow *st_flow_slot6(struct st_flow *tab, const uint8_t *e, uint16_t in,
+				     uint32_t h)
+{
+	uint64_t a, b;
+	uint32_t p;
+
+	memcpy(&a, e + 26, 8);
+	memcpy(&b, e + h + 12, 8);
+	memcpy(&p, e + h + 20, 4);
+	a ^= b * 0x9e3779b97f4a7c15ull;
+	a = (a ^ ((uint64_t)in << 32 | p)) * 0xc2b2ae3d27d4eb4full;
+	return &tab[(a >> 40) & (ST_FLOW_SIZE - 1)];
+}
+
+/* The SRv6 entry of set @f frame @e (SRH end @h, at least h + 34 bytes)
+ * from @in has, or NULL. */
+static struct st_flow *st_flow_find6(struct st_flow *tab, struct st_flow *f, const uint8_t *e,
+				     uint16_t in, uint32_t h)
+{
+	unsigned w;
+
+	for (w = 0; w < 2; w++, f = st_flow_pair(tab, f))
+		if (f->in == ((in + 1u) | ST_FLOW_IN6) && f->b == h && st_flow_key_eq(f, e) &&
+		    st_fx_eq(f->fx, e))
+			return f;
+	return NULL;
+}
+
+int st_flow_hit6(struct st_flow *tab, uint32_t clock, struct st_flow **last, bool *hdr,
+		 uint16_t in, struct nf_pkt *pk)
+{
+	uint8_t *e = pk->data;
+	const uint32_t l = pk->len;
+	struct st_flow *f;
+	uint32_t h;
+	unsigned j;
+
+	if (l < 62 + 34)
+		return -1;
+	h = 62 + 8u * e[55];
+	if (h + 34 > l)
+		return -1;
+	f = st_flow_find6(tab, st_flow_slot6(tab, e, in, h), e, in, h);
+	if (f == NULL || l < f->lmin || !st_s6_lens(e, l, h))
+		return -1;
+	for (j = 0; j < f->ndep; j++)
+		if (*f->dep[j] != f->ver[j])
+			return -1;
+	f->used = clock;
+	*last = f;
+	if (f->kind == ST_FK_S6DX4)
+		nf_ipv4_ttl_dec(e + h);
+	st_flow_split(f, f->a, h, pk, e, l);
+	*hdr = true;
+	f->pend++;
+	f->pend_bytes += l;
+	return f->out;
 }
 
 static void flow_flush1(struct st_flow *f)
@@ -1768,9 +1868,10 @@ void st_flow_flush(struct st_gen *g)
  * entry st_flow_hit() turned down: a length, an End.AD slot changed),
  * else an empty one, else the one whose last hit is older. */
 static struct st_flow *flow_victim(struct st_gen *g, struct st_flow *f, uint16_t in,
-				   const uint8_t *e)
+				   const uint8_t *e, uint32_t h)
 {
-	struct st_flow *p = st_flow_pair(g->flow, f), *m = st_flow_find(g->flow, f, e, in);
+	struct st_flow *p = st_flow_pair(g->flow, f);
+	struct st_flow *m = h ? st_flow_find6(g->flow, f, e, in, h) : st_flow_find(g->flow, f, e, in);
 
 	if (m != NULL)
 		return m;
@@ -1781,18 +1882,40 @@ static struct st_flow *flow_victim(struct st_gen *g, struct st_flow *f, uint16_t
 	return (int32_t)(p->used - f->used) < 0 ? p : f;
 }
 
-/* IPv4 frame @o (@l bytes) is frame @e after nf_ipv4_ttl_dec() (and a new
- * Ethernet header): what End.DX4 does, the one change in the IP header the
- * flow cache replays. */
-static bool ttl_dec_of(const uint8_t *e, const uint8_t *o, uint32_t l)
+/* Frame @o is the IPv4 packet @p (@n bytes) after nf_ipv4_ttl_dec(),
+ * behind an Ethernet header: what End.DX4 does, the one change in the IP
+ * header the flow cache replays. */
+static bool ttl_dec_of(const uint8_t *p, uint32_t n, const uint8_t *o)
 {
 	uint8_t ip[20];
 
-	if (l < 34 || e[12] != 0x08 || e[13] != 0x00 || e[14] != 0x45)
+	if (n < 20 || p[0] != 0x45)
 		return false;
-	memcpy(ip, e + 14, 20);
+	memcpy(ip, p, 20);
 	nf_ipv4_ttl_dec(ip);
-	return memcmp(ip, o + 14, 20) == 0 && memcmp(o + 34, e + 34, l - 34) == 0;
+	return memcmp(ip, o + 14, 20) == 0 && memcmp(o + 34, p + 20, n - 20) == 0;
+}
+
+/* The rest of SRv6 entry @f's key from frame @e (SRH end @h): bytes
+ * 48..h - 1 whole, then the inner IPv4 header and transport bytes under
+ * the IPv4 key's mask (st_flow_mask[0][@tcp] from its byte 14). */
+static void fx_fill(struct st_gen *g, struct st_flow *f, const uint8_t *e, uint32_t h, bool tcp)
+{
+	struct st_fx *x = (struct st_fx *)(void *)(g->flow + ST_FLOW_SIZE) + (f - g->flow);
+	const uint32_t end = h + 34;
+	unsigned j, i;
+
+	x->n = (uint8_t)((end - 48 + 31) / 32);
+	for (j = 0; j < x->n; j++) {
+		const uint32_t off = NF_MIN(48u + 32 * j, end - 32u);
+
+		x->off[j] = (uint8_t)off;
+		for (i = 0; i < 32; i++) {
+			x->m[j][i] = off + i < h ? 0xff : st_flow_mask[0][tcp][14 + off + i - h];
+			x->k[j][i] = e[off + i] & x->m[j][i];
+		}
+	}
+	f->fx = x;
 }
 
 /* Make an entry replay what the pass did to frame @e (@l bytes, shape
@@ -1805,22 +1928,32 @@ static bool ttl_dec_of(const uint8_t *e, const uint8_t *o, uint32_t l)
  * reads what it leaves out (wide_rules()), no group's flow hash chose, and
  * no outer IPv6 header (its flow label is the flow's). */
 static void flow_fill(struct st_gen *g, uint16_t in, const uint8_t *e, uint32_t l,
-		      uint32_t min, const uint8_t *o, uint32_t ol, int out,
+		      uint32_t min, uint32_t h, const uint8_t *o, uint32_t ol, int out,
 		      const struct st_trace *t)
 {
-	const bool tcp = e[23] == NF_IPPROTO_TCP;
+	const bool tcp = e[h ? h + 9 : 23] == NF_IPPROTO_TCP;
 	struct st_flow *f;
 	uint32_t a, b, plen = 0;
+	const uint8_t *mask;
 	bool wide, ttl = false;
 	unsigned j;
 
 	if (t->bad)
 		return;
-	if (o == e && ol == l) {
+	if (h != 0) {		/* an SRv6 frame: what follows its SRH */
+		if (ol + h >= l && ol + h - l <= ST_FLOW_HDR &&
+		    memcmp(o + ol + h - l, e + h, l - h) == 0)
+			a = ol + h - l;
+		else if (ol == l - h + 14 && ttl_dec_of(e + h, l - h, o))
+			a = 14, ttl = true;	/* End.DX4 */
+		else
+			return;
+		b = h;
+	} else if (o == e && ol == l) {
 		a = b = 0;
 	} else if (ol == l && memcmp(o + 14, e + 14, l - 14) == 0) {
 		a = b = 14;
-	} else if (ol == l && ttl_dec_of(e, o, l)) {
+	} else if (ol == l && e[12] == 0x08 && e[13] == 0x00 && ttl_dec_of(e + 14, l - 14, o)) {
 		a = b = 14;		/* End.DX4: the IPv4 TTL decremented */
 		ttl = true;
 	} else {
@@ -1839,24 +1972,29 @@ static void flow_fill(struct st_gen *g, uint16_t in, const uint8_t *e, uint32_t 
 	} else if (a > 14) {
 		return;			/* new bytes that are not an IPv6 header */
 	}
-	wide = g->wide && !t->perflow && !t->narrow && plen == 0;
-	f = flow_victim(g, wide ? st_flow_wslot(g->flow, e, in) : st_flow_slot(g->flow, e, in),
-			in, e);
+	wide = g->wide && !t->perflow && !t->narrow && plen == 0 && h == 0;
+	f = flow_victim(g, h ? st_flow_slot6(g->flow, e, in, h) :
+			wide ? st_flow_wslot(g->flow, e, in) : st_flow_slot(g->flow, e, in),
+			in, e, h);
 	/* Frames of this burst that hit @f as two pieces still point to its
 	 * header (the transmit reads it): it stays as it is until the next. */
-	if (f->used == g->bursts && f->kind == ST_FK_SPLIT)
+	if (f->used == g->bursts && f->kind >= ST_FK_SPLIT)
 		return;
 	if (f->pend)
 		flow_flush1(f);
+	mask = h ? st_flow_mask6 : st_flow_mask[wide][tcp];
 	for (j = 0; j < sizeof(f->k); j++)
-		f->k[j] = e[j] & st_flow_mask[wide][tcp][j];
-	memcpy(f->m0, st_flow_mask[wide][tcp], sizeof(f->m0));
-	memcpy(f->m1, st_flow_mask[wide][tcp] + 16, sizeof(f->m1));
-	f->kind = a != b ? ST_FK_SPLIT : ttl ? ST_FK_DX4 : a != 0 ? ST_FK_MAC : ST_FK_SAME;
-	f->in = (uint16_t)(in + 1);
+		f->k[j] = e[j] & mask[j];
+	memcpy(f->m0, mask, sizeof(f->m0));
+	memcpy(f->m1, mask + 16, sizeof(f->m1));
+	if (h != 0)
+		fx_fill(g, f, e, h, tcp);
+	f->kind = h ? (ttl ? ST_FK_S6DX4 : ST_FK_S6) :
+		a != b ? ST_FK_SPLIT : ttl ? ST_FK_DX4 : a != 0 ? ST_FK_MAC : ST_FK_SAME;
+	f->in = (uint16_t)((in + 1) | (h ? ST_FLOW_IN6 : 0));
 	f->used = g->bursts;
 	f->out = (uint16_t)out;
-	f->lmin = (uint16_t)NF_MAX(min + 14, 48u);
+	f->lmin = (uint16_t)(h ? min : NF_MAX(min + 14, 48u));
 	f->a = (uint8_t)a;
 	f->b = (uint8_t)b;
 	memcpy(f->hdr, o, a);
@@ -1871,6 +2009,7 @@ static void flow_fill(struct st_gen *g, uint16_t in, const uint8_t *e, uint32_t 
 	memcpy(f->ver, t->ver, sizeof(f->ver));
 	g->flow_fills++;
 	g->flow_wide_fills += wide;
+	g->flow_srv6_fills += h != 0;
 }
 
 int st_frame(struct sw *sw, struct st_gen *g, uint16_t in, const uint8_t **data,
@@ -1881,12 +2020,14 @@ int st_frame(struct sw *sw, struct st_gen *g, uint16_t in, const uint8_t **data,
 	const struct st_port_role *role = &g->role[in];
 	struct st_trace tr;
 	unsigned round;
-	uint32_t min = 0;
+	uint32_t min = 0, h6 = 0;	/* h6: an SRv6 frame's SRH end */
 	int out = ST_OUT_L2;
 
 	*mirror = -1;
 	if (g->flow != NULL && !g->releasing) {	/* st_flow_hit() said no: fill */
 		min = flow_shape(*data, *len);
+		if (min == 0 && role->role == ST_R_NONE)
+			h6 = flow_shape6(*data, *len, &min);
 		if (min != 0 && (role->role == ST_R_NONE || role->role == ST_R_PROXY_RET)) {
 			tr.len0 = *len;
 			tr.ncnt = tr.ndep = 0;
@@ -1955,7 +2096,7 @@ int st_frame(struct sw *sw, struct st_gen *g, uint16_t in, const uint8_t **data,
 	out = ST_OUT_DROP;
 done:
 	if (fr.tr != NULL && *mirror < 0 && out != ST_OUT_DROP && out != ST_OUT_HOLD)
-		flow_fill(g, in, *data, *len, min, fr.p, fr.len, out, &tr);
+		flow_fill(g, in, *data, *len, min, h6, fr.p, fr.len, out, &tr);
 	*data = fr.p;
 	*len = fr.len;
 	return out;

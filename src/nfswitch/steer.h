@@ -199,11 +199,22 @@ struct st_centry {
  * for an L2 encapsulation), the outer IPv6 payload length set; counters
  * get the entry's frames at flush (the rule's, SIDs', members', each with
  * its own length delta); valid while every End.AD cache slot the frame
- * read or wrote still has the content it had (its update count). */
+ * read or wrote still has the content it had (its update count).
+ * An SRv6 frame that arrives (untagged IPv6, an SRH right after the fixed
+ * header, an IPv4 TCP/UDP packet inside: a SID's frames from another
+ * node) gets an entry of its own kind (ST_FK_S6*): its in-port has
+ * ST_FLOW_IN6 set (the IPv4 path never finds it), its set is chosen by
+ * the outer source and the inner flow (st_flow_slot6()), and its key goes
+ * on past byte 48 (struct st_fx, beside the table): the rest of the
+ * destination, the whole SRH, the inner IPv4 header and ports under the
+ * IPv4 key's mask. */
 #define ST_FLOW_SIZE	4096u
 #define ST_FLOW_HDR	NF_HDR_ROOM	/* eth + IPv6 + SRH with 8 SIDs, 6 x 32 */
 #define ST_FLOW_CNT	8
 #define ST_FLOW_DEP	4
+#define ST_FLOW_IN6	0x8000u		/* st_flow.in of an SRv6 entry */
+#define ST_FX_END	192u		/* an SRv6 key ends before this byte */
+#define ST_FX_CHUNKS	5		/* its bytes 48.., 32 at a time */
 
 /* What a flow cache entry does to a frame of its flow. */
 enum st_fkind {
@@ -212,7 +223,21 @@ enum st_fkind {
 	ST_FK_DX4,		/* and the IPv4 TTL - 1, the checksum updated
 				 * (End.DX4) */
 	ST_FK_SPLIT,		/* two pieces: hdr[0, a), the frame from b */
+	ST_FK_S6,		/* an SRv6 frame that arrived: two pieces (End,
+				 * End.X: the new outer headers; End.AD: the
+				 * inner packet with its Ethernet header) */
+	ST_FK_S6DX4,		/* and the inner IPv4 TTL - 1 (End.DX4) */
 };
+
+/* The rest of an SRv6 entry's key (g->flow[i]'s is fx[i], st_flow.fx):
+ * frame bytes 48..end - 1 in @n 32-byte chunks under @m, chunk j at
+ * @off[j]: 48 + 32j, the last one at end - 32 (overlapping the one
+ * before: nothing past the key is read). */
+struct st_fx {
+	uint8_t k[ST_FX_CHUNKS][32], m[ST_FX_CHUNKS][32];
+	uint8_t off[ST_FX_CHUNKS];
+	uint8_t n;
+} __attribute__((aligned(64)));
 
 struct st_flow {
 	uint8_t k[48];			/* frame bytes 0..47 & the mask */
@@ -231,6 +256,7 @@ struct st_flow {
 	const uint32_t *dep[ST_FLOW_DEP];	/* End.AD slots' update counts */
 	uint32_t ver[ST_FLOW_DEP];
 	struct nf_hdr th;		/* a != b: hdr[0, a) for the transmit */
+	const struct st_fx *fx;		/* ST_FK_S6*: the rest of the key */
 	uint8_t hdr[ST_FLOW_HDR];
 } __attribute__((aligned(64)));		/* 512 bytes: an index is a shift */
 
@@ -249,13 +275,14 @@ struct st_gen {
 	struct nf_cls *cls;
 	struct st_centry *rcache;	/* ST_CACHE_SIZE entries */
 	uint64_t cache_misses;
-	struct st_flow *flow;		/* ST_FLOW_SIZE entries, or NULL */
+	struct st_flow *flow;		/* ST_FLOW_SIZE entries, then
+					 * ST_FLOW_SIZE struct st_fx, or NULL */
 	uint32_t bursts;		/* steered bursts: the flow cache's clock */
 	bool wide;			/* wide entries possible: the first rule
 					 * is not narrow */
 	bool narrow;			/* the last rule is: a frame no rule
 					 * matched gets no wide entry */
-	uint64_t flow_hits, flow_fills, flow_wide_fills;
+	uint64_t flow_hits, flow_fills, flow_wide_fills, flow_srv6_fills;
 	struct st_port_role *role;	/* [SW_PORTS_MAX] or NULL */
 	struct st_tos tos;
 	uint8_t src6[16];		/* srv6-source */
@@ -469,6 +496,12 @@ static inline void st_flow_apply(struct st_flow *f, bool *hdr, struct nf_pkt *pk
 __attribute__((noinline)) struct st_flow *st_flow_wfind(struct st_flow *tab, const uint8_t *e,
 							uint16_t in);
 
+/* st_flow_hit() for an IPv6 frame no IPv4 entry took: an SRv6 entry's
+ * answer, or -1. Out of line: the IPv4 path pays nothing for it. */
+__attribute__((noinline)) int st_flow_hit6(struct st_flow *tab, uint32_t clock,
+					   struct st_flow **last, bool *hdr, uint16_t in,
+					   struct nf_pkt *pk);
+
 /* The flow cache's answer for frame @pk from port @in: a port or
  * ST_OUT_L2, the frame rewritten in place or made two pieces
  * (st_flow_split(): *@hdr set; the caller makes it one, nf_pkt_flatten(),
@@ -487,7 +520,8 @@ static inline int st_flow_hit(struct st_flow *tab, uint32_t clock, bool wide,
 		return -1;
 	f = st_flow_find(tab, st_flow_slot(tab, e, in), e, in);
 	if (f == NULL && (!wide || (f = st_flow_wfind(tab, e, in)) == NULL))
-		return -1;
+		return e[12] == 0x86 && e[13] == 0xdd ?
+			st_flow_hit6(tab, clock, last, hdr, in, pk) : -1;
 	if (!st_ip_whole(e, l) || l < f->lmin)
 		return -1;
 	for (j = 0; nf_unlikely(j < f->ndep); j++)
@@ -517,7 +551,7 @@ static inline bool st_flow_match(const struct st_flow *f, const struct nf_pkt *p
  * of two). */
 static inline bool st_flow_next(struct st_flow *f, bool *hdr, struct nf_pkt *pk)
 {
-	if (!st_flow_match(f, pk))
+	if (f->kind >= ST_FK_S6 || !st_flow_match(f, pk))	/* S6: st_flow_run() */
 		return false;
 	st_flow_apply(f, hdr, pk, pk->data, pk->len);
 	return true;
@@ -557,6 +591,127 @@ st_run_inplace(const struct st_fkey *x, uint32_t lmin, const uint8_t *h, bool tt
 	return (uint16_t)(p - pk);
 }
 
+/* One 32-byte chunk of an SRv6 key (struct st_fx) in registers. */
+#ifdef __AVX2__
+typedef __m256i st_fxc;
+#else
+typedef struct { uint64_t w[4]; } st_fxc;
+#endif
+
+static inline st_fxc st_fxc_load(const uint8_t *p)
+{
+#ifdef __AVX2__
+	return _mm256_loadu_si256((const __m256i *)(const void *)p);
+#else
+	st_fxc c;
+
+	memcpy(c.w, p, 32);
+	return c;
+#endif
+}
+
+/* @d | ((frame bytes at @p & @m) ^ @k): 0 while they match. */
+static inline st_fxc st_fxc_diff(st_fxc d, const uint8_t *p, st_fxc m, st_fxc k)
+{
+	const st_fxc v = st_fxc_load(p);
+#ifdef __AVX2__
+	return _mm256_or_si256(d, _mm256_xor_si256(_mm256_and_si256(v, m), k));
+#else
+	unsigned w;
+
+	for (w = 0; w < 4; w++)
+		d.w[w] |= (v.w[w] & m.w[w]) ^ k.w[w];
+	return d;
+#endif
+}
+
+static inline st_fxc st_fxc_none(void)
+{
+#ifdef __AVX2__
+	return _mm256_setzero_si256();
+#else
+	return (st_fxc){ { 0, 0, 0, 0 } };
+#endif
+}
+
+static inline bool st_fxc_zero(st_fxc d)
+{
+#ifdef __AVX2__
+	return _mm256_testz_si256(d, d);
+#else
+	return (d.w[0] | d.w[1] | d.w[2] | d.w[3]) == 0;
+#endif
+}
+
+/* Frame @e (at least the key's end long) has SRv6 entry @x's key bytes
+ * past 48. */
+static inline bool st_fx_eq(const struct st_fx *x, const uint8_t *e)
+{
+	st_fxc d = st_fxc_none();
+	unsigned j;
+
+	for (j = 0; j < x->n; j++)
+		d = st_fxc_diff(d, e + x->off[j], st_fxc_load(x->m[j]), st_fxc_load(x->k[j]));
+	return st_fxc_zero(d);
+}
+
+/* SRv6 frame @e (@l bytes, its SRH ending at @h) has no padding and its
+ * inner IPv4 packet whole: the outer payload length and the inner total
+ * length are what the frame holds (16-bit compares, as st_ip_whole()). */
+static inline bool st_s6_lens(const uint8_t *e, uint32_t l, uint32_t h)
+{
+	uint16_t p, t;
+
+	memcpy(&p, e + 18, 2);
+	memcpy(&t, e + h + 2, 2);
+	return __builtin_bswap16(p) == (uint16_t)(l - 54) &&
+	       __builtin_bswap16(t) == (uint16_t)(l - h);
+}
+
+/* Frames i, i+1, ... of a run (st_flow_run()) of SRv6 entry @f (key @x,
+ * @nc chunks past byte 48, kept in registers): the frames that match get
+ * the entry's two pieces and, with @ttl, the inner TTL - 1. Returns the
+ * first frame that does not match; *@bytes: what they had. */
+static inline __attribute__((always_inline)) uint16_t
+st_run_s6(const struct st_fkey *x, const struct st_flow *f, unsigned nc, bool ttl,
+	  struct nf_pkt *pk, uint16_t i, uint16_t n, uint64_t *bytes)
+{
+	const struct st_fx *fx = f->fx;
+	const uint32_t a = f->a, h = f->b, lmin = f->lmin;
+	st_fxc m[ST_FX_CHUNKS], k[ST_FX_CHUNKS];
+	uint32_t o[ST_FX_CHUNKS];
+	struct nf_pkt *p = pk + i, *const end = pk + n;
+	uint64_t b = 0;
+	unsigned j;
+
+#pragma GCC unroll 5
+	for (j = 0; j < nc; j++) {
+		m[j] = st_fxc_load(fx->m[j]);
+		k[j] = st_fxc_load(fx->k[j]);
+		o[j] = fx->off[j];
+	}
+	for (; p < end; p++) {
+		uint8_t *e = p->data;
+		const uint32_t l = p->len;
+		st_fxc d;
+
+		if (l < lmin || !st_fkey_eq(x, e))
+			break;
+		d = st_fxc_none();
+#pragma GCC unroll 5
+		for (j = 0; j < nc; j++)
+			d = st_fxc_diff(d, e + o[j], m[j], k[j]);
+		if (!st_fxc_zero(d) || !st_s6_lens(e, l, h))
+			break;
+		if (ttl)
+			nf_ipv4_ttl_dec(e + h);
+		st_flow_split(f, a, h, p, e, l);
+		b += l;
+	}
+	*bytes = b;
+	return (uint16_t)(p - pk);
+}
+
 /* After a hit on @f by frame @i - 1: frames i, i+1, ... of the burst with
  * the same key (a run of one flow) get the same rewrite (in place, or two
  * pieces as st_flow_hit() makes them), with one key compare and one length
@@ -583,7 +738,7 @@ static inline uint16_t st_flow_run(struct st_flow *f, struct nf_pkt *pk, uint16_
 	case ST_FK_DX4:
 		i = st_run_inplace(&x, lmin, f->hdr, true, pk, i, n, &bytes);
 		break;
-	default: {
+	case ST_FK_SPLIT: {
 		const uint32_t a = f->a, b = f->b;
 		struct nf_pkt *p = pk + i, *const end = pk + n;
 
@@ -599,6 +754,19 @@ static inline uint16_t st_flow_run(struct st_flow *f, struct nf_pkt *pk, uint16_
 		i = (uint16_t)(p - pk);
 		break;
 	}
+	default:		/* ST_FK_S6*: SRv6 frames that arrived */
+		/* a loop for each chunk count (2..5: SRHs of 1..6 SIDs) and
+		 * kind, the chunks in registers */
+		switch (f->fx->n * 2 + (f->kind == ST_FK_S6DX4)) {
+		case 4: i = st_run_s6(&x, f, 2, false, pk, i, n, &bytes); break;
+		case 5: i = st_run_s6(&x, f, 2, true, pk, i, n, &bytes); break;
+		case 6: i = st_run_s6(&x, f, 3, false, pk, i, n, &bytes); break;
+		case 7: i = st_run_s6(&x, f, 3, true, pk, i, n, &bytes); break;
+		case 8: i = st_run_s6(&x, f, 4, false, pk, i, n, &bytes); break;
+		case 9: i = st_run_s6(&x, f, 4, true, pk, i, n, &bytes); break;
+		default: i = st_run_s6(&x, f, 5, f->kind == ST_FK_S6DX4, pk, i, n, &bytes);
+		}
+		break;
 	}
 	f->pend += (uint32_t)(i - start);
 	f->pend_bytes += bytes;

@@ -246,6 +246,8 @@ static void steer_stats(const struct sw *sw, const struct st_gen *g, struct json
 			       json_object_new_uint64(g != NULL ? g->flow_fills : 0));
 	json_object_object_add(reply, "flow_cache_wide_fills",
 			       json_object_new_uint64(g != NULL ? g->flow_wide_fills : 0));
+	json_object_object_add(reply, "flow_cache_srv6_fills",
+			       json_object_new_uint64(g != NULL ? g->flow_srv6_fills : 0));
 	json_object_object_add(reply, "icmp_errors_sent", json_object_new_uint64(sw->icmp_sent));
 	json_object_object_add(reply, "icmp_errors_limited",
 			       json_object_new_uint64(sw->icmp_limited));

@@ -9,7 +9,7 @@ steer_lib.py; runs and interleaved flows, what the
 key keeps and leaves out, what the cache must not take, End.AD proxies
 whose replicas answer, wide entries), every SID behaviour with SRv6 frames
 (every SL, a reduced SRH, SL beyond the list, lengths that lie, hop limit
-1), the ToS-bitmap mode, groups with removed, draining and held members,
+1), SRv6 frames that arrive at the flow cache's SIDs, the ToS-bitmap mode, groups with removed, draining and held members,
 set-tos, srv6-decap, mirrors; control requests of every kind; and
 steering files that must be refused.
 Run again after changing it (files committed):
@@ -170,6 +170,33 @@ def sids_frames():
     return fr
 
 
+def srv6_in_frames():
+    """SRv6 frames that arrive (the flow cache's ST_FK_S6 entries) at
+    FC_LINES's SIDs: End.DX4, End then End.DX4, End then MAC learning,
+    End.AD to the replicas; runs, interleaved flows, and each variant
+    right after a frame of its flow (a hit first, then the variant)."""
+    chains = (["fc00::e"], ["fc00::b", "fc00::e"], ["fc00::b", "fc00::c"],
+              ["fc00::a", "fc00::e"])
+    fr = []
+    for i, segs in enumerate(chains):
+        for k in range(1 + i % 3):
+            fr.append((0, srv6(udp4(700 + i, 53, data=b"s" * (20 + 5 * k)), segs)))
+    for i in range(8):
+        fr.append((0, srv6(udp4(800 + i % 3, 53), chains[i % 4])))
+    base = srv6(udp4(900, 53), chains[1])
+    for v in (base + b"\0" * 5,                        # padding
+              setb(base, 19, base[19] + 8),           # payload length lies
+              setb(base, 21, 1),                      # hop limit 1
+              setb(base, 17, 7),                      # another flow label
+              setb(base, 53, 0x0c),                   # another SID
+              setb(base, 57 + 16 + 15, 0x0c),         # another segment
+              setb(base, 94 + 8, 1),                  # inner TTL 1
+              setb(base, 94 + 2, 0, 0x20),            # inner length lies
+              base[:100]):                            # cut
+        fr += [(0x80, base), (0, base), (0, v)]
+    return fr
+
+
 TOS = ["group l0 2/3 4/5", "group l1 6/7", "tos 0 1 l0 l1",
        "rule id 1 in-port 0 ip saddr 10.1.0.0/24 action set-tos 2/3"]
 
@@ -268,6 +295,7 @@ def make():
         "wide-edit": seed(FC_LINES_W, wide_frames(), ["group-member-set duo 2 4",
                                                       "rule-del 6", "group-member-del solo 0"]),
         "sids": seed(SIDS, sids_frames()),
+        "srv6-in": seed(FC_LINES, srv6_in_frames()),
         "tos": seed(TOS, tos_frames(), ["tos-off", "tos 0 1 l1 l0", "group-del l1",
                                         "group-member-set l0 3 1/2", "tos-off"]),
         "groups": seed(GROUPS, groups_frames(), GROUP_REQS),

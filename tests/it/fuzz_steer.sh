@@ -14,5 +14,5 @@
 # Longer: make fuzz FUZZ_TIME=600.
 # tests/run: once
 . "$(dirname "$0")/../lib.sh"
-fuzz_target steer 24 200
+fuzz_target steer 25 200
 exit 0

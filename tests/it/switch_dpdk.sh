@@ -117,7 +117,8 @@ check_eq "testpmd (server) transmitted $N frames" "$N" "$(tp_count "$T/tp2.log" 
 # and a rule sends them to a pcap port: the exact bytes of steer_lib's
 # encap() with the MACs swapped, in order. One flow, input frames of 48 to
 # 1400 bytes (encapsulated: 128 to 1480, 160 and 161 among them), four of
-# each size: the first frame fills the flow cache, the other 27 hit.
+# each size: the first frame fills the flow cache, the other 27 hit; the
+# first that comes back fills an SRv6 entry, the other 27 hit it.
 export ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 export BIN T
 printf '%s\n' "srv6-source fd00::5" "rule id 2 in-port 0 action output 1" \
@@ -158,8 +159,8 @@ done
 kill -KILL "$TP"		# its counters are not read: no orderly exit (3 s)
 kill "$SW"; wait "$SW"
 check_eq "nfswitch (part 4) exits cleanly" 0 "$?"
-check_eq "27 of the 28 frames were flow cache hits (sent in two pieces)" 27 \
-	"$(jq .flow_cache_hits "$T/stats4.json")"
+check_eq "27 of the 28 frames were flow cache hits (sent in two pieces), and 27 of the 28 that came back (SRv6 frames that arrive: an entry of their own)" "54 2 1" \
+	"$(jq -r '"\(.flow_cache_hits) \(.flow_cache_fills) \(.flow_cache_srv6_fills)"' "$T/stats4.json")"
 check_eq "memif port 0 (testpmd, 160-byte buffers) received 28, sent 28, no drop" "28 28 0" \
 	"$(jq -r '.ports[] | select(.index == 0) | "\(.rx_packets) \(.tx_packets) \([.drops[]] | add)"' \
 		"$T/ports4.json")"

@@ -14,6 +14,8 @@ flags, MACs, ports); frames the cache must not take (Ethernet padding,
 fragments, IPv4 options, ICMP, IPv6, 802.1Q, short frames); every kind of
 entry (output, group, set-dst-mac, srv6-encap to a remote SID, to a local
 End, to an End.AD proxy whose replicas answer, End.DX4, drop, mirror, L2);
+SRv6 frames that arrive from another node (srv6_in(): End, End.AD,
+End.DX4 on the frames as they come);
 two chains through one End.AD proxy, whose cached headers alternate (the
 entries that read them must notice); then a steering change and the mix
 again from a new port (a new generation starts empty). Then the same for
@@ -38,6 +40,58 @@ def tcp4(sport, dport, flags, seq=1, src="10.5.0.1"):
     s, d = ip4(src), ip4("10.6.0.1")
     return eth(v4(s, d, 6, tcp(s, d, sport, dport, flags, seq=seq, data=b"t" * (seq % 7))),
                0x0800, B_MAC, A_MAC)
+
+
+def s6(inner, segs, hl=64, fl=None, sl=None):
+    """SRv6 frame from another node: @inner encapsulated (hop limit @hl,
+    Segments Left @sl when given)."""
+    f = bytearray(encap(inner, segs, src="fd00::7", fl=fl))
+    f[21] = hl
+    if sl is not None:
+        f[57] = sl
+    return bytes(f)
+
+
+def srv6_in(rnd, rep):
+    """SRv6 frames that arrive (ST_FK_S6 entries): End.DX4 (SL 0), End then
+    End.DX4, End then out by MAC learning, End.AD to the replicas (the inner
+    flow decides), TCP inside; runs and interleaved flows; what the key
+    keeps changing (hop limit, flow label, inner TTL, a segment), what it
+    leaves out (lengths, identification, payload); and frames the cache
+    must not take or must answer as the steps do (padding, Segments Left
+    beyond the list, hop limit 1, inner TTL 1, inner options, a short
+    inner packet, IPv6 inside)."""
+    fr = []
+    chains = (["fc00::e"], ["fc00::b", "fc00::e"], ["fc00::b", "fc00::c"],
+              ["fc00::a", "fc00::e"], ["fc00::a", "fc00::b", "fc00::e"])
+    for i, segs in enumerate(chains):
+        for k in range(1 + (i + rep) % 4):              # runs
+            fr.append(s6(udp4(700 + i, 53, ident=k, data=b"s" * (20 + 5 * k)), segs))
+    for i in range(30):                                  # interleaved flows
+        segs = chains[i % len(chains)]
+        fr.append(s6(udp4(800 + i % 7, 53, src="10.5.1.%d" % (1 + i % 4), ident=i,
+                          data=bytes([i]) * (18 + i % 25)), segs))
+    for k in range(3):                                   # what the key keeps
+        fr.append(s6(udp4(900, 53), chains[1], hl=60 + k))
+        fr.append(s6(udp4(900, 53), chains[3], fl=0x12345 + k))
+        fr.append(s6(udp4(900, 53, ttl=10 + k), chains[0]))
+        # one inner flow, SRHs of one length: a segment, the SID's last byte
+        fr.append(s6(udp4(910, 53), ["fc00::b", ("fc00::e", "fc00::c", "fc00::e")[k]]))
+        fr.append(s6(udp4(911, 53), [("fc00::a", "fc00::b", "fc00::a")[k], "fc00::e"]))
+        fr.append(s6(tcp4(41000 + k, 80, TCP_ACK if k else TCP_SYN, seq=k), chains[3]))
+    pad = s6(udp4(901, 53), chains[0]) + b"\0" * 5          # outer padding
+    fr.append(pad)
+    bad = bytearray(s6(udp4(700, 53), chains[0]))             # a run's flow, the outer
+    bad[19] += 8                                              # length past the frame
+    fr.append(bytes(bad))
+    fr.append(s6(udp4(902, 53), chains[1], sl=5))           # SL beyond the list
+    fr.append(s6(udp4(903, 53), chains[1], hl=1))           # End: hop limit 1
+    fr.append(s6(udp4(904, 53, ttl=1), chains[0]))          # End.DX4: inner TTL 1
+    fr.append(s6(udp4(905, 53, opts=b"\x01\x01\x01\x00"), chains[0]))
+    fr.append(s6(udp4(906, 53, data=b""), chains[3]))       # inner: 28 bytes
+    fr.append(s6(u6(907, 53), ["fc00::a", "fc00::b"]))      # IPv6 inside
+    rnd.shuffle(fr[-8:])
+    return fr
 
 
 def mix(rnd):
@@ -81,6 +135,7 @@ def mix(rnd):
         fr.append(udp4(404, 3000, data=b"")[:46])               # short: 46 bytes
         fr.append(udp4(405, 3000)[:47])                         # cut: bad length
         rnd.shuffle(fr[-9:])
+        fr += srv6_in(rnd, rep)
     return fr
 
 
@@ -217,6 +272,10 @@ check("the replicas' returns went back through the End.AD proxy (End.DX4 and End
       "counted them)", [s["packets"] for s in on[1][1]][1:] == [s["packets"] for s in off[1][1]][1:]
       and all(s["packets"] > 0 for s in on[1][1]))
 check_eq("no drop reason differs", off[1][3], d)
+check("SRv6 frames that arrive got entries of their own (%d of %d fills)"
+      % (on[2]["flow_cache_srv6_fills"], on[2]["flow_cache_fills"]),
+      on[2]["flow_cache_srv6_fills"] >= 30)
+check_eq("--flow-cache off: no SRv6 fill", 0, off[2]["flow_cache_srv6_fills"])
 check_eq("rules that read ports: no wide entry", 0, on[2]["flow_cache_wide_fills"])
 
 check_eq("wide: the runtime change and the stop went the same way", woff[6], won[6])
