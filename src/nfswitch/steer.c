@@ -1716,10 +1716,13 @@ const uint8_t st_flow_mask[2][2][48] __attribute__((aligned(64))) = {
 	{ { FM_ETH, FM_IP, FM_L4, 0, 0 }, { FM_ETH, FM_IP, FM_L4, 0xff, 0xff } },
 	{ { FM_ETH, FW_IP, FW_L4, 0, 0 }, { FM_ETH, FW_IP, FW_L4, 0xff, 0xff } },
 };
-/* An SRv6 entry's first 48 bytes: all but the IPv6 payload length (18-19) */
+/* An SRv6 entry's first 48 bytes, [wide]: all but the IPv6 payload
+ * length (18-19); a wide one (a decapsulation no flow decided) leaves out
+ * the flow label (15-17) too */
 #define FF4	0xff, 0xff, 0xff, 0xff
-static const uint8_t st_flow_mask6[48] __attribute__((aligned(64))) = {
-	FM_ETH, FF4, 0, 0, FF4, FF4, FF4, FF4, FF4, FF4, FF4
+static const uint8_t st_flow_mask6[2][48] __attribute__((aligned(64))) = {
+	{ FM_ETH, FF4, 0, 0, FF4, FF4, FF4, FF4, FF4, FF4, FF4 },
+	{ FM_ETH, 0xff, 0xf0, 0, 0, 0, 0, FF4, FF4, FF4, FF4, FF4, FF4, FF4 },
 };
 
 /* The IPv4 packet's minimal total length for the parse to find its
@@ -1796,6 +1799,23 @@ static struct st_flow *st_flow_slot6(struct st_flow *tab, const uint8_t *e, uint
 	return &tab[(a >> 40) & (ST_FLOW_SIZE - 1)];
 }
 
+/* The set of the wide SRv6 entry frame @e (SRH end @h) from @in may
+ * have: by the outer addresses and the inner destination, what a wide key
+ * keeps of what varies between flows (every flow of a head end to a SID
+ * and a destination). */
+static struct st_flow *st_flow_wslot6(struct st_flow *tab, const uint8_t *e, uint16_t in,
+				      uint32_t h)
+{
+	uint64_t a, d;
+	uint32_t id;
+
+	memcpy(&a, e + 30, 8);
+	memcpy(&d, e + 46, 8);
+	memcpy(&id, e + h + 16, 4);
+	a = (a ^ d * 0x9e3779b97f4a7c15ull ^ ((uint64_t)id << 16 | in)) * 0xc2b2ae3d27d4eb4full;
+	return &tab[(a >> 40) & (ST_FLOW_SIZE - 1)];
+}
+
 /* The SRv6 entry of set @f frame @e (SRH end @h, at least h + 34 bytes)
  * from @in has, or NULL. */
 static struct st_flow *st_flow_find6(struct st_flow *tab, struct st_flow *f, const uint8_t *e,
@@ -1825,6 +1845,8 @@ int st_flow_hit6(struct st_flow *tab, uint32_t clock, struct st_flow **last, boo
 	if (h + 34 > l)
 		return -1;
 	f = st_flow_find6(tab, st_flow_slot6(tab, e, in, h), e, in, h);
+	if (f == NULL)
+		f = st_flow_find6(tab, st_flow_wslot6(tab, e, in, h), e, in, h);
 	if (f == NULL || l < f->lmin || !st_s6_lens(e, l, h))
 		return -1;
 	for (j = 0; j < f->ndep; j++)
@@ -1832,10 +1854,16 @@ int st_flow_hit6(struct st_flow *tab, uint32_t clock, struct st_flow **last, boo
 			return -1;
 	f->used = clock;
 	*last = f;
-	if (f->kind == ST_FK_S6DX4)
-		nf_ipv4_ttl_dec(e + h);
-	st_flow_split(f, f->a, h, pk, e, l);
-	*hdr = true;
+	if (f->kind == ST_FK_S6) {
+		st_flow_split(f, f->a, h, pk, e, l);
+		*hdr = true;
+	} else {
+		uint64_t h0, h1;
+
+		memcpy(&h0, f->hdr, 8);
+		memcpy(&h1, f->hdr + 6, 8);
+		st_s6_apply(f, true, f->kind == ST_FK_S6DX4, h0, h1, pk, e, l, 14, h);
+	}
 	f->pend++;
 	f->pend_bytes += l;
 	return f->out;
@@ -1898,8 +1926,9 @@ static bool ttl_dec_of(const uint8_t *p, uint32_t n, const uint8_t *o)
 
 /* The rest of SRv6 entry @f's key from frame @e (SRH end @h): bytes
  * 48..h - 1 whole, then the inner IPv4 header and transport bytes under
- * the IPv4 key's mask (st_flow_mask[0][@tcp] from its byte 14). */
-static void fx_fill(struct st_gen *g, struct st_flow *f, const uint8_t *e, uint32_t h, bool tcp)
+ * the IPv4 key's mask (st_flow_mask[@wide][@tcp] from its byte 14). */
+static void fx_fill(struct st_gen *g, struct st_flow *f, const uint8_t *e, uint32_t h,
+		    bool wide, bool tcp)
 {
 	struct st_fx *x = (struct st_fx *)(void *)(g->flow + ST_FLOW_SIZE) + (f - g->flow);
 	const uint32_t end = h + 34;
@@ -1911,7 +1940,7 @@ static void fx_fill(struct st_gen *g, struct st_flow *f, const uint8_t *e, uint3
 
 		x->off[j] = (uint8_t)off;
 		for (i = 0; i < 32; i++) {
-			x->m[j][i] = off + i < h ? 0xff : st_flow_mask[0][tcp][14 + off + i - h];
+			x->m[j][i] = off + i < h ? 0xff : st_flow_mask[wide][tcp][14 + off + i - h];
 			x->k[j][i] = e[off + i] & x->m[j][i];
 		}
 	}
@@ -1972,8 +2001,11 @@ static void flow_fill(struct st_gen *g, uint16_t in, const uint8_t *e, uint32_t 
 	} else if (a > 14) {
 		return;			/* new bytes that are not an IPv6 header */
 	}
-	wide = g->wide && !t->perflow && !t->narrow && plen == 0 && h == 0;
-	f = flow_victim(g, h ? st_flow_slot6(g->flow, e, in, h) :
+	/* an SRv6 frame's entry is wide only when it is decapsulated (End.DX4,
+	 * End.AD in: its outer flow label and the inner flow go nowhere) */
+	wide = g->wide && !t->perflow && !t->narrow && plen == 0 && (h == 0 || a == 14);
+	f = flow_victim(g, h ? (wide ? st_flow_wslot6(g->flow, e, in, h) :
+				st_flow_slot6(g->flow, e, in, h)) :
 			wide ? st_flow_wslot(g->flow, e, in) : st_flow_slot(g->flow, e, in),
 			in, e, h);
 	/* Frames of this burst that hit @f as two pieces still point to its
@@ -1982,14 +2014,14 @@ static void flow_fill(struct st_gen *g, uint16_t in, const uint8_t *e, uint32_t 
 		return;
 	if (f->pend)
 		flow_flush1(f);
-	mask = h ? st_flow_mask6 : st_flow_mask[wide][tcp];
+	mask = h ? st_flow_mask6[wide] : st_flow_mask[wide][tcp];
 	for (j = 0; j < sizeof(f->k); j++)
 		f->k[j] = e[j] & mask[j];
 	memcpy(f->m0, mask, sizeof(f->m0));
 	memcpy(f->m1, mask + 16, sizeof(f->m1));
 	if (h != 0)
-		fx_fill(g, f, e, h, tcp);
-	f->kind = h ? (ttl ? ST_FK_S6DX4 : ST_FK_S6) :
+		fx_fill(g, f, e, h, wide, tcp);
+	f->kind = h ? (ttl ? ST_FK_S6DX4 : a == 14 ? ST_FK_S6DEC : ST_FK_S6) :
 		a != b ? ST_FK_SPLIT : ttl ? ST_FK_DX4 : a != 0 ? ST_FK_MAC : ST_FK_SAME;
 	f->in = (uint16_t)((in + 1) | (h ? ST_FLOW_IN6 : 0));
 	f->used = g->bursts;

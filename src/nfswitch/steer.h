@@ -207,7 +207,9 @@ struct st_centry {
  * the outer source and the inner flow (st_flow_slot6()), and its key goes
  * on past byte 48 (struct st_fx, beside the table): the rest of the
  * destination, the whole SRH, the inner IPv4 header and ports under the
- * IPv4 key's mask. */
+ * IPv4 key's mask. A decapsulation no flow decided (End.DX4, End.AD with
+ * one replica) gets a wide one: without the flow label and the inner
+ * source and ports, in the set of the outer addresses (st_flow_wslot6()). */
 #define ST_FLOW_SIZE	4096u
 #define ST_FLOW_HDR	NF_HDR_ROOM	/* eth + IPv6 + SRH with 8 SIDs, 6 x 32 */
 #define ST_FLOW_CNT	8
@@ -223,9 +225,11 @@ enum st_fkind {
 	ST_FK_DX4,		/* and the IPv4 TTL - 1, the checksum updated
 				 * (End.DX4) */
 	ST_FK_SPLIT,		/* two pieces: hdr[0, a), the frame from b */
-	ST_FK_S6,		/* an SRv6 frame that arrived: two pieces (End,
-				 * End.X: the new outer headers; End.AD: the
-				 * inner packet with its Ethernet header) */
+	ST_FK_S6,		/* an SRv6 frame that arrived, two pieces: the
+				 * new outer headers (End, End.X) */
+	ST_FK_S6DEC,		/* decapsulated (End.AD in), in place: the new
+				 * Ethernet header over the SRH's last 14
+				 * bytes, the frame from there */
 	ST_FK_S6DX4,		/* and the inner IPv4 TTL - 1 (End.DX4) */
 };
 
@@ -668,22 +672,50 @@ static inline bool st_s6_lens(const uint8_t *e, uint32_t l, uint32_t h)
 	       __builtin_bswap16(t) == (uint16_t)(l - h);
 }
 
+/* SRv6 frame @pk (@e, @l bytes, its SRH ending at @h) becomes what entry
+ * @f replays: two pieces (ST_FK_S6), or decapsulated in place, the
+ * entry's Ethernet header (@h0, @h1: its bytes 0-7 and 6-13) written over
+ * the SRH's last 14 bytes and, for End.DX4 (@ttl), the inner TTL - 1: a
+ * frame of one piece, not in a buffer of its own (no swap). */
+static inline void st_s6_apply(const struct st_flow *f, bool dec, bool ttl, uint64_t h0,
+			       uint64_t h1, struct nf_pkt *pk, uint8_t *e, uint32_t l, uint32_t a,
+			       uint32_t h)
+{
+	if (!dec) {
+		st_flow_split(f, a, h, pk, e, l);
+		return;
+	}
+	if (ttl)
+		nf_ipv4_ttl_dec(e + h);
+	e += h - 14;
+	memcpy(e, &h0, 8);
+	memcpy(e + 6, &h1, 8);
+	pk->data = e;
+	pk->len = l - h + 14;
+	pk->slot = NULL;
+	pk->buf = NF_BUF_NONE;
+}
+
 /* Frames i, i+1, ... of a run (st_flow_run()) of SRv6 entry @f (key @x,
  * @nc chunks past byte 48, kept in registers): the frames that match get
- * the entry's two pieces and, with @ttl, the inner TTL - 1. Returns the
- * first frame that does not match; *@bytes: what they had. */
+ * the entry's rewrite (@dec: decapsulated in place, @ttl: End.DX4's;
+ * else two pieces). Returns the first frame that does not match;
+ * *@bytes: what they had. */
 static inline __attribute__((always_inline)) uint16_t
-st_run_s6(const struct st_fkey *x, const struct st_flow *f, unsigned nc, bool ttl,
+st_run_s6(const struct st_fkey *x, const struct st_flow *f, unsigned nc, bool dec, bool ttl,
 	  struct nf_pkt *pk, uint16_t i, uint16_t n, uint64_t *bytes)
 {
 	const struct st_fx *fx = f->fx;
 	const uint32_t a = f->a, h = f->b, lmin = f->lmin;
+	uint64_t h0, h1;
 	st_fxc m[ST_FX_CHUNKS], k[ST_FX_CHUNKS];
 	uint32_t o[ST_FX_CHUNKS];
 	struct nf_pkt *p = pk + i, *const end = pk + n;
 	uint64_t b = 0;
 	unsigned j;
 
+	memcpy(&h0, f->hdr, 8);
+	memcpy(&h1, f->hdr + 6, 8);
 #pragma GCC unroll 5
 	for (j = 0; j < nc; j++) {
 		m[j] = st_fxc_load(fx->m[j]);
@@ -703,9 +735,7 @@ st_run_s6(const struct st_fkey *x, const struct st_flow *f, unsigned nc, bool tt
 			d = st_fxc_diff(d, e + o[j], m[j], k[j]);
 		if (!st_fxc_zero(d) || !st_s6_lens(e, l, h))
 			break;
-		if (ttl)
-			nf_ipv4_ttl_dec(e + h);
-		st_flow_split(f, a, h, p, e, l);
+		st_s6_apply(f, dec, ttl, h0, h1, p, e, l, a, h);
 		b += l;
 	}
 	*bytes = b;
@@ -757,15 +787,24 @@ static inline uint16_t st_flow_run(struct st_flow *f, struct nf_pkt *pk, uint16_
 	default:		/* ST_FK_S6*: SRv6 frames that arrived */
 		/* a loop for each chunk count (2..5: SRHs of 1..6 SIDs) and
 		 * kind, the chunks in registers */
-		switch (f->fx->n * 2 + (f->kind == ST_FK_S6DX4)) {
-		case 4: i = st_run_s6(&x, f, 2, false, pk, i, n, &bytes); break;
-		case 5: i = st_run_s6(&x, f, 2, true, pk, i, n, &bytes); break;
-		case 6: i = st_run_s6(&x, f, 3, false, pk, i, n, &bytes); break;
-		case 7: i = st_run_s6(&x, f, 3, true, pk, i, n, &bytes); break;
-		case 8: i = st_run_s6(&x, f, 4, false, pk, i, n, &bytes); break;
-		case 9: i = st_run_s6(&x, f, 4, true, pk, i, n, &bytes); break;
-		default: i = st_run_s6(&x, f, 5, f->kind == ST_FK_S6DX4, pk, i, n, &bytes);
+#define S6(c, k)	((c) * 4 + (k) - ST_FK_S6)
+#define S6RUN(c, dec, ttl)	i = st_run_s6(&x, f, c, dec, ttl, pk, i, n, &bytes)
+		switch (S6(f->fx->n, f->kind)) {
+		case S6(2, ST_FK_S6): S6RUN(2, false, false); break;
+		case S6(2, ST_FK_S6DEC): S6RUN(2, true, false); break;
+		case S6(2, ST_FK_S6DX4): S6RUN(2, true, true); break;
+		case S6(3, ST_FK_S6): S6RUN(3, false, false); break;
+		case S6(3, ST_FK_S6DEC): S6RUN(3, true, false); break;
+		case S6(3, ST_FK_S6DX4): S6RUN(3, true, true); break;
+		case S6(4, ST_FK_S6): S6RUN(4, false, false); break;
+		case S6(4, ST_FK_S6DEC): S6RUN(4, true, false); break;
+		case S6(4, ST_FK_S6DX4): S6RUN(4, true, true); break;
+		case S6(5, ST_FK_S6): S6RUN(5, false, false); break;
+		case S6(5, ST_FK_S6DEC): S6RUN(5, true, false); break;
+		default: S6RUN(5, true, true);
 		}
+#undef S6RUN
+#undef S6
 		break;
 	}
 	f->pend += (uint32_t)(i - start);

@@ -126,6 +126,10 @@ def wide_frames():
             fr.append((0, udp4(1000 + k, 53, dst="10.6.0.%d" % d, src="10.5.0.%d" % (1 + k))))
     fr.append((4, ret(udp4(1000, 53), 0)))
     fr.append((4, ret(udp4(1001, 53, src="10.5.0.2"), 0)))
+    # SRv6 flows that arrive, taking turns, decapsulated: wide SRv6 entries
+    for k in range(12):
+        fr.append((0, srv6(udp4(2000 + k % 4, 53, src="10.5.3.%d" % (1 + k % 3)),
+                           (["fc00::e"], ["fc00::a", "fc00::e"])[k % 2])))
     return fr
 
 

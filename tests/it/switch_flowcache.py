@@ -226,8 +226,19 @@ def run_wide(tag, extra):
     sw.inject(flows, "share")
     outs += list(sw.news(range(7)).values())
     share = sw.js("steer-stats")
-    keys = ("flow_cache_hits", "flow_cache_fills", "flow_cache_wide_fills")
+    keys = ("flow_cache_hits", "flow_cache_fills", "flow_cache_wide_fills",
+            "flow_cache_srv6_fills")
     share = {k: share[k] - stats[k] for k in keys}
+    # 100 flows of SRv6 frames that arrive, taking turns, decapsulated by
+    # End.DX4 and by solo's End.AD (each flow its own flow label): wide
+    # SRv6 entries, one per SID and inner destination (3)
+    flows6 = [s6(u4(2000 + i, 53, src="10.5.3.%d" % (1 + i % 50), dst="10.6.0.%d" % (1 + i % 3)),
+                 (["fc00::e"], ["fc00::a", "fc00::e"])[i % 2]) for i in range(100)] * 3
+    before = sw.js("steer-stats")
+    sw.inject(flows6, "share6")
+    outs += list(sw.news(range(7)).values())
+    share6 = sw.js("steer-stats")
+    share6 = {k: share6[k] - before[k] for k in keys}
     # a rule that reads a port after the others (a new generation): the
     # frames that match a rule before it still get wide entries
     rc0, _, err0 = sw.cli("add-rule", *"id 21 priority 1000 udp sport 1 action drop".split())
@@ -242,13 +253,37 @@ def run_wide(tag, extra):
     st2 = (sw.rules(), sw.js("sids")["sids"], members(sw), sw.drops())
     stats2 = sw.js("steer-stats")
     rcs = sw.stop()
-    return outs, st, stats, outs2, st2, stats2, (rc0, err0, rc, err, rcs), share, after
+    return outs, st, stats, outs2, st2, stats2, (rc0, err0, rc, err, rcs), share, after, share6
+
+
+def run_pair(tag, extra):
+    """100 SRv6 flows that arrive at an End.AD whose type has two
+    replicas (its group hashes the inner flow: no wide entry) in a
+    generation that allows wide entries."""
+    lines = FC_LINES_W + ["group pair 3/5@02:00:00:00:01:02 1/6@02:00:00:00:01:03",
+                          "sid fc00::d End.AD group pair"]
+    fr = [s6(u4(3000 + i, 53, src="10.5.4.%d" % (1 + i % 50)), ["fc00::d", "fc00::e"])
+          for i in range(100)] * 2
+    sw = Sw("fp_" + tag, 7, lines, {0: fr}, extra=extra)
+    outs = list(sw.news(range(7)).values())
+    st = sw.js("steer-stats")
+    sw.stop()
+    return outs, st
 
 
 on = run("on", [])
 off = run("off", ["--flow-cache", "off"])
 won = run_wide("on", [])
 woff = run_wide("off", ["--flow-cache", "off"])
+pon, poff = run_pair("on", []), run_pair("off", ["--flow-cache", "off"])
+for i in range(7):
+    same_frames("two replicas behind End.AD, 100 SRv6 flows: port %d: the same frames with "
+                "the flow cache" % i, poff[0][i], pon[0][i])
+check("two replicas: both got flows (%d, %d), per-flow SRv6 entries (%d fills, %d wide)"
+      % (len(pon[0][3]), len(pon[0][1]), pon[1]["flow_cache_srv6_fills"],
+         pon[1]["flow_cache_wide_fills"]),
+      len(pon[0][3]) > 20 and len(pon[0][1]) > 20 and pon[1]["flow_cache_wide_fills"] == 0
+      and pon[1]["flow_cache_srv6_fills"] >= 90)
 check_eq("the runtime changes and the stop went the same way", off[6], on[6])
 check_eq("add-rule and del-rule succeeded", (0, "", 0, ""), on[6][:4])
 for phase, k in (("first generation", 0), ("after the change", 3)):
@@ -285,7 +320,8 @@ for phase, k in (("wide entries allowed", 0), ("after a rule on a port", 3)):
     for i in range(len(woff[k])):
         n += len(woff[k][i])
         same_frames("%s: port %d%s: the same frames, bytes and order with the flow cache"
-                    % (phase, i % 7, ("", " (100 flows)", " (100 flows, a port rule last)")[i // 7]),
+                    % (phase, i % 7, ("", " (100 flows)", " (100 SRv6 flows)",
+                                      " (100 flows, a port rule last)")[i // 7]),
                     woff[k][i], won[k][i])
     check("%s: the mix went out (%d frames)" % (phase, n), n > 1000)
     for j, nm in enumerate(("rule", "SID", "group member", "drop")):
@@ -299,6 +335,12 @@ check("per-flow entries stay per flow (duo's hash, the encapsulation that leaves
       "%d of %d fills" % (s1["flow_cache_fills"] - s1["flow_cache_wide_fills"],
                           s1["flow_cache_fills"]),
       s1["flow_cache_fills"] - s1["flow_cache_wide_fills"] >= 45)
+s6w = won[9]
+check("100 SRv6 flows that arrive, to End.DX4 and End.AD (one replica), 300 frames: %d fills "
+      "(%d wide, %d SRv6), %d hits" % (s6w["flow_cache_fills"], s6w["flow_cache_wide_fills"],
+                                       s6w["flow_cache_srv6_fills"], s6w["flow_cache_hits"]),
+      s6w["flow_cache_fills"] <= 6 and s6w["flow_cache_wide_fills"] == s6w["flow_cache_fills"]
+      and s6w["flow_cache_srv6_fills"] == s6w["flow_cache_fills"] and s6w["flow_cache_hits"] >= 294)
 af = won[8]
 check("a rule on a port after the others: the same 100 flows, %d fills (%d wide), %d hits"
       % (af["flow_cache_fills"], af["flow_cache_wide_fills"], af["flow_cache_hits"]),
