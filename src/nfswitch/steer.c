@@ -1764,11 +1764,11 @@ static uint32_t flow_shape6(const uint8_t *e, uint32_t l, uint32_t *min)
 	uint32_t h, m;
 
 	if (l < 62 || e[12] != 0x86 || e[13] != 0xdd || e[14] >> 4 != 6 || e[20] != 43 ||
-	    e[54] != 4 || e[56] != 4 || ((uint32_t)e[18] << 8 | e[19]) != l - 54)
+	    e[54] != 4 || e[56] != 4)
 		return 0;
 	h = 62 + 8u * e[55];
-	if (h + 34 > NF_MIN(l, ST_FX_END) || e[h] != 0x45 ||
-	    ((e[h + 6] & 0x3f) | e[h + 7]) != 0 || ((uint32_t)e[h + 2] << 8 | e[h + 3]) != l - h)
+	if (h + 34 > NF_MIN(l, ST_FX_END) || !st_s6_lens(e, l, h) || e[h] != 0x45 ||
+	    ((e[h + 6] & 0x3f) | e[h + 7]) != 0)
 		return 0;
 	if (e[h + 9] == NF_IPPROTO_UDP)
 		m = 28;
@@ -1836,6 +1836,7 @@ int st_flow_hit6(struct st_flow *tab, uint32_t clock, struct st_flow **last, boo
 	uint8_t *e = pk->data;
 	const uint32_t l = pk->len;
 	struct st_flow *f;
+	uint64_t h0, h1;
 	uint32_t h;
 	unsigned j;
 
@@ -1854,16 +1855,10 @@ int st_flow_hit6(struct st_flow *tab, uint32_t clock, struct st_flow **last, boo
 			return -1;
 	f->used = clock;
 	*last = f;
-	if (f->kind == ST_FK_S6) {
-		st_flow_split(f, f->a, h, pk, e, l);
-		*hdr = true;
-	} else {
-		uint64_t h0, h1;
-
-		memcpy(&h0, f->hdr, 8);
-		memcpy(&h1, f->hdr + 6, 8);
-		st_s6_apply(f, true, f->kind == ST_FK_S6DX4, h0, h1, pk, e, l, 14, h);
-	}
+	memcpy(&h0, f->hdr, 8);
+	memcpy(&h1, f->hdr + 6, 8);
+	st_s6_apply(f, f->kind != ST_FK_S6, f->kind == ST_FK_S6DX4, h0, h1, pk, e, l, f->a, h);
+	*hdr |= f->kind == ST_FK_S6;
 	f->pend++;
 	f->pend_bytes += l;
 	return f->out;
@@ -2010,7 +2005,7 @@ static void flow_fill(struct st_gen *g, uint16_t in, const uint8_t *e, uint32_t 
 			in, e, h);
 	/* Frames of this burst that hit @f as two pieces still point to its
 	 * header (the transmit reads it): it stays as it is until the next. */
-	if (f->used == g->bursts && f->kind >= ST_FK_SPLIT)
+	if (f->used == g->bursts && (f->kind == ST_FK_SPLIT || f->kind == ST_FK_S6))
 		return;
 	if (f->pend)
 		flow_flush1(f);
