@@ -1754,8 +1754,10 @@ struct st_flow *st_flow_wfind(struct st_flow *tab, const uint8_t *e, uint16_t in
 
 /* The end of the SRH of an SRv6-shaped frame @e (@l bytes): 0 unless the
  * frame is untagged IPv6 whose next header is a routing header of type
- * 4 (SRH) with an IPv4 packet after it (next header 4), the outer payload
- * length the frame's (no padding), and the inner packet an unfragmented
+ * 4 (SRH) with an IPv4 packet after it (next header 4) and a length of
+ * whole 16-byte units (1..6 SIDs' worth: st_flow_run() has a loop for
+ * each), the outer payload length the frame's (no padding), and the
+ * inner packet an unfragmented
  * IPv4 TCP/UDP packet without options, whole, no padding, whose key
  * (the SRH's end + 34) fits the entry. *@min: the frame length the
  * parse of the inner transport header needs. */
@@ -1767,8 +1769,8 @@ static uint32_t flow_shape6(const uint8_t *e, uint32_t l, uint32_t *min)
 	    e[54] != 4 || e[56] != 4)
 		return 0;
 	h = 62 + 8u * e[55];
-	if (h + 34 > NF_MIN(l, ST_FX_END) || !st_s6_lens(e, l, h) || e[h] != 0x45 ||
-	    ((e[h + 6] & 0x3f) | e[h + 7]) != 0)
+	if (e[55] == 0 || (e[55] & 1) || h + 34 > NF_MIN(l, ST_FX_END) ||
+	    !st_s6_lens(e, l, h) || e[h] != 0x45 || ((e[h + 6] & 0x3f) | e[h + 7]) != 0)
 		return 0;
 	if (e[h + 9] == NF_IPPROTO_UDP)
 		m = 28;
@@ -1830,8 +1832,8 @@ static struct st_flow *st_flow_find6(struct st_flow *tab, struct st_flow *f, con
 	return NULL;
 }
 
-int st_flow_hit6(struct st_flow *tab, uint32_t clock, struct st_flow **last, bool *hdr,
-		 uint16_t in, struct nf_pkt *pk)
+int st_flow_hit6(struct st_flow *tab, uint32_t clock, struct st_flow **last, uint16_t in,
+		 struct nf_pkt *pk)
 {
 	uint8_t *e = pk->data;
 	const uint32_t l = pk->len;
@@ -1857,8 +1859,7 @@ int st_flow_hit6(struct st_flow *tab, uint32_t clock, struct st_flow **last, boo
 	*last = f;
 	memcpy(&h0, f->hdr, 8);
 	memcpy(&h1, f->hdr + 6, 8);
-	st_s6_apply(f, f->kind != ST_FK_S6, f->kind == ST_FK_S6DX4, h0, h1, pk, e, l, f->a, h);
-	*hdr |= f->kind == ST_FK_S6;
+	st_s6_apply(f, f->kind, h0, h1, pk, e, l, h);
 	f->pend++;
 	f->pend_bytes += l;
 	return f->out;
@@ -1965,12 +1966,14 @@ static void flow_fill(struct st_gen *g, uint16_t in, const uint8_t *e, uint32_t 
 	if (t->bad)
 		return;
 	if (h != 0) {		/* an SRv6 frame: what follows its SRH */
-		if (ol + h >= l && ol + h - l <= ST_FLOW_HDR &&
-		    memcmp(o + ol + h - l, e + h, l - h) == 0)
-			a = ol + h - l;
+		if (ol == l && memcmp(o + h, e + h, l - h) == 0)
+			a = h;		/* End, End.X: its headers, as long */
+		else if (ol == l - h + 14 && memcmp(o + 14, e + h, l - h) == 0)
+			a = 14;		/* End.AD in: decapsulated */
 		else if (ol == l - h + 14 && ttl_dec_of(e + h, l - h, o))
 			a = 14, ttl = true;	/* End.DX4 */
-		else
+		else		/* (an encapsulation around the frame: its
+				 * payload length inside, not cached) */
 			return;
 		b = h;
 	} else if (o == e && ol == l) {
@@ -1990,7 +1993,10 @@ static void flow_fill(struct st_gen *g, uint16_t in, const uint8_t *e, uint32_t 
 		}
 	}
 	if (a >= 54 && o[12] == 0x86 && o[13] == 0xdd) {
-		if (((uint32_t)o[18] << 8 | o[19]) != ol - 54)
+		/* one IPv6 header and at most one SRH: a second
+		 * encapsulation's payload length would be the first frame's */
+		if (((uint32_t)o[18] << 8 | o[19]) != ol - 54 ||
+		    a != (o[20] == 43 ? 62 + 8u * o[55] : 54u))
 			return;
 		plen = 18;
 	} else if (a > 14) {
@@ -2005,7 +2011,7 @@ static void flow_fill(struct st_gen *g, uint16_t in, const uint8_t *e, uint32_t 
 			in, e, h);
 	/* Frames of this burst that hit @f as two pieces still point to its
 	 * header (the transmit reads it): it stays as it is until the next. */
-	if (f->used == g->bursts && (f->kind == ST_FK_SPLIT || f->kind == ST_FK_S6))
+	if (f->used == g->bursts && f->kind == ST_FK_SPLIT)
 		return;
 	if (f->pend)
 		flow_flush1(f);

@@ -225,8 +225,10 @@ enum st_fkind {
 	ST_FK_DX4,		/* and the IPv4 TTL - 1, the checksum updated
 				 * (End.DX4) */
 	ST_FK_SPLIT,		/* two pieces: hdr[0, a), the frame from b */
-	ST_FK_S6,		/* an SRv6 frame that arrived, two pieces: the
-				 * new outer headers (End, End.X) */
+	ST_FK_S6,		/* an SRv6 frame that arrived, new outer
+				 * headers as long as the old (End, End.X:
+				 * a == b), in place: the entry's bytes over
+				 * the frame's, all but the payload length */
 	ST_FK_S6DEC,		/* decapsulated (End.AD in), in place: the new
 				 * Ethernet header over the SRH's last 14
 				 * bytes, the frame from there */
@@ -358,16 +360,92 @@ static inline void st_fkey_load(const struct st_flow *f, struct st_fkey *x)
 #endif
 }
 
-/* Frame bytes 0..47 under the mask equal the key: two loads, one test. */
-static inline bool st_fkey_eq(const struct st_fkey *x, const uint8_t *e)
+/* One 32-byte chunk of an SRv6 key (struct st_fx) in registers. */
+#ifdef __AVX2__
+typedef __m256i st_fxc;
+#else
+typedef struct { uint64_t w[4]; } st_fxc;
+#endif
+
+static inline st_fxc st_fxc_load(const uint8_t *p)
+{
+#ifdef __AVX2__
+	return _mm256_loadu_si256((const __m256i *)(const void *)p);
+#else
+	st_fxc c;
+
+	memcpy(c.w, p, 32);
+	return c;
+#endif
+}
+
+/* @d | ((frame bytes at @p & @m) ^ @k): 0 while they match. */
+static inline st_fxc st_fxc_diff(st_fxc d, const uint8_t *p, st_fxc m, st_fxc k)
+{
+	const st_fxc v = st_fxc_load(p);
+#ifdef __AVX2__
+	return _mm256_or_si256(d, _mm256_xor_si256(_mm256_and_si256(v, m), k));
+#else
+	unsigned w;
+
+	for (w = 0; w < 4; w++)
+		d.w[w] |= (v.w[w] & m.w[w]) ^ k.w[w];
+	return d;
+#endif
+}
+
+/* @d | (frame bytes at @p ^ @k): a chunk under a mask of ones. */
+static inline st_fxc st_fxc_diff1(st_fxc d, const uint8_t *p, st_fxc k)
+{
+	const st_fxc v = st_fxc_load(p);
+#ifdef __AVX2__
+	return _mm256_or_si256(d, _mm256_xor_si256(v, k));
+#else
+	unsigned w;
+
+	for (w = 0; w < 4; w++)
+		d.w[w] |= v.w[w] ^ k.w[w];
+	return d;
+#endif
+}
+
+static inline void st_fxc_store(uint8_t *p, st_fxc c)
+{
+#ifdef __AVX2__
+	_mm256_storeu_si256((__m256i *)(void *)p, c);
+#else
+	memcpy(p, c.w, 32);
+#endif
+}
+
+static inline st_fxc st_fxc_none(void)
+{
+#ifdef __AVX2__
+	return _mm256_setzero_si256();
+#else
+	return (st_fxc){ { 0, 0, 0, 0 } };
+#endif
+}
+
+static inline bool st_fxc_zero(st_fxc d)
+{
+#ifdef __AVX2__
+	return _mm256_testz_si256(d, d);
+#else
+	return (d.w[0] | d.w[1] | d.w[2] | d.w[3]) == 0;
+#endif
+}
+
+/* Frame @e's bytes 0..47 under the mask ^ the key, as a chunk (an SRv6
+ * key's compare goes on with it): 0 while they match. */
+static inline st_fxc st_fkey_diff(const struct st_fkey *x, const uint8_t *e)
 {
 #ifdef __AVX2__
 	const __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)e);
 	const __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(e + 16));
-	const __m256i d = _mm256_or_si256(_mm256_xor_si256(_mm256_and_si256(a, x->m0), x->k0),
-					  _mm256_xor_si256(_mm256_and_si256(b, x->m1), x->k1));
 
-	return _mm256_testz_si256(d, d);
+	return _mm256_or_si256(_mm256_xor_si256(_mm256_and_si256(a, x->m0), x->k0),
+			       _mm256_xor_si256(_mm256_and_si256(b, x->m1), x->k1));
 #else
 	uint64_t d = 0, v;
 	unsigned j;
@@ -376,8 +454,14 @@ static inline bool st_fkey_eq(const struct st_fkey *x, const uint8_t *e)
 		memcpy(&v, e + 8 * j, 8);
 		d |= (v & x->m[j]) ^ x->k[j];
 	}
-	return d == 0;
+	return (st_fxc){ { d, 0, 0, 0 } };
 #endif
+}
+
+/* Frame bytes 0..47 under the mask equal the key: two loads, one test. */
+static inline bool st_fkey_eq(const struct st_fkey *x, const uint8_t *e)
+{
+	return st_fxc_zero(st_fkey_diff(x, e));
 }
 
 static inline bool st_flow_key_eq(const struct st_flow *f, const uint8_t *e)
@@ -503,8 +587,7 @@ __attribute__((noinline)) struct st_flow *st_flow_wfind(struct st_flow *tab, con
 /* st_flow_hit() for an IPv6 frame no IPv4 entry took: an SRv6 entry's
  * answer, or -1. Out of line: the IPv4 path pays nothing for it. */
 __attribute__((noinline)) int st_flow_hit6(struct st_flow *tab, uint32_t clock,
-					   struct st_flow **last, bool *hdr, uint16_t in,
-					   struct nf_pkt *pk);
+					   struct st_flow **last, uint16_t in, struct nf_pkt *pk);
 
 /* The flow cache's answer for frame @pk from port @in: a port or
  * ST_OUT_L2, the frame rewritten in place or made two pieces
@@ -523,9 +606,12 @@ static inline int st_flow_hit(struct st_flow *tab, uint32_t clock, bool wide,
 	if (l < 48)
 		return -1;
 	f = st_flow_find(tab, st_flow_slot(tab, e, in), e, in);
-	if (f == NULL && (!wide || (f = st_flow_wfind(tab, e, in)) == NULL))
-		return e[12] == 0x86 && e[13] == 0xdd ?
-			st_flow_hit6(tab, clock, last, hdr, in, pk) : -1;
+	if (f == NULL) {	/* an SRv6 frame's entry is no wide IPv4 one */
+		if (e[12] == 0x86 && e[13] == 0xdd)
+			return st_flow_hit6(tab, clock, last, in, pk);
+		if (!wide || (f = st_flow_wfind(tab, e, in)) == NULL)
+			return -1;
+	}
 	if (!st_ip_whole(e, l) || l < f->lmin)
 		return -1;
 	for (j = 0; nf_unlikely(j < f->ndep); j++)
@@ -595,58 +681,6 @@ st_run_inplace(const struct st_fkey *x, uint32_t lmin, const uint8_t *h, bool tt
 	return (uint16_t)(p - pk);
 }
 
-/* One 32-byte chunk of an SRv6 key (struct st_fx) in registers. */
-#ifdef __AVX2__
-typedef __m256i st_fxc;
-#else
-typedef struct { uint64_t w[4]; } st_fxc;
-#endif
-
-static inline st_fxc st_fxc_load(const uint8_t *p)
-{
-#ifdef __AVX2__
-	return _mm256_loadu_si256((const __m256i *)(const void *)p);
-#else
-	st_fxc c;
-
-	memcpy(c.w, p, 32);
-	return c;
-#endif
-}
-
-/* @d | ((frame bytes at @p & @m) ^ @k): 0 while they match. */
-static inline st_fxc st_fxc_diff(st_fxc d, const uint8_t *p, st_fxc m, st_fxc k)
-{
-	const st_fxc v = st_fxc_load(p);
-#ifdef __AVX2__
-	return _mm256_or_si256(d, _mm256_xor_si256(_mm256_and_si256(v, m), k));
-#else
-	unsigned w;
-
-	for (w = 0; w < 4; w++)
-		d.w[w] |= (v.w[w] & m.w[w]) ^ k.w[w];
-	return d;
-#endif
-}
-
-static inline st_fxc st_fxc_none(void)
-{
-#ifdef __AVX2__
-	return _mm256_setzero_si256();
-#else
-	return (st_fxc){ { 0, 0, 0, 0 } };
-#endif
-}
-
-static inline bool st_fxc_zero(st_fxc d)
-{
-#ifdef __AVX2__
-	return _mm256_testz_si256(d, d);
-#else
-	return (d.w[0] | d.w[1] | d.w[2] | d.w[3]) == 0;
-#endif
-}
-
 /* Frame @e (at least the key's end long) has SRv6 entry @x's key bytes
  * past 48. */
 static inline bool st_fx_eq(const struct st_fx *x, const uint8_t *e)
@@ -672,20 +706,34 @@ static inline bool st_s6_lens(const uint8_t *e, uint32_t l, uint32_t h)
 	       __builtin_bswap16(t) == (uint16_t)(l - h);
 }
 
-/* SRv6 frame @pk (@e, @l bytes, its SRH ending at @h) becomes what entry
- * @f replays: two pieces (ST_FK_S6), or decapsulated in place, the
- * entry's Ethernet header (@h0, @h1: its bytes 0-7 and 6-13) written over
- * the SRH's last 14 bytes and, for End.DX4 (@ttl), the inner TTL - 1: a
- * frame of one piece, not in a buffer of its own (no swap). */
-static inline void st_s6_apply(const struct st_flow *f, bool dec, bool ttl, uint64_t h0,
-			       uint64_t h1, struct nf_pkt *pk, uint8_t *e, uint32_t l, uint32_t a,
-			       uint32_t h)
+/* The outer payload length of SRv6 frame @e, @l bytes long */
+static inline void st_s6_plen(uint8_t *e, uint32_t l)
 {
-	if (!dec) {
-		st_flow_split(f, a, h, pk, e, l);
+	const uint16_t v = __builtin_bswap16((uint16_t)(l - 54));
+
+	memcpy(e + 18, &v, 2);
+}
+
+/* SRv6 frame @pk (@e, @l bytes, its SRH ending at @h) becomes what entry
+ * @f (kind @kind) replays: the entry's headers over the frame's but its
+ * payload length (ST_FK_S6), or decapsulated in place, the entry's
+ * Ethernet header (@h0, @h1: its bytes 0-7 and 6-13) written over the
+ * SRH's last 14 bytes and, for End.DX4, the inner TTL - 1. Either way a
+ * frame of one piece (the transmit copies it once, as any). */
+static inline void st_s6_apply(const struct st_flow *f, unsigned kind, uint64_t h0, uint64_t h1,
+			       struct nf_pkt *pk, uint8_t *e, uint32_t l, uint32_t h)
+{
+	uint32_t j;
+
+	if (kind == ST_FK_S6) {		/* 32 bytes at a time, the last
+					 * overlapping (h >= 78) */
+		for (j = 0; j + 32 < h; j += 32)
+			st_fxc_store(e + j, st_fxc_load(f->hdr + j));
+		st_fxc_store(e + h - 32, st_fxc_load(f->hdr + h - 32));
+		st_s6_plen(e, l);
 		return;
 	}
-	if (ttl)
+	if (kind == ST_FK_S6DX4)
 		nf_ipv4_ttl_dec(e + h);
 	e += h - 14;
 	memcpy(e, &h0, 8);
@@ -696,20 +744,31 @@ static inline void st_s6_apply(const struct st_flow *f, bool dec, bool ttl, uint
 	pk->buf = NF_BUF_NONE;
 }
 
+/* The chunks of an SRv6 key past byte 48 for SRH end @h (the key ends at
+ * h + 34): chunk @j's offset (the last one at the end - 32), and whether
+ * it is all SRv6 headers and the inner IPv4 header's first two bytes,
+ * under a mask of ones (nothing to mask). */
+#define ST_FX_NC(h)		(((h) + 34 - 48 + 31) / 32)
+#define ST_FX_OFF(h, j)		NF_MIN(48u + 32 * (j), (h) + 2)
+#define ST_FX_FULL(h, j)	(ST_FX_OFF(h, j) + 32 <= (h) + 2)
+/* The chunks of the headers an ST_FK_S6 entry writes, bytes 0..h-1 */
+#define ST_HW_NC(h)		(((h) + 31) / 32)
+#define ST_HW_OFF(h, j)		NF_MIN(32u * (j), (h) - 32)
+#define ST_HW_CHUNKS		5
+
 /* Frames i, i+1, ... of a run (st_flow_run()) of SRv6 entry @f (key @x,
- * @nc chunks past byte 48, kept in registers): the frames that match get
- * the entry's rewrite (@dec: decapsulated in place, @ttl: End.DX4's;
- * else two pieces). Returns the first frame that does not match;
- * *@bytes: what they had. */
+ * SRH end @h, kind @kind: constants, a loop for each, the key's chunks
+ * and the new headers in registers): the frames that match get the
+ * entry's rewrite. Returns the first frame that does not match; *@bytes:
+ * what they had. */
 static inline __attribute__((always_inline)) uint16_t
-st_run_s6(const struct st_fkey *x, const struct st_flow *f, unsigned nc, bool dec, bool ttl,
+st_run_s6(const struct st_fkey *x, const struct st_flow *f, const uint32_t h, const unsigned kind,
 	  struct nf_pkt *pk, uint16_t i, uint16_t n, uint64_t *bytes)
 {
 	const struct st_fx *fx = f->fx;
-	const uint32_t a = f->a, h = f->b, lmin = f->lmin;
+	const uint32_t lmin = f->lmin;
 	uint64_t h0, h1;
-	st_fxc m[ST_FX_CHUNKS], k[ST_FX_CHUNKS];
-	uint32_t o[ST_FX_CHUNKS];
+	st_fxc m[ST_FX_CHUNKS], k[ST_FX_CHUNKS], w[ST_HW_CHUNKS];
 	struct nf_pkt *p = pk + i, *const end = pk + n;
 	uint64_t b = 0;
 	unsigned j;
@@ -717,25 +776,36 @@ st_run_s6(const struct st_fkey *x, const struct st_flow *f, unsigned nc, bool de
 	memcpy(&h0, f->hdr, 8);
 	memcpy(&h1, f->hdr + 6, 8);
 #pragma GCC unroll 5
-	for (j = 0; j < nc; j++) {
-		m[j] = st_fxc_load(fx->m[j]);
+	for (j = 0; j < ST_FX_NC(h); j++) {
 		k[j] = st_fxc_load(fx->k[j]);
-		o[j] = fx->off[j];
+		m[j] = ST_FX_FULL(h, j) ? st_fxc_none() : st_fxc_load(fx->m[j]);
 	}
+	if (kind == ST_FK_S6)
+#pragma GCC unroll 5
+		for (j = 0; j < ST_HW_NC(h); j++)
+			w[j] = st_fxc_load(f->hdr + ST_HW_OFF(h, j));
 	for (; p < end; p++) {
 		uint8_t *e = p->data;
 		const uint32_t l = p->len;
 		st_fxc d;
 
-		if (l < lmin || !st_fkey_eq(x, e))
+		if (l < lmin)
 			break;
-		d = st_fxc_none();
+		d = st_fkey_diff(x, e);		/* one test for the whole key */
 #pragma GCC unroll 5
-		for (j = 0; j < nc; j++)
-			d = st_fxc_diff(d, e + o[j], m[j], k[j]);
+		for (j = 0; j < ST_FX_NC(h); j++)
+			d = ST_FX_FULL(h, j) ? st_fxc_diff1(d, e + ST_FX_OFF(h, j), k[j]) :
+				st_fxc_diff(d, e + ST_FX_OFF(h, j), m[j], k[j]);
 		if (!st_fxc_zero(d) || !st_s6_lens(e, l, h))
 			break;
-		st_s6_apply(f, dec, ttl, h0, h1, p, e, l, a, h);
+		if (kind == ST_FK_S6) {
+#pragma GCC unroll 5
+			for (j = 0; j < ST_HW_NC(h); j++)
+				st_fxc_store(e + ST_HW_OFF(h, j), w[j]);
+			st_s6_plen(e, l);
+		} else {
+			st_s6_apply(f, kind, h0, h1, p, e, l, h);
+		}
 		b += l;
 	}
 	*bytes = b;
@@ -785,24 +855,17 @@ static inline uint16_t st_flow_run(struct st_flow *f, struct nf_pkt *pk, uint16_
 		break;
 	}
 	default:		/* ST_FK_S6*: SRv6 frames that arrived */
-		/* a loop for each chunk count (2..5: SRHs of 1..6 SIDs) and
-		 * kind, the chunks in registers */
-#define S6(c, k)	((c) * 4 + (k) - ST_FK_S6)
-#define S6RUN(c, dec, ttl)	i = st_run_s6(&x, f, c, dec, ttl, pk, i, n, &bytes)
-		switch (S6(f->fx->n, f->kind)) {
-		case S6(2, ST_FK_S6): S6RUN(2, false, false); break;
-		case S6(2, ST_FK_S6DEC): S6RUN(2, true, false); break;
-		case S6(2, ST_FK_S6DX4): S6RUN(2, true, true); break;
-		case S6(3, ST_FK_S6): S6RUN(3, false, false); break;
-		case S6(3, ST_FK_S6DEC): S6RUN(3, true, false); break;
-		case S6(3, ST_FK_S6DX4): S6RUN(3, true, true); break;
-		case S6(4, ST_FK_S6): S6RUN(4, false, false); break;
-		case S6(4, ST_FK_S6DEC): S6RUN(4, true, false); break;
-		case S6(4, ST_FK_S6DX4): S6RUN(4, true, true); break;
-		case S6(5, ST_FK_S6): S6RUN(5, false, false); break;
-		case S6(5, ST_FK_S6DEC): S6RUN(5, true, false); break;
-		default: S6RUN(5, true, true);
+		/* a loop for each SRH length (1..6 SIDs: flow_shape6()) and
+		 * kind */
+#define S6(h, k)	(((h) - 78) / 16 * 3 + (k) - ST_FK_S6)
+#define S6RUN(h, k)	case S6(h, k): i = st_run_s6(&x, f, h, k, pk, i, n, &bytes); break
+#define S6H(h)		S6RUN(h, ST_FK_S6); S6RUN(h, ST_FK_S6DEC); S6RUN(h, ST_FK_S6DX4)
+		switch (f->b >= 78 ? S6(f->b, f->kind) : -1) {
+		S6H(78); S6H(94); S6H(110); S6H(126); S6H(142); S6H(158);
+		default:	/* no such entry (flow_shape6()): no frame done */
+			break;
 		}
+#undef S6H
 #undef S6RUN
 #undef S6
 		break;

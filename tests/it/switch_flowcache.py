@@ -94,6 +94,75 @@ def srv6_in(rnd, rep):
     return fr
 
 
+def s6_runs(rnd):
+    """SRv6 frames that arrive in runs of one flow (st_flow_run()'s loops,
+    one for each SRH length and kind): SRHs of 1..6 SIDs to End then out
+    of port 1 by rule 14 (in place), End then an encapsulation by rule 12
+    (not cached: two payload lengths), End.AD, End.DX4 (Segments Left 0),
+    and IPv4 encapsulated twice (rules 13 and 12: neither cached); the
+    frames' lengths vary
+    along a run, and one frame in its middle differs in what the key
+    keeps or in a length (the run stops there, the hit path sees it, the
+    run goes on after it)."""
+    fill = ["fc00::c", "fc00::f", "fc00::9", "fc00::8", "fc00::7"]
+    kinds = (("end", 2), ("encap", 2), ("adin", 1), ("dx4", 1))
+    breaks = ("hl", "fl", "sid", "dport", "tos", "ident", "pad", "inner", "short", "last")
+    fr = []
+    b = 0
+    for n in range(1, 7):
+        for kind, least in kinds:
+            if n < least:
+                continue
+            if kind == "end":
+                segs = ["fc00::b"] + fill[:n - 1]
+            elif kind == "encap":
+                segs = ["fc00::b", "fc00::d"] + fill[:n - 2]
+            elif kind == "adin":
+                segs = ["fc00::a"] + fill[:n - 1]
+            else:
+                segs = fill[:n - 1] + ["fc00::e"]
+            sport = 1200 + 10 * n + len(fr) % 7
+
+            def one(k, segs=segs, sport=sport, kind=kind, **kw):
+                f = bytearray(s6(udp4(sport, 53, ident=k, data=b"r" * (18 + (k * 5) % 40),
+                                      **kw.get("ip", {})), segs, hl=kw.get("hl", 64),
+                                 sl=0 if kind == "dx4" else None, fl=kw.get("fl")))
+                if kind == "dx4":       # the destination: the active segment
+                    f[38:54] = f[62:78]
+                return f
+            run = 12 + rnd.randrange(12)
+            at = 3 + rnd.randrange(run - 6)
+            br = breaks[b % len(breaks)]
+            b += 1
+            for k in range(run):
+                f = one(k)
+                if k == at:
+                    h = 62 + 16 * n
+                    if br == "hl":
+                        f = one(k, hl=63)
+                    elif br == "fl":
+                        f = one(k, fl=0x54321)
+                    elif br == "sid":
+                        f[62 + 16 * (n - 1) + 15] ^= 1 if n > 1 else 0
+                        f[h - 1] ^= 0x10
+                    elif br == "dport":
+                        f[h + 23] ^= 1
+                    elif br == "tos":
+                        f = one(k, ip={"tos": 4})
+                    elif br == "pad":
+                        f += b"\0\0"
+                    elif br == "inner":     # the inner packet shorter than the outer
+                        f[h + 3] -= 2
+                    elif br == "short":
+                        f = f[:h + 30]
+                    elif br == "last":      # the run's last frame: the burst's
+                        f = one(k + 100)
+                fr.append(bytes(f))
+    for k in range(40):     # IPv4 encapsulated twice (rules 13, 12): a run
+        fr.append(udp4(1300, 8000, ident=k, data=b"t" * (18 + (k * 3) % 50)))
+    return fr
+
+
 def mix(rnd):
     """Ingress frames: flows in runs and interleaved, with variations."""
     fr = []
@@ -271,6 +340,20 @@ def run_pair(tag, extra):
     return outs, st
 
 
+def run_s6runs(tag, extra):
+    """s6_runs() from port 0, whole bursts of them."""
+    import random
+    lines = FC_LINES + ["rule id 12 ip6 daddr fc00::d action srv6-encap fc00::f output 1",
+                        "rule id 13 udp dport 8000 action srv6-encap fc00::d",
+                        "rule id 14 ip6 daddr fc00::c action output 1"]
+    sw = Sw("fr_" + tag, 7, lines, {0: s6_runs(random.Random(11))}, extra=extra)
+    outs = list(sw.news(range(7)).values())
+    st = (sw.rules(), sw.js("sids")["sids"], members(sw), sw.drops())
+    stats = sw.js("steer-stats")
+    rc = sw.stop()
+    return outs, st, stats, rc
+
+
 on = run("on", [])
 off = run("off", ["--flow-cache", "off"])
 won = run_wide("on", [])
@@ -284,6 +367,22 @@ check("two replicas: both got flows (%d, %d), per-flow SRv6 entries (%d fills, %
          pon[1]["flow_cache_wide_fills"]),
       len(pon[0][3]) > 20 and len(pon[0][1]) > 20 and pon[1]["flow_cache_wide_fills"] == 0
       and pon[1]["flow_cache_srv6_fills"] >= 90)
+ron, roff = run_s6runs("on", []), run_s6runs("off", ["--flow-cache", "off"])
+for i in range(7):
+    same_frames("SRv6 runs (SRHs of 1..6 SIDs; End, End then an encapsulation, End.AD, "
+                "End.DX4): port %d: the same frames with the flow cache" % i,
+                roff[0][i], ron[0][i])
+for j, nm in enumerate(("rule", "SID", "group member", "drop")):
+    check_eq("SRv6 runs: %s counters equal" % nm, roff[1][j], ron[1][j])
+rs = ron[2]
+check("SRv6 runs: every SRH length and kind went out (End.AD %d, End.DX4 %d, End then "
+      "rule 14 or 12 %d frames)" % (len(ron[0][2]) + len(ron[0][3]), len(ron[0][6]),
+                                     len(ron[0][1])),
+      len(ron[0][2]) + len(ron[0][3]) > 60 and len(ron[0][6]) > 90 and len(ron[0][1]) > 200)
+check("SRv6 runs: the cache answered them (%d hits, %d SRv6 fills)"
+      % (rs["flow_cache_hits"], rs["flow_cache_srv6_fills"]),
+      rs["flow_cache_hits"] > 250 and rs["flow_cache_srv6_fills"] >= 22)
+check_eq("SRv6 runs: both stopped cleanly", (0, 0), (roff[3], ron[3]))
 check_eq("the runtime changes and the stop went the same way", off[6], on[6])
 check_eq("add-rule and del-rule succeeded", (0, "", 0, ""), on[6][:4])
 for phase, k in (("first generation", 0), ("after the change", 3)):
