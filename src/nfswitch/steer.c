@@ -1717,8 +1717,8 @@ const uint8_t st_flow_mask[2][2][48] __attribute__((aligned(64))) = {
 	{ { FM_ETH, FW_IP, FW_L4, 0, 0 }, { FM_ETH, FW_IP, FW_L4, 0xff, 0xff } },
 };
 /* An SRv6 entry's first 48 bytes, [wide]: all but the IPv6 payload
- * length (18-19); a wide one (a decapsulation no flow decided) leaves out
- * the flow label (15-17) too */
+ * length (18-19); a wide one (a pass no flow decided) leaves out the flow
+ * label (15-17) too */
 #define FF4	0xff, 0xff, 0xff, 0xff
 static const uint8_t st_flow_mask6[2][48] __attribute__((aligned(64))) = {
 	{ FM_ETH, FF4, 0, 0, FF4, FF4, FF4, FF4, FF4, FF4, FF4 },
@@ -1784,6 +1784,20 @@ static uint32_t flow_shape6(const uint8_t *e, uint32_t l, uint32_t *min)
 	return h;
 }
 
+/* A set's index from three words, every bit of each moving the index
+ * (an address's last byte, the one that differs between SIDs, is a
+ * word's top one: a product alone would leave it out of the bits kept) */
+static inline uint32_t st_s6_mix(uint64_t a, uint64_t b, uint64_t c)
+{
+#ifdef __SSE4_2__
+	return (uint32_t)_mm_crc32_u64(_mm_crc32_u64(_mm_crc32_u64(0, a), b), c) &
+	       (ST_FLOW_SIZE - 1);
+#else
+	return (uint32_t)((a * 0x9e3779b97f4a7c15ull ^ b * 0xc2b2ae3d27d4eb4full ^
+			   c * 0x165667b19e3779f9ull) >> 52);	/* 2^12 sets */
+#endif
+}
+
 /* The set of SRv6 frame @e from @in whose SRH ends at @h: the outer
  * source's last 12 bytes and the inner addresses and ports (the flows of
  * one head end spread over the sets). */
@@ -1796,9 +1810,7 @@ static struct st_flow *st_flow_slot6(struct st_flow *tab, const uint8_t *e, uint
 	memcpy(&a, e + 26, 8);
 	memcpy(&b, e + h + 12, 8);
 	memcpy(&p, e + h + 20, 4);
-	a ^= b * 0x9e3779b97f4a7c15ull;
-	a = (a ^ ((uint64_t)in << 32 | p)) * 0xc2b2ae3d27d4eb4full;
-	return &tab[(a >> 40) & (ST_FLOW_SIZE - 1)];
+	return &tab[st_s6_mix(a, b, (uint64_t)in << 32 | p)];
 }
 
 /* The set of the wide SRv6 entry frame @e (SRH end @h) from @in may
@@ -1814,8 +1826,7 @@ static struct st_flow *st_flow_wslot6(struct st_flow *tab, const uint8_t *e, uin
 	memcpy(&a, e + 30, 8);
 	memcpy(&d, e + 46, 8);
 	memcpy(&id, e + h + 16, 4);
-	a = (a ^ d * 0x9e3779b97f4a7c15ull ^ ((uint64_t)id << 16 | in)) * 0xc2b2ae3d27d4eb4full;
-	return &tab[(a >> 40) & (ST_FLOW_SIZE - 1)];
+	return &tab[st_s6_mix(a, d, (uint64_t)in << 32 | id)];
 }
 
 /* The SRv6 entry of set @f frame @e (SRH end @h, at least h + 34 bytes)
@@ -1951,7 +1962,8 @@ static void fx_fill(struct st_gen *g, struct st_flow *f, const uint8_t *e, uint3
  * and the ports: every flow to the destination) when nothing the pass
  * did could differ between those flows: no rule up to the one it matched
  * reads what it leaves out (wide_rules()), no group's flow hash chose, and
- * no outer IPv6 header (its flow label is the flow's). */
+ * no new outer IPv6 header (its flow label is the flow's; End's keeps the
+ * frame's). */
 static void flow_fill(struct st_gen *g, uint16_t in, const uint8_t *e, uint32_t l,
 		      uint32_t min, uint32_t h, const uint8_t *o, uint32_t ol, int out,
 		      const struct st_trace *t)
@@ -2002,9 +2014,10 @@ static void flow_fill(struct st_gen *g, uint16_t in, const uint8_t *e, uint32_t 
 	} else if (a > 14) {
 		return;			/* new bytes that are not an IPv6 header */
 	}
-	/* an SRv6 frame's entry is wide only when it is decapsulated (End.DX4,
-	 * End.AD in: its outer flow label and the inner flow go nowhere) */
-	wide = g->wide && !t->perflow && !t->narrow && plen == 0 && (h == 0 || a == 14);
+	/* an SRv6 frame's entry may be wide: decapsulated (End.DX4, End.AD
+	 * in), its outer flow label and the inner flow go nowhere; End, End.X
+	 * keep the frame's flow label (st_s6_apply()) */
+	wide = g->wide && !t->perflow && !t->narrow && (h != 0 || plen == 0);
 	f = flow_victim(g, h ? (wide ? st_flow_wslot6(g->flow, e, in, h) :
 				st_flow_slot6(g->flow, e, in, h)) :
 			wide ? st_flow_wslot(g->flow, e, in) : st_flow_slot(g->flow, e, in),

@@ -207,8 +207,8 @@ struct st_centry {
  * the outer source and the inner flow (st_flow_slot6()), and its key goes
  * on past byte 48 (struct st_fx, beside the table): the rest of the
  * destination, the whole SRH, the inner IPv4 header and ports under the
- * IPv4 key's mask. A decapsulation no flow decided (End.DX4, End.AD with
- * one replica) gets a wide one: without the flow label and the inner
+ * IPv4 key's mask. A pass no flow decided (End, End.X, End.DX4, End.AD
+ * with one replica) gets a wide one: without the flow label and the inner
  * source and ports, in the set of the outer addresses (st_flow_wslot6()). */
 #define ST_FLOW_SIZE	4096u
 #define ST_FLOW_HDR	NF_HDR_ROOM	/* eth + IPv6 + SRH with 8 SIDs, 6 x 32 */
@@ -228,7 +228,8 @@ enum st_fkind {
 	ST_FK_S6,		/* an SRv6 frame that arrived, new outer
 				 * headers as long as the old (End, End.X:
 				 * a == b), in place: the entry's bytes over
-				 * the frame's, all but the payload length */
+				 * the frame's, all but the flow label and
+				 * the payload length */
 	ST_FK_S6DEC,		/* decapsulated (End.AD in), in place: the new
 				 * Ethernet header over the SRH's last 14
 				 * bytes, the frame from there */
@@ -706,17 +707,12 @@ static inline bool st_s6_lens(const uint8_t *e, uint32_t l, uint32_t h)
 	       __builtin_bswap16(t) == (uint16_t)(l - h);
 }
 
-/* The outer payload length of SRv6 frame @e, @l bytes long */
-static inline void st_s6_plen(uint8_t *e, uint32_t l)
-{
-	const uint16_t v = __builtin_bswap16((uint16_t)(l - 54));
-
-	memcpy(e + 18, &v, 2);
-}
-
-/* SRv6 frame @pk (@e, @l bytes, its SRH ending at @h) becomes what entry
- * @f (kind @kind) replays: the entry's headers over the frame's but its
- * payload length (ST_FK_S6), or decapsulated in place, the entry's
+/* SRv6 frame @pk (@e, @l bytes, its SRH ending at @h; its lengths
+ * checked: st_s6_lens()) becomes what entry @f (kind @kind) replays: the
+ * entry's headers over the frame's but the frame's bytes 12-19 (the
+ * EtherType and version the key's, the flow label, which a wide key
+ * leaves out, and the payload length its own) (ST_FK_S6), or
+ * decapsulated in place, the entry's
  * Ethernet header (@h0, @h1: its bytes 0-7 and 6-13) written over the
  * SRH's last 14 bytes and, for End.DX4, the inner TTL - 1. Either way a
  * frame of one piece (the transmit copies it once, as any). */
@@ -727,10 +723,13 @@ static inline void st_s6_apply(const struct st_flow *f, unsigned kind, uint64_t 
 
 	if (kind == ST_FK_S6) {		/* 32 bytes at a time, the last
 					 * overlapping (h >= 78) */
+		uint64_t v;
+
+		memcpy(&v, e + 12, 8);
 		for (j = 0; j + 32 < h; j += 32)
 			st_fxc_store(e + j, st_fxc_load(f->hdr + j));
 		st_fxc_store(e + h - 32, st_fxc_load(f->hdr + h - 32));
-		st_s6_plen(e, l);
+		memcpy(e + 12, &v, 8);
 		return;
 	}
 	if (kind == ST_FK_S6DX4)
@@ -798,11 +797,14 @@ st_run_s6(const struct st_fkey *x, const struct st_flow *f, const uint32_t h, co
 				st_fxc_diff(d, e + ST_FX_OFF(h, j), m[j], k[j]);
 		if (!st_fxc_zero(d) || !st_s6_lens(e, l, h))
 			break;
-		if (kind == ST_FK_S6) {
+		if (kind == ST_FK_S6) {		/* as st_s6_apply() */
+			uint64_t v;
+
+			memcpy(&v, e + 12, 8);
 #pragma GCC unroll 5
 			for (j = 0; j < ST_HW_NC(h); j++)
 				st_fxc_store(e + ST_HW_OFF(h, j), w[j]);
-			st_s6_plen(e, l);
+			memcpy(e + 12, &v, 8);
 		} else {
 			st_s6_apply(f, kind, h0, h1, p, e, l, h);
 		}
