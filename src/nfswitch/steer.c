@@ -1716,10 +1716,17 @@ const uint8_t st_flow_mask[2][2][48] __attribute__((aligned(64))) = {
 	{ { FM_ETH, FM_IP, FM_L4, 0, 0 }, { FM_ETH, FM_IP, FM_L4, 0xff, 0xff } },
 	{ { FM_ETH, FW_IP, FW_L4, 0, 0 }, { FM_ETH, FW_IP, FW_L4, 0xff, 0xff } },
 };
+#define FF4	0xff, 0xff, 0xff, 0xff
+#define FL_KEEP	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0f, 0xff, 0xff, 0xff, 0xff
+#define FL_NEW	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, \
+		0xff, 0xff, 0xff, 0xf0, 0, 0, 0, 0
+const uint8_t st_s6_keep[2][32] __attribute__((aligned(32))) = {
+	{ FL_KEEP, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 },
+	{ FL_NEW, FF4, FF4, FF4 },
+};
 /* An SRv6 entry's first 48 bytes, [wide]: all but the IPv6 payload
  * length (18-19); a wide one (a pass no flow decided) leaves out the flow
  * label (15-17) too */
-#define FF4	0xff, 0xff, 0xff, 0xff
 static const uint8_t st_flow_mask6[2][48] __attribute__((aligned(64))) = {
 	{ FM_ETH, FF4, 0, 0, FF4, FF4, FF4, FF4, FF4, FF4, FF4 },
 	{ FM_ETH, 0xff, 0xf0, 0, 0, 0, 0, FF4, FF4, FF4, FF4, FF4, FF4, FF4 },
@@ -1978,8 +1985,11 @@ static void flow_fill(struct st_gen *g, uint16_t in, const uint8_t *e, uint32_t 
 	if (t->bad)
 		return;
 	if (h != 0) {		/* an SRv6 frame: what follows its SRH */
-		if (ol == l && memcmp(o + h, e + h, l - h) == 0)
-			a = h;		/* End, End.X: its headers, as long */
+		if (ol == l && memcmp(o + h, e + h, l - h) == 0 &&
+		    memcmp(o + 64, e + 64, h - 64) == 0 && ((o[15] ^ e[15]) & 0x0f) == 0 &&
+		    memcmp(o + 16, e + 16, 2) == 0)
+			a = h;		/* End, End.X: its headers, as long, new
+					 * in bytes 0..63 but the flow label */
 		else if (ol == l - h + 14 && memcmp(o + 14, e + h, l - h) == 0)
 			a = 14;		/* End.AD in: decapsulated */
 		else if (ol == l - h + 14 && ttl_dec_of(e + h, l - h, o))

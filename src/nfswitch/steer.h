@@ -227,8 +227,8 @@ enum st_fkind {
 	ST_FK_SPLIT,		/* two pieces: hdr[0, a), the frame from b */
 	ST_FK_S6,		/* an SRv6 frame that arrived, new outer
 				 * headers as long as the old (End, End.X:
-				 * a == b), in place: the entry's bytes over
-				 * the frame's, all but the flow label and
+				 * a == b), in place: the entry's bytes 0..63
+				 * over the frame's, all but the flow label and
 				 * the payload length */
 	ST_FK_S6DEC,		/* decapsulated (End.AD in), in place: the new
 				 * Ethernet header over the SRH's last 14
@@ -336,6 +336,9 @@ void st_flow_flush(struct st_gen *g);
 
 /* The flow cache's key masks, [wide][TCP]: bytes 0..47 of a frame. A
  * wide one leaves out the IPv4 source address and the ports. */
+/* An End entry's first chunk: [0] the frame's bits it keeps (the flow
+ * label, the payload length), [1] the entry's */
+extern const uint8_t st_s6_keep[2][32];
 extern const uint8_t st_flow_mask[2][2][48];
 
 /* An entry's key and mask in registers (a run compares many frames). */
@@ -416,6 +419,23 @@ static inline void st_fxc_store(uint8_t *p, st_fxc c)
 	_mm256_storeu_si256((__m256i *)(void *)p, c);
 #else
 	memcpy(p, c.w, 32);
+#endif
+}
+
+/* (frame bytes at @p & @m) | @w: a chunk of new headers that keeps some
+ * of the frame's bits */
+static inline st_fxc st_fxc_merge(const uint8_t *p, st_fxc m, st_fxc w)
+{
+	const st_fxc v = st_fxc_load(p);
+#ifdef __AVX2__
+	return _mm256_or_si256(_mm256_and_si256(v, m), w);
+#else
+	unsigned i;
+	st_fxc c;
+
+	for (i = 0; i < 4; i++)
+		c.w[i] = (v.w[i] & m.w[i]) | w.w[i];
+	return c;
 #endif
 }
 
@@ -708,28 +728,23 @@ static inline bool st_s6_lens(const uint8_t *e, uint32_t l, uint32_t h)
 }
 
 /* SRv6 frame @pk (@e, @l bytes, its SRH ending at @h; its lengths
- * checked: st_s6_lens()) becomes what entry @f (kind @kind) replays: the
- * entry's headers over the frame's but the frame's bytes 12-19 (the
- * EtherType and version the key's, the flow label, which a wide key
- * leaves out, and the payload length its own) (ST_FK_S6), or
- * decapsulated in place, the entry's
- * Ethernet header (@h0, @h1: its bytes 0-7 and 6-13) written over the
- * SRH's last 14 bytes and, for End.DX4, the inner TTL - 1. Either way a
- * frame of one piece (the transmit copies it once, as any). */
+ * checked: st_s6_lens()) becomes what entry @f (kind @kind) replays. End,
+ * End.X (ST_FK_S6): the entry's new bytes 0..63 (Ethernet header, hop
+ * limit, destination, Segments Left; what follows is the frame's, the
+ * key's) over the frame's, all but its flow label (which a wide key
+ * leaves out) and payload length (st_s6_keep[0]). Or decapsulated in
+ * place, the entry's Ethernet header (@h0, @h1: its bytes 0-7 and 6-13)
+ * written over the SRH's last 14 bytes and, for End.DX4, the inner TTL -
+ * 1. Either way a frame of one piece (the transmit copies it once, as
+ * any). */
 static inline void st_s6_apply(const struct st_flow *f, unsigned kind, uint64_t h0, uint64_t h1,
 			       struct nf_pkt *pk, uint8_t *e, uint32_t l, uint32_t h)
 {
-	uint32_t j;
-
-	if (kind == ST_FK_S6) {		/* 32 bytes at a time, the last
-					 * overlapping (h >= 78) */
-		uint64_t v;
-
-		memcpy(&v, e + 12, 8);
-		for (j = 0; j + 32 < h; j += 32)
-			st_fxc_store(e + j, st_fxc_load(f->hdr + j));
-		st_fxc_store(e + h - 32, st_fxc_load(f->hdr + h - 32));
-		memcpy(e + 12, &v, 8);
+	if (kind == ST_FK_S6) {
+		st_fxc_store(e, st_fxc_merge(e, st_fxc_load(st_s6_keep[0]),
+					     st_fxc_merge(f->hdr, st_fxc_load(st_s6_keep[1]),
+							  st_fxc_none())));
+		st_fxc_store(e + 32, st_fxc_load(f->hdr + 32));
 		return;
 	}
 	if (kind == ST_FK_S6DX4)
@@ -750,10 +765,6 @@ static inline void st_s6_apply(const struct st_flow *f, unsigned kind, uint64_t 
 #define ST_FX_NC(h)		(((h) + 34 - 48 + 31) / 32)
 #define ST_FX_OFF(h, j)		NF_MIN(48u + 32 * (j), (h) + 2)
 #define ST_FX_FULL(h, j)	(ST_FX_OFF(h, j) + 32 <= (h) + 2)
-/* The chunks of the headers an ST_FK_S6 entry writes, bytes 0..h-1 */
-#define ST_HW_NC(h)		(((h) + 31) / 32)
-#define ST_HW_OFF(h, j)		NF_MIN(32u * (j), (h) - 32)
-#define ST_HW_CHUNKS		5
 
 /* Frames i, i+1, ... of a run (st_flow_run()) of SRv6 entry @f (key @x,
  * SRH end @h, kind @kind: constants, a loop for each, the key's chunks
@@ -767,7 +778,8 @@ st_run_s6(const struct st_fkey *x, const struct st_flow *f, const uint32_t h, co
 	const struct st_fx *fx = f->fx;
 	const uint32_t lmin = f->lmin;
 	uint64_t h0, h1;
-	st_fxc m[ST_FX_CHUNKS], k[ST_FX_CHUNKS], w[ST_HW_CHUNKS];
+	st_fxc m[ST_FX_CHUNKS], k[ST_FX_CHUNKS];
+	st_fxc w0 = st_fxc_none(), w1 = w0, keep = w0;
 	struct nf_pkt *p = pk + i, *const end = pk + n;
 	uint64_t b = 0;
 	unsigned j;
@@ -779,10 +791,11 @@ st_run_s6(const struct st_fkey *x, const struct st_flow *f, const uint32_t h, co
 		k[j] = st_fxc_load(fx->k[j]);
 		m[j] = ST_FX_FULL(h, j) ? st_fxc_none() : st_fxc_load(fx->m[j]);
 	}
-	if (kind == ST_FK_S6)
-#pragma GCC unroll 5
-		for (j = 0; j < ST_HW_NC(h); j++)
-			w[j] = st_fxc_load(f->hdr + ST_HW_OFF(h, j));
+	if (kind == ST_FK_S6) {		/* as st_s6_apply() */
+		keep = st_fxc_load(st_s6_keep[0]);
+		w0 = st_fxc_merge(f->hdr, st_fxc_load(st_s6_keep[1]), st_fxc_none());
+		w1 = st_fxc_load(f->hdr + 32);
+	}
 	for (; p < end; p++) {
 		uint8_t *e = p->data;
 		const uint32_t l = p->len;
@@ -797,14 +810,9 @@ st_run_s6(const struct st_fkey *x, const struct st_flow *f, const uint32_t h, co
 				st_fxc_diff(d, e + ST_FX_OFF(h, j), m[j], k[j]);
 		if (!st_fxc_zero(d) || !st_s6_lens(e, l, h))
 			break;
-		if (kind == ST_FK_S6) {		/* as st_s6_apply() */
-			uint64_t v;
-
-			memcpy(&v, e + 12, 8);
-#pragma GCC unroll 5
-			for (j = 0; j < ST_HW_NC(h); j++)
-				st_fxc_store(e + ST_HW_OFF(h, j), w[j]);
-			memcpy(e + 12, &v, 8);
+		if (kind == ST_FK_S6) {
+			st_fxc_store(e, st_fxc_merge(e, keep, w0));
+			st_fxc_store(e + 32, w1);
 		} else {
 			st_s6_apply(f, kind, h0, h1, p, e, l, h);
 		}

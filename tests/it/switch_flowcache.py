@@ -97,15 +97,16 @@ def srv6_in(rnd, rep):
 def s6_runs(rnd):
     """SRv6 frames that arrive in runs of one flow (st_flow_run()'s loops,
     one for each SRH length and kind): SRHs of 1..6 SIDs to End then out
-    of port 1 by rule 14 (in place), End then an encapsulation by rule 12
-    (not cached: two payload lengths), End.AD, End.DX4 (Segments Left 0),
-    and IPv4 encapsulated twice (rules 13 and 12: neither cached); the
-    frames' lengths vary
-    along a run, and one frame in its middle differs in what the key
+    of port 1 by rule 14 (in place), End then a new traffic class by rule
+    15 (in place, the frame's flow label kept), End then an encapsulation
+    by rule 12 (not cached: two payload lengths), End.AD, End.DX4
+    (Segments Left 0), and IPv4 encapsulated twice (rules 13 and 12:
+    neither cached); the frames' lengths vary along a run, and one frame
+    in its middle differs in what the key
     keeps or in a length (the run stops there, the hit path sees it, the
     run goes on after it)."""
     fill = ["fc00::c", "fc00::f", "fc00::9", "fc00::8", "fc00::7"]
-    kinds = (("end", 2), ("encap", 2), ("adin", 1), ("dx4", 1))
+    kinds = (("end", 2), ("encap", 2), ("adin", 1), ("dx4", 1), ("tos", 2))
     breaks = ("hl", "fl", "sid", "dport", "tos", "ident", "pad", "inner", "short", "last")
     fr = []
     b = 0
@@ -117,6 +118,8 @@ def s6_runs(rnd):
                 segs = ["fc00::b"] + fill[:n - 1]
             elif kind == "encap":
                 segs = ["fc00::b", "fc00::d"] + fill[:n - 2]
+            elif kind == "tos":
+                segs = ["fc00::b", "fc00::6"] + fill[:n - 2]
             elif kind == "adin":
                 segs = ["fc00::a"] + fill[:n - 1]
             else:
@@ -348,7 +351,8 @@ def run_s6runs(tag, extra):
     import random
     lines = FC_LINES + ["rule id 12 ip6 daddr fc00::d action srv6-encap fc00::f output 1",
                         "rule id 13 udp dport 8000 action srv6-encap fc00::d",
-                        "rule id 14 ip6 daddr fc00::c action output 1"]
+                        "rule id 14 ip6 daddr fc00::c action output 1",
+                        "rule id 15 ip6 daddr fc00::6 action set-tos 0x28/0xfc output 1"]
     sw = Sw("fr_" + tag, 7, lines, {0: s6_runs(random.Random(11))}, extra=extra)
     outs = list(sw.news(range(7)).values())
     st = (sw.rules(), sw.js("sids")["sids"], members(sw), sw.drops())
@@ -372,7 +376,8 @@ check("two replicas: both got flows (%d, %d), per-flow SRv6 entries (%d fills, %
       and pon[1]["flow_cache_srv6_fills"] >= 90)
 ron, roff = run_s6runs("on", []), run_s6runs("off", ["--flow-cache", "off"])
 for i in range(7):
-    same_frames("SRv6 runs (SRHs of 1..6 SIDs; End, End then an encapsulation, End.AD, "
+    same_frames("SRv6 runs (SRHs of 1..6 SIDs; End, End then set-tos, End then an "
+                "encapsulation, End.AD, "
                 "End.DX4): port %d: the same frames with the flow cache" % i,
                 roff[0][i], ron[0][i])
 for j, nm in enumerate(("rule", "SID", "group member", "drop")):
@@ -384,7 +389,7 @@ check("SRv6 runs: every SRH length and kind went out (End.AD %d, End.DX4 %d, End
       len(ron[0][2]) + len(ron[0][3]) > 60 and len(ron[0][6]) > 90 and len(ron[0][1]) > 200)
 check("SRv6 runs: the cache answered them (%d hits, %d SRv6 fills)"
       % (rs["flow_cache_hits"], rs["flow_cache_srv6_fills"]),
-      rs["flow_cache_hits"] > 250 and rs["flow_cache_srv6_fills"] >= 22)
+      rs["flow_cache_hits"] > 300 and rs["flow_cache_srv6_fills"] >= 27)
 check_eq("SRv6 runs: both stopped cleanly", (0, 0), (roff[3], ron[3]))
 check_eq("the runtime changes and the stop went the same way", off[6], on[6])
 check_eq("add-rule and del-rule succeeded", (0, "", 0, ""), on[6][:4])
