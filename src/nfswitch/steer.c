@@ -1777,7 +1777,7 @@ static uint32_t flow_shape6(const uint8_t *e, uint32_t l, uint32_t *min)
 		return 0;
 	h = 62 + 8u * e[55];
 	if (e[55] == 0 || (e[55] & 1) || h + 34 > NF_MIN(l, ST_FX_END) ||
-	    !st_s6_lens(e, l, h) || e[h] != 0x45 || ((e[h + 6] & 0x3f) | e[h + 7]) != 0)
+	    !st_s6_lens(e, l, h, ST_FK_S6DEC) || e[h] != 0x45 || ((e[h + 6] & 0x3f) | e[h + 7]) != 0)
 		return 0;
 	if (e[h + 9] == NF_IPPROTO_UDP)
 		m = 28;
@@ -1868,7 +1868,7 @@ int st_flow_hit6(struct st_flow *tab, uint32_t clock, struct st_flow **last, uin
 	f = st_flow_find6(tab, st_flow_slot6(tab, e, in, h), e, in, h);
 	if (f == NULL)
 		f = st_flow_find6(tab, st_flow_wslot6(tab, e, in, h), e, in, h);
-	if (f == NULL || l < f->lmin || !st_s6_lens(e, l, h))
+	if (f == NULL || l < f->lmin || !st_s6_lens(e, l, h, f->kind))
 		return -1;
 	for (j = 0; j < f->ndep; j++)
 		if (*f->dep[j] != f->ver[j])

@@ -716,15 +716,21 @@ static inline bool st_fx_eq(const struct st_fx *x, const uint8_t *e)
 
 /* SRv6 frame @e (@l bytes, its SRH ending at @h) has no padding and its
  * inner IPv4 packet whole: the outer payload length and the inner total
- * length are what the frame holds (16-bit compares, as st_ip_whole()). */
-static inline bool st_s6_lens(const uint8_t *e, uint32_t l, uint32_t h)
+ * length are what the frame holds (16-bit compares, as st_ip_whole()).
+ * For an entry of kind @kind: End and End.X (ST_FK_S6) do not read the
+ * inner packet (the pass leaves it as it is, whatever its length), so
+ * the outer length alone. */
+static inline bool st_s6_lens(const uint8_t *e, uint32_t l, uint32_t h, unsigned kind)
 {
 	uint16_t p, t;
 
 	memcpy(&p, e + 18, 2);
+	if (__builtin_bswap16(p) != (uint16_t)(l - 54))
+		return false;
+	if (kind == ST_FK_S6)
+		return true;
 	memcpy(&t, e + h + 2, 2);
-	return __builtin_bswap16(p) == (uint16_t)(l - 54) &&
-	       __builtin_bswap16(t) == (uint16_t)(l - h);
+	return __builtin_bswap16(t) == (uint16_t)(l - h);
 }
 
 /* SRv6 frame @pk (@e, @l bytes, its SRH ending at @h; its lengths
@@ -808,7 +814,7 @@ st_run_s6(const struct st_fkey *x, const struct st_flow *f, const uint32_t h, co
 		for (j = 0; j < ST_FX_NC(h); j++)
 			d = ST_FX_FULL(h, j) ? st_fxc_diff1(d, e + ST_FX_OFF(h, j), k[j]) :
 				st_fxc_diff(d, e + ST_FX_OFF(h, j), m[j], k[j]);
-		if (!st_fxc_zero(d) || !st_s6_lens(e, l, h))
+		if (!st_fxc_zero(d) || !st_s6_lens(e, l, h, kind))
 			break;
 		if (kind == ST_FK_S6) {
 			st_fxc_store(e, st_fxc_merge(e, keep, w0));
