@@ -268,6 +268,29 @@ static __attribute__((noinline)) uint16_t steer_slow(struct sw *sw, struct sw_po
 	return (uint16_t)o;
 }
 
+/* The frames at the head of a burst from port @inidx that the flow of
+ * entry @m, the port's last run (steer()), goes on with
+ * (st_flow_memo()): done as a run, outp[0] and runs[0] set. Returns
+ * their count, 0 if none. Out of line: the hits' loop keeps its
+ * registers. */
+static __attribute__((noinline)) uint16_t memo_run(struct sw *sw, struct st_flow *m,
+						   uint16_t inidx, uint16_t n, uint32_t clock)
+{
+	uint16_t k;
+
+	if (rx[0].len < m->lmin || !st_flow_key_eq(m, rx[0].data) || !st_flow_memo(m, inidx) ||
+	    m->out >= SW_PORTS_MAX || sw->ports[m->out].p == NULL)
+		return 0;
+	k = flow_run(m, 0, n);
+	if (k != 0) {
+		m->used = clock;
+		outp[0] = m->out;
+		runs[0][0] = 1;
+		runs[0][1] = k;
+	}
+	return k;
+}
+
 static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, uint16_t inidx,
 					    uint16_t n)
 {
@@ -287,8 +310,17 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 	bool pairs = false;	/* the last run was one frame */
 	const uint32_t clock = ++g->bursts;
 	const bool wide = g->wide;
+	struct st_flow *const m = fl != NULL ? g->memo[inidx] : NULL;
+	const unsigned i0 = m != NULL ? memo_run(sw, m, inidx, n, clock) : 0;
 
-	for (i = 0, pk = rx; i < n; i++, pk++) {
+	if (nf_unlikely(i0 != 0)) {	/* the port's last burst's last flow goes on */
+		last = m;
+		hdr = m->kind == ST_FK_SPLIT;
+		vo = prev = m->out;
+		turns = 1;
+		nr = i0 > 1;
+	}
+	for (i = i0, pk = rx + i0; i < n; i++, pk++) {
 		/* the flow cache first (steer.h) */
 		int o = fl != NULL ? st_flow_hit(fl, clock, wide, &last, &hdr, inidx, pk) : -1;
 
@@ -336,8 +368,9 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 				alone = 0;
 				pk += k - 1 - i;
 				i = k - 1;
-			} else {
-				alone++;
+				g->memo[inidx] = last;	/* memo_run() */
+			} else if (++alone == 2) {
+				g->memo[inidx] = NULL;	/* flows take turns */
 			}
 		}
 	}

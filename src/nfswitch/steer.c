@@ -1136,7 +1136,8 @@ int st_build(struct sw *sw, char *const *lines, unsigned n, const struct st_gen 
 	if (ret < 0)
 		goto fail;
 	if ((g->nrules || g->nsids) && !sw->no_flow_cache) {
-		const size_t sz = ST_FLOW_SIZE * (sizeof(struct st_flow) + sizeof(struct st_fx));
+		const size_t sz = ST_FLOW_SIZE * (sizeof(struct st_flow) + sizeof(struct st_fx)) +
+				  SW_PORTS_MAX * sizeof(struct st_flow *);
 
 		g->flow = aligned_alloc(_Alignof(struct st_flow), sz);
 		if (g->flow == NULL) {
@@ -1144,6 +1145,9 @@ int st_build(struct sw *sw, char *const *lines, unsigned n, const struct st_gen 
 			goto fail;
 		}
 		memset(g->flow, 0, sz);
+		g->memo = (struct st_flow **)(void *)((struct st_fx *)(void *)(g->flow +
+									ST_FLOW_SIZE) +
+						      ST_FLOW_SIZE);
 	}
 	carry(g, (struct st_gen *)old);
 	g->active = g->nrules || g->nsids || g->tos.on;

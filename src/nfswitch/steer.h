@@ -284,6 +284,11 @@ struct st_gen {
 	uint64_t cache_misses;
 	struct st_flow *flow;		/* ST_FLOW_SIZE entries, then
 					 * ST_FLOW_SIZE struct st_fx, or NULL */
+	struct st_flow **memo;		/* [SW_PORTS_MAX]: the entry of each
+					 * port's last run, its next burst's
+					 * first try (st_flow_memo(); after
+					 * the st_fx), NULL when its flows
+					 * take turns */
 	uint32_t bursts;		/* steered bursts: the flow cache's clock */
 	bool wide;			/* wide entries possible: the first rule
 					 * is not narrow */
@@ -642,6 +647,25 @@ static inline int st_flow_hit(struct st_flow *tab, uint32_t clock, bool wide,
 	*last = f;
 	st_flow_apply(f, hdr, pk, e, l);
 	return f->out;
+}
+
+/* Entry @f, port @in's last run's, may answer the port's next burst: it is
+ * still an entry of that port (not refilled for another one) and no
+ * End.AD slot it depends on changed. Then st_flow_run() from the burst's
+ * first frame checks each frame as for a run after a hit: one key test,
+ * no set's hash nor probe (an SRv6 frame's first frame pays three). Any
+ * entry whose key matches a frame replays its pass (a narrow or a wide
+ * one alike), so this one is as good as the one a probe would find. */
+static inline bool st_flow_memo(const struct st_flow *f, uint16_t in)
+{
+	unsigned j;
+
+	if ((f->in & ~ST_FLOW_IN6) != in + 1u)
+		return false;
+	for (j = 0; nf_unlikely(j < f->ndep); j++)
+		if (*f->dep[j] != f->ver[j])
+			return false;
+	return true;
 }
 
 /* After a hit on @f by an earlier frame of the burst: frame @pk is the

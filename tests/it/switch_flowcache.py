@@ -361,8 +361,52 @@ def run_s6runs(tag, extra):
     return outs, st, stats, rc
 
 
+def run_memo(tag, extra):
+    """A port's next burst starts with the flow its last one ended with:
+    the memo (fwd.c memo_run()) replays that entry unless what it read
+    changed. Port 0 sends whole bursts (32 frames) of two chains through
+    solo's End.AD in turn, so each pass rewrites the proxy's cached
+    headers; the replica's port 4 sends one flow, 32 frames a pass, whose
+    End.AD out takes the headers of the chain that went in just before
+    (and leaves by rule 13 or 14, the segment list on the wire)."""
+    lines = FC_LINES_W + ["rule id 11 ip daddr 10.6.0.11 action srv6-encap fc00::a,fc00::c",
+                          "rule id 12 ip daddr 10.6.0.12 action srv6-encap fc00::a,fc00::d",
+                          "rule id 13 ip6 daddr fc00::c action output 1",
+                          "rule id 14 ip6 daddr fc00::d action output 1"]
+    chains = []
+    for b in range(6):
+        chains += [u4(5000, 53, src="10.5.5.1", dst="10.6.0.%d" % (11 + b % 2))] * 32
+    back = [u4(6000, 53, src="10.5.6.1", dst="10.6.0.11", smac=M[2], dmac=A_MAC)] * (32 * 6)
+    # and port 5, a flow whose every burst the memo answers: an
+    # encapsulation that leaves as two pieces (rule 3)
+    out = [u4(7000, 53, src="10.5.7.1", dst="10.6.0.3", data=b"m" * (20 + i % 9))
+           for i in range(32 * 6)]
+    sw = Sw("fm_" + tag, 7, lines, {0: chains, 4: back, 5: out}, extra=extra)
+    outs = list(sw.news(range(7)).values())
+    st = (sw.rules(), sw.js("sids")["sids"], members(sw), sw.drops())
+    stats = sw.js("steer-stats")
+    rc = sw.stop()
+    return outs, st, rc, stats
+
+
 on = run("on", [])
 off = run("off", ["--flow-cache", "off"])
+mon, moff = run_memo("on", []), run_memo("off", ["--flow-cache", "off"])
+for i in range(7):
+    same_frames("a flow that goes on into the next burst while the End.AD headers it "
+                "reads change between bursts: port %d: the same frames with the flow cache"
+                % i, moff[0][i], mon[0][i])
+for j, nm in enumerate(("rule", "SID", "group member", "drop")):
+    check_eq("memo: %s counters equal" % nm, moff[1][j], mon[1][j])
+sls = [fr[38:54] for fr in moff[0][1] if fr[12:14] == b"\x86\xdd" and ip4("10.5.6.1") in fr]
+turns = sum(1 for a, b in zip(sls, sls[1:]) if a != b)
+check("memo: the replica's flow left with the two chains' headers in turn (%d frames, "
+      "%d changes)" % (len(sls), turns), len(sls) == 192 and turns >= 4)
+check_eq("memo: both stopped cleanly", (0, 0), (moff[2], mon[2]))
+ms = mon[3]
+check("memo: the cache answered the port 5 flow and the chains (%d hits, %d fills)"
+      % (ms["flow_cache_hits"], ms["flow_cache_fills"]),
+      ms["flow_cache_hits"] >= 500 and ms["flow_cache_fills"] <= 20)
 won = run_wide("on", [])
 woff = run_wide("off", ["--flow-cache", "off"])
 pon, poff = run_pair("on", []), run_pair("off", ["--flow-cache", "off"])
