@@ -211,7 +211,8 @@ struct nf_port_fp {
 	void (*rx_release)(struct nf_port *p);
 	uint16_t (*tx_burst)(struct nf_port *p, struct nf_pkt *pkts, uint16_t n);
 	/* the same, packets may have NF_PKT_F_HDR; NULL: the type has none */
-	uint16_t (*tx_burst_hdr)(struct nf_port *p, struct nf_pkt *pkts, uint16_t n);
+	uint16_t (*tx_burst_hdr)(struct nf_port *p, struct nf_pkt *pkts, uint16_t n,
+				 const struct nf_hdr *same);
 	uint16_t index;
 };
 
@@ -266,11 +267,14 @@ static inline bool nf_port_tx_hdr(const struct nf_port *p)
 /* nf_tx_burst() on a port where nf_port_tx_hdr() holds: packets with
  * NF_PKT_F_HDR are copied from two places (header, then their own bytes)
  * straight into the port's memory; the others as nf_tx_burst() copies
- * them (never by buffer swap). */
+ * them (never by buffer swap). @same, if not NULL: every packet has
+ * NF_PKT_F_HDR and ->hdr == @same (one flow's burst), so the header is
+ * read once for the burst, not once a packet. */
 static inline uint16_t nf_tx_burst_hdr(struct nf_port *p, struct nf_pkt *pkts,
-				       uint16_t n)
+				       uint16_t n, const struct nf_hdr *same)
 {
-	return nf_port_fp_(p)->tx_burst_hdr(p, pkts, n < NF_BURST_MAX ? n : NF_BURST_MAX);
+	return nf_port_fp_(p)->tx_burst_hdr(p, pkts, n < NF_BURST_MAX ? n : NF_BURST_MAX,
+					    same);
 }
 
 /* Write the frame of @pk (with NF_PKT_F_HDR: its header, its length

@@ -96,6 +96,39 @@ static inline void nf_copy32(uint8_t *dst, const uint8_t *src)
 #endif
 }
 
+/* 32 bytes in a register (one ymm, or two xmm without AVX): a header
+ * loaded once and stored for each frame of a burst. */
+#ifdef __AVX__
+typedef __m256i nf_v32;
+static inline nf_v32 nf_load32(const uint8_t *src)
+{
+	return _mm256_loadu_si256((const __m256i *)(const void *)src);
+}
+static inline void nf_store32(uint8_t *dst, nf_v32 v)
+{
+	_mm256_storeu_si256((__m256i *)(void *)dst, v);
+}
+#else
+/* two SSE2 registers (a 32-byte vector type would change the ABI) */
+typedef long long nf_v16_ __attribute__((vector_size(16)));
+typedef struct {
+	nf_v16_ a, b;
+} nf_v32;
+static inline nf_v32 nf_load32(const uint8_t *src)
+{
+	nf_v32 v;
+
+	__builtin_memcpy(&v.a, src, 16);
+	__builtin_memcpy(&v.b, src + 16, 16);
+	return v;
+}
+static inline void nf_store32(uint8_t *dst, nf_v32 v)
+{
+	__builtin_memcpy(dst, &v.a, 16);
+	__builtin_memcpy(dst + 16, &v.b, 16);
+}
+#endif
+
 static inline void nf_copy_frame(uint8_t *dst, const uint8_t *src, uint32_t len)
 {
 	uint32_t i;

@@ -112,18 +112,19 @@ static void fill_out(uint16_t *o, uint16_t from, uint16_t to, uint16_t v)
 
 /* Transmit @k frames at @pk on @o. @hdr: some may be two pieces
  * (NF_PKT_F_HDR); a port without nf_tx_burst_hdr() gets them made one in
- * scratch buffer set @sb[j] (@sb == NULL: frame j of the burst is @pk[j]). */
+ * scratch buffer set @sb[j] (@sb == NULL: frame j of the burst is @pk[j]).
+ * @same: all are two pieces with this header (nf_tx_burst_hdr()). */
 static uint8_t scratch[NF_BURST_MAX][2][NF_FRAME_MAX + 512] __attribute__((aligned(64)));
 
 static uint16_t tx_hdr(struct nf_port *o, struct nf_pkt *pk, uint16_t k, bool hdr,
-		       const uint16_t *sb)
+		       const uint16_t *sb, const struct nf_hdr *same)
 {
 	uint16_t j;
 
 	if (nf_likely(!hdr))
 		return nf_tx_burst(o, pk, k);
 	if (nf_port_tx_hdr(o))
-		return nf_tx_burst_hdr(o, pk, k);
+		return nf_tx_burst_hdr(o, pk, k, same);
 	for (j = 0; j < k; j++)
 		if (pk[j].flags & NF_PKT_F_HDR)
 			nf_pkt_flatten(&pk[j], scratch[sb != NULL ? sb[j] : j][0]);
@@ -133,16 +134,23 @@ static uint16_t tx_hdr(struct nf_port *o, struct nf_pkt *pk, uint16_t k, bool hd
 /* Send the @n frames of rx[] to outp[]: one nf_tx_burst() per output
  * port, in the order of first appearance, frame order kept per port.
  * @same: every frame goes to outp[0]. @hdr: some frames are two pieces
- * (steering's flow cache), never one that floods. */
-static void send_out(struct sw *sw, uint16_t inidx, uint16_t n, bool same, bool hdr)
+ * (steering's flow cache), never one that floods; @one: all of them, with
+ * this header (one flow's burst). */
+static void send_out(struct sw *sw, uint16_t inidx, uint16_t n, bool same, bool hdr,
+		     bool one)
 {
 	static uint16_t gidx[NF_BURST_MAX];
 	const uint16_t o0 = outp[0];
 	uint16_t i, first;
 
 	if (nf_likely(same)) {
+		/* one run of frame 0's entry (the memo's, or a hit then
+		 * st_flow_run()), a two-piece one: one header for all */
+		const struct nf_hdr *h = one && (rx[0].flags & NF_PKT_F_HDR) ?
+					 rx[0].hdr : NULL;
+
 		/* The whole burst goes one way (the common case). */
-		if (o0 < SW_PORTS_MAX && tx_hdr(sw->ports[o0].p, rx, n, hdr, NULL) < n)
+		if (o0 < SW_PORTS_MAX && tx_hdr(sw->ports[o0].p, rx, n, hdr, NULL, h) < n)
 			sw->blocked = true;
 		else if (o0 == OUT_FLOOD)
 			flood(sw, inidx, rx, n);
@@ -162,7 +170,7 @@ static void send_out(struct sw *sw, uint16_t inidx, uint16_t n, bool same, bool 
 		}
 		if (o == OUT_FLOOD)
 			flood(sw, inidx, grp, k);
-		else if (tx_hdr(sw->ports[o].p, grp, k, hdr, gidx) < k)
+		else if (tx_hdr(sw->ports[o].p, grp, k, hdr, gidx, NULL) < k)
 			sw->blocked = true;
 	}
 }
@@ -393,7 +401,7 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 			fill_out(outp, runs[j][0], runs[j][1], outp[runs[j][0] - 1]);
 	if (nf_unlikely(sw->ncap_tx != 0))	/* captures (cap.c) */
 		sw_cap_tx(sw, inidx, rx, outp, n, turns <= 1, OUT_FLOOD);
-	send_out(sw, inidx, n, turns <= 1, hdr);
+	send_out(sw, inidx, n, turns <= 1, hdr, nr == 1 && runs[0][0] == 1 && runs[0][1] == n);
 }
 
 /* Frames held for groups that have a member again (hold.h): through the
@@ -559,7 +567,7 @@ static __attribute__((noinline)) void forward(struct sw *sw, struct sw_port *in,
 
 	if (nf_unlikely(sw->ncap_tx != 0))	/* captures (cap.c) */
 		sw_cap_tx(sw, inidx, rx, outp, n, diff == 0, OUT_FLOOD);
-	send_out(sw, inidx, n, diff == 0, false);
+	send_out(sw, inidx, n, diff == 0, false, false);
 	nf_rx_release(ip);
 }
 

@@ -137,6 +137,18 @@ static uint16_t h_tx(struct nf_port *p, struct nf_pkt *pk, uint16_t n)
 	return n;
 }
 
+/* nf_tx_burst_hdr(): the same, and a header said to be every frame's
+ * (@same) is */
+static uint16_t h_tx_hdr(struct nf_port *p, struct nf_pkt *pk, uint16_t n,
+			 const struct nf_hdr *same)
+{
+	uint16_t i;
+
+	for (i = 0; same != NULL && i < n; i++)
+		CHECK((pk[i].flags & NF_PKT_F_HDR) && pk[i].hdr == same);
+	return h_tx(p, pk, n);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	unsigned i, j;
@@ -171,7 +183,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		fp->rx_burst = h_rx;
 		fp->rx_release = h_release;
 		fp->tx_burst = h_tx;
-		fp->tx_burst_hdr = i % 2 == 0 ? h_tx : NULL;
+		fp->tx_burst_hdr = i % 2 == 0 ? h_tx_hdr : NULL;
 		for (j = 0; j < 2; j++) {
 			side[j].sw.ports[i].p = p;
 			side[j].sw.active[side[j].sw.nactive++] = (uint16_t)i;

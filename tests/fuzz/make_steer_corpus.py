@@ -320,6 +320,15 @@ def make():
                              ["group-member-set z 0 3", "rule-del 1",
                               "rule-add id 1 udp dport 1 action mirror 6 srv6-encap fc00::1 group y",
                               "rule-add id 3 udp dport 3 action group z"]),
+        # two encapsulations out of one port that takes two pieces (p2):
+        # a burst of one flow has one header for all (nf_tx_burst_hdr()'s
+        # @same); bursts where a second flow or a lone frame joins do not
+        "encap-one-port": seed(["rule id 1 udp dport 1 action srv6-encap fc00::1 output 2",
+                                "rule id 2 udp dport 2 action srv6-encap fc00::2,fc00::3 output 2"],
+                               [(0 if k else 0x80, udp4(10, d, data=b"e" * (20 + k)))
+                                for burst in ([1, 1, 1], [1, 1, 2, 2], [2, 1, 1], [1, 1, 2], [1],
+                                              [2, 2, 2, 2], [1, 2, 1, 2])
+                                for k, d in enumerate(burst)]),
         "empty": seed([], [(0, udp4(1, 2))]),
         "l2-only": seed(["group g 1 2"], [(0, udp4(1, 2))]),
     }

@@ -5,7 +5,7 @@
 # test builds everything with MARCH=x86-64 into build/generic, checks the
 # programs hold no AVX (ymm) or CRC32 instruction, and runs on that build
 # the unit tests of the code that has two versions (nf_lpm4's bulk lookup,
-# nf_hash, the parsers) and the Python halves of switch_flowcache (the
+# nf_hash, the parsers, memif's header held in registers) and the Python halves of switch_flowcache (the
 # flow cache's set hashes and key compares: same bytes with the cache on
 # and off) and switch_groups (consistent, symmetric replicas).
 # tests/run: once
@@ -29,7 +29,7 @@ if grep -qw avx2 /proc/cpuinfo; then
 		test "$n" -gt 0
 fi
 
-for u in test_lpm test_hash test_parse test_srv6 test_csum; do
+for u in test_lpm test_hash test_parse test_srv6 test_csum test_memif; do
 	"$G/tests/$u" >"$T/$u.out" 2>&1
 	rc=$?
 	check_eq "generic $u exits 0 ($(grep -c '^ok' "$T/$u.out") checks passed)" 0 "$rc"

@@ -81,14 +81,18 @@ static int exchange(struct nf_port *a, struct nf_port *b, uint32_t len, int n)
 }
 
 /* nf_tx_burst_hdr() from the server: frame i is a header (its bytes 18-19
- * set to the length - 54) and then its own @len bytes when i is odd, its
- * own bytes alone when even; what arrives must be the frames made whole. */
+ * set to the length - 54; a header under 20 bytes has none: lenoff = its
+ * length) and then its own @len bytes when i is odd, its own bytes alone
+ * when even; what arrives must be the frames made whole. @same: every
+ * frame has the header, frame i @len + i bytes of its own, and the call
+ * says so (nf_tx_burst_hdr()'s @same: the header read once). */
 static int exchange_hdr(struct nf_port *a, struct nf_port *b, uint32_t hlen, uint32_t len,
-			int n)
+			int n, bool same)
 {
 	static uint8_t frames[16][NF_FRAME_MAX], whole[16][NF_FRAME_MAX + 192];
 	static uint8_t hb[NF_HDR_ROOM];
-	struct nf_hdr h = { .p = hb, .len = (uint16_t)hlen, .lenoff = 18 };
+	const uint16_t lenoff = hlen >= 20 ? 18 : (uint16_t)hlen;
+	struct nf_hdr h = { .p = hb, .len = (uint16_t)hlen, .lenoff = lenoff };
 	struct nf_pkt pk[16];
 	uint8_t *want[16];
 	uint32_t wl[16];
@@ -96,27 +100,31 @@ static int exchange_hdr(struct nf_port *a, struct nf_port *b, uint32_t hlen, uin
 
 	fill(hb, sizeof(hb), 99);
 	for (i = 0; i < n; i++) {
-		fill(frames[i], len, (uint32_t)i);
+		const uint32_t l = same ? len + (uint32_t)i : len;
+
+		fill(frames[i], l, (uint32_t)i);
 		pk[i].data = frames[i];
-		pk[i].len = len;
+		pk[i].len = l;
 		pk[i].buf = NF_BUF_NONE;
 		pk[i].flags = 0;
 		pk[i].slot = NULL;
 		want[i] = whole[i];
-		memcpy(want[i], frames[i], len);
-		wl[i] = len;
-		if (i & 1) {
+		memcpy(want[i], frames[i], l);
+		wl[i] = l;
+		if ((i & 1) || same) {
 			pk[i].hdr = &h;
 			pk[i].flags = NF_PKT_F_HDR;
-			pk[i].len = hlen + len;
+			pk[i].len = hlen + l;
 			memcpy(want[i], hb, hlen);
-			memcpy(want[i] + hlen, frames[i], len);
-			wl[i] = hlen + len;
-			want[i][18] = (uint8_t)((wl[i] - 54) >> 8);
-			want[i][19] = (uint8_t)(wl[i] - 54);
+			memcpy(want[i] + hlen, frames[i], l);
+			wl[i] = hlen + l;
+			if (lenoff != hlen) {
+				want[i][18] = (uint8_t)((wl[i] - 54) >> 8);
+				want[i][19] = (uint8_t)(wl[i] - 54);
+			}
 		}
 	}
-	if (nf_tx_burst_hdr(a, pk, (uint16_t)n) != n)
+	if (nf_tx_burst_hdr(a, pk, (uint16_t)n, same ? &h : NULL) != n)
 		return -1;
 	return receive(b, want, wl, n);
 }
@@ -190,11 +198,21 @@ int main(void)
 	NF_TEST("header transmit: the server has it, the client not",
 		nf_port_tx_hdr(srv) && !nf_port_tx_hdr(cli));
 	NF_TEST("server -> client: header (110 bytes) + 46-byte packets exact, length set",
-		exchange_hdr(srv, cli, 110, 46, 16) == 16);
+		exchange_hdr(srv, cli, 110, 46, 16, false) == 16);
 	NF_TEST("server -> client: header (54 bytes) + 1500-byte packets exact",
-		exchange_hdr(srv, cli, 54, 1500, 8) == 8);
+		exchange_hdr(srv, cli, 54, 1500, 8, false) == 8);
 	NF_TEST("server -> client: header (190 bytes) + 9000-byte chained packets exact",
-		exchange_hdr(srv, cli, 190, 9000, 4) == 4);
+		exchange_hdr(srv, cli, 190, 9000, 4, false) == 4);
+	NF_TEST("one header for the burst (78 bytes, held in registers) + 46..61-byte packets, each length set",
+		exchange_hdr(srv, cli, 78, 46, 16, true) == 16);
+	NF_TEST("one header for the burst (128 bytes, the most it holds) + 1..16-byte packets",
+		exchange_hdr(srv, cli, 128, 1, 16, true) == 16);
+	NF_TEST("one header for the burst without a length field (14 bytes) + 60..75-byte packets",
+		exchange_hdr(srv, cli, 14, 60, 16, true) == 16);
+	NF_TEST("one header for the burst (190 bytes: read per packet) + 100..115-byte packets",
+		exchange_hdr(srv, cli, 190, 100, 16, true) == 16);
+	NF_TEST("one header for the burst (110 bytes) + 2000..2007-byte chained packets",
+		exchange_hdr(srv, cli, 110, 2000, 8, true) == 8);
 	NF_TEST("nf_pkt_copy: a header and its packet into exactly their 120 bytes",
 		pkt_copy_ok(110, 120));
 	NF_TEST("nf_pkt_copy: ... into NF_HDR_ROOM bytes (the header in whole moves)",
