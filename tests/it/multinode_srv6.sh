@@ -202,7 +202,11 @@ print(len(seen))
 EOF2
 )
 check_eq "n3 delivered 100 flows, each from its own NAT port" 100 "$nflows"
-"$BIN/nf-gen" --rx "$(M 1 0)" --count 100 --idle 2s --wait 10s --json >"$T/back.json" 2>"$T/back.err" &
+# --duration: --idle counts from the first frame; if none comes back
+# (a CI run lost them all), the checks below fail instead of the test
+# hanging to its timeout
+"$BIN/nf-gen" --rx "$(M 1 0)" --count 100 --idle 2s --wait 10s --duration 60s --json \
+	>"$T/back.json" 2>"$T/back.err" &
 BACK=$!
 cleanup "kill $BACK"
 "$BIN/nfchain" capture --ctl "$MN_RUN/n1/sw.ctl" --tx -c 100 -d 60 -w "$T/lan.pcap" 0 \
