@@ -147,7 +147,10 @@ check_eq "... and tshark says so (200 bytes on wire, 64 bytes captured), none ma
 # what a capture killed between adding its port and starting leaves: a
 # plain port _cap.PID, PID gone; the next capture removes it
 "$C" switch --ctl "$CTL" add-port "memif:$T/stale.sock,id=0" _cap.2147483646 >/dev/null
-gen 40000 20k &
+# 8 s of traffic: the capture attaches while it runs, even where
+# starting takes seconds (an ASan build on a loaded machine once
+# missed the whole 2 s of 40000 frames)
+gen 160000 20k &
 GEN=$!
 check_eq "-w - into tshark -r -: 300 frames" 300 \
 	"$("$C" capture --ctl "$CTL" -c 300 -d 30 -w - 0 2>/dev/null | tshark -r - 2>/dev/null | wc -l)"
