@@ -76,6 +76,8 @@ static void usage(FILE *f)
 "                                             (nf-router: route ..., route-del ...)\n"
 "  vnf CTL REQUEST...                         the VNF's own requests (nf-router:\n"
 "                                             routes, neighbors; nf-bridge: fdb)\n"
+"  vnf CTL [--json] --batch FILE              one request a line (FILE '-': standard\n"
+"                                             input); stops at the first that fails\n"
 "\n"
 "  controller [--etcd URLS]                  place deployments on the nodes of a\n"
 "                                             cluster (docs/CLUSTER.md)\n"
@@ -455,48 +457,33 @@ static void print_vnf_stats(struct json_object *r)
 	}
 }
 
-/* nfchain vnf CTL [--json] REQUEST...: the reply as indented JSON (or
- * plain with --json; stats as tables), or the error sentence. */
-static int cmd_vnf(int argc, char **argv)
+/* One request to the VNF at @ctl, its reply printed: compact JSON with
+ * @plain, `stats` as tables when @table, indented JSON otherwise; or the
+ * error sentence, after @where ("FILE:LINE: " in a batch, or ""). Returns
+ * 0 or 1 (the exit status). */
+static int vnf_request(const char *ctl, const char *line, int plain, bool table,
+		       const char *where)
 {
 	struct json_object *reply;
-	char line[NF_CTL_LINE], *out = NULL;
-	size_t used = 0;
-	int i = 3, ret, plain = 0;
-	const char *ctl = argc > 2 ? argv[2] : "";
+	char *out = NULL;
+	int ret;
 
-	if (argc < 4)
-		die_usage("usage: nfchain vnf CTL [--json] REQUEST...", NULL);
-	if (strcmp(argv[i], "--json") == 0) {
-		plain = 1;
-		i++;
-	}
-	if (i >= argc)
-		die_usage("'vnf' needs a request: stats, conf ..., or the VNF's own", NULL);
-	for (; i < argc; i++) {
-		if (strpbrk(argv[i], "\n") != NULL)
-			die_usage("arguments cannot contain newlines", NULL);
-		used += (size_t)snprintf(line + used, sizeof(line) - used, "%s%s",
-					 used ? " " : "", argv[i]);
-		if (used >= sizeof(line))
-			die_usage("request too long", NULL);
-	}
 	ret = nf_ctl_request(ctl, line, 10000, &out);
 	if (ret < 0) {
-		fprintf(stderr, "nfchain: cannot reach the VNF at %s: %s\n", ctl,
+		fprintf(stderr, "nfchain: %scannot reach the VNF at %s: %s\n", where, ctl,
 			ret == -ETIMEDOUT ? "no answer within 10 s" : strerror(-ret));
 		return 1;
 	}
 	reply = json_tokener_parse(out);
 	if (reply == NULL) {
-		fprintf(stderr, "nfchain: unreadable reply from %s\n", ctl);
+		fprintf(stderr, "nfchain: %sunreadable reply from %s\n", where, ctl);
 		free(out);
 		return 1;
 	}
 	if (!json_object_get_boolean(json_object_object_get(reply, "ok"))) {
-		fprintf(stderr, "nfchain: %s\n", jget_str(reply, "error"));
+		fprintf(stderr, "nfchain: %s%s\n", where, jget_str(reply, "error"));
 		ret = 1;
-	} else if (!plain && argc == 4 && strcmp(argv[3], "stats") == 0) {
+	} else if (!plain && table) {
 		print_vnf_stats(reply);
 		ret = 0;
 	} else {
@@ -509,6 +496,84 @@ static int cmd_vnf(int argc, char **argv)
 	json_object_put(reply);
 	free(out);
 	return ret;
+}
+
+/* --batch FILE ('-': standard input): one request a line, each on its own
+ * connection; blank lines and '#' comments skipped. The first request that
+ * fails (or a line too long) stops the batch with its line number. */
+static int vnf_batch(const char *ctl, const char *path, int plain)
+{
+	const bool in = strcmp(path, "-") == 0;
+	FILE *f = in ? stdin : fopen(path, "r");
+	char line[NF_CTL_LINE + 1], where[300];
+	unsigned lno = 0;
+	int ret = 0;
+
+	if (f == NULL) {
+		fprintf(stderr, "nfchain: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	while (ret == 0 && fgets(line, sizeof(line), f) != NULL) {
+		size_t len = strlen(line);
+		const char *p = line;
+
+		snprintf(where, sizeof(where), "%s:%u: ", in ? "<stdin>" : path, ++lno);
+		if (len && line[len - 1] == '\n')
+			line[--len] = '\0';
+		if (len >= NF_CTL_LINE) {
+			fprintf(stderr, "nfchain: %srequest too long (at most %d bytes)\n",
+				where, NF_CTL_LINE - 1);
+			ret = 1;
+			break;
+		}
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0' || *p == '#')
+			continue;
+		ret = vnf_request(ctl, p, plain, false, where);
+	}
+	if (ret == 0 && ferror(f)) {
+		fprintf(stderr, "nfchain: %s: read error\n", in ? "<stdin>" : path);
+		ret = 1;
+	}
+	if (!in)
+		fclose(f);
+	return ret;
+}
+
+/* nfchain vnf CTL [--json] REQUEST... | --batch FILE: the reply as
+ * indented JSON (or plain with --json; stats as tables), or the error
+ * sentence. */
+static int cmd_vnf(int argc, char **argv)
+{
+	char line[NF_CTL_LINE];
+	size_t used = 0;
+	int i = 3, plain = 0;
+	const char *ctl = argc > 2 ? argv[2] : "";
+
+	if (argc < 4)
+		die_usage("usage: nfchain vnf CTL [--json] REQUEST... | --batch FILE", NULL);
+	if (strcmp(argv[i], "--json") == 0) {
+		plain = 1;
+		i++;
+	}
+	if (i < argc && strcmp(argv[i], "--batch") == 0) {
+		if (i + 2 != argc)
+			die_usage("--batch takes one FILE ('-': standard input), nothing after it",
+				  NULL);
+		return vnf_batch(ctl, argv[i + 1], plain);
+	}
+	if (i >= argc)
+		die_usage("'vnf' needs a request: stats, conf ..., or the VNF's own", NULL);
+	for (; i < argc; i++) {
+		if (strpbrk(argv[i], "\n") != NULL)
+			die_usage("arguments cannot contain newlines", NULL);
+		used += (size_t)snprintf(line + used, sizeof(line) - used, "%s%s",
+					 used ? " " : "", argv[i]);
+		if (used >= sizeof(line))
+			die_usage("request too long", NULL);
+	}
+	return vnf_request(ctl, line, plain, argc == 4 && strcmp(argv[3], "stats") == 0, "");
 }
 
 int main(int argc, char **argv)

@@ -19,6 +19,7 @@
 # such program, not an ELF program, a cpuset runc cannot apply, a
 # configuration the VNF refuses, an id in use) leave nothing behind: no
 # runc state, processes, namespaces, cgroups, bundle or socket.
+# tests/run: asan
 . "$(dirname "$0")/../lib.sh"
 
 if ! command -v runc >/dev/null; then

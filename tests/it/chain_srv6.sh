@@ -19,6 +19,7 @@
 # other replica). Then `del-member fw 1`: the same flows again, and exactly
 # the flows of replica 1 change replica (counted, printed); replica 0's
 # flows keep their conntrack entries there. The Python half: chain_srv6.py.
+# tests/run: asan
 . "$(dirname "$0")/../lib.sh"
 DIR=$(cd "$(dirname "$0")" && pwd)
 

@@ -10,6 +10,7 @@
 # configuration); chaining after the bridge plugin (prevResult); bad
 # configurations and environments get the spec's error result with the
 # right code and sentence, never a crash.
+# tests/run: asan
 . "$(dirname "$0")/../lib.sh"
 NS_PREFIX="cni$$"
 CNIP=/usr/lib/cni

@@ -4,6 +4,7 @@
 # what it writes and reads is cross-checked with etcdctl. Kv, put-if,
 # leases, watch, losing the member in use (requests and a running watch
 # go on), compaction, no member at all, bad endpoint lists.
+# tests/run: asan
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/etcd/lib.sh"
 san_to_files

@@ -1,6 +1,7 @@
 # firewall_config.sh - nf-firewall's configuration and command line: every
 # mistake in the configuration or in its rule file gives one sentence
 # (file:line) and exit status 2; -n checks the rules too.
+# tests/run: asan
 . "$(dirname "$0")/../lib.sh"
 F="$BIN/nf-firewall"
 

@@ -2,6 +2,7 @@
 # connections are refused and counted (conntrack-full), the connections
 # in the table keep passing; after their timeout they leave and new ones
 # get in. pcap ports: the frames and their order are exact.
+# tests/run: asan
 . "$(dirname "$0")/../lib.sh"
 export ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 

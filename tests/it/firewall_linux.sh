@@ -21,6 +21,7 @@
 # not track windows), mid-stream pickup on (tcp_loose, the default), and
 # timeouts shortened for the timeout steps: UDP 2 s, UDP stream 3 s,
 # ICMP 2 s.
+# tests/run: asan
 . "$(dirname "$0")/../lib.sh"
 
 MAC_H1=02:00:00:00:01:02; MAC_R1=02:00:00:00:01:01

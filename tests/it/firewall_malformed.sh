@@ -5,6 +5,7 @@
 # them and go on: no crash, no read out of bounds (the ASan flavour runs
 # the ASan+UBSan build), every frame accounted for, and a valid frame sent
 # after all of them passed unchanged.
+# tests/run: asan
 . "$(dirname "$0")/../lib.sh"
 
 python3 "$(dirname "$0")/fw_malformed.py" "$T" || { not_ok "fw_malformed.py writes the frames"; exit 1; }

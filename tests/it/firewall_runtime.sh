@@ -7,6 +7,7 @@
 #     H1 (h1) ---veth--- (r1) FW (r2) ---veth--- (h2) H2
 #
 # FW runs nf-firewall on afpacket:r1 and afpacket:r2.
+# tests/run: asan
 . "$(dirname "$0")/../lib.sh"
 
 MAC_R1=02:00:00:00:01:01 MAC_R2=02:00:00:00:02:01

@@ -2,6 +2,7 @@
 # http.sh - nf_http, the embedded HTTP server (libmicrohttpd, serviced from
 # the caller's loop): answers, limits and hostile clients, on 127.0.0.1.
 # The server is tests/tools/http_serve.c (its pages are listed there).
+# tests/run: asan
 . "$(dirname "$0")/../lib.sh"
 san_to_files
 

@@ -36,8 +36,12 @@ st() { "$C" status --json | python3 -c "import json,sys; d=json.load(sys.stdin);
 
 check "up -d" "$C" up -d "$T/q.yaml"
 vs() { "$C" vnf "$R/fw.0/ctl/vnf.ctl" --json stats | python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
-check_eq "idle: the VNF's stats give each port's receive backlog and ring (0 of 1024)" "0 1024 0 1024" \
-	"$(vs "' '.join('%d %d' % (p['rx_queue'], p['rx_ring']) for p in d['ports'])")"
+# Idle, a port's backlog is 0, or 1 where the agent's probe (one frame
+# each 100 ms, into the first port) fell in the last ~100 ms window: the
+# gauge counts every frame found waiting, probes too (it read 1 in 3 of 8
+# runs with an exact 0 expected).
+check_eq "idle: the VNF's stats give each port's receive backlog and ring (0 or 1 of 1024)" "ok 1024 ok 1024" \
+	"$(vs "' '.join('%s %d' % ('ok' if p['rx_queue'] <= 1 else p['rx_queue'], p['rx_ring']) for p in d['ports'])")"
 pid=$(st "r['fw.0']['pid']")
 
 "$G" --tx "memif:$S,id=0,rsize=12" --rx "memif:$S,id=1,rsize=12" --src-ip 10.1.0.2 \

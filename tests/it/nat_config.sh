@@ -3,6 +3,7 @@
 # status 2); the cross-checks (two ports, a pool or a static entry, static
 # addresses outside the pool); -n says "configuration OK"; at run time the
 # runtime keys change, the others are refused; the nat requests answer.
+# tests/run: asan
 . "$(dirname "$0")/../lib.sh"
 N="$BIN/nf-nat"
 PORTS="port a pcap:,$T/a.pcap;port b pcap:,$T/b.pcap"

@@ -1,5 +1,6 @@
 # nat_limits.sh - nf-nat when the session table or the port pool runs out
 # one check per requirement, exact frames out (tests/it/nat_limits.py).
+# tests/run: asan
 . "$(dirname "$0")/../lib.sh"
 
 for n in h1 r h2; do netns _ns "$n"; done

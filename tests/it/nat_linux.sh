@@ -4,6 +4,7 @@
 # through both (UDP, TCP, ICMP echo, ICMP errors from outside, refusals),
 # compared frame by frame. The sequences, normalisations and explained
 # differences are in tests/it/nat_diff.py.
+# tests/run: asan
 . "$(dirname "$0")/../lib.sh"
 
 command -v nft >/dev/null || { not_ok "nft is installed (scripts/deps)"; exit 1; }

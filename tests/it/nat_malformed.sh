@@ -1,5 +1,6 @@
 # nat_malformed.sh - nf-nat under malformed and hostile input: counted drops, no crash
 # one check per requirement, exact frames out (tests/it/nat_malformed.py).
+# tests/run: asan
 . "$(dirname "$0")/../lib.sh"
 
 for n in h1 r h2; do netns _ns "$n"; done

@@ -5,6 +5,7 @@
 #
 # The hosts are raw sockets held by nat_rfc.py; it starts nf-nat in R with
 # each configuration it needs (pool, port range, static) in turn.
+# tests/run: asan
 . "$(dirname "$0")/../lib.sh"
 
 for n in h1 r h2; do netns _ns "$n"; done

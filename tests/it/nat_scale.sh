@@ -8,6 +8,7 @@
 # the second round by more than noise (1 MiB).
 #
 #   nf-gen (memif server a, b) --a--> nf-nat inside | outside --b--> nf-gen
+# tests/run: asan
 . "$(dirname "$0")/../lib.sh"
 GEN="$BIN/nf-gen"
 N=1000000

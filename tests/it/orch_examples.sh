@@ -2,6 +2,7 @@
 # as it says: nfchain up -d, nf-gen on its memif ports, exact frame counts
 # at the generator and at every replica, nfchain down, nothing left.
 # RUNTIME=process (default) or runc.
+# tests/run: asan
 . "$(dirname "$0")/../lib.sh"
 
 C="$BIN/nfchain"

@@ -5,6 +5,7 @@
 # exit 1 and start nothing (no run directory, no process). Then failures
 # found only once things run (a host interface that does not exist) must
 # tear down what had started. Every example in examples/ passes `up -n`.
+# tests/run: asan
 . "$(dirname "$0")/../lib.sh"
 
 C="$BIN/nfchain"

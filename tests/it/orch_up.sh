@@ -5,6 +5,7 @@
 # firewall replicas, steered by SRv6 in nfswitch) with the runtime RUNTIME
 # (process by default; the runc run is tests/it/orch_runc.sh), fed by
 # nf-gen on its memif ports.
+# tests/run: asan
 . "$(dirname "$0")/../lib.sh"
 
 C="$BIN/nfchain"

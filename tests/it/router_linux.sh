@@ -23,6 +23,7 @@
 #
 # The packet list, the normalisations and the remaining, explained
 # differences are in router_diff.py.
+# tests/run: asan
 . "$(dirname "$0")/../lib.sh"
 
 MAC_H1=02:00:00:00:01:02; MAC_R1=02:00:00:00:01:01

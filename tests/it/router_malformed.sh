@@ -6,6 +6,7 @@
 # ASan flavour of this test runs the ASan+UBSan build), every frame seen
 # by the first stage, the parse drops counted by reason, and a valid frame
 # sent after all of them still forwarded exactly.
+# tests/run: asan
 . "$(dirname "$0")/../lib.sh"
 
 python3 - "$T" <<'EOF'

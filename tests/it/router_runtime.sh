@@ -5,6 +5,7 @@
 #
 #   nf-gen --tx memif:a (server) -> nf-router port a -> route lookup ->
 #   nf-router port b -> nf-gen --rx memif:b (server)
+# tests/run: asan
 . "$(dirname "$0")/../lib.sh"
 
 R="$BIN/nf-router"
@@ -38,31 +39,40 @@ RT=$!
 cleanup "kill $RT; wait $RT"
 wait_for "$T/r.ctl" 5 || not_ok "nf-router starts"
 
-# Runtime changes, 2 s after traffic began, for ~8 s: 300 prefixes added
-# and removed again (v4 and v6), a default route that comes and goes, a
-# reject route, a more specific route elsewhere in 10/8.
+# Runtime changes, 2 s after traffic began: 300 prefixes added and removed
+# again (v4 and v6), a default route that comes and goes, a reject route, a
+# more specific route elsewhere in 10/8. One `nfchain vnf --batch` each
+# half (a request a line, a connection each); a few as single commands.
 sleep 2
 fail=0 n=0
 for i in $(seq 0 149); do
-	"$C" vnf "$T/r.ctl" conf route "172.16.$i.0/24" via 10.2.0.3 >/dev/null || fail=1
-	"$C" vnf "$T/r.ctl" conf route "fd00:99:$i::/48" via fd00:2::2 >/dev/null || fail=1
-	n=$((n + 2))
+	echo "conf route 172.16.$i.0/24 via 10.2.0.3"
+	echo "conf route fd00:99:$i::/48 via fd00:2::2"
 	if [ $((i % 10)) = 0 ]; then
-		"$C" vnf "$T/r.ctl" conf route 0.0.0.0/0 via 10.2.0.3 >/dev/null || fail=1
-		"$C" vnf "$T/r.ctl" conf route 10.30.0.0/16 reject >/dev/null || fail=1
-		"$C" vnf "$T/r.ctl" conf route 10.21.0.0/24 via 10.2.0.3 >/dev/null || fail=1
-		"$C" vnf "$T/r.ctl" conf route-del 0.0.0.0/0 >/dev/null || fail=1
-		"$C" vnf "$T/r.ctl" conf route-del 10.30.0.0/16 >/dev/null || fail=1
-		"$C" vnf "$T/r.ctl" conf route-del 10.21.0.0/24 >/dev/null || fail=1
-		n=$((n + 6))
+		echo "conf route 0.0.0.0/0 via 10.2.0.3"
+		echo "conf route 10.30.0.0/16 reject"
+		echo "# a more specific route elsewhere in 10/8"
+		echo "conf route 10.21.0.0/24 via 10.2.0.3"
+		echo "conf route-del 0.0.0.0/0"
+		echo
+		echo "conf route-del 10.30.0.0/16"
+		echo "conf route-del 10.21.0.0/24"
 	fi
-done
+done >"$T/add.batch"
+n=$(grep -c '^conf' "$T/add.batch")
+"$C" vnf "$T/r.ctl" --batch "$T/add.batch" >"$T/add.out" || fail=1
+"$C" vnf "$T/r.ctl" conf route 0.0.0.0/0 via 10.2.0.3 >/dev/null || fail=1
+"$C" vnf "$T/r.ctl" conf route-del 0.0.0.0/0 >/dev/null || fail=1
+n=$((n + 2))
 routes_mid=$("$C" vnf "$T/r.ctl" --json stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["router"]["routes4"])')
 for i in $(seq 0 149); do
-	"$C" vnf "$T/r.ctl" conf route-del "172.16.$i.0/24" >/dev/null || fail=1
-	"$C" vnf "$T/r.ctl" conf route-del "fd00:99:$i::/48" >/dev/null || fail=1
-	n=$((n + 2))
-done
+	echo "conf route-del 172.16.$i.0/24"
+	echo "conf route-del fd00:99:$i::/48"
+done | "$C" vnf "$T/r.ctl" --json --batch - >"$T/del.out" || fail=1
+n=$((n + 300))
+check_eq "--batch: one reply a request (JSON with --json, one a line)" \
+	"$(grep -c '^conf' "$T/add.batch") 300" \
+	"$(grep -c '"ok": true' "$T/add.out") $(grep -c '^{ *"ok": *true' "$T/del.out")"
 check_eq "$n route changes applied while traffic flowed" 0 "$fail"
 check "the 150 IPv4 routes were in the table meanwhile ($routes_mid routes)" test "$routes_mid" -ge 150
 wait "$GEN"
@@ -81,6 +91,20 @@ assert st["pre"]["in"] == n and st["post"]["out"] == n, st
 assert not d["drops"], d["drops"]
 assert d["router"]["routes4"] < 150, d["router"]
 EOF
+# --batch's errors: the first failing line stops the batch, named.
+printf 'conf route 10.40.0.0/16 via 10.2.0.3\n\nconf route 10.41.0.0/16 via 10.9.9.9 bogus\nconf route 10.42.0.0/16 via 10.2.0.3\n' >"$T/bad.batch"
+"$C" vnf "$T/r.ctl" --batch "$T/bad.batch" >/dev/null 2>"$T/bad.err"
+check_eq "--batch: a bad line stops it, exit 1, the error names FILE:LINE" "1 yes" \
+	"$? $(grep -q "^nfchain: $T/bad.batch:3: " "$T/bad.err" && echo yes)"
+check_eq "... the lines before it applied, none after" "10.40.0.0/16" \
+	"$("$C" vnf "$T/r.ctl" --json routes | python3 -c 'import json,sys; print(" ".join(r["prefix"] for r in json.load(sys.stdin)["routes"] if r["prefix"].startswith("10.4")))')"
+python3 -c 'print("conf route " + "x" * 5000)' | "$C" vnf "$T/r.ctl" --batch - 2>"$T/long.err"
+check_eq "--batch: a line over 4095 bytes is refused, exit 1" "1 yes" \
+	"$? $(grep -q '<stdin>:1: request too long' "$T/long.err" && echo yes)"
+"$C" vnf "$T/r.ctl" --batch "$T/none.batch" 2>"$T/none.err"
+check_eq "--batch: a missing file, exit 1" "1 yes" "$? $(grep -q 'none.batch: No such file' "$T/none.err" && echo yes)"
+"$C" vnf "$T/r.ctl" --batch a b 2>/dev/null
+check_eq "--batch with two files: a usage error, exit 2" 2 "$?"
 kill "$RT"; wait "$RT" 2>/dev/null
 
 # Exact bytes: one IPv4 and one IPv6 frame through the router, captured

@@ -14,6 +14,7 @@
 # H.Encaps / H.Encaps.Red build (1, 2, 3 segments) are sent into Linux's
 # End and End.DX4 and the inner packet must come out of y as expected.
 # The Python half is srv6_linux.py.
+# tests/run: asan
 . "$(dirname "$0")/../lib.sh"
 DIR=$(cd "$(dirname "$0")" && pwd)
 TOOL=$TOOLS/srv6_tool

@@ -7,6 +7,7 @@
 # segments and DA we set, every IPv4/UDP/ICMPv6 checksum must be good, and
 # tshark's expert info must hold no warning or error; a copy with one
 # checksum broken shows the expert check is live.
+# tests/run: asan
 . "$(dirname "$0")/../lib.sh"
 DIR=$(cd "$(dirname "$0")" && pwd)
 TOOL=$TOOLS/srv6_tool

@@ -8,6 +8,7 @@
 #  - nf-gen on a memif port sends to nf-gen on an AF_PACKET socket inside
 #    namespace b, and back the other way: exact counts, zero loss;
 #  - the switch's counters agree.
+# tests/run: asan
 . "$(dirname "$0")/../lib.sh"
 
 netns A a; netns B b

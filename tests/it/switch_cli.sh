@@ -2,6 +2,7 @@
 # clear sentence on stderr and a non-zero exit; --check validates without
 # opening anything; ports are added and removed at runtime through the
 # control socket; the control socket refuses bad requests.
+# tests/run: asan
 . "$(dirname "$0")/../lib.sh"
 
 # expect_err STATUS "description" command...: exit STATUS, exactly one

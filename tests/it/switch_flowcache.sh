@@ -9,6 +9,7 @@
 # hops that depend on the flow (a group's hash, an encapsulation's flow
 # label) stay per flow; a rule on a port ends them. The Python half:
 # switch_flowcache.py.
+# tests/run: asan
 . "$(dirname "$0")/../lib.sh"
 py_half switch_flowcache
 exit 0

@@ -5,6 +5,7 @@
 # the same member; `del-member g 2` moves exactly member 2's flows (count
 # printed, 0 others); `set-member` it back moves only flows to it; every
 # member within 20% of the fair share. The Python half: switch_groups.py.
+# tests/run: asan
 . "$(dirname "$0")/../lib.sh"
 py_half switch_groups
 exit 0

@@ -6,6 +6,7 @@
 # steering encapsulates and sends to another group with no member are held
 # there and leave, encapsulated, when it gets one. The Python half:
 # switch_hold.py.
+# tests/run: asan
 . "$(dirname "$0")/../lib.sh"
 py_half switch_hold
 exit 0

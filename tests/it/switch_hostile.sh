@@ -11,6 +11,7 @@
 # survived where legal), the switch is still running, nf-gen lost nothing,
 # and the switch counted the disconnects by reason. Under the ASan build
 # any memory error aborts the switch, which fails the "still running" check.
+# tests/run: asan
 . "$(dirname "$0")/../lib.sh"
 
 "$BIN/nfswitch" -q --stall-ms 1000 -c "$T/ctl" -p "memif:$T/sw.sock,id=0" \

@@ -8,6 +8,7 @@
 # unanswered send none; --icmp-rate / --icmp-burst limit them. The
 # comparison with Linux's own errors is in switch_seg6. The Python half:
 # switch_icmp.py.
+# tests/run: asan
 . "$(dirname "$0")/../lib.sh"
 py_half switch_icmp
 exit 0

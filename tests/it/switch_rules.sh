@@ -11,6 +11,7 @@
 # before the ToS walk on its ingress and egress); per-side member MACs and port names holding '/'. Then memif ports
 # and nf-gen: 50 load-steering swaps between two equivalent configurations
 # under traffic, zero loss, counters carried.
+# tests/run: asan
 . "$(dirname "$0")/../lib.sh"
 export ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 export BIN T

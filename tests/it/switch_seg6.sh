@@ -32,6 +32,7 @@
 # the Time Exceeded is Linux's but for the quote (Linux quotes the packet
 # after End's update, RFC 8986 and nfswitch before).
 # The Python half is switch_seg6.py.
+# tests/run: asan
 . "$(dirname "$0")/../lib.sh"
 DIR=$(cd "$(dirname "$0")" && pwd)
 command -v tshark >/dev/null || apt-get install -y tshark >/dev/null 2>&1

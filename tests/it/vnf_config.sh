@@ -3,6 +3,7 @@
 # mode; one sentence and exit status 2 for every kind of mistake; runtime
 # requests refused when they are not runtime changes. nf-router and
 # nf-bridge share the framework, both are exercised.
+# tests/run: asan
 . "$(dirname "$0")/../lib.sh"
 R="$BIN/nf-router"
 B="$BIN/nf-bridge"

@@ -6,6 +6,7 @@
 # a service change is one live steering change that leaves the other
 # tenant's rules as they were; the agent stays up throughout (SAN build:
 # no report).
+# tests/run: asan
 . "$(dirname "$0")/../lib.sh"
 
 C="$BIN/nfchain"
