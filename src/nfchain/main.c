@@ -520,12 +520,15 @@ static int vnf_batch(const char *ctl, const char *path, int plain)
 		snprintf(where, sizeof(where), "%s:%u: ", in ? "<stdin>" : path, ++lno);
 		if (len && line[len - 1] == '\n')
 			line[--len] = '\0';
-		if (len >= NF_CTL_LINE) {
+		else if (len >= NF_CTL_LINE) {
 			fprintf(stderr, "nfchain: %srequest too long (at most %d bytes)\n",
 				where, NF_CTL_LINE - 1);
 			ret = 1;
 			break;
 		}
+		while (len && (line[len - 1] == '\r' || line[len - 1] == ' ' ||
+			       line[len - 1] == '\t'))
+			line[--len] = '\0';	/* CRLF files too */
 		while (*p == ' ' || *p == '\t')
 			p++;
 		if (*p == '\0' || *p == '#')

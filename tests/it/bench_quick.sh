@@ -6,7 +6,7 @@
 # converged (its last interval is within the resolution), the throughput is
 # above zero and at most the forwarding rate, the PDR is at least the NDR,
 # the confirmation trial at the reported throughput lost no frame (the
-# tool searches again below a confirmation that lost frames, up to three
+# tool searches again below a confirmation that failed, up to three
 # times: each is in the JSON, lower than the one before; the last one
 # must lose nothing), every search trial
 # agrees with its verdict and the bounds (the NDR passed, nothing passed
@@ -84,9 +84,15 @@ assert t[-1]["sent"] == t[-1]["frames"] == int(r["ndr"]["pps"] * d["settings"]["
 assert (t[-1]["port"] == "afpacket" or t[-1]["backpressure"] == 0 or
         c["offered_ratio"] >= d["settings"]["min_offered"]), c
 assert len(t) == c["re_searched"] + 1 and c["re_searched"] <= 3, t
-# A confirmation that failed became the upper bound of the next search.
+# A confirmation that failed became the upper bound of the next search;
+# it failed by the tool's criterion: frames lost, or (memif) the switch's
+# back-pressure held the generator under min_offered of the rate (a CI
+# run: 94% offered, nothing lost, then confirmed 6% lower).
+mo = d["settings"]["min_offered"]
 for x, nxt in zip(t, t[1:]):
-    assert x["lost"] > 0 and nxt["rate_pps"] < x["rate_pps"], (x, nxt)
+    assert not x["pass"] and nxt["rate_pps"] < x["rate_pps"], (x, nxt)
+    assert x["lost"] > 0 or (x["port"] == "memif" and x["backpressure"] > 0 and
+                             x["offered_ratio"] < mo), x
 EOF
 	check "$sc: every NDR trial agrees with its verdict and the result's bounds" \
 		python3 - "$T/q.json" "$sc" <<'EOF'

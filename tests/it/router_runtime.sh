@@ -91,8 +91,9 @@ assert st["pre"]["in"] == n and st["post"]["out"] == n, st
 assert not d["drops"], d["drops"]
 assert d["router"]["routes4"] < 150, d["router"]
 EOF
-# --batch's errors: the first failing line stops the batch, named.
-printf 'conf route 10.40.0.0/16 via 10.2.0.3\n\nconf route 10.41.0.0/16 via 10.9.9.9 bogus\nconf route 10.42.0.0/16 via 10.2.0.3\n' >"$T/bad.batch"
+# --batch's errors: the first failing line stops the batch, named (the
+# first line ends in CRLF: taken as it is).
+printf 'conf route 10.40.0.0/16 via 10.2.0.3\r\n\nconf route 10.41.0.0/16 via 10.9.9.9 bogus\nconf route 10.42.0.0/16 via 10.2.0.3\n' >"$T/bad.batch"
 "$C" vnf "$T/r.ctl" --batch "$T/bad.batch" >/dev/null 2>"$T/bad.err"
 check_eq "--batch: a bad line stops it, exit 1, the error names FILE:LINE" "1 yes" \
 	"$? $(grep -q "^nfchain: $T/bad.batch:3: " "$T/bad.err" && echo yes)"
