@@ -504,6 +504,7 @@ static int vnf_request(const char *ctl, const char *line, int plain, bool table,
 static int vnf_batch(const char *ctl, const char *path, int plain)
 {
 	const bool in = strcmp(path, "-") == 0;
+	const char *name = in ? "<stdin>" : path;
 	FILE *f = in ? stdin : fopen(path, "r");
 	char line[NF_CTL_LINE + 1], where[300];
 	unsigned lno = 0;
@@ -517,7 +518,7 @@ static int vnf_batch(const char *ctl, const char *path, int plain)
 		size_t len = strlen(line);
 		const char *p = line;
 
-		snprintf(where, sizeof(where), "%s:%u: ", in ? "<stdin>" : path, ++lno);
+		snprintf(where, sizeof(where), "%s:%u: ", name, ++lno);
 		if (len && line[len - 1] == '\n')
 			line[--len] = '\0';
 		else if (len >= NF_CTL_LINE) {
@@ -536,7 +537,7 @@ static int vnf_batch(const char *ctl, const char *path, int plain)
 		ret = vnf_request(ctl, p, plain, false, where);
 	}
 	if (ret == 0 && ferror(f)) {
-		fprintf(stderr, "nfchain: %s: read error\n", in ? "<stdin>" : path);
+		fprintf(stderr, "nfchain: %s: read error\n", name);
 		ret = 1;
 	}
 	if (!in)
