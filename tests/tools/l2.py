@@ -5,7 +5,8 @@
   l2.py sniff IFACE SECONDS [ETHERTYPE]  print received frames as hex, one per
                                          line, VLAN tags put back where the
                                          kernel took them out (PACKET_AUXDATA);
-                                         ETHERTYPE filters on the inner type
+                                         ETHERTYPE filters on the inner type;
+                                         SECONDS 0: until killed
 Prints "ready" on stderr once the capture socket is open.
 """
 import socket, struct, sys, time
@@ -25,7 +26,7 @@ def sniff(iface, secs, etype=None):
     s.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
     s.settimeout(0.1)
     print("ready", file=sys.stderr, flush=True)
-    end = time.time() + secs
+    end = time.time() + secs if secs > 0 else float('inf')
     while time.time() < end:
         try:
             data, anc, _, addr = s.recvmsg(65536, socket.CMSG_SPACE(20))
