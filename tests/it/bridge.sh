@@ -48,8 +48,7 @@ tagged() { frame "$1" "$2" "8100$(printf '%04x' "$3")88b5" "$4"; }	# dst src vid
 # capture each time, made a send take 4.5 s on a loaded machine.)
 declare -A SEEN
 for p in p1 p2 p3 t; do
-	ip netns exec "${NS[$p]}" python3 "$L2" sniff h0 0 0x88b5 >"$T/cap.$p" 2>"$T/cap.$p.err" &
-	cleanup "kill $!"
+	spawn ip netns exec "${NS[$p]}" python3 "$L2" sniff h0 0 0x88b5 >"$T/cap.$p" 2>"$T/cap.$p.err"
 	SEEN[$p]=0
 done
 for p in p1 p2 p3 t; do

@@ -49,7 +49,7 @@ st() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(s
 # Inserted, and in the table or expired since: with udp-timeout 1 a slow
 # (sanitised, loaded) run can read the stats after the expiry took them.
 check_eq "16 connections entered the table of 16 (inserted; in it or expired since)" "16 16" \
-	"$(st 'd["firewall"]["ct_inserted"]') $(st 'd["firewall"]["ct_entries"] + d["firewall"]["ct_expired"]')"
+	"$(st '"%d %d" % (d["firewall"]["ct_inserted"], d["firewall"]["ct_entries"] + d["firewall"]["ct_expired"])')"
 check_eq "the 4 others were refused twice each, counted as conntrack-full" 8 \
 	"$(st 'd["drops"].get("conntrack-full", 0)')"
 check_eq "... and in the table's own counter" 8 "$(st 'd["firewall"]["ct_full"]')"
