@@ -30,6 +30,11 @@
 #   NAME-100f  NAME with 100 flows that take turns frame by frame (no two
 #            frames of one flow in a row), against base-100f; with -T
 #            TRAIN, TRAIN frames of a flow in a row (nf-gen --train)
+#   NAME-100m  NAME-100f with a host pair per flow (nf-gen --mac-flows):
+#            no two frames in a row have the same MACs, so plain
+#            forwarding (base-100m: the 100 destination MACs static on
+#            port 1) looks each frame up in the MAC table, as steering
+#            looks each one up in the flow cache; against base-100m
 #   base-big no steering, 156-byte frames: the size encap, end and adout
 #            send (60 + the 96 bytes of IPv6 + SRH), for the share of
 #            their cost that is the longer frame's transmit
@@ -86,7 +91,7 @@ FNS="sw_forward forward srv_rx_run st_frame nf_parse nf_cls_match nf_hash_flow n
 # The steering lines of scenario $1 on stdout.
 conf() {
 	local i
-	case ${1%-100f} in
+	case $(sname "$1") in
 	base-big) ;;
 	rules100|rules5k)
 		local n=$([ "$1" = rules100 ] && echo 100 || echo 5000)
@@ -95,7 +100,7 @@ conf() {
 		done
 		echo "rule id $n ip daddr 10.0.0.2 action output 1" ;;
 	group|track)
-		echo "group g 1 1 1 1$([ "${1%-100f}" = track ] && echo " track")"
+		echo "group g 1 1 1 1$([ "$(sname "$1")" = track ] && echo " track")"
 		echo "rule id 1 ip daddr 10.0.0.2 action group g" ;;
 	encap)
 		echo "rule id 1 ip daddr 10.0.0.2 action srv6-encap fc00::a,fc00::b,fc00::c output 1" ;;
@@ -131,7 +136,7 @@ FRONT=
 front() {
 	local sids=fc00::a,fc00::b,fc00::c
 	[ "${1#in-}" = "$1" ] && return 0
-	[ "${1%-100f}" = in-dx4 ] && sids=fc00::e
+	[ "$(sname "$1")" = in-dx4 ] && sids=fc00::e
 	echo "rule id 1 ip daddr 10.0.0.2 action srv6-encap $sids output 1" >"$W/front.conf"
 	rm -f "$W/front.ctl"
 	taskset -c 0 "$BIN/nfswitch" -q --mode intr -c "$W/front.ctl" -S "$W/front.conf" \
@@ -154,8 +159,11 @@ start() {
 	for i in $(seq 300); do [ -S "$W/ctl" ] && break; sleep 0.1; done
 	[ -S "$W/ctl" ] || { echo "bench: nfswitch ($1) did not start: $(cat "$W/$1.log")" >&2; exit 1; }
 	sw() { "$BIN/nfchain" switch --ctl "$W/ctl" "$@"; }
-	case ${1%-100f} in base|base-big|in-base) sw add-mac 02:00:00:00:00:02 1 >/dev/null ;; esac
-	[ "${1%-100f}" = adout ] && prime
+	case $(sname "$1") in base|base-big|in-base) sw add-mac 02:00:00:00:00:02 1 >/dev/null ;; esac
+	[ "$1" = base-100m ] && for i in $(seq 3 101); do
+		sw add-mac "$(printf '02:00:00:00:00:%02x' "$i")" 1 >/dev/null
+	done
+	[ "$(sname "$1")" = adout ] && prime
 	front "$1"
 	return 0
 }
@@ -178,8 +186,11 @@ wpcap(sys.argv[1], [encap(u4(1024, 1024, src="10.0.0.1", dst="10.0.0.2"), ["fc00
 		'import json,sys; print(json.load(sys.stdin)["sids"][0]["packets"])')" = 1 ] ||
 		{ echo "bench: the End.AD cache was not primed" >&2; exit 1; }
 }
+# sname SCENARIO: its name without -100f or -100m (its steering lines)
+sname() { local x=${1%-100f}; echo "${x%-100m}"; }
 flows() {	# scenario: nf-gen's flow and size options (NAME-100f: 100 flows, one after the other)
-	[ "${1%-100f}" != "$1" ] && echo "--flows 100 --train $TRAIN"
+	[ "$(sname "$1")" != "$1" ] && echo "--flows 100 --train $TRAIN"
+	[ "${1%-100m}" != "$1" ] && echo "--mac-flows"
 	[ "$1" = base-big ] && echo "--size 156"
 }
 gen() {	# out.json, then nf-gen's arguments (into the front switch if one runs)
@@ -211,8 +222,10 @@ for r in $(seq "$REPEAT"); do
 	for s in $SCEN; do
 		# in-*: instructions only (the front switch shares CPU 0 with
 		# nf-gen on this 2-core machine: it, not the switch, sets the rate)
-		case ${s%-100f} in base|base-big|in-*) continue ;; esac
-		for x in base "$s"; do
+		case $(sname "$s") in base|base-big|in-*) continue ;; esac
+		b=base
+		[ "${s%-100m}" != "$s" ] && b=base-100m	# its MACs on port 1
+		for x in $b "$s"; do
 			start "$x"
 			gen "$W/m.json" --duration "$DUR" $(flows "$s")
 			stop "m_$x"
@@ -245,7 +258,10 @@ work = {s: (r[2]["forward"] + r[2]["srv_rx_run"]) / max(r[1], 1) for s, r in row
 def base_of(s):
     if s.startswith("in-"):
         return "in-base"
-    return "base-100f" if s.endswith("-100f") and "base-100f" in rows else "base"
+    for k in ("-100f", "-100m"):
+        if s.endswith(k) and "base" + k in rows:
+            return "base" + k
+    return "base"
 print("%-10s %8s %8s %9s %8s %9s %7s  %s" % (
     "scenario", "frames", "instr/pk", "vs base", "work/pk", "vs base", "steer",
     "library calls per packet (inclusive)"))
@@ -267,7 +283,7 @@ for line in open(w + "/mpps") if os.path.exists(w + "/mpps") else []:
 print("\nMpps (64-byte frames), median of %d rounds; ratio = scenario / base within "
       "each round, median" % len({r for _, r in mp}))
 for s in scen:
-    b = base_of(s).replace("-100f", "")
+    b = "base-100m" if s.endswith("-100m") else "base"	# the Mpps loop's
     if s == b:
         continue
     pairs = [d for (x, r), d in mp.items() if x == s and b in d and s in d]

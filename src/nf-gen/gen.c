@@ -63,6 +63,17 @@ void gen_flow_src(const struct gen_conf *c, uint32_t i, uint8_t *out)
 	memcpy(out + alen - 4, &a, 4);
 }
 
+/* MAC @m + @i in its last three bytes, modulo 2^24 (--mac-flows): the
+ * first three, the OUI and the group and local bits, stay. */
+static void mac_add(uint8_t *m, uint32_t i)
+{
+	const uint32_t v = ((uint32_t)m[3] << 16 | (uint32_t)m[4] << 8 | m[5]) + i;
+
+	m[3] = (uint8_t)(v >> 16);
+	m[4] = (uint8_t)(v >> 8);
+	m[5] = (uint8_t)v;
+}
+
 /* Fill template @t for flow @i. */
 static void tpl_build(struct gen_tpl *t, const struct gen_conf *c, uint32_t i)
 {
@@ -74,6 +85,10 @@ static void tpl_build(struct gen_tpl *t, const struct gen_conf *c, uint32_t i)
 	memset(t, 0, sizeof(*t));
 	memcpy(h, c->dst_mac, 6);
 	memcpy(h + 6, c->src_mac, 6);
+	if (c->mac_flows) {
+		mac_add(h, i);
+		mac_add(h + 6, i);
+	}
 	if (!c->ipv6) {
 		uint16_t ck;
 

@@ -49,6 +49,7 @@ struct gen_conf {
 	uint64_t duration_ns;	/* 0: no limit */
 	uint16_t burst;
 	uint8_t src_mac[6], dst_mac[6];
+	bool mac_flows;		/* flow i: both MACs + i (--mac-flows) */
 	uint8_t src_ip[16], dst_ip[16];	/* IPv4 in the first 4 bytes */
 	uint16_t sport, dport;
 	uint8_t tos;		/* IPv4 ToS byte, IPv6 traffic class */

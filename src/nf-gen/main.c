@@ -139,6 +139,11 @@ static void help(void)
 "                        2 x 2^rsize of them (rsize=12 on two ports: 16384)\n"
 "        --src-mac MAC   source MAC (default 02:00:00:00:00:01)\n"
 "        --dst-mac MAC   destination MAC (default 02:00:00:00:00:02)\n"
+"        --mac-flows     flow i also has source MAC SRC-MAC + i and\n"
+"                        destination MAC DST-MAC + i (in the last three\n"
+"                        bytes, modulo 2^24): a host pair per flow, so\n"
+"                        that a MAC learning switch looks up each frame\n"
+"                        (without it every flow has the same two MACs)\n"
 "        --src-ip ADDR   source address of flow 0 (default 10.0.0.1,\n"
 "                        with -6 fd00::1)\n"
 "        --dst-ip ADDR   destination address (default 10.0.0.2, with -6\n"
@@ -269,6 +274,7 @@ enum {
 	OPT_SRC_MAC = 256, OPT_DST_MAC, OPT_SRC_IP, OPT_DST_IP, OPT_SPORT,
 	OPT_DPORT, OPT_DRAIN, OPT_DELAY, OPT_WAIT, OPT_IDLE, OPT_INTR, OPT_PROGRESS,
 	OPT_EXPECT, OPT_HOLD, OPT_TOS, OPT_FLOW_STATS, OPT_POOL, OPT_TRAIN,
+	OPT_MAC_FLOWS,
 };
 
 static const struct option long_opts[] = {
@@ -284,6 +290,7 @@ static const struct option long_opts[] = {
 	{ "burst",	required_argument, NULL, 'b' },
 	{ "src-mac",	required_argument, NULL, OPT_SRC_MAC },
 	{ "dst-mac",	required_argument, NULL, OPT_DST_MAC },
+	{ "mac-flows",	no_argument,	   NULL, OPT_MAC_FLOWS },
 	{ "src-ip",	required_argument, NULL, OPT_SRC_IP },
 	{ "dst-ip",	required_argument, NULL, OPT_DST_IP },
 	{ "sport",	required_argument, NULL, OPT_SPORT },
@@ -460,6 +467,10 @@ static int parse_args(int argc, char **argv, struct gen_conf *c)
 						   "(aa:bb:cc:dd:ee:ff)", opt_name(opt),
 						   optarg);
 			tx_only = opt == OPT_SRC_MAC ? "--src-mac" : "--dst-mac";
+			break;
+		case OPT_MAC_FLOWS:
+			c->mac_flows = true;
+			tx_only = "--mac-flows";
 			break;
 		case OPT_SRC_IP:
 			src_ip = optarg;

@@ -1825,19 +1825,21 @@ static struct st_flow *st_flow_slot6(struct st_flow *tab, const uint8_t *e, uint
 }
 
 /* The set of the wide SRv6 entry frame @e (SRH end @h) from @in may
- * have: by the outer addresses and the inner destination, what a wide key
- * keeps of what varies between flows (every flow of a head end to a SID
- * and a destination). */
+ * have: by the outer addresses, the inner destination and the MACs, what
+ * a wide key keeps of what varies between flows (every flow of a head
+ * end to a SID and a destination; a neighbour each, st_flow_wslot()). */
 static struct st_flow *st_flow_wslot6(struct st_flow *tab, const uint8_t *e, uint16_t in,
 				      uint32_t h)
 {
-	uint64_t a, d;
-	uint32_t id;
+	uint64_t a, d, m;
+	uint32_t id, s;
 
 	memcpy(&a, e + 30, 8);
 	memcpy(&d, e + 46, 8);
 	memcpy(&id, e + h + 16, 4);
-	return &tab[st_s6_mix(a, d, (uint64_t)in << 32 | id)];
+	memcpy(&m, e, 8);		/* destination MAC, source MAC 0-1 */
+	memcpy(&s, e + 8, 4);		/* source MAC 2-5 */
+	return &tab[st_s6_mix(a ^ m, d, (uint64_t)in << 32 ^ id ^ (uint64_t)s << 16)];
 }
 
 /* The SRv6 entry of set @f frame @e (SRH end @h, at least h + 34 bytes)

@@ -540,18 +540,30 @@ static inline struct st_flow *st_flow_slot(struct st_flow *tab, const uint8_t *e
 #endif
 }
 
-/* The set of the wide entry frame @e from port @in may have: by its
- * destination address and the in-port alone (what a wide key keeps of
- * what varies between flows). */
+/* The set of the wide entry frame @e from port @in may have: by what a
+ * wide key keeps of what varies between flows, the destination address,
+ * the MACs (a host pair per flow on a LAN: in the set of the destination
+ * alone, 100 of them churned its two ways and never hit), the ToS, the
+ * TTL and the protocol, and the in-port. Never the source address, the
+ * ports nor a byte that changes per packet (the IPv4 header checksum:
+ * bytes 24-25 are masked off). */
 static inline struct st_flow *st_flow_wslot(struct st_flow *tab, const uint8_t *e, uint16_t in)
 {
-	uint32_t d;
+	uint64_t a, b, c;
+	uint32_t t, d;
 
+	memcpy(&a, e, 8);		/* destination MAC, source MAC 0-1 */
+	memcpy(&b, e + 8, 8);		/* source MAC 2-5, EtherType, IHL, ToS */
+	memcpy(&t, e + 22, 4);		/* TTL, protocol (and the checksum) */
 	memcpy(&d, e + 30, 4);
+	c = (uint64_t)d << 32 | (t & 0xffffu);
 #ifdef __SSE4_2__
-	return &tab[_mm_crc32_u32(in, d) & (ST_FLOW_SIZE - 1)];
+	return &tab[_mm_crc32_u64(_mm_crc32_u64(_mm_crc32_u64(in, a), b), c) &
+		    (ST_FLOW_SIZE - 1)];
 #else
-	return &tab[(((uint64_t)in << 32 | d) * 0xc2b2ae3d27d4eb4full) >> 52];
+	c |= (uint64_t)in << 16;
+	return &tab[(a * 0x9e3779b97f4a7c15ull ^ b * 0xc2b2ae3d27d4eb4full ^
+		     c * 0x165667b19e3779f9ull) >> 52];	/* ST_FLOW_SIZE = 2^12 */
 #endif
 }
 
@@ -615,13 +627,22 @@ __attribute__((noinline)) struct st_flow *st_flow_wfind(struct st_flow *tab, con
 __attribute__((noinline)) int st_flow_hit6(struct st_flow *tab, uint32_t clock,
 					   struct st_flow **last, uint16_t in, struct nf_pkt *pk);
 
+/* Where st_flow_hit() looks for a wide entry (a burst's state, starting
+ * at g->wide ? SECOND : NONE): never (the generation makes none), after
+ * the flow's own set, or first, while the frames before it were wide
+ * hits (flows that take turns to one destination, each its own MACs: no
+ * runs, every frame a lookup, and its own set would be a miss each time). */
+#define ST_WIDE_NONE	0u
+#define ST_WIDE_SECOND	1u
+#define ST_WIDE_FIRST	2u
+
 /* The flow cache's answer for frame @pk from port @in: a port or
  * ST_OUT_L2, the frame rewritten in place or made two pieces
  * (st_flow_split(): *@hdr set; the caller makes it one, nf_pkt_flatten(),
  * for anything but nf_tx_burst_hdr()), or -1: the frame goes to
  * st_frame(), unchanged. *@last: the entry, for st_flow_run() (the frames
  * of the same flow that follow). */
-static inline int st_flow_hit(struct st_flow *tab, uint32_t clock, bool wide,
+static inline int st_flow_hit(struct st_flow *tab, uint32_t clock, unsigned *wide,
 			      struct st_flow **last, bool *hdr, uint16_t in, struct nf_pkt *pk)
 {
 	uint8_t *e = pk->data;
@@ -631,13 +652,20 @@ static inline int st_flow_hit(struct st_flow *tab, uint32_t clock, bool wide,
 
 	if (l < 48)
 		return -1;
+	if (nf_unlikely(*wide == ST_WIDE_FIRST)) {
+		if ((f = st_flow_wfind(tab, e, in)) != NULL)
+			goto hit;
+		*wide = ST_WIDE_SECOND;	/* (a miss probes the wide set twice) */
+	}
 	f = st_flow_find(tab, st_flow_slot(tab, e, in), e, in);
 	if (f == NULL) {	/* an SRv6 frame's entry is no wide IPv4 one */
 		if (e[12] == 0x86 && e[13] == 0xdd)
 			return st_flow_hit6(tab, clock, last, in, pk);
-		if (!wide || (f = st_flow_wfind(tab, e, in)) == NULL)
+		if (*wide == ST_WIDE_NONE || (f = st_flow_wfind(tab, e, in)) == NULL)
 			return -1;
+		*wide = ST_WIDE_FIRST;
 	}
+hit:
 	if (!st_ip_whole(e, l) || l < f->lmin)
 		return -1;
 	for (j = 0; nf_unlikely(j < f->ndep); j++)

@@ -126,6 +126,15 @@ def wide_frames():
             fr.append((0, udp4(1000 + k, 53, dst="10.6.0.%d" % d, src="10.5.0.%d" % (1 + k))))
     fr.append((4, ret(udp4(1000, 53), 0)))
     fr.append((4, ret(udp4(1001, 53, src="10.5.0.2"), 0)))
+    # hosts (a MAC pair each) taking turns, twice: wide entries in sets of
+    # their own, probed first after a wide hit; a per-flow entry (duo's
+    # hash, 10.6.0.2) and, the first time, misses in between
+    for r in range(2):
+        for h in range(9):
+            fr.append((0x80 if h == 0 else 0,
+                       udp4(1100 + h, 53, dst="10.6.0.%d" % (1, 4, 2)[h % 3],
+                            src="10.5.5.%d" % (1 + h), smac=mac("02:00:00:10:00:%02x" % h),
+                            dmac=mac("02:00:00:20:00:%02x" % h))))
     # SRv6 flows that arrive, taking turns, decapsulated: wide SRv6 entries
     for k in range(12):
         fr.append((0, srv6(udp4(2000 + k % 4, 53, src="10.5.3.%d" % (1 + k % 3)),

@@ -302,6 +302,23 @@ check_eq "--train 2, 3 flows, 11 frames: the source address and port of each, in
 	"$(PYTHONPATH=$PKT_PY python3 -c 'import sys
 from pkt import rpcap
 print(*("%d:%d" % (x[29], int.from_bytes(x[34:36], "big")) for x in rpcap(sys.argv[1])))' "$T/tr.pcap")"
+# --mac-flows: flow i's MACs are SRC-MAC + i and DST-MAC + i in their last
+# three bytes (a carry into the fourth byte, the wrap at 2^24 that leaves
+# the first three alone), its addresses and ports as without it.
+"$GEN" --tx "pcap:,$T/mf.pcap" --count 5 --flows 4 --mac-flows --src-mac 02:aa:bb:00:00:fe \
+	--dst-mac 0a:00:00:ff:ff:fe >/dev/null 2>&1
+check_eq "--mac-flows, 4 flows, 5 frames: destination, source MAC, source address and port of each" \
+	"0a:00:00:ff:ff:fe,02:aa:bb:00:00:fe,1:1024 0a:00:00:ff:ff:ff,02:aa:bb:00:00:ff,3:1025 0a:00:00:00:00:00,02:aa:bb:00:01:00,4:1026 0a:00:00:00:00:01,02:aa:bb:00:01:01,5:1027 0a:00:00:ff:ff:fe,02:aa:bb:00:00:fe,1:1024" \
+	"$(PYTHONPATH=$PKT_PY python3 -c 'import sys
+from pkt import rpcap
+print(*("%s,%s,%d:%d" % (x[0:6].hex(":"), x[6:12].hex(":"), x[29], int.from_bytes(x[34:36], "big"))
+        for x in rpcap(sys.argv[1])))' "$T/mf.pcap")"
+"$GEN" --tx "pcap:,$T/mf0.pcap" --count 3 --flows 3 >/dev/null 2>&1
+check_eq "without --mac-flows every flow has the two MACs" \
+	"02:00:00:00:00:02,02:00:00:00:00:01 02:00:00:00:00:02,02:00:00:00:00:01 02:00:00:00:00:02,02:00:00:00:00:01" \
+	"$(PYTHONPATH=$PKT_PY python3 -c 'import sys
+from pkt import rpcap
+print(*("%s,%s" % (x[0:6].hex(":"), x[6:12].hex(":")) for x in rpcap(sys.argv[1])))' "$T/mf0.pcap")"
 # 1003 frames in trains of 5 over 7 flows: 200 whole trains (28 or 29 a
 # flow: flows 0..3 get the 4 left over) and 3 frames of train 200, flow 4.
 "$GEN" --tx "memif:$T/fs.sock,role=server" --rx "memif:$T/fs.sock" --count 1003 \
@@ -521,6 +538,9 @@ usage "generator option without --tx" --rx "memif:$T/u.sock" --flows 4
 usage "--train 0" --tx "memif:$T/u.sock" --train 0
 usage "--train 65537" --tx "memif:$T/u.sock" --train 65537
 usage "--train without --tx" --rx "memif:$T/u.sock" --train 4
+usage "--mac-flows without --tx" --rx "memif:$T/u.sock" --mac-flows
+check_eq "--mac-flows without --tx: the sentence" \
+	"nf-gen: --mac-flows only applies when sending (--tx)" "$(cat "$T/u.err")"
 usage "--intr while sending" --tx "memif:$T/u.sock" --intr
 usage "IPv6 address without -6" --tx "memif:$T/u.sock" --dst-ip fd00::9
 usage "bad memif option" --tx "memif:$T/u.sock,colour=red"
@@ -546,7 +566,7 @@ check_eq "--flow-stats with 65537 flows: the sentence gives the limit" \
 check_eq "--help exits 0" 0 $?
 check "--help documents every option and has examples" bash -c '
 for o in --tx --rx --size --ipv6 --flows --rate --count --duration --burst \
-	--src-mac --dst-mac --src-ip --dst-ip --sport --dport --tos --drain --idle \
+	--src-mac --dst-mac --mac-flows --src-ip --dst-ip --sport --dport --tos --drain --idle \
 	--wait --intr --progress --json --flow-stats --expect-zero-loss --version EXAMPLES \
 	"EXIT STATUS" CLOCK_MONOTONIC; do
 	grep -q -- "$o" "$1" || { echo "# missing $o"; exit 1; }

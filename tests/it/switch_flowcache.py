@@ -302,6 +302,16 @@ def run_wide(tag, extra):
     keys = ("flow_cache_hits", "flow_cache_fills", "flow_cache_wide_fills",
             "flow_cache_srv6_fills")
     share = {k: share[k] - stats[k] for k in keys}
+    # the same three destinations from 100 hosts, a MAC pair each (a LAN
+    # behind the port): a wide entry per host pair, in sets of their own
+    # (in the destination's set alone, their churn took every hit)
+    hosts = [u4(1000 + i, 53, src="10.5.4.%d" % (1 + i), dst="10.6.0.%d" % (1, 4, 9)[i % 3],
+                smac=mac("02:00:00:10:00:%02x" % i), dmac=mac("02:00:00:20:00:%02x" % i))
+             for i in range(100)] * 3
+    sw.inject(hosts, "hosts")
+    outs += list(sw.news(range(7)).values())
+    hst = sw.js("steer-stats")
+    hst = {k: hst[k] - stats[k] - share[k] for k in keys}
     # 100 flows of SRv6 frames that arrive, taking turns, decapsulated by
     # End.DX4 and by solo's End.AD, or through End (fc00::b) and out by
     # rule 10 with their own flow labels (each flow has its own): wide
@@ -328,7 +338,8 @@ def run_wide(tag, extra):
     st2 = (sw.rules(), sw.js("sids")["sids"], members(sw), sw.drops())
     stats2 = sw.js("steer-stats")
     rcs = sw.stop()
-    return outs, st, stats, outs2, st2, stats2, (rc0, err0, rc, err, rcs), share, after, share6
+    return (outs, st, stats, outs2, st2, stats2, (rc0, err0, rc, err, rcs), share, after, share6,
+            hst)
 
 
 def run_pair(tag, extra):
@@ -471,7 +482,7 @@ for phase, k in (("wide entries allowed", 0), ("after a rule on a port", 3)):
     for i in range(len(woff[k])):
         n += len(woff[k][i])
         same_frames("%s: port %d%s: the same frames, bytes and order with the flow cache"
-                    % (phase, i % 7, ("", " (100 flows)", " (100 SRv6 flows)",
+                    % (phase, i % 7, ("", " (100 flows)", " (100 hosts)", " (100 SRv6 flows)",
                                       " (100 flows, a port rule last)")[i // 7]),
                     woff[k][i], won[k][i])
     check("%s: the mix went out (%d frames)" % (phase, n), n > 1000)
@@ -482,6 +493,12 @@ check("100 flows to 3 wide destinations, 300 frames: %d fills (%d wide), %d hits
       % (sh["flow_cache_fills"], sh["flow_cache_wide_fills"], sh["flow_cache_hits"]),
       sh["flow_cache_fills"] <= 5 and sh["flow_cache_wide_fills"] == sh["flow_cache_fills"]
       and sh["flow_cache_hits"] >= 295)
+hs = won[10]
+check("100 hosts (a MAC pair each) to the 3 wide destinations, 300 frames: %d fills "
+      "(%d wide), %d hits" % (hs["flow_cache_fills"], hs["flow_cache_wide_fills"],
+                              hs["flow_cache_hits"]),
+      hs["flow_cache_fills"] <= 105 and hs["flow_cache_wide_fills"] == hs["flow_cache_fills"]
+      and hs["flow_cache_hits"] >= 195)
 check("per-flow entries stay per flow (duo's hash, the encapsulation that leaves): "
       "%d of %d fills" % (s1["flow_cache_fills"] - s1["flow_cache_wide_fills"],
                           s1["flow_cache_fills"]),
