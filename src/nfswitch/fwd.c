@@ -317,7 +317,8 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 	unsigned alone = 0;	/* hits in a row not followed by their flow */
 	bool pairs = false;	/* the last run was one frame */
 	const uint32_t clock = ++g->bursts;
-	unsigned wide = g->wide ? ST_WIDE_SECOND : ST_WIDE_NONE;	/* st_flow_hit() */
+	const bool wide = g->wide;
+	uint32_t gate = fl != NULL ? ST_GATE_NARROW : ST_GATE_ALL;	/* st_flow_hit() */
 	struct st_flow *const m = fl != NULL ? g->memo[inidx] : NULL;
 	const unsigned i0 = m != NULL ? memo_run(sw, m, inidx, n, clock) : 0;
 
@@ -330,7 +331,7 @@ static __attribute__((noinline)) void steer(struct sw *sw, struct sw_port *in, u
 	}
 	for (i = i0, pk = rx + i0; i < n; i++, pk++) {
 		/* the flow cache first (steer.h) */
-		int o = fl != NULL ? st_flow_hit(fl, clock, &wide, &last, &hdr, inidx, pk) : -1;
+		int o = st_flow_hit(fl, clock, wide, &gate, &last, &hdr, inidx, pk);
 
 		if (nf_likely(o == vo)) {
 			;		/* where the frame before went */

@@ -627,22 +627,24 @@ __attribute__((noinline)) struct st_flow *st_flow_wfind(struct st_flow *tab, con
 __attribute__((noinline)) int st_flow_hit6(struct st_flow *tab, uint32_t clock,
 					   struct st_flow **last, uint16_t in, struct nf_pkt *pk);
 
-/* Where st_flow_hit() looks for a wide entry (a burst's state, starting
- * at g->wide ? SECOND : NONE): never (the generation makes none), after
- * the flow's own set, or first, while the frames before it were wide
- * hits (flows that take turns to one destination, each its own MACs: no
- * runs, every frame a lookup, and its own set would be a miss each time). */
-#define ST_WIDE_NONE	0u
-#define ST_WIDE_SECOND	1u
-#define ST_WIDE_FIRST	2u
+/* A burst's gate for st_flow_hit() (its first test, the frame's length
+ * against it): ST_GATE_NARROW, the shortest frame a key covers; ST_GATE_ALL
+ * (every frame takes the branch) when there is no table (--flow-cache
+ * off: no test of it per frame) or while the frames before were wide
+ * hits: the wide set is then probed first (hosts on a LAN, a MAC pair
+ * each, taking turns to one destination: no runs, every frame a lookup,
+ * and a miss in the flow's own set each time). A per-flow hit pays
+ * nothing for either. */
+#define ST_GATE_NARROW	48u
+#define ST_GATE_ALL	UINT32_MAX
 
 /* The flow cache's answer for frame @pk from port @in: a port or
  * ST_OUT_L2, the frame rewritten in place or made two pieces
  * (st_flow_split(): *@hdr set; the caller makes it one, nf_pkt_flatten(),
  * for anything but nf_tx_burst_hdr()), or -1: the frame goes to
  * st_frame(), unchanged. *@last: the entry, for st_flow_run() (the frames
- * of the same flow that follow). */
-static inline int st_flow_hit(struct st_flow *tab, uint32_t clock, unsigned *wide,
+ * of the same flow that follow). @tab may be NULL if *@gate is ST_GATE_ALL. */
+static inline int st_flow_hit(struct st_flow *tab, uint32_t clock, bool wide, uint32_t *gate,
 			      struct st_flow **last, bool *hdr, uint16_t in, struct nf_pkt *pk)
 {
 	uint8_t *e = pk->data;
@@ -650,20 +652,21 @@ static inline int st_flow_hit(struct st_flow *tab, uint32_t clock, unsigned *wid
 	struct st_flow *f;
 	unsigned j;
 
-	if (l < 48)
-		return -1;
-	if (nf_unlikely(*wide == ST_WIDE_FIRST)) {
-		if ((f = st_flow_wfind(tab, e, in)) != NULL)
+	if (nf_unlikely(l < *gate)) {
+		if (l < ST_GATE_NARROW || tab == NULL)
+			return -1;
+		f = st_flow_find(tab, st_flow_wslot(tab, e, in), e, in);	/* wide first */
+		if (f != NULL)
 			goto hit;
-		*wide = ST_WIDE_SECOND;	/* (a miss probes the wide set twice) */
+		*gate = ST_GATE_NARROW;	/* (a miss probes the wide set twice) */
 	}
 	f = st_flow_find(tab, st_flow_slot(tab, e, in), e, in);
 	if (f == NULL) {	/* an SRv6 frame's entry is no wide IPv4 one */
 		if (e[12] == 0x86 && e[13] == 0xdd)
 			return st_flow_hit6(tab, clock, last, in, pk);
-		if (*wide == ST_WIDE_NONE || (f = st_flow_wfind(tab, e, in)) == NULL)
+		if (!wide || (f = st_flow_wfind(tab, e, in)) == NULL)
 			return -1;
-		*wide = ST_WIDE_FIRST;
+		*gate = ST_GATE_ALL;
 	}
 hit:
 	if (!st_ip_whole(e, l) || l < f->lmin)
