@@ -35,6 +35,7 @@
 #            forwarding (base-100m: the 100 destination MACs static on
 #            port 1) looks each frame up in the MAC table, as steering
 #            looks each one up in the flow cache; against base-100m
+#            (in-*-100m: against in-base-100m)
 #   base-big no steering, 156-byte frames: the size encap, end and adout
 #            send (60 + the 96 bytes of IPv6 + SRH), for the share of
 #            their cost that is the longer frame's transmit
@@ -160,9 +161,9 @@ start() {
 	[ -S "$W/ctl" ] || { echo "bench: nfswitch ($1) did not start: $(cat "$W/$1.log")" >&2; exit 1; }
 	sw() { "$BIN/nfchain" switch --ctl "$W/ctl" "$@"; }
 	case $(sname "$1") in base|base-big|in-base) sw add-mac 02:00:00:00:00:02 1 >/dev/null ;; esac
-	[ "$1" = base-100m ] && for i in $(seq 3 101); do
+	case $1 in base-100m|in-base-100m) for i in $(seq 3 101); do
 		sw add-mac "$(printf '02:00:00:00:00:%02x' "$i")" 1 >/dev/null
-	done
+	done ;; esac
 	[ "$(sname "$1")" = adout ] && prime
 	front "$1"
 	return 0
@@ -257,7 +258,7 @@ base = rows["base"][0] if "base" in rows else None
 work = {s: (r[2]["forward"] + r[2]["srv_rx_run"]) / max(r[1], 1) for s, r in rows.items()}
 def base_of(s):
     if s.startswith("in-"):
-        return "in-base"
+        return "in-base-100m" if s.endswith("-100m") and "in-base-100m" in rows else "in-base"
     for k in ("-100f", "-100m"):
         if s.endswith(k) and "base" + k in rows:
             return "base" + k
