@@ -22,6 +22,9 @@
 #            parse, SID lookup, End, rule lookup)
 #   adin     srv6-encap A,B,C, SID A End.AD: the inner packet to member
 #            1/2 (adin - encap = End.AD's way in)
+#   adin2    adin with two replicas (1/2 and 1/3; port 3, a fourth memif
+#            port no one connects, the second one's return): the group
+#            hashes each flow, so its entries are per flow
 #   dx4      srv6-encap E (recirculated), SID E End.DX4 to port 1: the end
 #            of a chain (decapsulation, the inner TTL - 1, a MAC)
 #   adout    the proxy's way back: port 0 is member 2/0's RETURN; its
@@ -48,6 +51,7 @@
 #   in-end   SID fc00::a End, then a rule for fc00::b to port 1: a transit
 #            hop (the frame leaves as long as it came)
 #   in-adin  SID fc00::a End.AD: the inner packet to member 1/2
+#   in-adin2 the same with two replicas (1/2, 1/3): per-flow SRv6 entries
 #   in-dx4   SID fc00::e End.DX4 to port 1 (a 124-byte frame in, 60 out)
 # (instructions only: the front shares CPU 0 with nf-gen and sets the
 # rate; its frames beyond what the switch under callgrind takes are lost,
@@ -112,8 +116,8 @@ conf() {
 	dx4)
 		echo "sid fc00::e End.DX4 1 02:00:00:00:00:02"
 		echo "rule id 1 ip daddr 10.0.0.2 action srv6-encap fc00::e" ;;
-	adin)
-		echo "group vnf 1/2"
+	adin|adin2)
+		echo "group vnf 1/2$([ "$(sname "$1")" = adin2 ] && echo " 1/3")"
 		echo "sid fc00::a End.AD group vnf"
 		echo "rule id 1 ip daddr 10.0.0.2 action srv6-encap fc00::a,fc00::b,fc00::c" ;;
 	adout)
@@ -125,6 +129,9 @@ conf() {
 		echo "rule id 2 ip6 daddr fc00::b action output 1" ;;
 	in-adin)
 		echo "group vnf 1/2"
+		echo "sid fc00::a End.AD group vnf" ;;
+	in-adin2)
+		echo "group vnf 1/2 1/3"
 		echo "sid fc00::a End.AD group vnf" ;;
 	in-dx4)
 		echo "sid fc00::e End.DX4 1 02:00:00:00:00:02" ;;
@@ -154,8 +161,10 @@ start() {
 		--collect-atstart=no --toggle-collect=sw_forward ${KEEP:+--dump-instr=yes})
 	rm -f "$W/ctl"
 	conf "$1" >"$W/$1.conf"
+	local p3=()	# a second replica's return port
+	case $(sname "$1") in *adin2) p3=(-p "$(M 3)") ;; esac
 	taskset -c 1 "${pre[@]}" "$BIN/nfswitch" -q -c "$W/ctl" -S "$W/$1.conf" \
-		-p "$(M 0)" -p "$(M 1)" -p "$(M 2)" >"$W/$1.log" 2>&1 &
+		-p "$(M 0)" -p "$(M 1)" -p "$(M 2)" "${p3[@]}" >"$W/$1.log" 2>&1 &
 	SW=$!
 	for i in $(seq 300); do [ -S "$W/ctl" ] && break; sleep 0.1; done
 	[ -S "$W/ctl" ] || { echo "bench: nfswitch ($1) did not start: $(cat "$W/$1.log")" >&2; exit 1; }

@@ -1843,8 +1843,9 @@ static struct st_flow *st_flow_wslot6(struct st_flow *tab, const uint8_t *e, uin
 }
 
 /* The SRv6 entry of set @f frame @e (SRH end @h, at least h + 34 bytes)
- * from @in has, or NULL. */
-static struct st_flow *st_flow_find6(struct st_flow *tab, struct st_flow *f, const uint8_t *e,
+ * from @in has, or NULL. Inline: a call each probe spilled the frame's
+ * state. */
+static inline __attribute__((always_inline)) struct st_flow *st_flow_find6(struct st_flow *tab, struct st_flow *f, const uint8_t *e,
 				     uint16_t in, uint32_t h)
 {
 	unsigned w;
@@ -1856,8 +1857,8 @@ static struct st_flow *st_flow_find6(struct st_flow *tab, struct st_flow *f, con
 	return NULL;
 }
 
-int st_flow_hit6(struct st_flow *tab, uint32_t clock, struct st_flow **last, uint16_t in,
-		 struct nf_pkt *pk)
+int st_flow_hit6(struct st_flow *tab, uint32_t clock, uint32_t *gate, struct st_flow **last,
+		 uint16_t in, struct nf_pkt *pk)
 {
 	uint8_t *e = pk->data;
 	const uint32_t l = pk->len;
@@ -1871,9 +1872,21 @@ int st_flow_hit6(struct st_flow *tab, uint32_t clock, struct st_flow **last, uin
 	h = 62 + 8u * e[55];
 	if (h + 34 > l)
 		return -1;
-	f = st_flow_find6(tab, st_flow_slot6(tab, e, in, h), e, in, h);
-	if (f == NULL)
+	/* the set of the entry the frame before hit first (*gate): the
+	 * flows of a few head ends to one SID share a wide entry a MAC pair
+	 * (ST_GATE_ALL), an End.AD with replicas has one per flow */
+	if (*gate == ST_GATE_ALL) {
 		f = st_flow_find6(tab, st_flow_wslot6(tab, e, in, h), e, in, h);
+		if (f == NULL && (f = st_flow_find6(tab, st_flow_slot6(tab, e, in, h), e, in,
+						     h)) != NULL)
+			*gate = ST_GATE_S6;
+	} else {
+		f = st_flow_find6(tab, st_flow_slot6(tab, e, in, h), e, in, h);
+		*gate = ST_GATE_S6;
+		if (f == NULL && (f = st_flow_find6(tab, st_flow_wslot6(tab, e, in, h), e, in,
+						     h)) != NULL)
+			*gate = ST_GATE_ALL;
+	}
 	if (f == NULL || l < f->lmin || !st_s6_lens(e, l, h, f->kind))
 		return -1;
 	for (j = 0; j < f->ndep; j++)

@@ -622,9 +622,12 @@ static inline void st_flow_apply(struct st_flow *f, bool *hdr, struct nf_pkt *pk
 __attribute__((noinline)) struct st_flow *st_flow_wfind(struct st_flow *tab, const uint8_t *e,
 							uint16_t in);
 
-/* st_flow_hit() for an IPv6 frame no IPv4 entry took: an SRv6 entry's
- * answer, or -1. Out of line: the IPv4 path pays nothing for it. */
-__attribute__((noinline)) int st_flow_hit6(struct st_flow *tab, uint32_t clock,
+/* st_flow_hit() for an IPv6 frame: an SRv6 entry's answer, or -1. Out
+ * of line: the IPv4 path pays nothing for it. It sets *@gate so that the
+ * burst's next IPv6 frame comes here first (no IPv4 probe) and probes
+ * first the set of the kind that hit: ST_GATE_ALL, the wide one;
+ * ST_GATE_S6, the flow's own. */
+__attribute__((noinline)) int st_flow_hit6(struct st_flow *tab, uint32_t clock, uint32_t *gate,
 					   struct st_flow **last, uint16_t in, struct nf_pkt *pk);
 
 /* A burst's gate for st_flow_hit() (its first test, the frame's length
@@ -633,10 +636,13 @@ __attribute__((noinline)) int st_flow_hit6(struct st_flow *tab, uint32_t clock,
  * off: no test of it per frame) or while the frames before were wide
  * hits: the wide set is then probed first (hosts on a LAN, a MAC pair
  * each, taking turns to one destination: no runs, every frame a lookup,
- * and a miss in the flow's own set each time). A per-flow hit pays
- * nothing for either. */
+ * and a miss in the flow's own set each time). A per-flow IPv4 hit pays
+ * nothing for either. In the branch an IPv6 frame goes to st_flow_hit6()
+ * at once; ST_GATE_S6 (every frame takes the branch too) is its mark
+ * that the last SRv6 hit was a per-flow entry. */
 #define ST_GATE_NARROW	48u
 #define ST_GATE_ALL	UINT32_MAX
+#define ST_GATE_S6	(UINT32_MAX - 1)
 
 /* The flow cache's answer for frame @pk from port @in: a port or
  * ST_OUT_L2, the frame rewritten in place or made two pieces
@@ -655,6 +661,8 @@ static inline int st_flow_hit(struct st_flow *tab, uint32_t clock, bool wide, ui
 	if (nf_unlikely(l < *gate)) {
 		if (l < ST_GATE_NARROW || tab == NULL)
 			return -1;
+		if (e[12] == 0x86 && e[13] == 0xdd)	/* IPv6: no IPv4 entry to probe */
+			return st_flow_hit6(tab, clock, gate, last, in, pk);
 		/* wide first: st_flow_wfind() inline (its call spilled five
 		 * registers a frame; the narrow miss below keeps the call) */
 		f = st_flow_find(tab, st_flow_wslot(tab, e, in), e, in);
@@ -665,7 +673,7 @@ static inline int st_flow_hit(struct st_flow *tab, uint32_t clock, bool wide, ui
 	f = st_flow_find(tab, st_flow_slot(tab, e, in), e, in);
 	if (f == NULL) {	/* an SRv6 frame's entry is no wide IPv4 one */
 		if (e[12] == 0x86 && e[13] == 0xdd)
-			return st_flow_hit6(tab, clock, last, in, pk);
+			return st_flow_hit6(tab, clock, gate, last, in, pk);
 		if (!wide || (f = st_flow_wfind(tab, e, in)) == NULL)
 			return -1;
 		*gate = ST_GATE_ALL;
@@ -763,10 +771,12 @@ st_run_inplace(const struct st_fkey *x, uint32_t lmin, const uint8_t *h, bool tt
  * past 48. */
 static inline bool st_fx_eq(const struct st_fx *x, const uint8_t *e)
 {
+	const unsigned n = x->n;
 	st_fxc d = st_fxc_none();
 	unsigned j;
 
-	for (j = 0; j < x->n; j++)
+#pragma GCC unroll 5
+	for (j = 0; j < ST_FX_CHUNKS && j < n; j++)	/* unrolled: no loop state */
 		d = st_fxc_diff(d, e + x->off[j], st_fxc_load(x->m[j]), st_fxc_load(x->k[j]));
 	return st_fxc_zero(d);
 }

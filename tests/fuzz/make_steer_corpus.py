@@ -142,6 +142,29 @@ def wide_frames():
     return fr
 
 
+def wide6_frames():
+    """In one burst, frame by frame in turn: SRv6 to an End.AD of two
+    replicas (per-flow entries), SRv6 from hosts (a MAC pair each) to
+    End.DX4 (wide ones), IPv4 from the hosts to a MAC rewrite (wide) and to
+    duo (per flow): every change of st_flow_hit()'s gate, twice (misses,
+    then hits)."""
+    fr = []
+    for r in range(2):
+        for h in range(6):
+            hm = dict(smac=mac("02:00:00:10:00:%02x" % h), dmac=mac("02:00:00:20:00:%02x" % h))
+            kinds = [srv6(udp4(3000 + h, 53, src="10.5.4.%d" % (1 + h)), ["fc00::d", "fc00::e"]),
+                     srv6(udp4(4000 + h, 53, src="10.5.5.%d" % (1 + h),
+                               dst="10.6.0.%d" % (1 + h % 3), **hm), ["fc00::e"]),
+                     udp4(5000 + h, 53, src="10.5.6.%d" % (1 + h), dst="10.6.0.4", **hm),
+                     udp4(6000 + h, 53, src="10.5.7.%d" % (1 + h), dst="10.6.0.2")]
+            for k in kinds[h % 4:] + kinds[:h % 4]:
+                fr.append((0x80 if not fr else 0, k))
+    return fr
+
+
+PAIR = ["group pair 3/5@02:00:00:00:01:02 1/6@02:00:00:00:01:03", "sid fc00::d End.AD group pair"]
+
+
 SIDS = [
     "group px 2/3@02:00:00:00:01:02",
     "group as 4/5",
@@ -307,6 +330,7 @@ def make():
         "wide": seed(FC_LINES_W, wide_frames()),
         "wide-edit": seed(FC_LINES_W, wide_frames(), ["group-member-set duo 2 4",
                                                       "rule-del 6", "group-member-del solo 0"]),
+        "wide6": seed(FC_LINES_W + PAIR, wide6_frames()),
         "sids": seed(SIDS, sids_frames()),
         "srv6-in": seed(FC_LINES, srv6_in_frames()),
         "tos": seed(TOS, tos_frames(), ["tos-off", "tos 0 1 l1 l0", "group-del l1",

@@ -353,8 +353,29 @@ def run_pair(tag, extra):
     sw = Sw("fp_" + tag, 7, lines, {0: fr}, extra=extra)
     outs = list(sw.news(range(7)).values())
     st = sw.js("steer-stats")
+    # frame by frame in turn: a per-flow SRv6 entry (fc00::d), a wide one
+    # of a host pair's (End.DX4 fc00::e: 100 host pairs), a wide IPv4 one
+    # of a host pair's (rule 4) and a per-flow IPv4 one (duo's hash): every
+    # order of st_flow_hit()'s gates (which set first, the IPv4 probe or
+    # none) from one frame to the next
+    hm = [(mac("02:00:00:10:00:%02x" % i), mac("02:00:00:20:00:%02x" % i)) for i in range(100)]
+    mixed = []
+    for r in range(3):
+        for i in range(100):
+            kinds = [s6(u4(3000 + i, 53, src="10.5.4.%d" % (1 + i % 50)), ["fc00::d", "fc00::e"]),
+                     s6(u4(4000 + i, 53, src="10.5.5.%d" % (1 + i), dst="10.6.0.%d" % (1 + i % 3),
+                           smac=hm[i][0], dmac=hm[i][1]), ["fc00::e"]),
+                     u4(5000 + i, 53, src="10.5.6.%d" % (1 + i), dst="10.6.0.4",
+                        smac=hm[i][0], dmac=hm[i][1]),
+                     u4(6000 + i, 53, src="10.5.7.%d" % (1 + i), dst="10.6.0.2")]
+            mixed += kinds[(r + i) % 4:] + kinds[:(r + i) % 4]
+    sw.inject(mixed, "mixed")
+    outs += list(sw.news(range(7)).values())
+    mx = sw.js("steer-stats")
+    mx = {k: mx[k] - st[k] for k in ("flow_cache_hits", "flow_cache_fills",
+                                     "flow_cache_wide_fills", "flow_cache_srv6_fills")}
     sw.stop()
-    return outs, st
+    return outs, st, mx
 
 
 def run_s6runs(tag, extra):
@@ -421,9 +442,21 @@ check("memo: the cache answered the port 5 flow and the chains (%d hits, %d fill
 won = run_wide("on", [])
 woff = run_wide("off", ["--flow-cache", "off"])
 pon, poff = run_pair("on", []), run_pair("off", ["--flow-cache", "off"])
-for i in range(7):
-    same_frames("two replicas behind End.AD, 100 SRv6 flows: port %d: the same frames with "
-                "the flow cache" % i, poff[0][i], pon[0][i])
+for i in range(14):
+    same_frames("two replicas behind End.AD, 100 SRv6 flows%s: port %d: the same frames with "
+                "the flow cache" % (" among IPv4 and SRv6 from 100 hosts" if i >= 7 else "",
+                                    i % 7), poff[0][i], pon[0][i])
+mx = pon[2]
+check("SRv6 and IPv4, per-flow and wide entries (100 host pairs) frame by frame in turn, "
+      "1200 frames: %d fills (%d wide, %d SRv6), %d hits" % (
+          mx["flow_cache_fills"], mx["flow_cache_wide_fills"], mx["flow_cache_srv6_fills"],
+          mx["flow_cache_hits"]),
+      # 400 flows (the port is new: fc00::d's too) in 2048 sets of two
+      # ways: a few sets get three and refill in turn (16 with CRC32C,
+      # 35 with the generic build's products; 50 at most)
+      400 <= mx["flow_cache_fills"] <= 450 and 200 <= mx["flow_cache_wide_fills"] <= 250
+      and 200 <= mx["flow_cache_srv6_fills"] <= 250
+      and mx["flow_cache_hits"] + mx["flow_cache_fills"] == 1200)
 check("two replicas: both got flows (%d, %d), per-flow SRv6 entries (%d fills, %d wide)"
       % (len(pon[0][3]), len(pon[0][1]), pon[1]["flow_cache_srv6_fills"],
          pon[1]["flow_cache_wide_fills"]),
