@@ -1845,8 +1845,8 @@ static struct st_flow *st_flow_wslot6(struct st_flow *tab, const uint8_t *e, uin
 /* The SRv6 entry of set @f frame @e (SRH end @h, at least h + 34 bytes)
  * from @in has, or NULL. Inline: a call each probe spilled the frame's
  * state. */
-static inline __attribute__((always_inline)) struct st_flow *st_flow_find6(struct st_flow *tab, struct st_flow *f, const uint8_t *e,
-				     uint16_t in, uint32_t h)
+static inline __attribute__((always_inline)) struct st_flow *
+st_flow_find6(struct st_flow *tab, struct st_flow *f, const uint8_t *e, uint16_t in, uint32_t h)
 {
 	unsigned w;
 
@@ -1882,9 +1882,9 @@ int st_flow_hit6(struct st_flow *tab, uint32_t clock, uint32_t *gate, struct st_
 			*gate = ST_GATE_S6;
 	} else {
 		f = st_flow_find6(tab, st_flow_slot6(tab, e, in, h), e, in, h);
-		*gate = ST_GATE_S6;
-		if (f == NULL && (f = st_flow_find6(tab, st_flow_wslot6(tab, e, in, h), e, in,
-						     h)) != NULL)
+		if (f != NULL)
+			*gate = ST_GATE_S6;
+		else if ((f = st_flow_find6(tab, st_flow_wslot6(tab, e, in, h), e, in, h)) != NULL)
 			*gate = ST_GATE_ALL;
 	}
 	if (f == NULL || l < f->lmin || !st_s6_lens(e, l, h, f->kind))

@@ -639,7 +639,9 @@ __attribute__((noinline)) int st_flow_hit6(struct st_flow *tab, uint32_t clock, 
  * and a miss in the flow's own set each time). A per-flow IPv4 hit pays
  * nothing for either. In the branch an IPv6 frame goes to st_flow_hit6()
  * at once; ST_GATE_S6 (every frame takes the branch too) is its mark
- * that the last SRv6 hit was a per-flow entry. */
+ * that the last SRv6 hit was a per-flow entry (an IPv4 frame after it
+ * probes the wide set once, as after a wide hit, then the gate is
+ * ST_GATE_NARROW again). */
 #define ST_GATE_NARROW	48u
 #define ST_GATE_ALL	UINT32_MAX
 #define ST_GATE_S6	(UINT32_MAX - 1)
