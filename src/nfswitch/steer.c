@@ -1842,6 +1842,13 @@ static struct st_flow *st_flow_wslot6(struct st_flow *tab, const uint8_t *e, uin
 	return &tab[st_s6_mix(a ^ m, d, (uint64_t)in << 32 ^ id ^ (uint64_t)s << 16)];
 }
 
+/* The wide set (@wide) or the flow's own of SRv6 frame @e. */
+static inline struct st_flow *st_flow_set6(struct st_flow *tab, const uint8_t *e, uint16_t in,
+					   uint32_t h, bool wide)
+{
+	return wide ? st_flow_wslot6(tab, e, in, h) : st_flow_slot6(tab, e, in, h);
+}
+
 /* The SRv6 entry of set @f frame @e (SRH end @h, at least h + 34 bytes)
  * from @in has, or NULL. Inline: a call each probe spilled the frame's
  * state. */
@@ -1872,9 +1879,12 @@ int st_flow_hit6(struct st_flow *tab, uint32_t clock, uint32_t *gate, struct st_
 	h = 62 + 8u * e[55];
 	if (h + 34 > l)
 		return -1;
-	/* the set of the entry the frame before hit first (*gate): the
-	 * flows of a few head ends to one SID share a wide entry a MAC pair
-	 * (ST_GATE_ALL), an End.AD with replicas has one per flow */
+	/* the set of the kind the frame before hit first (*gate): the flows
+	 * of a few head ends to one SID share a wide entry a MAC pair
+	 * (ST_GATE_ALL), an End.AD with replicas has one per flow. The two
+	 * orders are written out: each probe's set a constant (one loop
+	 * choosing them at run time cost 5 instructions a frame more,
+	 * bench/steer.sh in-end-100m) */
 	if (*gate == ST_GATE_ALL) {
 		f = st_flow_find6(tab, st_flow_wslot6(tab, e, in, h), e, in, h);
 		if (f == NULL && (f = st_flow_find6(tab, st_flow_slot6(tab, e, in, h), e, in,
@@ -2047,8 +2057,7 @@ static void flow_fill(struct st_gen *g, uint16_t in, const uint8_t *e, uint32_t 
 	 * in), its outer flow label and the inner flow go nowhere; End, End.X
 	 * keep the frame's flow label (st_s6_apply()) */
 	wide = g->wide && !t->perflow && !t->narrow && (h != 0 || plen == 0);
-	f = flow_victim(g, h ? (wide ? st_flow_wslot6(g->flow, e, in, h) :
-				st_flow_slot6(g->flow, e, in, h)) :
+	f = flow_victim(g, h ? st_flow_set6(g->flow, e, in, h, wide) :
 			wide ? st_flow_wslot(g->flow, e, in) : st_flow_slot(g->flow, e, in),
 			in, e, h);
 	/* Frames of this burst that hit @f as two pieces still point to its

@@ -630,6 +630,12 @@ __attribute__((noinline)) struct st_flow *st_flow_wfind(struct st_flow *tab, con
 __attribute__((noinline)) int st_flow_hit6(struct st_flow *tab, uint32_t clock, uint32_t *gate,
 					   struct st_flow **last, uint16_t in, struct nf_pkt *pk);
 
+/* Frame @e (at least 14 bytes) is untagged IPv6. */
+static inline bool st_eth_ipv6(const uint8_t *e)
+{
+	return ((unsigned)e[12] << 8 | e[13]) == NF_ETH_P_IPV6;
+}
+
 /* A burst's gate for st_flow_hit() (its first test, the frame's length
  * against it): ST_GATE_NARROW, the shortest frame a key covers; ST_GATE_ALL
  * (every frame takes the branch) when there is no table (--flow-cache
@@ -663,7 +669,7 @@ static inline int st_flow_hit(struct st_flow *tab, uint32_t clock, bool wide, ui
 	if (nf_unlikely(l < *gate)) {
 		if (l < ST_GATE_NARROW || tab == NULL)
 			return -1;
-		if (e[12] == 0x86 && e[13] == 0xdd)	/* IPv6: no IPv4 entry to probe */
+		if (st_eth_ipv6(e))	/* no IPv4 entry to probe */
 			return st_flow_hit6(tab, clock, gate, last, in, pk);
 		/* wide first: st_flow_wfind() inline (its call spilled five
 		 * registers a frame; the narrow miss below keeps the call) */
@@ -674,7 +680,7 @@ static inline int st_flow_hit(struct st_flow *tab, uint32_t clock, bool wide, ui
 	}
 	f = st_flow_find(tab, st_flow_slot(tab, e, in), e, in);
 	if (f == NULL) {	/* an SRv6 frame's entry is no wide IPv4 one */
-		if (e[12] == 0x86 && e[13] == 0xdd)
+		if (st_eth_ipv6(e))
 			return st_flow_hit6(tab, clock, gate, last, in, pk);
 		if (!wide || (f = st_flow_wfind(tab, e, in)) == NULL)
 			return -1;
